@@ -1,0 +1,112 @@
+/**
+ * The one route table: which HTTP routes exist, which Lambda (route group) serves each, and
+ * what each Lambda may touch. The CDK stack builds functions, routes and IAM grants from it;
+ * the local gateway dispatches requests with it.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export type FunctionName = 'health' | 'ingest' | 'query' | 'admin';
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway path syntax: `{name}` for a path parameter. */
+  readonly path: string;
+  readonly fn: FunctionName;
+  /** Whether the Lambda authorizer runs in front of the route. */
+  readonly authorized: boolean;
+}
+
+export type EventsAccess = 'none' | 'append' | 'read' | 'read-append';
+export type ControlAccess = 'none' | 'read' | 'read-write';
+export type SecretName = 'operatorKey' | 'cursorKey';
+
+export interface FunctionDefinition {
+  /** Source file of the handler, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly memoryMiB: number;
+  readonly timeoutSeconds: number;
+  /** Events table: `append` = conditional PutItem + GetItem only. Never update or delete. */
+  readonly events: EventsAccess;
+  readonly control: ControlAccess;
+  readonly secrets: readonly SecretName[];
+}
+
+export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
+  health: { entry: 'functions/health.ts', memoryMiB: 256, timeoutSeconds: 5, events: 'none', control: 'none', secrets: [] },
+  ingest: {
+    entry: 'functions/ingest.ts',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    events: 'append',
+    control: 'none',
+    secrets: [],
+  },
+  query: {
+    entry: 'functions/query.ts',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    events: 'read-append',
+    control: 'none',
+    secrets: ['cursorKey'],
+  },
+  admin: {
+    entry: 'functions/admin.ts',
+    memoryMiB: 512,
+    timeoutSeconds: 10,
+    events: 'none',
+    control: 'read-write',
+    secrets: [],
+  },
+};
+
+/** The Lambda authorizer in front of every `authorized` route. */
+export const AUTHORIZER = {
+  entry: 'functions/authorizer.ts',
+  memoryMiB: 512,
+  timeoutSeconds: 5,
+  events: 'none',
+  control: 'read',
+  secrets: ['operatorKey'],
+  /** Identity source and result cache (seconds). A revoked key is refused after at most this long in AWS. */
+  identityHeader: 'authorization',
+  cacheTtlSeconds: 30,
+} as const satisfies FunctionDefinition & { identityHeader: string; cacheTtlSeconds: number };
+
+/** Stream consumer that flags any modification or non-TTL removal of an event. */
+export const STREAM_MONITOR = {
+  entry: 'functions/stream-monitor.ts',
+  memoryMiB: 256,
+  timeoutSeconds: 60,
+  events: 'none',
+  control: 'none',
+  secrets: [],
+} as const satisfies FunctionDefinition;
+
+export const ROUTES: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/health', fn: 'health', authorized: false },
+  { method: 'POST', path: '/v1/events', fn: 'ingest', authorized: true },
+  { method: 'GET', path: '/v1/events', fn: 'query', authorized: true },
+  { method: 'GET', path: '/v1/events/{id}', fn: 'query', authorized: true },
+  { method: 'POST', path: '/v1/tenants', fn: 'admin', authorized: true },
+  { method: 'GET', path: '/v1/tenants/{tenant_id}', fn: 'admin', authorized: true },
+  { method: 'PATCH', path: '/v1/tenants/{tenant_id}', fn: 'admin', authorized: true },
+  { method: 'POST', path: '/v1/tenants/{tenant_id}/keys', fn: 'admin', authorized: true },
+  { method: 'GET', path: '/v1/tenants/{tenant_id}/keys', fn: 'admin', authorized: true },
+  { method: 'DELETE', path: '/v1/tenants/{tenant_id}/keys/{key_id}', fn: 'admin', authorized: true },
+];
+
+/** Environment variables through which handlers find their resources (set by CDK and by the local runtime). */
+export const ENV = {
+  eventsTable: 'EVENTS_TABLE',
+  controlTable: 'CONTROL_TABLE',
+  /** ARN of the Secrets Manager secret holding the operator key (AWS); absent locally. */
+  operatorKeySecretArn: 'OPERATOR_KEY_SECRET_ARN',
+  /** Locally: the operator key itself. */
+  operatorKey: 'TRAILKEEPER_OPERATOR_KEY',
+  cursorKeySecretArn: 'CURSOR_KEY_SECRET_ARN',
+  /** Locally: the cursor key itself (base64, 32 bytes). */
+  cursorKey: 'TRAILKEEPER_CURSOR_KEY',
+  /** Comma-separated extra key names to redact, on top of the defaults. */
+  redactKeys: 'TRAILKEEPER_REDACT_KEYS',
+} as const;

@@ -1,0 +1,82 @@
+/**
+ * The one definition of Trailkeeper's DynamoDB tables and indexes. Read by the CDK stack
+ * (infra/constructs) and by the local runtime (infra/local) so the two can never drift.
+ * Key *values* are built in shared/domain/keys.ts; this module only names attributes.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface IndexDefinition {
+  /** DynamoDB index name. */
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+
+export interface TableDefinition {
+  /** CDK construct id and the stem of the table name. */
+  readonly id: string;
+  /** Environment variable through which handlers learn the physical table name. */
+  readonly envVar: string;
+  /** Table name used by the local runtime (CDK lets CloudFormation name it). */
+  readonly localName: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly ttlAttribute?: string;
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
+  readonly indexes: Readonly<Record<string, IndexDefinition>>;
+}
+
+/** Attribute shared by every event index as its sort key: `<occurred_at ISO>#<event id>`. */
+export const EVENT_SORT_KEY = 'sk';
+
+const eventIndex = (name: string, partitionKey: string): IndexDefinition => ({
+  name,
+  partitionKey,
+  sortKey: EVENT_SORT_KEY,
+});
+
+/**
+ * Events: one item per event, keyed by `<tenant>#<event id>` (idempotent conditional put,
+ * direct lookup by id). Every list filter is served by one of the GSIs below; all of them sort
+ * by occurred_at then id, and all partition keys are sharded per tenant (see keys.ts).
+ * Attribute names of the index keys are the access-pattern names, so a query reads as its intent.
+ */
+export const EVENTS_TABLE = {
+  id: 'Events',
+  envVar: 'EVENTS_TABLE',
+  localName: 'trailkeeper-events',
+  partitionKey: 'pk',
+  ttlAttribute: 'expires_at',
+  stream: 'NEW_AND_OLD_IMAGES',
+  indexes: {
+    byTenantTime: eventIndex('byTenantTime', 'time_pk'),
+    byActor: eventIndex('byActor', 'actor_pk'),
+    byActorEmail: eventIndex('byActorEmail', 'actor_email_pk'),
+    byAction: eventIndex('byAction', 'action_pk'),
+    byActionCategory: eventIndex('byActionCategory', 'action_category_pk'),
+    byTarget: eventIndex('byTarget', 'target_pk'),
+    byTargetType: eventIndex('byTargetType', 'target_type_pk'),
+    byTeam: eventIndex('byTeam', 'team_pk'),
+  },
+} as const satisfies TableDefinition;
+
+export type EventIndexName = keyof typeof EVENTS_TABLE.indexes;
+
+/**
+ * Control plane: tenants, API keys (hash only), and later exports and digests. Everything of a
+ * tenant lives in its partition `TENANT#<id>`; sort keys name the record type.
+ */
+export const CONTROL_TABLE = {
+  id: 'Control',
+  envVar: 'CONTROL_TABLE',
+  localName: 'trailkeeper-control',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  indexes: {},
+} as const satisfies TableDefinition;
+
+export const TABLES = [EVENTS_TABLE, CONTROL_TABLE] as const satisfies readonly TableDefinition[];
+
+/** Every key attribute in this project is a string. */
+export const attributeType = (_name: string): AttributeType => 'S';
