@@ -1,2 +1,24 @@
-// Placeholder until the real handler lands (being written in this commit series).
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * HTTP API Lambda authorizer (simple responses). It always allows the request through with
+ * the resolved principal — or `anonymous` — in its context, so the handlers answer 401/403 as
+ * problem+json (API Gateway's own deny would be a bare 403). Results are cached by API
+ * Gateway per Authorization header (AUTHORIZER.cacheTtlSeconds).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { controlStore, operatorKey } from '#shared/adapters/wiring.ts';
+import { type AuthorizerContext, toAuthorizerContext } from '#shared/domain/principal.ts';
+import { authenticate, bearerToken } from '#shared/usecases/authenticate.ts';
+
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+const deps = { control: controlStore(), operatorKey };
+
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEventV2,
+): Promise<{ isAuthorized: boolean; context: AuthorizerContext }> => {
+  const token = bearerToken(event.headers?.authorization ?? event.identitySource?.[0]);
+  const principal = await authenticate(deps, token);
+  const context = toAuthorizerContext(principal, token === null ? 'malformed authorization header' : 'unknown or revoked key');
+  logger.info('authorized', { kind: context.kind, tenant_id: context.tenantId, key_id: context.keyId });
+  return { isAuthorized: true, context };
+};

@@ -1,2 +1,9 @@
-// Placeholder until the real handler lands (being written in this commit series).
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * GET /health — liveness, unauthenticated. Says only that the function runs.
+ */
+import { createApiHandler } from '#shared/http/middleware.ts';
+import { json } from '#shared/http/responses.ts';
+
+export const handler = createApiHandler({
+  'GET /health': async () => json(200, { status: 'ok' }),
+});

@@ -1,2 +1,27 @@
-// Placeholder until the real handler lands (being written in this commit series).
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 501 });
+/**
+ * GET /v1/events and GET /v1/events/{id}. Every read is itself audited: an
+ * `audit_log.viewed` event lands in the same tenant's trail before the answer leaves.
+ */
+import { cursorCodec, eventStore, redactor } from '#shared/adapters/wiring.ts';
+import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
+import { json } from '#shared/http/responses.ts';
+import { getEvent, listEvents, recordAccess } from '#shared/usecases/events.ts';
+
+const deps = { store: eventStore(), redact: redactor(), now: Date.now };
+
+export const handler = createApiHandler({
+  'GET /v1/events': async (request) => {
+    const principal = requireKey(request, 'events:read');
+    const page = await listEvents({ ...deps, cursors: await cursorCodec() }, principal, request.query);
+    request.annotate({ returned: page.data.length, read_units: page.readUnits });
+    const { cursor: _cursor, ...filters } = request.query;
+    await recordAccess(deps, principal, 'audit_log.viewed', { filters, returned: page.data.length }, request.requestId);
+    return json(200, { data: page.data, next_cursor: page.next_cursor });
+  },
+  'GET /v1/events/{id}': async (request) => {
+    const principal = requireKey(request, 'events:read');
+    const event = await getEvent(deps, principal, request.params.id ?? '');
+    await recordAccess(deps, principal, 'audit_log.viewed', { event_id: event.id }, request.requestId);
+    return json(200, event);
+  },
+});

@@ -1,0 +1,63 @@
+/**
+ * Opaque, tamper-proof page cursors. A cursor is AES-256-GCM over the position (the last sort
+ * key returned), the resolved time window and the filters' fingerprint, with the tenant id as
+ * additional authenticated data: a cursor altered, forged, or replayed by another tenant or
+ * with other filters fails to open.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export interface CursorState {
+  /** Sort key of the last event returned; the next page starts strictly below it. */
+  position: string;
+  from: string;
+  to: string;
+  /** filtersFingerprint() of the query that produced the cursor. */
+  filters: string;
+}
+
+const stateSchema = z.strictObject({
+  v: z.literal(1),
+  p: z.string(),
+  f: z.string(),
+  t: z.string(),
+  q: z.string(),
+});
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class CursorCodec {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('cursor key must be 32 bytes');
+    this.key = key;
+  }
+
+  encode(tenantId: string, state: CursorState): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(tenantId, 'utf8'));
+    const plain = JSON.stringify({ v: 1, p: state.position, f: state.from, t: state.to, q: state.filters });
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+  }
+
+  /** Returns the state, or null when the cursor is malformed, tampered with, or not this tenant's. */
+  decode(tenantId: string, cursor: string): CursorState | null {
+    const raw = Buffer.from(cursor, 'base64url');
+    if (raw.length < IV_BYTES + TAG_BYTES + 1) return null;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(tenantId, 'utf8'));
+      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+      const parsed = stateSchema.safeParse(JSON.parse(plain.toString('utf8')));
+      if (!parsed.success) return null;
+      return { position: parsed.data.p, from: parsed.data.f, to: parsed.data.t, filters: parsed.data.q };
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Access patterns by name: every DynamoDB key value of the events table is built here and
+ * nowhere else. Each list filter maps to one GSI whose partition key is
+ * `<tenant>#<shard>#<value>` (the shard spreads one tenant's writes over several partitions;
+ * queries fan out over all shards and merge). Every index sorts by `<occurred_at>#<id>`.
+ */
+import { EVENT_SORT_KEY, EVENTS_TABLE, type EventIndexName } from '../config/tables.ts';
+import type { StoredEvent } from './event.ts';
+
+/** Upper bound of shards per tenant; a tenant's shard count may grow, never shrink. */
+export const MAX_SHARDS = 64;
+
+/** Values an access pattern is keyed on, read from a stored event (undefined = not indexed). */
+export const ACCESS_PATTERNS: Readonly<Record<EventIndexName, (e: StoredEvent) => string | undefined>> = {
+  byTenantTime: () => '',
+  byActor: (e) => e.actor.id,
+  byActorEmail: (e) => e.actor.email?.toLowerCase(),
+  byAction: (e) => e.action,
+  byActionCategory: (e) => actionCategory(e.action),
+  byTarget: (e) => e.target?.id,
+  byTargetType: (e) => e.target?.type,
+  byTeam: (e) => e.team_id,
+};
+
+export const actionCategory = (action: string): string => action.split('.', 1)[0] ?? action;
+
+/** FNV-1a 32-bit: stable, fast, well spread for short ids. */
+export const fnv1a = (value: string): number => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) {
+    hash ^= value.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+};
+
+export const shardOf = (eventId: string, shards: number): number => fnv1a(eventId) % Math.max(1, shards);
+
+export const eventItemKey = (tenantId: string, eventId: string): { pk: string } => ({ pk: `${tenantId}#${eventId}` });
+
+export const eventSortKey = (occurredAt: string, eventId: string): string => `${occurredAt}#${eventId}`;
+
+export const partitionValue = (tenantId: string, shard: number, value: string): string =>
+  value === '' ? `${tenantId}#${shard}` : `${tenantId}#${shard}#${value}`;
+
+/** Normalises a filter value the way it was indexed (emails are case-insensitive). */
+export const normaliseKeyValue = (index: EventIndexName, value: string): string =>
+  index === 'byActorEmail' ? value.toLowerCase() : value;
+
+/** All key attributes of an event item: the table key, the shared sort key and one pk per index that applies. */
+export const eventKeys = (event: StoredEvent, shards: number): Record<string, string> => {
+  const shard = shardOf(event.id, shards);
+  const keys: Record<string, string> = {
+    ...eventItemKey(event.tenant_id, event.id),
+    [EVENT_SORT_KEY]: eventSortKey(event.occurred_at, event.id),
+  };
+  for (const [name, valueOf] of Object.entries(ACCESS_PATTERNS) as [EventIndexName, (e: StoredEvent) => string | undefined][]) {
+    const value = valueOf(event);
+    if (value !== undefined) keys[EVENTS_TABLE.indexes[name].partitionKey] = partitionValue(event.tenant_id, shard, value);
+  }
+  return keys;
+};
+
+/** One DynamoDB partition to read for a query: the index and its partition key value. */
+export interface QuerySource {
+  index: EventIndexName;
+  partitionKey: string;
+}
+
+/** The partitions to read for `value` on `index` across all of a tenant's shards. */
+export const sourcesFor = (tenantId: string, shards: number, index: EventIndexName, value: string): QuerySource[] =>
+  Array.from({ length: Math.max(1, shards) }, (_, shard) => ({
+    index,
+    partitionKey: partitionValue(tenantId, shard, normaliseKeyValue(index, value)),
+  }));
+
+/** Sort-key bounds for a time window [fromIso, toIso], inclusive; `$` sorts after `#`. */
+export const sortKeyRange = (fromIso: string, toIso: string): { low: string; high: string } => ({
+  low: fromIso,
+  high: `${toIso}$`,
+});

@@ -1,0 +1,94 @@
+/**
+ * Tenants and API keys: schemas of the admin API, the records kept in the control table, and
+ * the token format. A key is shown once as `tk.<tenant id>.<key id>.<secret>` and stored only
+ * as the SHA-256 of the whole token (the secret has 256 bits of entropy, so a fast hash is
+ * enough; there is nothing to brute-force).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { MAX_SHARDS } from './keys.ts';
+import { SCOPES, type Scope } from './principal.ts';
+import { effectiveRetentionDays, MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';
+
+const name = z.string().trim().min(1, 'must not be empty').max(200);
+const retentionDays = z.int('must be an integer').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS);
+const shards = z.int('must be an integer').min(1).max(MAX_SHARDS);
+
+export const createTenantSchema = z.strictObject({
+  name,
+  plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).default('free'),
+  retention_days: retentionDays.optional(),
+  shards: shards.default(1),
+});
+
+export const updateTenantSchema = z
+  .strictObject({
+    name: name.optional(),
+    plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).optional(),
+    /** null resets to the plan's retention. */
+    retention_days: retentionDays.nullable().optional(),
+    shards: shards.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+
+export const createKeySchema = z.strictObject({
+  name,
+  scopes: z
+    .array(z.enum(SCOPES))
+    .min(1, 'must hold at least one scope')
+    .transform((s) => [...new Set(s)]),
+});
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  plan: Plan;
+  /** Custom retention; null = the plan's. */
+  custom_retention_days: number | null;
+  /** Write shards per index partition; may grow, never shrink. */
+  shards: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  tenant_id: string;
+  name: string;
+  scopes: Scope[];
+  secret_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export const presentTenant = (t: TenantRecord) => ({
+  id: t.id,
+  name: t.name,
+  plan: t.plan,
+  retention_days: effectiveRetentionDays(t.plan, t.custom_retention_days),
+  shards: t.shards,
+  created_at: t.created_at,
+  updated_at: t.updated_at,
+});
+
+export const presentKey = (k: ApiKeyRecord) => ({
+  id: k.id,
+  tenant_id: k.tenant_id,
+  name: k.name,
+  scopes: k.scopes,
+  created_at: k.created_at,
+  revoked_at: k.revoked_at,
+});
+
+export const formatToken = (tenantId: string, keyId: string, secret: string): string => `tk.${tenantId}.${keyId}.${secret}`;
+
+export const parseToken = (token: string): { tenantId: string; keyId: string } | null => {
+  const match = /^tk\.(tnt_[0-9a-z]{26})\.(key_[0-9a-z]{26})\.[A-Za-z0-9_-]{43}$/.exec(token);
+  return match ? { tenantId: match[1] as string, keyId: match[2] as string } : null;
+};
+
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** Constant-time comparison of two secrets of any length (both are hashed first). */
+export const secretsEqual = (a: string, b: string): boolean =>
+  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());

@@ -1,0 +1,155 @@
+/**
+ * The HTTP adapter every route-group Lambda is built from: a middy chain that parses and bounds
+ * the JSON body, dispatches on the API Gateway route key, maps typed errors to problem+json in
+ * one place, and logs one line per request (ids, route, status, counts — never payloads).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
+import { fromAuthorizerContext, type AuthorizerContext, type Principal, type Scope } from '../domain/principal.ts';
+import {
+  BadRequestError,
+  ForbiddenError,
+  HttpError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from '../errors.ts';
+import { type HttpResult, problem } from './responses.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
+
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+
+export interface ApiRequest {
+  routeKey: string;
+  principal: Principal | null;
+  body: unknown;
+  query: Record<string, string>;
+  params: Record<string, string>;
+  /** Absolute base URL of the API as the client reached it, for links. */
+  baseUrl: string;
+  requestId: string;
+  /** Adds fields to this request's access log line (counts and ids only). */
+  annotate(fields: Record<string, string | number | boolean>): void;
+}
+
+export type RouteHandler = (request: ApiRequest) => Promise<HttpResult>;
+
+const THROTTLE_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'TransactionConflictException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+
+/** Dependency failures a client should retry (throttling, outages, timeouts). */
+const isRetryableDependencyError = (error: unknown): boolean => {
+  if (!(error instanceof Error)) return false;
+  const meta = (error as { $metadata?: { httpStatusCode?: number }; code?: string }).$metadata;
+  const code = (error as { code?: string }).code;
+  return (
+    THROTTLE_ERRORS.has(error.name) ||
+    (meta?.httpStatusCode ?? 0) >= 500 ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT'
+  );
+};
+
+const decodeBody = (event: ApiEvent): unknown => {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (raw.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const contentType = event.headers?.['content-type'];
+  if (contentType !== undefined && !/\bjson\b/i.test(contentType)) throw new UnsupportedMediaTypeError();
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadRequestError('The request body is not valid JSON.', 'malformed-json');
+  }
+};
+
+/** Maps any error to a response: typed errors keep their status, dependency failures are 503, the rest a bare 500. */
+const problemErrors = (): MiddlewareObj<ApiEvent, HttpResult> => ({
+  onError: async (request) => {
+    const error = request.error;
+    let mapped: HttpError;
+    if (error instanceof HttpError) {
+      mapped = error;
+    } else if (isRetryableDependencyError(error)) {
+      logger.warn('dependency unavailable', { error: error?.name, message: error?.message });
+      mapped = new ServiceUnavailableError();
+    } else {
+      logger.error('unhandled error', { error: error?.name, message: error?.message, stack: error?.stack });
+      mapped = new HttpError(500, 'internal-error', 'Internal error', 'Something went wrong on our side.');
+    }
+    const response = problem(mapped, request.event.requestContext?.requestId);
+    if (mapped.status === 503 || mapped.status === 429) response.headers = { ...response.headers, 'retry-after': '1' };
+    request.response = response;
+  },
+});
+
+export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>) =>
+  middy<ApiEvent, HttpResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(problemErrors())
+    .handler(async (event) => {
+      const started = Date.now();
+      const route = routes[event.routeKey];
+      const fields: Record<string, string | number | boolean> = { route: event.routeKey };
+      try {
+        if (route === undefined) throw new NotFoundError('No such route.');
+        const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
+        // Behind the authorizer, refuse unknown credentials before looking at the body.
+        if (principal === null && event.requestContext.authorizer !== undefined) throw new UnauthorizedError();
+        if (principal?.kind === 'key') Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
+        const host = event.headers?.['x-forwarded-host'] ?? event.headers?.host ?? event.requestContext.domainName;
+        const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
+        const result = await route({
+          routeKey: event.routeKey,
+          principal,
+          body: decodeBody(event),
+          query: Object.fromEntries(
+            Object.entries(event.queryStringParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+          ),
+          params: Object.fromEntries(
+            Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+          ),
+          baseUrl: `${proto}://${host}`,
+          requestId: event.requestContext.requestId,
+          annotate: (more) => Object.assign(fields, more),
+        });
+        fields.status = result.statusCode;
+        return result;
+      } catch (error) {
+        fields.status = error instanceof HttpError ? error.status : 500;
+        throw error;
+      } finally {
+        logger.info('request', { ...fields, ms: Date.now() - started });
+      }
+    });
+
+/** The calling tenant key, with `scope`; 401 for no or bad credentials, 403 without the scope. */
+export const requireKey = (request: ApiRequest, scope: Scope): Extract<Principal, { kind: 'key' }> => {
+  const principal = request.principal;
+  if (principal === null) throw new UnauthorizedError();
+  if (principal.kind !== 'key') throw new ForbiddenError('This endpoint needs a tenant API key, not the operator key.');
+  if (!principal.scopes.includes(scope)) throw new ForbiddenError(`This API key lacks the \`${scope}\` scope.`);
+  return principal;
+};
+
+/** The operator; 401 for no or bad credentials, 403 for a tenant key. */
+export const requireOperator = (request: ApiRequest): void => {
+  if (request.principal === null) throw new UnauthorizedError();
+  if (request.principal.kind !== 'operator') throw new ForbiddenError('Only the operator may do this.');
+};

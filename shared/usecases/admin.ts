@@ -1,0 +1,125 @@
+/**
+ * Tenant and API key use cases, with their access rules: tenants are the operator's; keys of a
+ * tenant may be managed by the operator or by a key of that tenant holding `admin`. Another
+ * tenant's ids answer 404, never 403.
+ */
+import type { ControlStore } from '../adapters/control-store.ts';
+import { toFieldErrors } from '../domain/event.ts';
+import { newKeyId, newSecret, newTenantId } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import {
+  type ApiKeyRecord,
+  createKeySchema,
+  createTenantSchema,
+  formatToken,
+  hashToken,
+  presentKey,
+  presentTenant,
+  type TenantRecord,
+  updateTenantSchema,
+} from '../domain/tenant.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+
+export interface AdminDeps {
+  control: ControlStore;
+  now: () => number;
+}
+
+const parse = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, body: unknown): T => {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) throw new ValidationError(toFieldErrors(result.error));
+  return result.data;
+};
+
+const iso = (deps: AdminDeps) => new Date(deps.now()).toISOString();
+
+const requireOperator = (principal: Principal | null): void => {
+  if (principal === null) throw new UnauthorizedError();
+  if (principal.kind !== 'operator') throw new ForbiddenError('Only the operator may manage tenants.');
+};
+
+/** Operator, or an `admin` key of this very tenant. A key of another tenant learns nothing: 404. */
+const requireTenantAdmin = (principal: Principal | null, tenantId: string): void => {
+  if (principal === null) throw new UnauthorizedError();
+  if (principal.kind === 'operator') return;
+  if (principal.tenantId !== tenantId) throw new NotFoundError('No tenant with this id.');
+  if (!principal.scopes.includes('admin')) throw new ForbiddenError('This API key lacks the `admin` scope.');
+};
+
+const loadTenant = async (deps: AdminDeps, tenantId: string): Promise<TenantRecord> => {
+  const tenant = await deps.control.getTenant(tenantId);
+  if (tenant === null) throw new NotFoundError('No tenant with this id.');
+  return tenant;
+};
+
+export const createTenant = async (deps: AdminDeps, principal: Principal | null, body: unknown) => {
+  requireOperator(principal);
+  const input = parse(createTenantSchema, body);
+  const now = iso(deps);
+  const tenant: TenantRecord = {
+    id: newTenantId(),
+    name: input.name,
+    plan: input.plan,
+    custom_retention_days: input.retention_days ?? null,
+    shards: input.shards,
+    created_at: now,
+    updated_at: now,
+  };
+  await deps.control.createTenant(tenant);
+  return presentTenant(tenant);
+};
+
+export const getTenant = async (deps: AdminDeps, principal: Principal | null, tenantId: string) => {
+  requireTenantAdmin(principal, tenantId);
+  return presentTenant(await loadTenant(deps, tenantId));
+};
+
+export const updateTenant = async (deps: AdminDeps, principal: Principal | null, tenantId: string, body: unknown) => {
+  requireOperator(principal);
+  const input = parse(updateTenantSchema, body);
+  const current = await loadTenant(deps, tenantId);
+  if (input.shards !== undefined && input.shards < current.shards) {
+    throw new ValidationError([{ field: 'shards', message: `may only grow (currently ${current.shards})` }]);
+  }
+  const updated = await deps.control.updateTenant(tenantId, {
+    ...(input.name === undefined ? {} : { name: input.name }),
+    ...(input.plan === undefined ? {} : { plan: input.plan }),
+    ...(input.retention_days === undefined ? {} : { custom_retention_days: input.retention_days }),
+    ...(input.shards === undefined ? {} : { shards: input.shards }),
+    updated_at: iso(deps),
+  });
+  if (updated === null) throw new NotFoundError('No tenant with this id.');
+  return presentTenant(updated);
+};
+
+export const createKey = async (deps: AdminDeps, principal: Principal | null, tenantId: string, body: unknown) => {
+  requireTenantAdmin(principal, tenantId);
+  const input = parse(createKeySchema, body);
+  await loadTenant(deps, tenantId);
+  const id = newKeyId();
+  const token = formatToken(tenantId, id, newSecret());
+  const record: ApiKeyRecord = {
+    id,
+    tenant_id: tenantId,
+    name: input.name,
+    scopes: input.scopes,
+    secret_hash: hashToken(token),
+    created_at: iso(deps),
+    revoked_at: null,
+  };
+  await deps.control.createKey(record);
+  return { ...presentKey(record), key: token };
+};
+
+export const listKeys = async (deps: AdminDeps, principal: Principal | null, tenantId: string) => {
+  requireTenantAdmin(principal, tenantId);
+  await loadTenant(deps, tenantId);
+  const keys = await deps.control.listKeys(tenantId);
+  return { data: keys.sort((a, b) => a.created_at.localeCompare(b.created_at)).map(presentKey) };
+};
+
+export const revokeKey = async (deps: AdminDeps, principal: Principal | null, tenantId: string, keyId: string) => {
+  requireTenantAdmin(principal, tenantId);
+  const revoked = await deps.control.revokeKey(tenantId, keyId, iso(deps));
+  if (!revoked) throw new NotFoundError('No key with this id.');
+};

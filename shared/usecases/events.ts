@@ -1,0 +1,115 @@
+/**
+ * Event use cases: ingest (single or batch, all-or-nothing validation, idempotent storage),
+ * list with filters and cursors, get by id — and the audit of reads (`audit_log.viewed`).
+ */
+import { type BuildResult, buildStoredEvent, type EventInput, parseSubmission, type StoredEvent } from '../domain/event.ts';
+import type { CursorCodec } from '../domain/cursor.ts';
+import { eventSortKey } from '../domain/keys.ts';
+import type { Principal } from '../domain/principal.ts';
+import { filtersFingerprint, listQuerySchema, planQuery, resolveWindow } from '../domain/query.ts';
+import type { Redactor } from '../domain/sanitize.ts';
+import { BadRequestError, type FieldError, NotFoundError, ValidationError } from '../errors.ts';
+import { toFieldErrors } from '../domain/event.ts';
+import type { AppendResult, EventStore } from '../adapters/event-store.ts';
+
+export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
+
+export interface EventDeps {
+  store: EventStore;
+  redact: Redactor;
+  now: () => number;
+}
+
+export interface IngestOutcome {
+  kind: 'single' | 'batch';
+  results: AppendResult[];
+}
+
+/** Validates everything first (any invalid event: 400 naming each, nothing stored), then stores all. */
+export const ingestEvents = async (deps: EventDeps, principal: KeyPrincipal, body: unknown): Promise<IngestOutcome> => {
+  if (body === undefined) throw new ValidationError([{ field: 'body', message: 'an event or {"events": [...]} is required' }]);
+  const parsed = parseSubmission(body);
+  if (!parsed.ok) throw new ValidationError(parsed.errors);
+  const nowMs = deps.now();
+  const tenant = { tenantId: principal.tenantId, retentionDays: principal.retentionDays };
+  const batch = parsed.value.kind === 'batch';
+  const built: BuildResult[] = parsed.value.events.map((input, i) =>
+    buildStoredEvent(input, tenant, nowMs, deps.redact, batch ? i : undefined),
+  );
+  const errors: FieldError[] = built.flatMap((b) => (b.ok ? [] : b.errors));
+  if (errors.length > 0) throw new ValidationError(errors);
+  const events = built.map((b) => (b as Extract<BuildResult, { ok: true }>).event);
+  const results = await deps.store.append(events, principal.shards);
+  return { kind: parsed.value.kind, results };
+};
+
+/** Writes an event about the caller reading the trail into the same tenant's trail. */
+export const recordAccess = async (
+  deps: EventDeps,
+  principal: KeyPrincipal,
+  action: 'audit_log.viewed' | 'audit_log.exported',
+  metadata: Record<string, unknown>,
+  requestId: string,
+): Promise<void> => {
+  const input: EventInput = {
+    action,
+    actor: { id: principal.keyId, type: 'api_key', ...(principal.keyName ? { name: principal.keyName } : {}) },
+    area: 'audit_log',
+    context: { request_id: requestId },
+    metadata,
+  };
+  const built = buildStoredEvent(input, { tenantId: principal.tenantId, retentionDays: principal.retentionDays }, deps.now(), deps.redact);
+  if (!built.ok) throw new Error('access event did not validate');
+  await deps.store.append([built.event], principal.shards);
+};
+
+export interface ListDeps extends EventDeps {
+  cursors: CursorCodec;
+}
+
+export interface EventPage {
+  data: StoredEvent[];
+  next_cursor: string | null;
+  /** Read units consumed (for logs and the bench; not part of the API answer). */
+  readUnits: number;
+}
+
+export const listEvents = async (deps: ListDeps, principal: KeyPrincipal, rawQuery: Record<string, string>): Promise<EventPage> => {
+  const parsed = listQuerySchema.safeParse(rawQuery);
+  if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
+  const { limit, cursor, ...filters } = parsed.data;
+  const fingerprint = filtersFingerprint(filters);
+  let window: { from: string; to: string };
+  let before: string | undefined;
+  if (cursor !== undefined) {
+    const state = deps.cursors.decode(principal.tenantId, cursor);
+    if (state === null || state.filters !== fingerprint) {
+      throw new BadRequestError('The cursor is invalid, or belongs to another query.', 'invalid-cursor');
+    }
+    window = { from: state.from, to: state.to };
+    before = state.position;
+  } else {
+    const resolved = resolveWindow(filters, deps.now());
+    if ('error' in resolved) throw new ValidationError([{ field: 'from', message: resolved.error }]);
+    window = resolved;
+  }
+  const plan = planQuery(principal.tenantId, principal.shards, filters, window);
+  const page = await deps.store.query(plan, limit, before, deps.now());
+  const last = page.events.at(-1);
+  const next_cursor =
+    page.more && last !== undefined && page.events.length === limit
+      ? deps.cursors.encode(principal.tenantId, {
+          position: eventSortKey(last.occurred_at, last.id),
+          from: window.from,
+          to: window.to,
+          filters: fingerprint,
+        })
+      : null;
+  return { data: page.events, next_cursor, readUnits: page.readUnits };
+};
+
+export const getEvent = async (deps: EventDeps, principal: KeyPrincipal, eventId: string): Promise<StoredEvent> => {
+  const event = await deps.store.get(principal.tenantId, eventId, deps.now());
+  if (event === null) throw new NotFoundError('No event with this id.');
+  return event;
+};
