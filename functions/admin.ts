@@ -6,7 +6,7 @@ import { createApiHandler } from '#shared/http/middleware.ts';
 import { json, noContent } from '#shared/http/responses.ts';
 import { createKey, createTenant, getTenant, listKeys, revokeKey, updateTenant } from '#shared/usecases/admin.ts';
 
-const deps = { control: controlStore(), now: Date.now };
+const deps = { control: controlStore(), now: () => Date.now() };
 
 export const handler = createApiHandler({
   'POST /v1/tenants': async (r) => json(201, await createTenant(deps, r.principal, r.body)),

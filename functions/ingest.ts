@@ -6,7 +6,7 @@ import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { ingestEvents } from '#shared/usecases/events.ts';
 
-const deps = { store: eventStore(), redact: redactor(), now: Date.now };
+const deps = { store: eventStore(), redact: redactor(), now: () => Date.now() };
 
 export const handler = createApiHandler({
   'POST /v1/events': async (request) => {

@@ -1,0 +1,63 @@
+/** Builds API Gateway HTTP API (payload v2) events for handler tests. */
+import type { Context } from 'aws-lambda';
+import type { AuthorizerContext } from '#shared/domain/principal.ts';
+import type { ApiEvent } from '#shared/http/middleware.ts';
+
+export const TENANT = 'tnt_01jd0000000000000000000000';
+
+export const keyContext = (scopes: string, overrides: Partial<AuthorizerContext> = {}): AuthorizerContext => ({
+  kind: 'key',
+  tenantId: TENANT,
+  keyId: 'key_01jd0000000000000000000000',
+  keyName: 'ci',
+  scopes,
+  retentionDays: 90,
+  shards: 1,
+  ...overrides,
+});
+
+export const apiEvent = (
+  routeKey: string,
+  options: {
+    body?: unknown;
+    rawBody?: string;
+    query?: Record<string, string>;
+    params?: Record<string, string>;
+    auth?: AuthorizerContext;
+    headers?: Record<string, string>;
+  } = {},
+): ApiEvent => {
+  const [method, path] = routeKey.split(' ') as [string, string];
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+    headers: { host: 'api.test', 'content-type': 'application/json', ...options.headers },
+    queryStringParameters: options.query,
+    pathParameters: options.params,
+    body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.test',
+      domainPrefix: 'api',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
+      requestId: 'req-1',
+      routeKey,
+      stage: '$default',
+      time: '21/Nov/2026:12:00:00 +0000',
+      timeEpoch: 0,
+      authorizer: { lambda: options.auth ?? ({ kind: 'anonymous' } as AuthorizerContext) },
+    },
+  } as ApiEvent;
+};
+
+export const lambdaContext = {
+  functionName: 'test',
+  awsRequestId: 'aws-req-1',
+  getRemainingTimeInMillis: () => 10_000,
+} as unknown as Context;
+
+export const parse = (result: { body?: string }) => JSON.parse(result.body ?? 'null');

@@ -1,0 +1,59 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { formatToken, hashToken } from '#shared/domain/tenant.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+let handler: typeof import('#functions/authorizer.ts').handler;
+
+const TENANT = 'tnt_01jd0000000000000000000000';
+const KEY = 'key_01jd0000000000000000000000';
+const token = formatToken(TENANT, KEY, 'A'.repeat(43));
+const keyItem = { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}`, id: KEY, tenant_id: TENANT, name: 'ci', scopes: ['events:read'], secret_hash: hashToken(token), created_at: '2026-11-01T00:00:00Z' };
+const tenantItem = { pk: `TENANT#${TENANT}`, sk: 'TENANT', id: TENANT, name: 'A', plan: 'pro', custom_retention_days: null, shards: 2 };
+
+const request = (authorization?: string) =>
+  ({ type: 'REQUEST', headers: authorization === undefined ? {} : { authorization }, identitySource: [authorization] }) as unknown as APIGatewayRequestAuthorizerEventV2;
+
+beforeAll(async () => {
+  vi.stubEnv('CONTROL_TABLE', 'control-test');
+  vi.stubEnv('TRAILKEEPER_OPERATOR_KEY', 'operator-secret');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  ({ handler } = await import('#functions/authorizer.ts'));
+});
+
+afterEach(() => ddb.reset());
+
+describe('authorizer', () => {
+  it('resolves a valid key with two GetItems and passes its tenant settings on', async () => {
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } }).resolves({ Item: keyItem });
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
+    const result = await handler(request(`Bearer ${token}`));
+    expect(result).toEqual({
+      isAuthorized: true,
+      context: { kind: 'key', tenantId: TENANT, keyId: KEY, keyName: 'ci', scopes: 'events:read', retentionDays: 90, shards: 2 },
+    });
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.TableName)).toEqual(['control-test', 'control-test']);
+  });
+
+  it('marks a revoked key anonymous', async () => {
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } }).resolves({ Item: { ...keyItem, revoked_at: '2026-11-20T00:00:00Z' } });
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
+    expect((await handler(request(`Bearer ${token}`))).context.kind).toBe('anonymous');
+  });
+
+  it('marks a key whose secret does not match anonymous', async () => {
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } }).resolves({ Item: keyItem });
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
+    const forged = formatToken(TENANT, KEY, 'B'.repeat(43));
+    expect((await handler(request(`Bearer ${forged}`))).context.kind).toBe('anonymous');
+  });
+
+  it('recognises the operator key without touching DynamoDB', async () => {
+    expect((await handler(request('Bearer operator-secret'))).context).toEqual({ kind: 'operator' });
+    expect((await handler(request('Basic operator-secret'))).context.kind).toBe('anonymous');
+    expect((await handler(request('Bearer wrong'))).context.kind).toBe('anonymous');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});

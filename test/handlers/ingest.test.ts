@@ -1,0 +1,107 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+type Handler = typeof import('#functions/ingest.ts').handler;
+let handler: Handler;
+
+beforeAll(async () => {
+  vi.stubEnv('EVENTS_TABLE', 'events-test');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  ({ handler } = await import('#functions/ingest.ts'));
+});
+
+afterEach(() => {
+  ddb.reset();
+  vi.useRealTimers();
+});
+
+const writer = keyContext('events:write');
+const event = { id: 'evt-1', action: 'member.role_changed', actor: { id: 'user_1' }, metadata: { password: 'x', to: 'admin' } };
+
+describe('POST /v1/events handler', () => {
+  it('stores one event with a conditional PutItem and answers 201 with it', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T12:00:00Z'), toFake: ['Date'] });
+    ddb.on(PutCommand).resolves({});
+    const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    const calls = ddb.commandCalls(PutCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]?.args[0].input;
+    expect(input).toMatchObject({
+      TableName: 'events-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: {
+        pk: `${TENANT}#evt-1`,
+        sk: '2026-11-21T12:00:00.000Z#evt-1',
+        time_pk: `${TENANT}#0`,
+        actor_pk: `${TENANT}#0#user_1`,
+        action_pk: `${TENANT}#0#member.role_changed`,
+        action_category_pk: `${TENANT}#0#member`,
+        tenant_id: TENANT,
+        expires_at: Date.parse('2027-02-19T12:00:00Z') / 1000,
+      },
+    });
+    expect(String(input?.Item?.doc)).toContain('"password":"[REDACTED]"');
+    expect(parse(result)).toMatchObject({ id: 'evt-1', tenant_id: TENANT, metadata: { password: '[REDACTED]', to: 'admin' } });
+  });
+
+  it('answers a replayed id with the stored event and 200, writing nothing new', async () => {
+    const first = await (async () => {
+      ddb.on(PutCommand).resolves({});
+      return parse(await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext));
+    })();
+    const { toItem } = await import('#shared/adapters/event-store.ts');
+    ddb.reset();
+    ddb.on(PutCommand).rejects(
+      new ConditionalCheckFailedException({ message: 'exists', $metadata: {}, Item: toItem(first, 1) as never }),
+    );
+    const result = await handler(apiEvent('POST /v1/events', { body: { ...event, action: 'other.thing' }, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect(parse(result)).toEqual(first);
+  });
+
+  it('validates a whole batch before writing anything', async () => {
+    const body = { events: [event, { action: 'nope', actor: { id: 'u' } }] };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(400);
+    expect(result.headers?.['content-type']).toBe('application/problem+json');
+    expect(parse(result).errors).toEqual([expect.objectContaining({ field: 'events[1].action', index: 1 })]);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('writes a batch as one conditional put per event and answers {data}', async () => {
+    ddb.on(PutCommand).resolves({});
+    const body = { events: [0, 1, 2].map((i) => ({ ...event, id: `b-${i}` })) };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    expect(parse(result).data.map((e: { id: string }) => e.id)).toEqual(['b-0', 'b-1', 'b-2']);
+    expect(ddb.commandCalls(PutCommand).every((c) => c.args[0].input.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+    expect(ddb.calls()).toHaveLength(3);
+  });
+
+  it('answers 503 with Retry-After when DynamoDB keeps throttling', async () => {
+    const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
+    ddb.on(PutCommand).rejects(throttled);
+    const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('1');
+    expect(result.body).not.toContain('slow down');
+  });
+
+  it.each([
+    ['malformed JSON', { rawBody: '{"action":', auth: writer }, 400],
+    ['a body over 1 MiB', { rawBody: JSON.stringify({ ...event, metadata: { x: 'y'.repeat(1024 * 1024) } }), auth: writer }, 413],
+    ['no credentials', { body: event }, 401],
+    ['a key without events:write', { body: event, auth: keyContext('events:read') }, 403],
+    ['the operator key', { body: event, auth: { kind: 'operator' as const } }, 403],
+  ])('refuses %s with problem+json and stores nothing', async (_name, options, status) => {
+    const result = await handler(apiEvent('POST /v1/events', options), lambdaContext);
+    expect(result.statusCode).toBe(status);
+    expect(parse(result)).toMatchObject({ status, type: expect.stringMatching(/^\/problems\//) });
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
