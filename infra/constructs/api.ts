@@ -1,0 +1,121 @@
+/**
+ * The public HTTP API: one function per FUNCTIONS entry, the Lambda authorizer, and one route per
+ * ROUTES entry (shared/config/routes.ts), on a `$default` stage with access logs and throttling.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { AUTHORIZER, FUNCTIONS, type FunctionName, ROUTES } from '#shared/config/routes.ts';
+import { ServiceFunction, type ServiceResources } from './service-function.ts';
+
+/** Stage-wide default: beyond this API Gateway answers 429 before any Lambda runs. */
+export const API_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
+
+const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+
+/** JSON access log: ids, status and timings only, never bodies or the Authorization header. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    sourceIp: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    principalKind: '$context.authorizer.kind',
+    tenantId: '$context.authorizer.tenantId',
+    keyId: '$context.authorizer.keyId',
+  }),
+);
+
+export interface ApiProps {
+  readonly resources: ServiceResources;
+}
+
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
+  readonly authorizerFunction: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+
+    const entries = Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][];
+    this.functions = Object.fromEntries(
+      entries.map(([name, definition]) => [
+        name,
+        new ServiceFunction(this, constructId(name), {
+          definition,
+          resources: props.resources,
+          description: `Trailkeeper ${name} routes`,
+        }),
+      ]),
+    ) as Record<FunctionName, ServiceFunction>;
+
+    this.authorizerFunction = new ServiceFunction(this, 'Authorizer', {
+      definition: AUTHORIZER,
+      resources: props.resources,
+      description: 'Trailkeeper bearer-token authorizer',
+    });
+    const authorizer = new HttpLambdaAuthorizer('BearerToken', this.authorizerFunction.fn, {
+      // Simple responses: the authorizer answers isAuthorized plus a flat context (principal.ts).
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      // HTTP APIs match header names case-insensitively: this is AUTHORIZER.identityHeader.
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: Duration.seconds(AUTHORIZER.cacheTtlSeconds),
+    });
+
+    // The default stage is built by hand because HttpApi's own cannot take logs or throttling.
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Trailkeeper audit log API',
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: API_THROTTLE,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    const integrationFor = (name: FunctionName): HttpLambdaIntegration => {
+      let integration = integrations.get(name);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${constructId(name)}Integration`, this.functions[name].fn);
+        integrations.set(name, integration);
+      }
+      return integration;
+    };
+
+    for (const route of ROUTES) {
+      const [httpRoute] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: integrationFor(route.fn),
+        ...(route.authorized ? { authorizer } : {}),
+      });
+      if (!route.authorized && httpRoute) {
+        Validations.of(httpRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is declared unauthenticated in shared/config/routes.ts (liveness probe, no data).`,
+        });
+      }
+    }
+  }
+
+  get url(): string {
+    return this.stage.url;
+  }
+}

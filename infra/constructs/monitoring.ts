@@ -1,0 +1,133 @@
+/**
+ * Alarms and where they go: API 5xx, errors and throttles of every function, DynamoDB throttling
+ * on the events table, the tampering metric and the stream monitor's dead letters, all sent to
+ * one encrypted SNS topic (optionally with an e-mail subscription).
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { type ITableV2, Operation } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { TAMPERING_METRIC } from './stream-monitor.ts';
+
+/** Operations our functions run on the events table (see table-access.ts). */
+const EVENTS_OPERATIONS = [
+  Operation.PUT_ITEM,
+  Operation.GET_ITEM,
+  Operation.QUERY,
+  Operation.BATCH_GET_ITEM,
+  Operation.TRANSACT_WRITE_ITEMS,
+];
+
+const PERIOD = Duration.minutes(5);
+
+export interface MonitoringProps {
+  readonly httpApi: IHttpApi;
+  /** Every function of the stack, by a readable name used in alarm descriptions. */
+  readonly functions: Readonly<Record<string, IFunction>>;
+  readonly eventsTable: ITableV2;
+  readonly streamDeadLetterQueue: IQueue;
+  /** Subscribed to the alarm topic when given (context value `alarmEmail`). */
+  readonly alarmEmail?: string;
+}
+
+export class Monitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+
+    // CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, so the topic
+    // gets its own key whose policy lets CloudWatch use it.
+    const key = new Key(this, 'TopicKey', {
+      description: 'Encrypts the Trailkeeper alarm topic',
+      enableKeyRotation: true,
+    });
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: 'Trailkeeper alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    this.alarmOn('Api5xx', props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum' }), {
+      description: 'The HTTP API answered 5xx (bad input never should: a handler or dependency failed).',
+    });
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      this.alarmOn(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), {
+        description: `The ${name} function threw or timed out.`,
+      });
+      this.alarmOn(`${name}Throttles`, fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), {
+        description: `The ${name} function was throttled (account or reserved concurrency exhausted).`,
+      });
+    }
+
+    this.alarmOn(
+      'EventsTableThrottles',
+      props.eventsTable.metricThrottledRequestsForOperations({
+        operations: EVENTS_OPERATIONS,
+        period: PERIOD,
+        statistic: 'Sum',
+      }),
+      { description: 'DynamoDB throttled requests on the events table (hot partition or account limit).' },
+    );
+
+    this.alarmOn(
+      'EventTampering',
+      new Metric({
+        namespace: TAMPERING_METRIC.namespace,
+        metricName: TAMPERING_METRIC.metricName,
+        dimensionsMap: { ...TAMPERING_METRIC.dimensions },
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      }),
+      { description: 'A stored event was modified or deleted other than by TTL. Investigate immediately.' },
+    );
+
+    this.alarmOn(
+      'StreamMonitorDeadLetters',
+      props.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: PERIOD,
+        statistic: 'Maximum',
+      }),
+      { description: 'Stream batches the tamper monitor could not process: those changes are unchecked.' },
+    );
+  }
+
+  /** Alarm at ≥ 1 in one period; no data means nothing happened, which is healthy. */
+  private alarmOn(id: string, metric: IMetric, options: { description: string }): void {
+    const alarm = new Alarm(this, id, {
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: options.description,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One Lambda function of Trailkeeper, built from a FunctionDefinition (shared/config/routes.ts):
+ * the runtime/bundling defaults every handler shares, its own log group and role, its environment,
+ * and the IAM grants its definition asks for — nothing more.
+ */
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionDefinition } from '#shared/config/routes.ts';
+import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
+import type { ControlTable } from './control-table.ts';
+import type { EventsTable } from './events-table.ts';
+import type { ServiceSecrets } from './service-secrets.ts';
+import { grantControlAccess, grantEventsAccess } from './table-access.ts';
+
+/** Entries in routes.ts are relative to the repository root. */
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Service name and metrics namespace for Powertools (the tampering alarm depends on both). */
+export const SERVICE_NAME = 'trailkeeper';
+export const METRICS_NAMESPACE = 'Trailkeeper';
+
+/**
+ * ESM bundles still meet CommonJS dependencies that call `require` (e.g. for Node built-ins);
+ * give them one. The alias avoids clashing with an import esbuild may hoist into the bundle.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __trailkeeperCreateRequire } from 'node:module';" +
+  'const require = __trailkeeperCreateRequire(import.meta.url);';
+
+/** Everything a function may be granted access to; which parts it gets is up to its definition. */
+export interface ServiceResources {
+  readonly events: EventsTable;
+  readonly control: ControlTable;
+  readonly secrets: ServiceSecrets;
+}
+
+export interface ServiceFunctionProps {
+  readonly definition: FunctionDefinition;
+  readonly resources: ServiceResources;
+  readonly description: string;
+}
+
+export class ServiceFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: IRole;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    const { definition, resources } = props;
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH });
+
+    // Own role without AWSLambdaBasicExecutionRole: that managed policy may write to any log
+    // group in the account; this one may only write to its own.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the Trailkeeper ${id} function`,
+    });
+    this.logGroup.grantWrite(role);
+    this.role = role;
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      description: props.description,
+      entry: `${REPO_ROOT}${definition.entry}`,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: definition.memoryMiB,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      role,
+      logGroup: this.logGroup,
+      environment: {
+        [EVENTS_TABLE.envVar]: resources.events.table.tableName,
+        [CONTROL_TABLE.envVar]: resources.control.table.tableName,
+        ...resources.secrets.environmentFor(definition.secrets),
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // Stack traces need file:line, not the sources: keeps the .map small.
+        sourcesContent: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        // Bundle the SDK too: the versions we test against are the versions that run in Lambda.
+        bundleAwsSDK: true,
+        externalModules: [],
+      },
+    });
+
+    grantEventsAccess(role, resources.events, definition.events);
+    grantControlAccess(role, resources.control, definition.control);
+    for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
+  }
+}
