@@ -18,7 +18,10 @@ export const handler = async (
 ): Promise<{ isAuthorized: boolean; context: AuthorizerContext }> => {
   const token = bearerToken(event.headers?.authorization ?? event.identitySource?.[0]);
   const principal = await authenticate(deps, token);
-  const context = toAuthorizerContext(principal, token === null ? 'malformed authorization header' : 'unknown or revoked key');
+  const context = toAuthorizerContext(
+    principal,
+    token === null ? 'malformed authorization header' : 'unknown or revoked key',
+  );
   logger.info('authorized', { kind: context.kind, tenant_id: context.tenantId, key_id: context.keyId });
   return { isAuthorized: true, context };
 };

@@ -15,7 +15,13 @@ export const handler = createApiHandler({
     const page = await listEvents({ ...deps, cursors: await cursorCodec() }, principal, request.query);
     request.annotate({ returned: page.data.length, read_units: page.readUnits });
     const { cursor: _cursor, ...filters } = request.query;
-    await recordAccess(deps, principal, 'audit_log.viewed', { filters, returned: page.data.length }, request.requestId);
+    await recordAccess(
+      deps,
+      principal,
+      'audit_log.viewed',
+      { filters, returned: page.data.length },
+      request.requestId,
+    );
     return json(200, { data: page.data, next_cursor: page.next_cursor });
   },
   'GET /v1/events/{id}': async (request) => {

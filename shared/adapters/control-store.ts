@@ -13,7 +13,10 @@ import type { ApiKeyRecord, TenantRecord } from '../domain/tenant.ts';
 export interface ControlStore {
   createTenant(tenant: TenantRecord): Promise<void>;
   getTenant(tenantId: string): Promise<TenantRecord | null>;
-  updateTenant(tenantId: string, changes: Partial<Omit<TenantRecord, 'id' | 'created_at'>>): Promise<TenantRecord | null>;
+  updateTenant(
+    tenantId: string,
+    changes: Partial<Omit<TenantRecord, 'id' | 'created_at'>>,
+  ): Promise<TenantRecord | null>;
   createKey(key: ApiKeyRecord): Promise<void>;
   getKey(tenantId: string, keyId: string): Promise<ApiKeyRecord | null>;
   listKeys(tenantId: string): Promise<ApiKeyRecord[]>;
@@ -51,7 +54,9 @@ export class DynamoControlStore implements ControlStore {
   }
 
   async getTenant(tenantId: string): Promise<TenantRecord | null> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: tenantKey(tenantId) }));
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: tenantKey(tenantId) }),
+    );
     return out.Item ? strip<TenantRecord>(out.Item) : null;
   }
 

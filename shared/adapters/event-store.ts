@@ -6,6 +6,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import canonicalize from 'canonicalize';
 import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
 import type { StoredEvent } from '../domain/event.ts';
@@ -147,7 +148,8 @@ export class DynamoEventStore implements EventStore {
       return { event, created: true };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = (error.Item as Item | undefined) ?? (await this.getItem(event.tenant_id, event.id));
+      // The document client does not unmarshall the item carried by the exception.
+      const existing = error.Item ? unmarshall(error.Item) : await this.getItem(event.tenant_id, event.id);
       if (existing === undefined) throw error;
       return { event: fromItem(existing), created: false };
     }
@@ -155,7 +157,11 @@ export class DynamoEventStore implements EventStore {
 
   private async getItem(tenantId: string, eventId: string): Promise<Item | undefined> {
     const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: eventItemKey(tenantId, eventId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: eventItemKey(tenantId, eventId),
+        ConsistentRead: true,
+      }),
     );
     return out.Item;
   }
@@ -171,7 +177,11 @@ export class DynamoEventStore implements EventStore {
     const high = before !== undefined && before < range.high ? before : range.high;
     const filter = filterExpression(plan.conditions, nowMs);
     let readUnits = 0;
-    const fetch = async (source: QuerySource, start: Record<string, unknown> | undefined, pageSize: number) => {
+    const fetch = async (
+      source: QuerySource,
+      start: Record<string, unknown> | undefined,
+      pageSize: number,
+    ) => {
       const index = EVENTS_TABLE.indexes[source.index];
       const out = await this.client.send(
         new QueryCommand({
@@ -180,7 +190,12 @@ export class DynamoEventStore implements EventStore {
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
           FilterExpression: filter.expression,
           ExpressionAttributeNames: { ...filter.names, '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
-          ExpressionAttributeValues: { ...filter.values, ':pk': source.partitionKey, ':low': range.low, ':high': high },
+          ExpressionAttributeValues: {
+            ...filter.values,
+            ':pk': source.partitionKey,
+            ':low': range.low,
+            ':high': high,
+          },
           ScanIndexForward: false,
           Limit: pageSize,
           ExclusiveStartKey: start,
@@ -190,7 +205,13 @@ export class DynamoEventStore implements EventStore {
       readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
       return { items: out.Items ?? [], next: out.LastEvaluatedKey };
     };
-    const merged = await mergeNewestFirst(plan.sources, fetch, (item) => String(item[EVENT_SORT_KEY]), limit, before);
+    const merged = await mergeNewestFirst(
+      plan.sources,
+      fetch,
+      (item) => String(item[EVENT_SORT_KEY]),
+      limit,
+      before,
+    );
     return { events: merged.items.map(fromItem), more: merged.more, readUnits };
   }
 }

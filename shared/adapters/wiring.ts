@@ -12,7 +12,8 @@ import { DynamoEventStore } from './event-store.ts';
 import { loadSecret } from './secrets.ts';
 
 export const eventStore = () => new DynamoEventStore(dynamoDocumentClient(), requiredEnv(ENV.eventsTable));
-export const controlStore = () => new DynamoControlStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
+export const controlStore = () =>
+  new DynamoControlStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
 export const redactor = () => createRedactor(parseKeyList(process.env[ENV.redactKeys]));
 export const operatorKey = () => loadSecret(ENV.operatorKeySecretArn, ENV.operatorKey);
 

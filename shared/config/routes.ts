@@ -33,7 +33,14 @@ export interface FunctionDefinition {
 }
 
 export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
-  health: { entry: 'functions/health.ts', memoryMiB: 256, timeoutSeconds: 5, events: 'none', control: 'none', secrets: [] },
+  health: {
+    entry: 'functions/health.ts',
+    memoryMiB: 256,
+    timeoutSeconds: 5,
+    events: 'none',
+    control: 'none',
+    secrets: [],
+  },
   ingest: {
     entry: 'functions/ingest.ts',
     memoryMiB: 1024,

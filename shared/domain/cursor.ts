@@ -52,7 +52,10 @@ export class CursorCodec {
       const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
       decipher.setAAD(Buffer.from(tenantId, 'utf8'));
       decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       const parsed = stateSchema.safeParse(JSON.parse(plain.toString('utf8')));
       if (!parsed.success) return null;
       return { position: parsed.data.p, from: parsed.data.f, to: parsed.data.t, filters: parsed.data.q };

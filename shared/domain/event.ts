@@ -21,8 +21,7 @@ export const ACTOR_TYPES = ['user', 'api_key', 'service', 'system', 'support'] a
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 /** Ids end up inside DynamoDB keys: no control characters. */
-const identifier = (max: number) =>
-  text(max).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+const identifier = (max: number) => text(max).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
 
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 
@@ -71,7 +70,9 @@ export const contextSchema = z.strictObject({
 
 /** What a tenant sends. */
 export const eventInputSchema = z.strictObject({
-  id: identifier(128).regex(/^[^#]+$/, 'must not contain "#"').optional(),
+  id: identifier(128)
+    .regex(/^[^#]+$/, 'must not contain "#"')
+    .optional(),
   action: z.string().max(128).regex(ACTION_PATTERN, 'must be dotted lower case, e.g. member.role_changed'),
   occurred_at: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
   actor: actorSchema,
@@ -91,7 +92,10 @@ export type EventInput = z.infer<typeof eventInputSchema>;
 
 /** The batch envelope: `{"events": [...]}` with 1..100 events. */
 export const batchInputSchema = z.strictObject({
-  events: z.array(z.unknown()).min(1, 'must hold at least one event').max(MAX_BATCH, `must hold at most ${MAX_BATCH} events`),
+  events: z
+    .array(z.unknown())
+    .min(1, 'must hold at least one event')
+    .max(MAX_BATCH, `must hold at most ${MAX_BATCH} events`),
 });
 
 /** What Trailkeeper stores and returns. */
@@ -137,7 +141,9 @@ export const hashEvent = (event: Omit<StoredEvent, 'hash' | 'expires_at'> | Stor
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
 };
 
-export type BuildResult = { ok: true; event: StoredEvent; expiresAt: number | undefined } | { ok: false; errors: FieldError[] };
+export type BuildResult =
+  | { ok: true; event: StoredEvent; expiresAt: number | undefined }
+  | { ok: false; errors: FieldError[] };
 
 /**
  * Validates the time rules and builds the stored event. `input` has passed the schema already.
@@ -156,9 +162,13 @@ export const buildStoredEvent = (
   if (occurredMs > nowMs + FUTURE_SKEW_MS) {
     errors.push({ field: at('occurred_at'), message: 'must not be more than 5 minutes in the future' });
   } else if (occurredMs < retentionWindowStartMs(nowMs, tenant.retentionDays)) {
-    errors.push({ field: at('occurred_at'), message: `must be within the tenant's ${tenant.retentionDays}-day retention window` });
+    errors.push({
+      field: at('occurred_at'),
+      message: `must be within the tenant's ${tenant.retentionDays}-day retention window`,
+    });
   }
-  if (errors.length > 0) return { ok: false, errors: index === undefined ? errors : errors.map((e) => ({ ...e, index })) };
+  if (errors.length > 0)
+    return { ok: false, errors: index === undefined ? errors : errors.map((e) => ({ ...e, index })) };
 
   const { id, occurred_at: _occurred, request, metadata, actor, ...rest } = input;
   const expiresAt = expiresAtEpochSeconds(occurredMs, tenant.retentionDays);
@@ -182,9 +192,13 @@ export const buildStoredEvent = (
 };
 
 /** Parses and validates a request body that is one event or a `{"events": [...]}` batch. */
-export type ParsedSubmission = { kind: 'single'; events: [EventInput] } | { kind: 'batch'; events: EventInput[] };
+export type ParsedSubmission =
+  | { kind: 'single'; events: [EventInput] }
+  | { kind: 'batch'; events: EventInput[] };
 
-export const parseSubmission = (body: unknown): { ok: true; value: ParsedSubmission } | { ok: false; errors: FieldError[] } => {
+export const parseSubmission = (
+  body: unknown,
+): { ok: true; value: ParsedSubmission } | { ok: false; errors: FieldError[] } => {
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body) {
     const envelope = batchInputSchema.safeParse(body);
     if (!envelope.success) return { ok: false, errors: toFieldErrors(envelope.error) };
@@ -201,7 +215,11 @@ export const parseSubmission = (body: unknown): { ok: true; value: ParsedSubmiss
       if (id !== undefined) {
         const first = seen.get(id);
         if (first !== undefined) {
-          errors.push({ field: `events[${index}].id`, message: `duplicates events[${first}].id within the batch`, index });
+          errors.push({
+            field: `events[${index}].id`,
+            message: `duplicates events[${first}].id within the batch`,
+            index,
+          });
         }
         seen.set(id, index);
       }

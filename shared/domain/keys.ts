@@ -36,7 +36,9 @@ export const fnv1a = (value: string): number => {
 
 export const shardOf = (eventId: string, shards: number): number => fnv1a(eventId) % Math.max(1, shards);
 
-export const eventItemKey = (tenantId: string, eventId: string): { pk: string } => ({ pk: `${tenantId}#${eventId}` });
+export const eventItemKey = (tenantId: string, eventId: string): { pk: string } => ({
+  pk: `${tenantId}#${eventId}`,
+});
 
 export const eventSortKey = (occurredAt: string, eventId: string): string => `${occurredAt}#${eventId}`;
 
@@ -54,9 +56,13 @@ export const eventKeys = (event: StoredEvent, shards: number): Record<string, st
     ...eventItemKey(event.tenant_id, event.id),
     [EVENT_SORT_KEY]: eventSortKey(event.occurred_at, event.id),
   };
-  for (const [name, valueOf] of Object.entries(ACCESS_PATTERNS) as [EventIndexName, (e: StoredEvent) => string | undefined][]) {
-    const value = valueOf(event);
-    if (value !== undefined) keys[EVENTS_TABLE.indexes[name].partitionKey] = partitionValue(event.tenant_id, shard, value);
+  for (const [name, keyOf] of Object.entries(ACCESS_PATTERNS) as [
+    EventIndexName,
+    (e: StoredEvent) => string | undefined,
+  ][]) {
+    const value = keyOf(event);
+    if (value !== undefined)
+      keys[EVENTS_TABLE.indexes[name].partitionKey] = partitionValue(event.tenant_id, shard, value);
   }
   return keys;
 };
@@ -68,7 +74,12 @@ export interface QuerySource {
 }
 
 /** The partitions to read for `value` on `index` across all of a tenant's shards. */
-export const sourcesFor = (tenantId: string, shards: number, index: EventIndexName, value: string): QuerySource[] =>
+export const sourcesFor = (
+  tenantId: string,
+  shards: number,
+  index: EventIndexName,
+  value: string,
+): QuerySource[] =>
   Array.from({ length: Math.max(1, shards) }, (_, shard) => ({
     index,
     partitionKey: partitionValue(tenantId, shard, normaliseKeyValue(index, value)),

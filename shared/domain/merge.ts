@@ -11,7 +11,11 @@ export interface SourcePage<T> {
   next: Record<string, unknown> | undefined;
 }
 
-export type FetchPage<S, T> = (source: S, start: Record<string, unknown> | undefined, limit: number) => Promise<SourcePage<T>>;
+export type FetchPage<S, T> = (
+  source: S,
+  start: Record<string, unknown> | undefined,
+  limit: number,
+) => Promise<SourcePage<T>>;
 
 export interface MergeResult<T> {
   items: T[];
@@ -39,7 +43,12 @@ export const mergeNewestFirst = async <S, T>(
   limit: number,
   before?: string,
 ): Promise<MergeResult<T>> => {
-  const states: SourceState<S, T>[] = sources.map((source) => ({ source, buffer: [], next: undefined, started: false }));
+  const states: SourceState<S, T>[] = sources.map((source) => ({
+    source,
+    buffer: [],
+    next: undefined,
+    started: false,
+  }));
   const live = (s: SourceState<S, T>) => !s.started || s.next !== undefined;
   const out: T[] = [];
   let lastKey: string | undefined;

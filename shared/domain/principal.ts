@@ -36,7 +36,10 @@ export interface AuthorizerContext {
   [key: string]: string | number | boolean | undefined;
 }
 
-export const toAuthorizerContext = (principal: Principal | null, reason = 'unknown credentials'): AuthorizerContext => {
+export const toAuthorizerContext = (
+  principal: Principal | null,
+  reason = 'unknown credentials',
+): AuthorizerContext => {
   if (principal === null) return { kind: 'anonymous', reason };
   if (principal.kind === 'operator') return { kind: 'operator' };
   return {

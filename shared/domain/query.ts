@@ -82,9 +82,13 @@ export interface TimeWindow {
 }
 
 /** Resolves the default window (the last 30 days) and checks its order. */
-export const resolveWindow = (filters: Pick<EventFilters, 'from' | 'to'>, nowMs: number): TimeWindow | { error: string } => {
+export const resolveWindow = (
+  filters: Pick<EventFilters, 'from' | 'to'>,
+  nowMs: number,
+): TimeWindow | { error: string } => {
   const toMs = filters.to === undefined ? nowMs : Date.parse(filters.to);
-  const fromMs = filters.from === undefined ? toMs - DEFAULT_WINDOW_DAYS * 86_400_000 : Date.parse(filters.from);
+  const fromMs =
+    filters.from === undefined ? toMs - DEFAULT_WINDOW_DAYS * 86_400_000 : Date.parse(filters.from);
   if (fromMs > toMs) return { error: 'must not be after `to`' };
   return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
 };
@@ -98,7 +102,12 @@ const splitActions = (actions: readonly string[]) => ({
  * Picks the index: target > actor > actor email > team > action(s) > target type > time.
  * Action lists fan out to one partition set per action (exact) or per category (prefix).
  */
-export const planQuery = (tenantId: string, shards: number, filters: EventFilters, window: TimeWindow): QueryPlan => {
+export const planQuery = (
+  tenantId: string,
+  shards: number,
+  filters: EventFilters,
+  window: TimeWindow,
+): QueryPlan => {
   const conditions: Condition[] = [];
   let sources: QuerySource[] | undefined;
   const use = (index: EventIndexName, value: string) => {
@@ -129,7 +138,8 @@ export const planQuery = (tenantId: string, shards: number, filters: EventFilter
       const prefixSources = categories.flatMap((c) => sourcesFor(tenantId, shards, 'byActionCategory', c));
       sources = [...exactSources, ...prefixSources];
       // A deeper prefix (secret.key.*) reads its category and keeps only the matching actions.
-      if (!onlyTopLevelPrefixes) conditions.push({ attr: 'action', anyOf: actions.exact, prefixes: actions.prefixes });
+      if (!onlyTopLevelPrefixes)
+        conditions.push({ attr: 'action', anyOf: actions.exact, prefixes: actions.prefixes });
     } else {
       conditions.push({ attr: 'action', anyOf: actions.exact, prefixes: actions.prefixes });
     }

@@ -24,7 +24,10 @@ export const effectiveRetentionDays = (plan: Plan, customDays: number | null | u
 };
 
 /** TTL attribute value (epoch seconds) for an event, or undefined when retention is unlimited. */
-export const expiresAtEpochSeconds = (occurredAtMs: number, retentionDays: number | null): number | undefined => {
+export const expiresAtEpochSeconds = (
+  occurredAtMs: number,
+  retentionDays: number | null,
+): number | undefined => {
   if (retentionDays === null) return undefined;
   return Math.floor((occurredAtMs + retentionDays * DAY_MS) / 1000);
 };

@@ -12,7 +12,11 @@ const TTL_PRINCIPAL = 'dynamodb.amazonaws.com';
 export const classifyChange = (record: DynamoDBRecord): ChangeKind => {
   if (record.eventName === 'INSERT') return 'insert';
   const identity = record.userIdentity as { type?: string; principalId?: string } | undefined;
-  if (record.eventName === 'REMOVE' && identity?.type === 'Service' && identity.principalId === TTL_PRINCIPAL) {
+  if (
+    record.eventName === 'REMOVE' &&
+    identity?.type === 'Service' &&
+    identity.principalId === TTL_PRINCIPAL
+  ) {
     return 'expiry';
   }
   return 'tampering';

@@ -80,7 +80,11 @@ export const presentKey = (k: ApiKeyRecord) => ({
   revoked_at: k.revoked_at,
 });
 
-export const formatToken = (tenantId: string, keyId: string, secret: string): string => `tk.${tenantId}.${keyId}.${secret}`;
+export const formatToken = (tenantId: string, keyId: string, secret: string): string =>
+  `tk.${tenantId}.${keyId}.${secret}`;
+
+export const isTenantId = (id: string): boolean => /^tnt_[0-9a-z]{26}$/.test(id);
+export const isKeyId = (id: string): boolean => /^key_[0-9a-z]{26}$/.test(id);
 
 export const parseToken = (token: string): { tenantId: string; keyId: string } | null => {
   const match = /^tk\.(tnt_[0-9a-z]{26})\.(key_[0-9a-z]{26})\.[A-Za-z0-9_-]{43}$/.exec(token);

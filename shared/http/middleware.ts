@@ -7,7 +7,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
-import { fromAuthorizerContext, type AuthorizerContext, type Principal, type Scope } from '../domain/principal.ts';
+import {
+  type AuthorizerContext,
+  fromAuthorizerContext,
+  type Principal,
+  type Scope,
+} from '../domain/principal.ts';
 import {
   BadRequestError,
   ForbiddenError,
@@ -94,7 +99,8 @@ const problemErrors = (): MiddlewareObj<ApiEvent, HttpResult> => ({
       mapped = new HttpError(500, 'internal-error', 'Internal error', 'Something went wrong on our side.');
     }
     const response = problem(mapped, request.event.requestContext?.requestId);
-    if (mapped.status === 503 || mapped.status === 429) response.headers = { ...response.headers, 'retry-after': '1' };
+    if (mapped.status === 503 || mapped.status === 429)
+      response.headers = { ...response.headers, 'retry-after': '1' };
     request.response = response;
   },
 });
@@ -111,19 +117,26 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
         if (route === undefined) throw new NotFoundError('No such route.');
         const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
         // Behind the authorizer, refuse unknown credentials before looking at the body.
-        if (principal === null && event.requestContext.authorizer !== undefined) throw new UnauthorizedError();
-        if (principal?.kind === 'key') Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
-        const host = event.headers?.['x-forwarded-host'] ?? event.headers?.host ?? event.requestContext.domainName;
+        if (principal === null && event.requestContext.authorizer !== undefined)
+          throw new UnauthorizedError();
+        if (principal?.kind === 'key')
+          Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
+        const host =
+          event.headers?.['x-forwarded-host'] ?? event.headers?.host ?? event.requestContext.domainName;
         const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
         const result = await route({
           routeKey: event.routeKey,
           principal,
           body: decodeBody(event),
           query: Object.fromEntries(
-            Object.entries(event.queryStringParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+            Object.entries(event.queryStringParameters ?? {}).filter(
+              (e): e is [string, string] => e[1] !== undefined,
+            ),
           ),
           params: Object.fromEntries(
-            Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
+            Object.entries(event.pathParameters ?? {}).filter(
+              (e): e is [string, string] => e[1] !== undefined,
+            ),
           ),
           baseUrl: `${proto}://${host}`,
           requestId: event.requestContext.requestId,
@@ -143,8 +156,10 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
 export const requireKey = (request: ApiRequest, scope: Scope): Extract<Principal, { kind: 'key' }> => {
   const principal = request.principal;
   if (principal === null) throw new UnauthorizedError();
-  if (principal.kind !== 'key') throw new ForbiddenError('This endpoint needs a tenant API key, not the operator key.');
-  if (!principal.scopes.includes(scope)) throw new ForbiddenError(`This API key lacks the \`${scope}\` scope.`);
+  if (principal.kind !== 'key')
+    throw new ForbiddenError('This endpoint needs a tenant API key, not the operator key.');
+  if (!principal.scopes.includes(scope))
+    throw new ForbiddenError(`This API key lacks the \`${scope}\` scope.`);
   return principal;
 };
 

@@ -11,7 +11,11 @@ const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
   statusCode,
   headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers },
   body: JSON.stringify(body),

@@ -13,6 +13,8 @@ import {
   createTenantSchema,
   formatToken,
   hashToken,
+  isKeyId,
+  isTenantId,
   presentKey,
   presentTenant,
   type TenantRecord,
@@ -25,7 +27,12 @@ export interface AdminDeps {
   now: () => number;
 }
 
-const parse = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, body: unknown): T => {
+const parse = <T>(
+  schema: {
+    safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError };
+  },
+  body: unknown,
+): T => {
   const result = schema.safeParse(body ?? {});
   if (!result.success) throw new ValidationError(toFieldErrors(result.error));
   return result.data;
@@ -47,7 +54,7 @@ const requireTenantAdmin = (principal: Principal | null, tenantId: string): void
 };
 
 const loadTenant = async (deps: AdminDeps, tenantId: string): Promise<TenantRecord> => {
-  const tenant = await deps.control.getTenant(tenantId);
+  const tenant = isTenantId(tenantId) ? await deps.control.getTenant(tenantId) : null;
   if (tenant === null) throw new NotFoundError('No tenant with this id.');
   return tenant;
 };
@@ -74,7 +81,12 @@ export const getTenant = async (deps: AdminDeps, principal: Principal | null, te
   return presentTenant(await loadTenant(deps, tenantId));
 };
 
-export const updateTenant = async (deps: AdminDeps, principal: Principal | null, tenantId: string, body: unknown) => {
+export const updateTenant = async (
+  deps: AdminDeps,
+  principal: Principal | null,
+  tenantId: string,
+  body: unknown,
+) => {
   requireOperator(principal);
   const input = parse(updateTenantSchema, body);
   const current = await loadTenant(deps, tenantId);
@@ -92,7 +104,12 @@ export const updateTenant = async (deps: AdminDeps, principal: Principal | null,
   return presentTenant(updated);
 };
 
-export const createKey = async (deps: AdminDeps, principal: Principal | null, tenantId: string, body: unknown) => {
+export const createKey = async (
+  deps: AdminDeps,
+  principal: Principal | null,
+  tenantId: string,
+  body: unknown,
+) => {
   requireTenantAdmin(principal, tenantId);
   const input = parse(createKeySchema, body);
   await loadTenant(deps, tenantId);
@@ -118,8 +135,14 @@ export const listKeys = async (deps: AdminDeps, principal: Principal | null, ten
   return { data: keys.sort((a, b) => a.created_at.localeCompare(b.created_at)).map(presentKey) };
 };
 
-export const revokeKey = async (deps: AdminDeps, principal: Principal | null, tenantId: string, keyId: string) => {
+export const revokeKey = async (
+  deps: AdminDeps,
+  principal: Principal | null,
+  tenantId: string,
+  keyId: string,
+) => {
   requireTenantAdmin(principal, tenantId);
-  const revoked = await deps.control.revokeKey(tenantId, keyId, iso(deps));
+  const revoked =
+    isTenantId(tenantId) && isKeyId(keyId) && (await deps.control.revokeKey(tenantId, keyId, iso(deps)));
   if (!revoked) throw new NotFoundError('No key with this id.');
 };

@@ -5,7 +5,10 @@ import type { ApiEvent } from '#shared/http/middleware.ts';
 
 export const TENANT = 'tnt_01jd0000000000000000000000';
 
-export const keyContext = (scopes: string, overrides: Partial<AuthorizerContext> = {}): AuthorizerContext => ({
+export const keyContext = (
+  scopes: string,
+  overrides: Partial<AuthorizerContext> = {},
+): AuthorizerContext => ({
   kind: 'key',
   tenantId: TENANT,
   keyId: 'key_01jd0000000000000000000000',

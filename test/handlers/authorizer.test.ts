@@ -10,11 +10,32 @@ let handler: typeof import('#functions/authorizer.ts').handler;
 const TENANT = 'tnt_01jd0000000000000000000000';
 const KEY = 'key_01jd0000000000000000000000';
 const token = formatToken(TENANT, KEY, 'A'.repeat(43));
-const keyItem = { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}`, id: KEY, tenant_id: TENANT, name: 'ci', scopes: ['events:read'], secret_hash: hashToken(token), created_at: '2026-11-01T00:00:00Z' };
-const tenantItem = { pk: `TENANT#${TENANT}`, sk: 'TENANT', id: TENANT, name: 'A', plan: 'pro', custom_retention_days: null, shards: 2 };
+const keyItem = {
+  pk: `TENANT#${TENANT}`,
+  sk: `KEY#${KEY}`,
+  id: KEY,
+  tenant_id: TENANT,
+  name: 'ci',
+  scopes: ['events:read'],
+  secret_hash: hashToken(token),
+  created_at: '2026-11-01T00:00:00Z',
+};
+const tenantItem = {
+  pk: `TENANT#${TENANT}`,
+  sk: 'TENANT',
+  id: TENANT,
+  name: 'A',
+  plan: 'pro',
+  custom_retention_days: null,
+  shards: 2,
+};
 
 const request = (authorization?: string) =>
-  ({ type: 'REQUEST', headers: authorization === undefined ? {} : { authorization }, identitySource: [authorization] }) as unknown as APIGatewayRequestAuthorizerEventV2;
+  ({
+    type: 'REQUEST',
+    headers: authorization === undefined ? {} : { authorization },
+    identitySource: [authorization],
+  }) as unknown as APIGatewayRequestAuthorizerEventV2;
 
 beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
@@ -32,13 +53,26 @@ describe('authorizer', () => {
     const result = await handler(request(`Bearer ${token}`));
     expect(result).toEqual({
       isAuthorized: true,
-      context: { kind: 'key', tenantId: TENANT, keyId: KEY, keyName: 'ci', scopes: 'events:read', retentionDays: 90, shards: 2 },
+      context: {
+        kind: 'key',
+        tenantId: TENANT,
+        keyId: KEY,
+        keyName: 'ci',
+        scopes: 'events:read',
+        retentionDays: 90,
+        shards: 2,
+      },
     });
-    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.TableName)).toEqual(['control-test', 'control-test']);
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.TableName)).toEqual([
+      'control-test',
+      'control-test',
+    ]);
   });
 
   it('marks a revoked key anonymous', async () => {
-    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } }).resolves({ Item: { ...keyItem, revoked_at: '2026-11-20T00:00:00Z' } });
+    ddb
+      .on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } })
+      .resolves({ Item: { ...keyItem, revoked_at: '2026-11-20T00:00:00Z' } });
     ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
     expect((await handler(request(`Bearer ${token}`))).context.kind).toBe('anonymous');
   });

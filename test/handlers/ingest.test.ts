@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
@@ -20,7 +21,12 @@ afterEach(() => {
 });
 
 const writer = keyContext('events:write');
-const event = { id: 'evt-1', action: 'member.role_changed', actor: { id: 'user_1' }, metadata: { password: 'x', to: 'admin' } };
+const event = {
+  id: 'evt-1',
+  action: 'member.role_changed',
+  actor: { id: 'user_1' },
+  metadata: { password: 'x', to: 'admin' },
+};
 
 describe('POST /v1/events handler', () => {
   it('stores one event with a conditional PutItem and answers 201 with it', async () => {
@@ -46,7 +52,11 @@ describe('POST /v1/events handler', () => {
       },
     });
     expect(String(input?.Item?.doc)).toContain('"password":"[REDACTED]"');
-    expect(parse(result)).toMatchObject({ id: 'evt-1', tenant_id: TENANT, metadata: { password: '[REDACTED]', to: 'admin' } });
+    expect(parse(result)).toMatchObject({
+      id: 'evt-1',
+      tenant_id: TENANT,
+      metadata: { password: '[REDACTED]', to: 'admin' },
+    });
   });
 
   it('answers a replayed id with the stored event and 200, writing nothing new', async () => {
@@ -57,9 +67,16 @@ describe('POST /v1/events handler', () => {
     const { toItem } = await import('#shared/adapters/event-store.ts');
     ddb.reset();
     ddb.on(PutCommand).rejects(
-      new ConditionalCheckFailedException({ message: 'exists', $metadata: {}, Item: toItem(first, 1) as never }),
+      new ConditionalCheckFailedException({
+        message: 'exists',
+        $metadata: {},
+        Item: marshall(toItem(first, 1), { removeUndefinedValues: true }),
+      }),
     );
-    const result = await handler(apiEvent('POST /v1/events', { body: { ...event, action: 'other.thing' }, auth: writer }), lambdaContext);
+    const result = await handler(
+      apiEvent('POST /v1/events', { body: { ...event, action: 'other.thing' }, auth: writer }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(200);
     expect(parse(result)).toEqual(first);
   });
@@ -79,12 +96,19 @@ describe('POST /v1/events handler', () => {
     const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
     expect(parse(result).data.map((e: { id: string }) => e.id)).toEqual(['b-0', 'b-1', 'b-2']);
-    expect(ddb.commandCalls(PutCommand).every((c) => c.args[0].input.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+    expect(
+      ddb
+        .commandCalls(PutCommand)
+        .every((c) => c.args[0].input.ConditionExpression === 'attribute_not_exists(pk)'),
+    ).toBe(true);
     expect(ddb.calls()).toHaveLength(3);
   });
 
   it('answers 503 with Retry-After when DynamoDB keeps throttling', async () => {
-    const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
+    const throttled = Object.assign(new Error('slow down'), {
+      name: 'ProvisionedThroughputExceededException',
+      $metadata: { httpStatusCode: 400 },
+    });
     ddb.on(PutCommand).rejects(throttled);
     const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(503);
@@ -94,7 +118,11 @@ describe('POST /v1/events handler', () => {
 
   it.each([
     ['malformed JSON', { rawBody: '{"action":', auth: writer }, 400],
-    ['a body over 1 MiB', { rawBody: JSON.stringify({ ...event, metadata: { x: 'y'.repeat(1024 * 1024) } }), auth: writer }, 413],
+    [
+      'a body over 1 MiB',
+      { rawBody: JSON.stringify({ ...event, metadata: { x: 'y'.repeat(1024 * 1024) } }), auth: writer },
+      413,
+    ],
     ['no credentials', { body: event }, 401],
     ['a key without events:write', { body: event, auth: keyContext('events:read') }, 403],
     ['the operator key', { body: event, auth: { kind: 'operator' as const } }, 403],

@@ -22,7 +22,12 @@ const reader = keyContext('events:read');
 const NOW = Date.now();
 const stored = (i: number) => {
   const built = buildStoredEvent(
-    { id: `e${i}`, action: 'secret.read', actor: { id: 'u1' }, occurred_at: new Date(NOW - i * 1000).toISOString() },
+    {
+      id: `e${i}`,
+      action: 'secret.read',
+      actor: { id: 'u1' },
+      occurred_at: new Date(NOW - i * 1000).toISOString(),
+    },
     { tenantId: TENANT, retentionDays: 90 },
     NOW,
     createRedactor(),
@@ -33,7 +38,10 @@ const stored = (i: number) => {
 
 describe('GET /v1/events handler', () => {
   it('queries the index chosen for the filter, newest first, and audits the read', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [toItem(stored(1), 1), toItem(stored(2), 1)], ConsumedCapacity: { CapacityUnits: 0.5 } });
+    ddb.on(QueryCommand).resolves({
+      Items: [toItem(stored(1), 1), toItem(stored(2), 1)],
+      ConsumedCapacity: { CapacityUnits: 0.5 },
+    });
     ddb.on(PutCommand).resolves({});
     const result = await handler(
       apiEvent('GET /v1/events', { query: { actor_id: 'u1', limit: '2' }, auth: reader }),
@@ -57,7 +65,11 @@ describe('GET /v1/events handler', () => {
     expect(query?.FilterExpression).toContain('#exp > :now');
 
     const audit = ddb.commandCalls(PutCommand)[0]?.args[0].input;
-    expect(audit?.Item).toMatchObject({ action: 'audit_log.viewed', actor_id: reader.keyId, tenant_id: TENANT });
+    expect(audit?.Item).toMatchObject({
+      action: 'audit_log.viewed',
+      actor_id: reader.keyId,
+      tenant_id: TENANT,
+    });
     expect(audit?.ConditionExpression).toBe('attribute_not_exists(pk)');
   });
 
@@ -67,15 +79,23 @@ describe('GET /v1/events handler', () => {
       .resolves({ Items: [] })
       .resolvesOnce({ Items: [toItem(stored(1), 1)], LastEvaluatedKey: { pk: 'x' } });
     ddb.on(PutCommand).resolves({});
-    const first = parse(await handler(apiEvent('GET /v1/events', { query: { limit: '1' }, auth: reader }), lambdaContext));
+    const first = parse(
+      await handler(apiEvent('GET /v1/events', { query: { limit: '1' }, auth: reader }), lambdaContext),
+    );
     ddb.resetHistory();
-    await handler(apiEvent('GET /v1/events', { query: { limit: '1', cursor: first.next_cursor }, auth: reader }), lambdaContext);
+    await handler(
+      apiEvent('GET /v1/events', { query: { limit: '1', cursor: first.next_cursor }, auth: reader }),
+      lambdaContext,
+    );
     const high = ddb.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':high'];
     expect(high).toBe(`${stored(1).occurred_at}#e1`);
 
     ddb.resetHistory();
     const other = await handler(
-      apiEvent('GET /v1/events', { query: { limit: '1', actor_id: 'u2', cursor: first.next_cursor }, auth: reader }),
+      apiEvent('GET /v1/events', {
+        query: { limit: '1', actor_id: 'u2', cursor: first.next_cursor },
+        auth: reader,
+      }),
       lambdaContext,
     );
     expect(other.statusCode).toBe(400);
@@ -89,33 +109,50 @@ describe('GET /v1/events handler', () => {
       .resolves({ Items: [] })
       .resolvesOnce({ Items: [toItem(stored(1), 1)], LastEvaluatedKey: { pk: 'x' } });
     ddb.on(PutCommand).resolves({});
-    const first = parse(await handler(apiEvent('GET /v1/events', { query: { limit: '1' }, auth: reader }), lambdaContext));
+    const first = parse(
+      await handler(apiEvent('GET /v1/events', { query: { limit: '1' }, auth: reader }), lambdaContext),
+    );
     const foreign = keyContext('events:read', { tenantId: 'tnt_01jd0000000000000000000001' });
-    const result = await handler(apiEvent('GET /v1/events', { query: { limit: '1', cursor: first.next_cursor }, auth: foreign }), lambdaContext);
+    const result = await handler(
+      apiEvent('GET /v1/events', { query: { limit: '1', cursor: first.next_cursor }, auth: foreign }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(400);
   });
 
   it('reads one event by id with a GetItem scoped to the tenant and 404s when absent', async () => {
     ddb.on(GetCommand).resolves({ Item: toItem(stored(3), 1) });
     ddb.on(PutCommand).resolves({});
-    const found = await handler(apiEvent('GET /v1/events/{id}', { params: { id: 'e3' }, auth: reader }), lambdaContext);
+    const found = await handler(
+      apiEvent('GET /v1/events/{id}', { params: { id: 'e3' }, auth: reader }),
+      lambdaContext,
+    );
     expect(found.statusCode).toBe(200);
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({ pk: `${TENANT}#e3` });
 
     ddb.on(GetCommand).resolves({});
-    const missing = await handler(apiEvent('GET /v1/events/{id}', { params: { id: 'nope' }, auth: reader }), lambdaContext);
+    const missing = await handler(
+      apiEvent('GET /v1/events/{id}', { params: { id: 'nope' }, auth: reader }),
+      lambdaContext,
+    );
     expect(missing.statusCode).toBe(404);
   });
 
   it('never returns an event past its expiry', async () => {
     const expired = { ...toItem(stored(4), 1), expires_at: Math.floor(Date.now() / 1000) - 10 };
     ddb.on(GetCommand).resolves({ Item: expired });
-    const result = await handler(apiEvent('GET /v1/events/{id}', { params: { id: 'e4' }, auth: reader }), lambdaContext);
+    const result = await handler(
+      apiEvent('GET /v1/events/{id}', { params: { id: 'e4' }, auth: reader }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(404);
   });
 
   it('refuses a key without events:read', async () => {
-    const result = await handler(apiEvent('GET /v1/events', { auth: keyContext('events:write') }), lambdaContext);
+    const result = await handler(
+      apiEvent('GET /v1/events', { auth: keyContext('events:write') }),
+      lambdaContext,
+    );
     expect(result.statusCode).toBe(403);
     expect(ddb.calls()).toHaveLength(0);
   });

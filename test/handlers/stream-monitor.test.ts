@@ -4,7 +4,11 @@ import { handler } from '#functions/stream-monitor.ts';
 import { classifyChange } from '#shared/domain/stream.ts';
 
 const record = (eventName: DynamoDBRecord['eventName'], userIdentity?: unknown): DynamoDBRecord =>
-  ({ eventName, userIdentity, dynamodb: { Keys: { pk: { S: 'tnt_a#e1' } }, SequenceNumber: '1' } }) as DynamoDBRecord;
+  ({
+    eventName,
+    userIdentity,
+    dynamodb: { Keys: { pk: { S: 'tnt_a#e1' } }, SequenceNumber: '1' },
+  }) as DynamoDBRecord;
 
 const ttl = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
 
@@ -13,7 +17,9 @@ describe('stream change classification', () => {
     expect(classifyChange(record('INSERT'))).toBe('insert');
     expect(classifyChange(record('REMOVE', ttl))).toBe('expiry');
     expect(classifyChange(record('REMOVE'))).toBe('tampering');
-    expect(classifyChange(record('REMOVE', { type: 'Service', principalId: 'someone.else' }))).toBe('tampering');
+    expect(classifyChange(record('REMOVE', { type: 'Service', principalId: 'someone.else' }))).toBe(
+      'tampering',
+    );
     expect(classifyChange(record('MODIFY'))).toBe('tampering');
   });
 });
@@ -24,7 +30,9 @@ describe('stream monitor handler', () => {
   it('emits the EventTampering metric and a security finding for a modification', async () => {
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const event: DynamoDBStreamEvent = { Records: [record('INSERT'), record('MODIFY'), record('REMOVE', ttl)] };
+    const event: DynamoDBStreamEvent = {
+      Records: [record('INSERT'), record('MODIFY'), record('REMOVE', ttl)],
+    };
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     const lines = [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0])).join('');
     expect(lines).toContain('SECURITY FINDING');
@@ -32,6 +40,8 @@ describe('stream monitor handler', () => {
       .split('\n')
       .filter((l) => l.includes('"_aws"'))
       .map((l) => JSON.parse(l));
-    expect(emf.some((m) => m.EventTampering === 1 && m.EventsExpired === 1 && m.EventsInserted === 1)).toBe(true);
+    expect(emf.some((m) => m.EventTampering === 1 && m.EventsExpired === 1 && m.EventsInserted === 1)).toBe(
+      true,
+    );
   });
 });

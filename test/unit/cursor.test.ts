@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { CursorCodec } from '#shared/domain/cursor.ts';
 
 const codec = new CursorCodec(randomBytes(32));
-const state = { position: '2026-11-21T12:00:00.000Z#e1', from: '2026-10-22T12:00:00.000Z', to: '2026-11-21T12:00:00.000Z', filters: 'abc' };
+const state = {
+  position: '2026-11-21T12:00:00.000Z#e1',
+  from: '2026-10-22T12:00:00.000Z',
+  to: '2026-11-21T12:00:00.000Z',
+  filters: 'abc',
+};
 
 describe('cursor codec', () => {
   it('round-trips the state for the tenant that made it', () => {

@@ -9,7 +9,10 @@ const plan = (raw: Record<string, string>, shards = 1) => {
 
 describe('query planner', () => {
   it('serves a time-only query from the tenant time index', () => {
-    expect(plan({})).toMatchObject({ sources: [{ index: 'byTenantTime', partitionKey: 'tnt_a#0' }], conditions: [] });
+    expect(plan({})).toMatchObject({
+      sources: [{ index: 'byTenantTime', partitionKey: 'tnt_a#0' }],
+      conditions: [],
+    });
   });
 
   it.each([
@@ -39,7 +42,14 @@ describe('query planner', () => {
   });
 
   it('keys on the most selective filter and evaluates the others as conditions', () => {
-    const p = plan({ target_id: 't1', target_type: 'doc', actor_id: 'u1', action: 'doc.*', status: '403', impersonated: 'true' });
+    const p = plan({
+      target_id: 't1',
+      target_type: 'doc',
+      actor_id: 'u1',
+      action: 'doc.*',
+      status: '403',
+      impersonated: 'true',
+    });
     expect(p.sources).toEqual([{ index: 'byTarget', partitionKey: 'tnt_a#0#t1' }]);
     expect(p.conditions).toEqual([
       { attr: 'actor_id', equals: 'u1' },
@@ -72,13 +82,17 @@ describe('time window', () => {
   });
 
   it('rejects a window that ends before it starts', () => {
-    expect(resolveWindow({ from: '2026-11-21T00:00:00Z', to: '2026-11-20T00:00:00Z' }, 0)).toHaveProperty('error');
+    expect(resolveWindow({ from: '2026-11-21T00:00:00Z', to: '2026-11-20T00:00:00Z' }, 0)).toHaveProperty(
+      'error',
+    );
   });
 });
 
 describe('filters fingerprint', () => {
   it('ignores key order and differs for different filters', () => {
-    expect(filtersFingerprint({ actor_id: 'a', team_id: 't' })).toBe(filtersFingerprint({ team_id: 't', actor_id: 'a' }));
+    expect(filtersFingerprint({ actor_id: 'a', team_id: 't' })).toBe(
+      filtersFingerprint({ team_id: 't', actor_id: 'a' }),
+    );
     expect(filtersFingerprint({ actor_id: 'a' })).not.toBe(filtersFingerprint({ actor_id: 'b' }));
   });
 });
