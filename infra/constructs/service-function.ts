@@ -10,7 +10,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionDefinition } from '#shared/config/routes.ts';
+import { ENV, type FunctionDefinition } from '#shared/config/routes.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { ControlTable } from './control-table.ts';
 import type { EventsTable } from './events-table.ts';
@@ -44,6 +44,9 @@ export interface ServiceFunctionProps {
   readonly resources: ServiceResources;
   readonly description: string;
 }
+
+const redactKeysEnv = (value: unknown): Record<string, string> =>
+  typeof value === 'string' && value !== '' ? { [ENV.redactKeys]: value } : {};
 
 export class ServiceFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -84,6 +87,8 @@ export class ServiceFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
+        // Extra secret-looking key names to redact (`cdk deploy -c redactKeys=iban,ssn`).
+        ...redactKeysEnv(this.node.tryGetContext('redactKeys')),
       },
       bundling: {
         minify: true,
