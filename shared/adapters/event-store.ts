@@ -9,7 +9,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } fro
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import canonicalize from 'canonicalize';
 import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
-import type { StoredEvent } from '../domain/event.ts';
+import { presentEvent, type StoredEvent } from '../domain/event.ts';
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
 import { mergeNewestFirst } from '../domain/merge.ts';
 import type { Condition, QueryPlan } from '../domain/query.ts';
@@ -34,29 +34,6 @@ export interface EventStore {
 }
 
 type Item = Record<string, unknown>;
-
-/** Field order of events in API answers (canonical JSON sorts keys; people read ids first). */
-const FIELD_ORDER = [
-  'id',
-  'tenant_id',
-  'action',
-  'occurred_at',
-  'received_at',
-  'actor',
-  'impersonator',
-  'impersonated',
-  'target',
-  'team_id',
-  'context',
-  'area',
-  'method',
-  'status',
-  'duration_ms',
-  'request',
-  'metadata',
-  'expires_at',
-  'hash',
-] as const;
 
 /** The stored item: keys, the attributes filters evaluate, and `doc` = the exact canonical JSON that was hashed. */
 export const toItem = (event: StoredEvent, shards: number): Item => {
@@ -86,10 +63,7 @@ export const toItem = (event: StoredEvent, shards: number): Item => {
 export const fromItem = (item: Item): StoredEvent => {
   const doc = JSON.parse(String(item.doc)) as Record<string, unknown>;
   const expires = typeof item.expires_at === 'number' ? new Date(item.expires_at * 1000).toISOString() : null;
-  const merged: Record<string, unknown> = { ...doc, expires_at: expires, hash: item.hash };
-  const ordered: Record<string, unknown> = {};
-  for (const field of FIELD_ORDER) if (merged[field] !== undefined) ordered[field] = merged[field];
-  return ordered as unknown as StoredEvent;
+  return presentEvent({ ...doc, expires_at: expires, hash: item.hash } as unknown as StoredEvent);
 };
 
 const notExpired = (item: Item, nowMs: number): boolean =>

@@ -111,6 +111,36 @@ export interface StoredEvent extends Omit<EventInput, 'id' | 'occurred_at'> {
   hash: string;
 }
 
+/** Field order of events in API answers (canonical JSON sorts keys; people read ids first). */
+const FIELD_ORDER = [
+  'id',
+  'tenant_id',
+  'action',
+  'occurred_at',
+  'received_at',
+  'actor',
+  'impersonator',
+  'impersonated',
+  'target',
+  'team_id',
+  'context',
+  'area',
+  'method',
+  'status',
+  'duration_ms',
+  'request',
+  'metadata',
+  'expires_at',
+  'hash',
+] as const satisfies readonly (keyof StoredEvent)[];
+
+/** The event as the API shows it: the same fields in a fixed, readable order. */
+export const presentEvent = (event: StoredEvent): StoredEvent => {
+  const ordered: Record<string, unknown> = {};
+  for (const field of FIELD_ORDER) if (event[field] !== undefined) ordered[field] = event[field];
+  return ordered as unknown as StoredEvent;
+};
+
 /** Turns zod issues into field errors, prefixed for batches (`events[3].actor.id`). */
 export const toFieldErrors = (error: z.ZodError, index?: number): FieldError[] =>
   error.issues.map((issue) => {
@@ -183,11 +213,11 @@ export const buildStoredEvent = (
     ...(request === undefined ? {} : { request: redact(request) as Record<string, unknown> }),
     ...(metadata === undefined ? {} : { metadata: redact(metadata) as Record<string, unknown> }),
   };
-  const event: StoredEvent = {
+  const event = presentEvent({
     ...withoutHash,
     expires_at: expiresAt === undefined ? null : toIso(expiresAt * 1000),
     hash: hashEvent(withoutHash),
-  };
+  });
   return { ok: true, event, expiresAt };
 };
 
