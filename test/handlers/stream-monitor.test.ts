@@ -1,6 +1,5 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { handler } from '#functions/stream-monitor.ts';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifyChange } from '#shared/domain/stream.ts';
 
 const record = (eventName: DynamoDBRecord['eventName'], userIdentity?: unknown): DynamoDBRecord =>
@@ -25,6 +24,14 @@ describe('stream change classification', () => {
 });
 
 describe('stream monitor handler', () => {
+  let handler: typeof import('#functions/stream-monitor.ts').handler;
+
+  beforeAll(async () => {
+    // The integration stack's global setup disables metrics in this process tree; this test reads them.
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    ({ handler } = await import('#functions/stream-monitor.ts'));
+  });
+
   afterEach(() => vi.restoreAllMocks());
 
   it('emits the EventTampering metric and a security finding for a modification', async () => {

@@ -1,0 +1,204 @@
+/**
+ * The whole service on one machine: DynamoDB Local, s3rver, the tables of tables.ts, the
+ * environment the handlers read, and the local HTTP gateway in front of the handlers.
+ * Used by `npm start` (persistent, under a data dir) and by the integration tests (in memory).
+ * One stack per process: handler modules are imported once and keep the clients they built.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ENV } from '#shared/config/routes.ts';
+import { TABLES } from '#shared/config/tables.ts';
+import { localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
+import { type AccessLogEntry, startGateway } from './gateway.ts';
+import { ensureBuckets, S3RVER_CREDENTIALS, startLocalS3 } from './s3.ts';
+import { ensureTables } from './tables.ts';
+
+export interface LocalStackOptions {
+  /** Persist everything under this directory; undefined = in memory and temporary directories. */
+  readonly dataDir?: string;
+  /** Gateway port; 0 or undefined = a free port. */
+  readonly port?: number;
+  /** Fixed operator key (tests). Otherwise TRAILKEEPER_OPERATOR_KEY, then `<dataDir>/secrets.json`. */
+  readonly operatorKey?: string;
+  /** Handlers' POWERTOOLS_LOG_LEVEL and this module's own verbosity (INFO also logs each request). */
+  readonly logLevel?: string;
+  /** Buckets to create in s3rver if missing. */
+  readonly buckets?: readonly string[];
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly operatorKey: string;
+  readonly dynamoEndpoint: string;
+  readonly s3Endpoint: string;
+  /** The variables set in process.env for the handlers. */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+interface Secrets {
+  operatorKey: string;
+  cursorKey: string;
+}
+
+const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'];
+
+const createLog = (logLevel: string) => {
+  const threshold = Math.max(0, LEVELS.indexOf(logLevel.toUpperCase()));
+  return (level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR', message: string): void => {
+    if (LEVELS.indexOf(level) >= threshold) process.stderr.write(`[local] ${level} ${message}\n`);
+  };
+};
+
+export const newOperatorKey = (): string => `tk_op_${randomBytes(32).toString('base64url')}`;
+export const newCursorKey = (): string => randomBytes(32).toString('base64');
+
+/** Writes a file only its owner can read, and tightens an existing one. */
+export const writePrivateFile = async (path: string, content: string): Promise<void> => {
+  await writeFile(path, content, { mode: 0o600 });
+  await chmod(path, 0o600); // `mode` only applies when the file is created
+};
+
+/** Loads `<dataDir>/secrets.json`, creating it (0600) on first start. */
+const loadOrCreateSecrets = async (dataDir: string): Promise<Secrets> => {
+  const path = join(dataDir, 'secrets.json');
+  const stored: Partial<Secrets> = await readFile(path, 'utf8').then(
+    (text) => JSON.parse(text) as Partial<Secrets>,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return {};
+      throw error;
+    },
+  );
+  const secrets = {
+    operatorKey: typeof stored.operatorKey === 'string' ? stored.operatorKey : newOperatorKey(),
+    cursorKey: typeof stored.cursorKey === 'string' ? stored.cursorKey : newCursorKey(),
+  };
+  const complete = stored.operatorKey === secrets.operatorKey && stored.cursorKey === secrets.cursorKey;
+  if (!complete) await writePrivateFile(path, `${JSON.stringify(secrets, null, 2)}\n`);
+  else if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
+  return secrets;
+};
+
+const resolveSecrets = async (options: LocalStackOptions, dataDir: string | undefined): Promise<Secrets> => {
+  const stored = dataDir === undefined ? undefined : await loadOrCreateSecrets(dataDir);
+  return {
+    operatorKey:
+      options.operatorKey || process.env[ENV.operatorKey] || stored?.operatorKey || newOperatorKey(),
+    cursorKey: process.env[ENV.cursorKey] || stored?.cursorKey || newCursorKey(),
+  };
+};
+
+let running = false;
+
+export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
+  if (running) throw new Error('a local stack is already running in this process');
+  running = true;
+  const startedAt = performance.now();
+  const logLevel = (options.logLevel ?? 'INFO').toUpperCase();
+  const log = createLog(logLevel);
+  const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    cleanups.length = 0;
+    running = false;
+  };
+
+  try {
+    // Only its owner may read it: it holds the operator key, API key hashes and every event.
+    if (dataDir !== undefined) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const secrets = await resolveSecrets(options, dataDir);
+    const s3Dir =
+      dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-s3-')) : join(dataDir, 's3');
+    if (dataDir === undefined) cleanups.push(() => rm(s3Dir, { recursive: true, force: true }));
+
+    // Start both children together; whichever started is stopped if the other fails.
+    const [dynamo, s3] = await Promise.allSettled([
+      startDynamoDbLocal(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+      startLocalS3({ directory: s3Dir }),
+    ]);
+    if (dynamo.status === 'fulfilled') cleanups.push(dynamo.value.stop);
+    if (s3.status === 'fulfilled') cleanups.push(s3.value.stop);
+    if (dynamo.status === 'rejected') throw dynamo.reason;
+    if (s3.status === 'rejected') throw s3.reason;
+    log(
+      'INFO',
+      `DynamoDB Local pid ${dynamo.value.pid} on ${dynamo.value.endpoint}; s3rver pid ${s3.value.pid} on ${s3.value.endpoint}`,
+    );
+
+    const client = new DynamoDBClient(localDynamoDbClientConfig(dynamo.value.endpoint));
+    try {
+      const created = await ensureTables(client);
+      log('INFO', `tables ready (created: ${created.length === 0 ? 'none' : created.join(', ')})`);
+    } finally {
+      client.destroy();
+    }
+    await ensureBuckets(s3.value.endpoint, options.buckets ?? []);
+
+    const env: Record<string, string> = {
+      ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
+      [ENV.operatorKey]: secrets.operatorKey,
+      [ENV.cursorKey]: secrets.cursorKey,
+      AWS_REGION: 'us-east-1',
+      // s3rver only accepts its own key pair; DynamoDB Local (sharedDb) accepts anything.
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.value.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.value.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.value.endpoint,
+      // See s3.ts: without these, s3rver stores streamed bodies with their chunk framing.
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      TRAILKEEPER_S3_FORCE_PATH_STYLE: 'true',
+      TRAILKEEPER_LOCAL: 'true',
+      POWERTOOLS_SERVICE_NAME: 'trailkeeper',
+      POWERTOOLS_METRICS_NAMESPACE: 'Trailkeeper',
+      POWERTOOLS_LOG_LEVEL: logLevel,
+      // No CloudWatch to read EMF locally: it would only flood stdout. Set it to 'false' to see it.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    };
+    const previousEnv = Object.fromEntries(
+      [...Object.keys(env), 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].map((name) => [name, process.env[name]]),
+    );
+    // A developer's real session must not leak into requests to the fakes.
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+    Object.assign(process.env, env);
+    cleanups.push(async () => {
+      for (const [name, value] of Object.entries(previousEnv)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+
+    const gateway = await startGateway({
+      port: options.port ?? 0,
+      onRequest: (entry: AccessLogEntry) => {
+        const route = entry.routeKey === '-' ? `${entry.method} (no route)` : entry.routeKey;
+        log('INFO', `${route} -> ${entry.status} in ${entry.durationMs} ms (id ${entry.requestId})`);
+      },
+      onError: (error, { requestId, fn }) =>
+        log(
+          'ERROR',
+          `${fn} failed (id=${requestId}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        ),
+    });
+    cleanups.push(gateway.close);
+    log('INFO', `gateway on ${gateway.url}, ready in ${Math.round(performance.now() - startedAt)} ms`);
+
+    return {
+      url: gateway.url,
+      operatorKey: secrets.operatorKey,
+      dynamoEndpoint: dynamo.value.endpoint,
+      s3Endpoint: s3.value.endpoint,
+      env,
+      stop: cleanUp,
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+};
