@@ -14,6 +14,17 @@ export default defineConfig({
         },
       },
       {
+        // Not part of `npm test`: run with `npm run test:reliability` (CI runs it too). Each file
+        // starts its own local stack in-process so it can inject faults into the handlers' clients.
+        test: {
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
