@@ -1,0 +1,178 @@
+/**
+ * What every bench part gets: the mode, the running local stack, a DynamoDB client with Query
+ * counters, progress output, and shared fixtures built once per run — tenants created through
+ * the API, and read tenants seeded with the same few thousand events at a given shard count.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LocalStack } from '#infra/local/stack.ts';
+import { DynamoEventStore, toItem } from '#shared/adapters/event-store.ts';
+import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import { CursorCodec } from '#shared/domain/cursor.ts';
+import type { StoredEvent } from '#shared/domain/event.ts';
+import { newTenantId } from '#shared/domain/ids.ts';
+import { createRedactor } from '#shared/domain/sanitize.ts';
+import type { KeyPrincipal, ListDeps } from '#shared/usecases/events.ts';
+import { type BenchDynamo, batchPut } from './dynamo.ts';
+import { eventGenerator, READ_POPULATION, storedEvent } from './events.ts';
+import { callApi, type Reply } from './http.ts';
+import { documentItemSize } from './item-size.ts';
+import type { Progress } from './progress.ts';
+
+export type Mode = 'quick' | 'full';
+
+export interface ApiTenant {
+  id: string;
+  /** An API key with every scope. */
+  key: string;
+}
+
+/** A tenant whose events were written straight into the table (items built by toItem, as ingest does). */
+export interface SeededTenant {
+  principal: KeyPrincipal;
+  shards: number;
+  events: StoredEvent[];
+  /** DynamoDB item size of each event's item, by event id. */
+  itemBytes: Map<string, number>;
+  /** The span of occurred_at, for time-window filters. */
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface BenchContext {
+  readonly mode: Mode;
+  readonly quick: boolean;
+  readonly stack: LocalStack;
+  readonly dynamo: BenchDynamo;
+  readonly tableName: string;
+  readonly progress: Progress;
+  api(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<Reply>;
+  createApiTenant(body?: Record<string, unknown>): Promise<ApiTenant>;
+  /** The read tenant at `shards`, seeded on first use (same events for every shard count). */
+  seededTenant(shards: number): Promise<SeededTenant>;
+  /** Use-case dependencies of `listEvents`, on the counted client. */
+  listDeps(): ListDeps;
+}
+
+const DAY_MS = 86_400_000;
+const READ_SEED = 7;
+
+/** A context without a stack hands out this instead, so a misdeclared part fails loudly. */
+const noStack = (what: string): never => {
+  throw new Error(`${what} is not available: the part is declared with needsStack: false`);
+};
+
+export const createContext = (options: {
+  mode: Mode;
+  progress: Progress;
+  stack?: LocalStack;
+  dynamo?: BenchDynamo;
+}): BenchContext => {
+  const { mode, progress } = options;
+  const stack = (): LocalStack => options.stack ?? noStack('the local stack');
+  const dynamo = (): BenchDynamo => options.dynamo ?? noStack('DynamoDB');
+  const tableName = EVENTS_TABLE.localName;
+  const seeded = new Map<number, Promise<SeededTenant>>();
+  const readEvents = mode === 'quick' ? 1_500 : 5_000;
+  const seedNowMs = Date.now();
+  let deps: ListDeps | undefined;
+
+  const api: BenchContext['api'] = (method, path, opts = {}) => callApi(stack().url, method, path, opts);
+
+  const createApiTenant = async (body: Record<string, unknown> = {}): Promise<ApiTenant> => {
+    const operatorKey = stack().operatorKey;
+    const tenant = await api('POST', '/v1/tenants', {
+      token: operatorKey,
+      body: { name: 'Bench tenant', plan: 'pro', ...body },
+    });
+    const tenantId = (tenant.body as { id?: string } | null)?.id;
+    if (tenant.status !== 201 || tenantId === undefined) throw new Error(`create tenant: ${tenant.status}`);
+    const key = await api('POST', `/v1/tenants/${tenantId}/keys`, {
+      token: operatorKey,
+      body: { name: 'bench', scopes: ['events:write', 'events:read', 'exports:write', 'admin'] },
+    });
+    const secret = (key.body as { key?: string } | null)?.key;
+    if (key.status !== 201 || secret === undefined) throw new Error(`create key: ${key.status}`);
+    return { id: tenantId, key: secret };
+  };
+
+  const seed = async (shards: number): Promise<SeededTenant> => {
+    const tenantId = newTenantId();
+    const span = 3 * DAY_MS;
+    const start = seedNowMs - span - 60_000;
+    const next = eventGenerator({
+      seed: READ_SEED,
+      population: READ_POPULATION,
+      occurredAt: (n, rng) => start + Math.floor(((n + rng()) / readEvents) * span),
+      idOf: (n) => `evt_read_${String(n).padStart(6, '0')}`,
+    });
+    const events = Array.from({ length: readEvents }, (_, n) => storedEvent(next(n), tenantId, seedNowMs));
+    const items = events.map((e) => toItem(e, shards));
+    const itemBytes = new Map(
+      events.map((e, i) => [e.id, documentItemSize(items[i] as Record<string, unknown>)]),
+    );
+    progress.step(`seeding a read tenant (shards = ${shards})`);
+    const chunk = 100;
+    let taken = 0;
+    let written = 0;
+    const writer = async () => {
+      while (taken < items.length) {
+        const slice = items.slice(taken, taken + chunk);
+        taken += slice.length;
+        const failed = await batchPut(dynamo().doc, tableName, slice);
+        if (failed > 0) throw new Error(`seeding: ${failed} items not written`);
+        written += slice.length;
+        progress.tick(written, items.length, 'events');
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, writer));
+    const times = events.map((e) => Date.parse(e.occurred_at));
+    return {
+      principal: {
+        kind: 'key',
+        tenantId,
+        keyId: 'key_bench',
+        keyName: 'bench',
+        scopes: ['events:read'],
+        retentionDays: 90,
+        shards,
+      },
+      shards,
+      events,
+      itemBytes,
+      firstMs: Math.min(...times),
+      lastMs: Math.max(...times),
+    };
+  };
+
+  return {
+    mode,
+    quick: mode === 'quick',
+    get stack() {
+      return stack();
+    },
+    get dynamo() {
+      return dynamo();
+    },
+    tableName,
+    progress,
+    api,
+    createApiTenant,
+    seededTenant: (shards) => {
+      let pending = seeded.get(shards);
+      if (pending === undefined) {
+        pending = seed(shards);
+        seeded.set(shards, pending);
+      }
+      return pending;
+    },
+    listDeps: () => {
+      deps ??= {
+        store: new DynamoEventStore(dynamo().doc, tableName),
+        redact: createRedactor(),
+        now: () => Date.now(),
+        cursors: new CursorCodec(randomBytes(32)),
+      };
+      return deps;
+    },
+  };
+};

@@ -1,0 +1,262 @@
+/**
+ * Part 5 — cold-start proxy. Bundles every Lambda entry of shared/config/routes.ts (FUNCTIONS,
+ * AUTHORIZER, STREAM_MONITOR) with esbuild and the options of infra/constructs/service-function.ts
+ * (minified ESM for node24, module/main fields, the createRequire banner, AWS SDK bundled),
+ * then times importing each bundle in a fresh Node process against starting an empty one.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+import { AUTHORIZER, ENV, FUNCTIONS, STREAM_MONITOR } from '#shared/config/routes.ts';
+import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { atMost, type BenchPart, type PartResult } from '../lib/part.ts';
+import { median, round } from '../lib/stats.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CONSTRUCT = join(REPO_ROOT, 'infra/constructs/service-function.ts');
+const MAX_BUNDLE_KIB = 1024;
+
+/** The banner service-function.ts uses, as of this bench; re-read from its source when possible. */
+const FALLBACK_BANNER =
+  "import { createRequire as __trailkeeperCreateRequire } from 'node:module';" +
+  'const require = __trailkeeperCreateRequire(import.meta.url);';
+
+/**
+ * Reads the bundling options the construct declares, so the bench follows it rather than a copy.
+ * The options object is CDK's, not esbuild's, so only the banner is taken verbatim; the rest is
+ * checked and any difference is reported as drift.
+ */
+const constructBundling = async (): Promise<{ banner: string; drift: string[] }> => {
+  const source = await readFile(CONSTRUCT, 'utf8');
+  const literal = /const ESM_REQUIRE_BANNER\s*=\s*((?:(?:'[^']*'|"[^"]*")\s*\+?\s*)+);/.exec(source);
+  const banner =
+    literal?.[1] === undefined
+      ? undefined
+      : [...literal[1].matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2] ?? '').join('');
+  const expected = [
+    'minify: true',
+    'format: OutputFormat.ESM',
+    "target: 'node24'",
+    "mainFields: ['module', 'main']",
+    'bundleAwsSDK: true',
+    'externalModules: []',
+    'sourceMap: true',
+    'sourcesContent: false',
+    "NODE_OPTIONS: '--enable-source-maps'",
+  ];
+  const drift = expected.filter((option) => !source.includes(option));
+  if (banner === undefined) drift.push('ESM_REQUIRE_BANNER not found');
+  return { banner: banner ?? FALLBACK_BANNER, drift };
+};
+
+/** Wall time of one fresh `node` process running `script`, in ms. */
+const timeNode = (script: string, env: NodeJS.ProcessEnv): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const ms = performance.now() - startedAt;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`node exited ${code}: ${stderr.slice(0, 500)}`));
+    });
+  });
+
+interface Bundle {
+  name: string;
+  entry: string;
+  file: string;
+  bytes: number;
+  mapBytes: number;
+  /** Minified bytes per package (or `(project)` for this repository's own code), largest first. */
+  packages: [string, number][];
+  importMs: number[];
+}
+
+/** Groups a metafile's per-input output bytes by npm package (`@scope/name` or `name`). */
+const bytesByPackage = (metafile: Metafile, outfile: string): [string, number][] => {
+  const output = Object.entries(metafile.outputs).find(([path]) => path.endsWith(outfile))?.[1];
+  const totals = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const name = match?.[1] ?? '(project)';
+    totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...totals.entries()].sort((a, b) => b[1] - a[1]);
+};
+
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)}`;
+
+export const bundlesPart: BenchPart = {
+  name: 'bundles',
+  title: 'Cold-start proxy (bundle size, import time)',
+  needsStack: false,
+  async run(ctx: BenchContext): Promise<PartResult> {
+    const runs = ctx.quick ? 3 : 7;
+    const { banner, drift } = await constructBundling();
+    if (drift.length > 0)
+      ctx.progress.note(
+        `  warning: service-function.ts bundling differs from the bench's: ${drift.join('; ')}`,
+      );
+    const entries: [string, string][] = [
+      ...Object.entries(FUNCTIONS).map(([name, fn]): [string, string] => [name, fn.entry]),
+      ['authorizer', AUTHORIZER.entry],
+      ['stream-monitor', STREAM_MONITOR.entry],
+    ];
+    const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-bench-bundles-'));
+    try {
+      const bundles: Bundle[] = [];
+      for (const [i, [name, entry]] of entries.entries()) {
+        ctx.progress.step(`bundling ${name}`);
+        ctx.progress.tick(i + 1, entries.length, 'bundles');
+        const file = join(dir, name, 'index.mjs');
+        const result = await build({
+          entryPoints: [join(REPO_ROOT, entry)],
+          absWorkingDir: REPO_ROOT,
+          bundle: true,
+          platform: 'node',
+          target: 'node24',
+          format: 'esm',
+          outfile: file,
+          minify: true,
+          sourcemap: true,
+          sourcesContent: false,
+          mainFields: ['module', 'main'],
+          banner: { js: banner },
+          external: [],
+          logLevel: 'silent',
+          metafile: true,
+        });
+        bundles.push({
+          name,
+          entry,
+          file,
+          bytes: (await stat(file)).size,
+          mapBytes: (await stat(`${file}.map`)).size,
+          packages: bytesByPackage(result.metafile, `${name}/index.mjs`),
+          importMs: [],
+        });
+      }
+
+      // What Lambda sets, with dummy values: nothing may touch the network while importing.
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        [EVENTS_TABLE.envVar]: 'bench-events',
+        [CONTROL_TABLE.envVar]: 'bench-control',
+        [ENV.operatorKeySecretArn]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-operator',
+        [ENV.cursorKeySecretArn]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-cursor',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        POWERTOOLS_SERVICE_NAME: 'trailkeeper',
+        POWERTOOLS_METRICS_NAMESPACE: 'Trailkeeper',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        NODE_OPTIONS: '--enable-source-maps',
+      };
+      const emptyMs: number[] = [];
+      const total = runs * (bundles.length + 1);
+      let done = 0;
+      ctx.progress.step('timing imports in fresh node processes');
+      // Interleaved, so drift in machine load hits the baseline and the bundles alike.
+      await timeNode('', env); // the first spawn pays for cold file caches
+      for (let run = 0; run < runs; run++) {
+        emptyMs.push(await timeNode('', env));
+        ctx.progress.tick(++done, total, 'processes');
+        for (const bundle of bundles) {
+          bundle.importMs.push(
+            await timeNode(`await import(${JSON.stringify(pathToFileURL(bundle.file).href)});`, env),
+          );
+          ctx.progress.tick(++done, total, 'processes');
+        }
+      }
+      const empty = median(emptyMs);
+      const rows = bundles.map((b) => {
+        const ms = median(b.importMs);
+        return { ...b, medianMs: ms, initMs: ms - empty, ratio: ms / empty };
+      });
+      const maxKib = Math.max(...rows.map((r) => r.bytes / 1024));
+      const maxRatio = Math.max(...rows.map((r) => r.ratio));
+      const maxInitMs = Math.max(...rows.map((r) => r.initMs));
+      return {
+        headlines: [
+          atMost(
+            'max_bundle_kb',
+            round(maxKib, 1),
+            MAX_BUNDLE_KIB,
+            'largest minified handler bundle, KiB',
+            ' KiB',
+          ),
+          {
+            key: 'max_init_ratio',
+            value: round(maxRatio, 2),
+            note: `slowest bundle import ÷ empty node start (+${Math.round(maxInitMs)} ms here)`,
+          },
+        ],
+        figures: { max_init_ms_here: Math.round(maxInitMs), empty_node_ms_here: Math.round(empty) },
+        details: {
+          runs,
+          empty_node_ms: round(empty, 1),
+          bundling_drift: drift,
+          bundles: rows.map((r) => ({
+            name: r.name,
+            entry: r.entry,
+            kib: round(r.bytes / 1024, 1),
+            map_kib: round(r.mapBytes / 1024, 1),
+            import_ms_median: round(r.medianMs, 1),
+            init_ms: round(r.initMs, 1),
+            init_ratio: round(r.ratio, 3),
+            top_packages_kib: Object.fromEntries(
+              r.packages.slice(0, 8).map(([p, b]) => [p, round(b / 1024, 1)]),
+            ),
+          })),
+        },
+        tables: [
+          {
+            title: `Bundles (esbuild, options of service-function.ts) and import time in a fresh node (median of ${runs})`,
+            columns: ['function', 'entry', 'bundle KiB', 'map KiB', 'import ms', '+init ms', 'ratio'],
+            rows: [
+              ...rows.map((r) => [
+                r.name,
+                r.entry,
+                (r.bytes / 1024).toFixed(1),
+                (r.mapBytes / 1024).toFixed(1),
+                r.medianMs.toFixed(0),
+                r.initMs.toFixed(0),
+                `${r.ratio.toFixed(2)}×`,
+              ]),
+              ['(empty node)', "node -e ''", '', '', empty.toFixed(0), '0', '1.00×'],
+            ],
+            notes: [
+              `target: each bundle < ${MAX_BUNDLE_KIB} KiB; ms are this machine's (the ratio travels, the ms do not). NODE_OPTIONS=--enable-source-maps as deployed.`,
+              ...(drift.length > 0 ? [`bundling drift vs service-function.ts: ${drift.join('; ')}`] : []),
+            ],
+          },
+          {
+            title: 'What the bundles are made of (minified KiB per package, from the esbuild metafile)',
+            columns: ['function', 'largest packages'],
+            rows: rows.map((r) => [
+              r.name,
+              r.packages
+                .slice(0, 6)
+                .map(([p, b]) => `${p} ${kib(b)}`)
+                .join(', '),
+            ]),
+          },
+        ],
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench [-- --quick] [-- --only ingest,reads]`: starts the local stack in memory, runs
+ * every part (bench/parts) side by side on this machine, prints a report to stdout (progress
+ * goes to stderr) and writes bench/results/latest.json. The bench reports; it does not assert.
+ * It exits non-zero only when something crashed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
+import { type BenchContext, createContext, type Mode } from './lib/context.ts';
+import { type BenchDynamo, createBenchDynamo } from './lib/dynamo.ts';
+import type { Headline, PartResult } from './lib/part.ts';
+import { Progress } from './lib/progress.ts';
+import { fmt, renderTable, type Table } from './lib/table.ts';
+import { PARTS } from './parts/index.ts';
+
+const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+
+/** First line of `java -version` (it prints to stderr), or null without Java. */
+const javaVersion = (): string | null => {
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8', timeout: 10_000 });
+  return result.error ? null : (`${result.stderr}${result.stdout}`.split('\n')[0]?.trim() ?? null);
+};
+
+const machineInfo = () => {
+  const cores = cpus();
+  return {
+    cpus: cores.length,
+    cpu_model: cores[0]?.model ?? 'unknown',
+    memory_mib: Math.round(totalmem() / 2 ** 20),
+    platform: `${process.platform} ${process.arch}`,
+    node: process.version,
+    java: javaVersion(),
+  };
+};
+
+/** 1-minute load average, one decimal. */
+const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
+
+const headlineTable = (
+  headlines: Headline[],
+  mode: Mode,
+  seconds: number,
+  load: { start: number; end: number },
+): Table => ({
+  title: `Trailkeeper bench (${mode}, ${Math.round(seconds)} s) — ratios and counts, comparable across machines`,
+  columns: ['figure', 'value', 'target', 'status', 'what it is'],
+  rows: headlines.map((h) => [
+    h.key,
+    h.value === null ? '–' : fmt(h.value, h.value >= 100 ? 0 : 2),
+    h.target ?? '',
+    h.met === undefined ? '' : h.met ? 'ok' : 'MISSED',
+    h.note,
+  ]),
+  notes: [
+    `load average (1 min) at start ${load.start}, at end ${load.end} on ${cpus().length} cores` +
+      (Math.max(load.start, load.end) > cpus().length * 0.5
+        ? ': other processes were busy, so the timing ratios (ingest, init) are noisier than usual.'
+        : '.'),
+  ],
+});
+
+const main = async (): Promise<void> => {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const mode: Mode = values.quick ? 'quick' : 'full';
+  const only = values.only?.split(',').map((s) => s.trim());
+  const parts = only === undefined ? PARTS : PARTS.filter((p) => only.includes(p.name));
+  if (parts.length === 0)
+    throw new Error(`no part named ${values.only}; parts: ${PARTS.map((p) => p.name).join(', ')}`);
+
+  // Parts using the stack first; the others after it has stopped (no JVM in the background).
+  const ordered = [...parts.filter((p) => p.needsStack), ...parts.filter((p) => !p.needsStack)];
+  const startedAt = performance.now();
+  const loadAtStart = load1();
+  const progress = new Progress(ordered.length);
+  const results: Record<string, PartResult> = {};
+  let stack: LocalStack | undefined;
+  let dynamo: BenchDynamo | undefined;
+  const stopStack = async () => {
+    dynamo?.destroy();
+    dynamo = undefined;
+    await stack?.stop();
+    stack = undefined;
+  };
+  try {
+    let ctx: BenchContext | undefined;
+    for (const [i, part] of ordered.entries()) {
+      if (part.needsStack && ctx === undefined) {
+        progress.note(
+          `bench: ${mode} mode, ${ordered.length} part(s); starting the local stack (in memory)…`,
+        );
+        stack = await startLocalStack({ port: 0, logLevel: 'ERROR' });
+        dynamo = createBenchDynamo(stack.dynamoEndpoint);
+        ctx = createContext({ mode, stack, dynamo, progress });
+      }
+      if (!part.needsStack && stack !== undefined) await stopStack();
+      progress.startPart(i + 1, part.title);
+      const partStart = performance.now();
+      results[part.name] = await part.run(ctx ?? createContext({ mode, progress }));
+      progress.note(`  done: ${part.title} (${Math.round((performance.now() - partStart) / 1000)} s)`);
+    }
+  } finally {
+    progress.done();
+    await stopStack();
+  }
+
+  const seconds = (performance.now() - startedAt) / 1000;
+  const load = { start: loadAtStart, end: load1() };
+  const headlines = Object.values(results).flatMap((r) => r.headlines);
+  const report = [
+    renderTable(headlineTable(headlines, mode, seconds, load)),
+    ...Object.values(results).flatMap((r) => r.tables.map(renderTable)),
+  ].join('\n\n');
+  process.stdout.write(`${report}\n`);
+
+  const json = {
+    schema: 1,
+    timestamp: new Date().toISOString(),
+    mode,
+    duration_s: Math.round(seconds),
+    machine: { ...machineInfo(), load_average_1m: load },
+    ...Object.fromEntries(headlines.map((h) => [h.key, h.value])),
+    ...Object.assign({}, ...Object.values(results).map((r) => r.figures ?? {})),
+    targets: Object.fromEntries(
+      headlines
+        .filter((h) => h.target !== undefined)
+        .map((h) => [h.key, { target: h.target, met: h.met ?? null }]),
+    ),
+    parts: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.details])),
+  };
+  if (only !== undefined) {
+    // A partial run must not replace the committed full result.
+    process.stderr.write('--only: bench/results/latest.json left unchanged\n');
+    return;
+  }
+  await mkdir(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+  await writeFile(RESULTS, `${JSON.stringify(json, null, 2)}\n`);
+  process.stderr.write(`wrote ${RESULTS} (${Math.round(seconds)} s)\n`);
+};
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
