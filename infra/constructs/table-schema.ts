@@ -15,11 +15,12 @@ export const keyAttribute = (name: string): Attribute => ({
   type: attributeType(name) === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
 });
 
-/** Every index projects ALL: a list query must return whole events without a second read per item. */
+/** Each index projects what its definition names (INCLUDE), so a list query needs no second read per item. */
 export const globalIndexes = (definition: TableDefinition): GlobalSecondaryIndexPropsV2[] =>
   Object.values(definition.indexes).map((index) => ({
     indexName: index.name,
     partitionKey: keyAttribute(index.partitionKey),
     sortKey: keyAttribute(index.sortKey),
-    projectionType: ProjectionType.ALL,
+    projectionType: ProjectionType.INCLUDE,
+    nonKeyAttributes: [...index.projection],
   }));

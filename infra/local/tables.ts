@@ -25,7 +25,7 @@ const keySchema = (partitionKey: string, sortKey: string | undefined) => [
 const globalSecondaryIndex = (index: IndexDefinition): GlobalSecondaryIndex => ({
   IndexName: index.name,
   KeySchema: keySchema(index.partitionKey, index.sortKey),
-  Projection: { ProjectionType: 'ALL' },
+  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
 });
 
 const attributeDefinitions = (names: readonly string[]): AttributeDefinition[] =>

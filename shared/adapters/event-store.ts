@@ -4,15 +4,21 @@
  * is ever overwritten. Reads go through the indexes named in shared/config/tables.ts with keys
  * from shared/domain/keys.ts, and never return an event past its expiry.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import canonicalize from 'canonicalize';
 import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
 import { presentEvent, type StoredEvent } from '../domain/event.ts';
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
 import { mergeNewestFirst } from '../domain/merge.ts';
-import type { Condition, QueryPlan } from '../domain/query.ts';
+import { matchesConditions, type QueryPlan } from '../domain/query.ts';
 
 export interface AppendResult {
   event: StoredEvent;
@@ -35,33 +41,31 @@ export interface EventStore {
 
 type Item = Record<string, unknown>;
 
-/** The stored item: keys, the attributes filters evaluate, and `doc` = the exact canonical JSON that was hashed. */
+const compress = (json: string): Uint8Array =>
+  brotliCompressSync(json, {
+    params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: json.length },
+  });
+
+/**
+ * The stored item: the keys of every access pattern that applies, the hash, the TTL attribute,
+ * and `doc` — the exact canonical JSON that was hashed, brotli-compressed (≈45 % of its size,
+ * so most index items stay within one 1 KB write unit).
+ */
 export const toItem = (event: StoredEvent, shards: number): Item => {
   const { expires_at, hash, ...covered } = event;
   return {
     ...eventKeys(event, shards),
-    tenant_id: event.tenant_id,
-    id: event.id,
-    action: event.action,
-    actor_id: event.actor.id,
-    actor_email: event.actor.email?.toLowerCase(),
-    target_id: event.target?.id,
-    target_type: event.target?.type,
-    team_id: event.team_id,
-    area: event.area,
-    method: event.method,
-    status: event.status === undefined ? undefined : String(event.status),
-    impersonated: event.impersonated,
-    occurred_at: event.occurred_at,
-    received_at: event.received_at,
-    expires_at: expires_at === null ? undefined : Math.floor(Date.parse(expires_at) / 1000),
     hash,
-    doc: canonicalize(covered),
+    expires_at: expires_at === null ? undefined : Math.floor(Date.parse(expires_at) / 1000),
+    doc: compress(canonicalize(covered) ?? '{}'),
   };
 };
 
 export const fromItem = (item: Item): StoredEvent => {
-  const doc = JSON.parse(String(item.doc)) as Record<string, unknown>;
+  const doc = JSON.parse(brotliDecompressSync(item.doc as Uint8Array).toString('utf8')) as Record<
+    string,
+    unknown
+  >;
   const expires = typeof item.expires_at === 'number' ? new Date(item.expires_at * 1000).toISOString() : null;
   return presentEvent({ ...doc, expires_at: expires, hash: item.hash } as unknown as StoredEvent);
 };
@@ -69,35 +73,14 @@ export const fromItem = (item: Item): StoredEvent => {
 const notExpired = (item: Item, nowMs: number): boolean =>
   typeof item.expires_at !== 'number' || item.expires_at * 1000 > nowMs;
 
-/** Builds the FilterExpression for the plan's conditions plus the expiry guard. */
-export const filterExpression = (
-  conditions: readonly Condition[],
-  nowMs: number,
-): { expression: string; names: Record<string, string>; values: Record<string, unknown> } => {
-  const names: Record<string, string> = { '#exp': 'expires_at' };
-  const values: Record<string, unknown> = { ':now': Math.floor(nowMs / 1000) };
-  const parts = ['(attribute_not_exists(#exp) OR #exp > :now)'];
-  conditions.forEach((c, i) => {
-    names[`#f${i}`] = c.attr;
-    if ('equals' in c) {
-      values[`:f${i}`] = c.equals;
-      parts.push(`#f${i} = :f${i}`);
-      return;
-    }
-    const alternatives = [
-      ...c.anyOf.map((a, j) => {
-        values[`:f${i}e${j}`] = a;
-        return `#f${i} = :f${i}e${j}`;
-      }),
-      ...c.prefixes.map((p, j) => {
-        values[`:f${i}p${j}`] = p;
-        return `begins_with(#f${i}, :f${i}p${j})`;
-      }),
-    ];
-    parts.push(`(${alternatives.join(' OR ')})`);
-  });
-  return { expression: parts.join(' AND '), names, values };
-};
+/** Transaction cancellations worth another attempt: races with a concurrent write of the same id, throttling. */
+const RETRYABLE_REASONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+]);
+const MAX_ATTEMPTS = 6;
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
 
 export class DynamoEventStore implements EventStore {
   constructor(
@@ -105,28 +88,58 @@ export class DynamoEventStore implements EventStore {
     private readonly tableName: string,
   ) {}
 
+  /**
+   * Stores a batch atomically with one TransactWriteItems of conditional puts (≤ 100 items): one
+   * round trip, and a batch is either stored whole or not at all. Ids that already exist cancel
+   * the transaction with their stored item; they are answered as replays and the rest retried.
+   */
   async append(events: readonly StoredEvent[], shards: number): Promise<AppendResult[]> {
-    return Promise.all(events.map((event) => this.appendOne(event, shards)));
-  }
-
-  private async appendOne(event: StoredEvent, shards: number): Promise<AppendResult> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(event, shards),
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { event, created: true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The document client does not unmarshall the item carried by the exception.
-      const existing = error.Item ? unmarshall(error.Item) : await this.getItem(event.tenant_id, event.id);
-      if (existing === undefined) throw error;
-      return { event: fromItem(existing), created: false };
+    const results = new Map<string, AppendResult>();
+    let pending = [...events];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: pending.map((event) => ({
+              Put: {
+                TableName: this.tableName,
+                Item: toItem(event, shards),
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            })),
+          }),
+        );
+        for (const event of pending) results.set(event.id, { event, created: true });
+        pending = [];
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) || attempt >= MAX_ATTEMPTS) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const retry: StoredEvent[] = [];
+        for (const [i, event] of pending.entries()) {
+          const reason = reasons[i];
+          if (reason?.Code === 'ConditionalCheckFailed') {
+            // The document client does not unmarshall items carried by a cancellation.
+            const existing = reason.Item
+              ? unmarshall(reason.Item)
+              : await this.getItem(event.tenant_id, event.id);
+            if (existing === undefined) throw error;
+            results.set(event.id, { event: fromItem(existing), created: false });
+          } else if (
+            reason?.Code === undefined ||
+            reason.Code === 'None' ||
+            RETRYABLE_REASONS.has(reason.Code)
+          ) {
+            retry.push(event);
+          } else {
+            throw error;
+          }
+        }
+        if (retry.length === pending.length) await backoff(attempt);
+        pending = retry;
+      }
     }
+    return events.map((event) => results.get(event.id) as AppendResult);
   }
 
   private async getItem(tenantId: string, eventId: string): Promise<Item | undefined> {
@@ -142,14 +155,15 @@ export class DynamoEventStore implements EventStore {
 
   async get(tenantId: string, eventId: string, nowMs: number): Promise<StoredEvent | null> {
     const item = await this.getItem(tenantId, eventId);
-    if (item === undefined || item.tenant_id !== tenantId || !notExpired(item, nowMs)) return null;
-    return fromItem(item);
+    if (item === undefined || !notExpired(item, nowMs)) return null;
+    const event = fromItem(item);
+    // The key already holds the tenant; checking the document too costs nothing.
+    return event.tenant_id === tenantId ? event : null;
   }
 
   async query(plan: QueryPlan, limit: number, before: string | undefined, nowMs: number): Promise<QueryPage> {
     const range = sortKeyRange(plan.from, plan.to);
     const high = before !== undefined && before < range.high ? before : range.high;
-    const filter = filterExpression(plan.conditions, nowMs);
     let readUnits = 0;
     const fetch = async (
       source: QuerySource,
@@ -162,14 +176,8 @@ export class DynamoEventStore implements EventStore {
           TableName: this.tableName,
           IndexName: index.name,
           KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
-          FilterExpression: filter.expression,
-          ExpressionAttributeNames: { ...filter.names, '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
-          ExpressionAttributeValues: {
-            ...filter.values,
-            ':pk': source.partitionKey,
-            ':low': range.low,
-            ':high': high,
-          },
+          ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
+          ExpressionAttributeValues: { ':pk': source.partitionKey, ':low': range.low, ':high': high },
           ScanIndexForward: false,
           Limit: pageSize,
           ExclusiveStartKey: start,
@@ -177,15 +185,15 @@ export class DynamoEventStore implements EventStore {
         }),
       );
       readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
-      return { items: out.Items ?? [], next: out.LastEvaluatedKey };
+      // Conditions run here rather than as a FilterExpression: DynamoDB bills what the key
+      // condition reads either way, and the index carries only the document.
+      const items = (out.Items ?? [])
+        .filter((item) => notExpired(item, nowMs))
+        .map((item) => ({ sortKey: String(item[EVENT_SORT_KEY]), event: fromItem(item) }))
+        .filter((entry) => matchesConditions(entry.event, plan.conditions));
+      return { items, next: out.LastEvaluatedKey };
     };
-    const merged = await mergeNewestFirst(
-      plan.sources,
-      fetch,
-      (item) => String(item[EVENT_SORT_KEY]),
-      limit,
-      before,
-    );
-    return { events: merged.items.map(fromItem), more: merged.more, readUnits };
+    const merged = await mergeNewestFirst(plan.sources, fetch, (entry) => entry.sortKey, limit, before);
+    return { events: merged.items.map((entry) => entry.event), more: merged.more, readUnits };
   }
 }

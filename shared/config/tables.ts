@@ -11,6 +11,8 @@ export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey: string;
+  /** Non-key attributes copied into the index (INCLUDE); the keys always are. */
+  readonly projection: readonly string[];
 }
 
 export interface TableDefinition {
@@ -30,10 +32,19 @@ export interface TableDefinition {
 /** Attribute shared by every event index as its sort key: `<occurred_at ISO>#<event id>`. */
 export const EVENT_SORT_KEY = 'sk';
 
+/**
+ * What a list query needs from an index item: the event document, its hash and its expiry.
+ * Nothing else is projected, so an index item costs little more than the event itself
+ * (every filter condition is evaluated on the document in code; a FilterExpression would not
+ * save read units anyway — DynamoDB bills what the key condition reads).
+ */
+export const EVENT_INDEX_PROJECTION = ['doc', 'hash', 'expires_at'] as const;
+
 const eventIndex = (name: string, partitionKey: string): IndexDefinition => ({
   name,
   partitionKey,
   sortKey: EVENT_SORT_KEY,
+  projection: EVENT_INDEX_PROJECTION,
 });
 
 /**
@@ -57,7 +68,12 @@ export const EVENTS_TABLE = {
     byActionCategory: eventIndex('byActionCategory', 'action_category_pk'),
     byTarget: eventIndex('byTarget', 'target_pk'),
     byTargetType: eventIndex('byTargetType', 'target_type_pk'),
+    byActionGroup: eventIndex('byActionGroup', 'action_group_pk'),
     byTeam: eventIndex('byTeam', 'team_pk'),
+    byArea: eventIndex('byArea', 'area_pk'),
+    byMethod: eventIndex('byMethod', 'method_pk'),
+    byStatus: eventIndex('byStatus', 'status_pk'),
+    byImpersonated: eventIndex('byImpersonated', 'impersonated_pk'),
   },
 } as const satisfies TableDefinition;
 

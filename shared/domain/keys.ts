@@ -17,12 +17,28 @@ export const ACCESS_PATTERNS: Readonly<Record<EventIndexName, (e: StoredEvent) =
   byActorEmail: (e) => e.actor.email?.toLowerCase(),
   byAction: (e) => e.action,
   byActionCategory: (e) => actionCategory(e.action),
+  byActionGroup: (e) => actionGroup(e.action),
   byTarget: (e) => e.target?.id,
   byTargetType: (e) => e.target?.type,
   byTeam: (e) => e.team_id,
+  byArea: (e) => e.area,
+  byMethod: (e) => e.method,
+  byStatus: (e) => (e.status === undefined ? undefined : String(e.status)),
+  // Sparse: only impersonated events are indexed, the rare ones worth finding fast.
+  byImpersonated: (e) => (e.impersonated ? 'true' : undefined),
 };
 
+/** First segment of an action: `secret` for `secret.key.rotated`; serves `secret.*`. */
 export const actionCategory = (action: string): string => action.split('.', 1)[0] ?? action;
+
+/**
+ * First two segments of an action of three or more: `secret.key` for `secret.key.rotated`;
+ * serves `secret.key.*` (a two-segment action has no group: no prefix of that depth matches it).
+ */
+export const actionGroup = (action: string): string | undefined => {
+  const segments = action.split('.');
+  return segments.length >= 3 ? `${segments[0]}.${segments[1]}` : undefined;
+};
 
 /** FNV-1a 32-bit: stable, fast, well spread for short ids. */
 export const fnv1a = (value: string): number => {

@@ -28,9 +28,12 @@ interface SourceState<S, T> {
   buffer: T[];
   next: Record<string, unknown> | undefined;
   started: boolean;
+  /** Items this source has contributed to the page so far. */
+  taken: number;
 }
 
-const MIN_FETCH = 8;
+const MIN_FETCH = 2;
+const MAX_FETCH = 1000;
 
 /**
  * Returns up to `limit` items in descending `sortKey` order, skipping duplicates (the same item
@@ -48,6 +51,7 @@ export const mergeNewestFirst = async <S, T>(
     buffer: [],
     next: undefined,
     started: false,
+    taken: 0,
   }));
   const live = (s: SourceState<S, T>) => !s.started || s.next !== undefined;
   const out: T[] = [];
@@ -57,16 +61,21 @@ export const mergeNewestFirst = async <S, T>(
     const empty = states.filter((s) => s.buffer.length === 0 && live(s));
     if (empty.length === 0) return;
     const remaining = limit - out.length;
-    // +1 so a source that holds exactly what we need reports its end without a second round trip.
-    const size = Math.max(MIN_FETCH, Math.ceil(remaining / states.filter(live).length) + 1);
+    const liveCount = states.filter(live).length;
+    const takenTotal = states.reduce((sum, s) => sum + s.taken, 0);
     await Promise.all(
       empty.map(async (s) => {
-        // Keep reading while filters discard everything in a page and the source goes on.
+        // Ask each source for its expected share of what is still missing (its observed share so
+        // far, smoothed), +1 so a source holding exactly that reports its end in the same trip.
+        const share = (s.taken + 1) / (takenTotal + liveCount);
+        let size = Math.min(MAX_FETCH, Math.max(MIN_FETCH, Math.ceil(remaining * share) + 1));
+        // Keep reading while conditions discard a whole page, reading further each round trip.
         do {
           const page = await fetch(s.source, s.next, size);
           s.started = true;
           s.next = page.next;
           s.buffer.push(...page.items.filter((item) => before === undefined || sortKey(item) < before));
+          size = Math.min(MAX_FETCH, size * 2);
         } while (s.buffer.length === 0 && s.next !== undefined);
       }),
     );
@@ -82,6 +91,7 @@ export const mergeNewestFirst = async <S, T>(
     }
     if (best === undefined) break;
     const item = best.buffer.shift() as T;
+    best.taken += 1;
     const key = sortKey(item);
     if (key === lastKey) continue;
     lastKey = key;

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import type { EventIndexName } from '../config/tables.ts';
-import { ACTION_PATTERN } from './event.ts';
-import { actionCategory, type QuerySource, sourcesFor } from './keys.ts';
+import { ACTION_PATTERN, type StoredEvent } from './event.ts';
+import { ACCESS_PATTERNS, normaliseKeyValue, type QuerySource, sourcesFor } from './keys.ts';
 
 export const DEFAULT_WINDOW_DAYS = 30;
 export const DEFAULT_LIMIT = 100;
@@ -63,10 +63,14 @@ export const listQuerySchema = eventFiltersSchema.extend({
 
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
-/** A condition evaluated on the item after the key condition. */
+/**
+ * A condition evaluated on each event read through the chosen index. It compares the same key
+ * values the indexes are built from (ACCESS_PATTERNS), so "filter by X" means one thing whether X
+ * is served by an index or by a condition.
+ */
 export type Condition =
-  | { attr: string; equals: string | boolean }
-  | { attr: 'action'; anyOf: string[]; prefixes: string[] };
+  | { kind: 'key'; index: EventIndexName; value: string | undefined }
+  | { kind: 'action'; anyOf: string[]; prefixes: string[] };
 
 export interface QueryPlan {
   sources: QuerySource[];
@@ -93,14 +97,47 @@ export const resolveWindow = (
   return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
 };
 
-const splitActions = (actions: readonly string[]) => ({
-  exact: actions.filter((a) => !a.endsWith('.*')),
+/** Keyed filters in the order the planner prefers them as the key condition (most selective first). */
+const KEYED_BEFORE_ACTIONS = [
+  ['target_id', 'byTarget'],
+  ['actor_id', 'byActor'],
+  ['actor_email', 'byActorEmail'],
+  ['team_id', 'byTeam'],
+] as const satisfies readonly (readonly [keyof EventFilters, EventIndexName])[];
+
+const KEYED_AFTER_ACTIONS = [
+  ['target_type', 'byTargetType'],
+  ['status', 'byStatus'],
+  ['area', 'byArea'],
+  ['method', 'byMethod'],
+] as const satisfies readonly (readonly [keyof EventFilters, EventIndexName])[];
+
+/** The partitions serving one entry of an action filter, and whether they need an action condition on top. */
+const actionSources = (
+  tenantId: string,
+  shards: number,
+  action: string,
+): { sources: QuerySource[]; exact: boolean } => {
+  if (!action.endsWith('.*'))
+    return { sources: sourcesFor(tenantId, shards, 'byAction', action), exact: true };
+  const segments = action.slice(0, -2).split('.');
+  if (segments.length === 1)
+    return { sources: sourcesFor(tenantId, shards, 'byActionCategory', segments[0] as string), exact: true };
+  const group = `${segments[0]}.${segments[1]}`;
+  // a.b.* is exactly the group a.b; a deeper prefix reads its group and keeps the matching actions.
+  return { sources: sourcesFor(tenantId, shards, 'byActionGroup', group), exact: segments.length === 2 };
+};
+
+const actionCondition = (actions: readonly string[]): Condition => ({
+  kind: 'action',
+  anyOf: actions.filter((a) => !a.endsWith('.*')),
   prefixes: actions.filter((a) => a.endsWith('.*')).map((a) => a.slice(0, -1)),
 });
 
 /**
- * Picks the index: target > actor > actor email > team > action(s) > target type > time.
- * Action lists fan out to one partition set per action (exact) or per category (prefix).
+ * Picks the index: target > actor > actor email > team > action(s) > target type > status > area
+ * > method > impersonated > time. An action list fans out to the partitions of each entry.
+ * Every other filter becomes a condition on the chosen index.
  */
 export const planQuery = (
   tenantId: string,
@@ -110,49 +147,36 @@ export const planQuery = (
 ): QueryPlan => {
   const conditions: Condition[] = [];
   let sources: QuerySource[] | undefined;
-  const use = (index: EventIndexName, value: string) => {
-    sources = sourcesFor(tenantId, shards, index, value);
+  const keyed = (index: EventIndexName, value: string | undefined) => {
+    if (sources === undefined && value !== undefined) sources = sourcesFor(tenantId, shards, index, value);
+    else
+      conditions.push({
+        kind: 'key',
+        index,
+        value: value === undefined ? undefined : normaliseKeyValue(index, value),
+      });
   };
-  const eq = (attr: string, value: string | boolean | undefined) => {
-    if (value !== undefined) conditions.push({ attr, equals: value });
-  };
-  const actions = filters.action === undefined ? undefined : splitActions(filters.action);
 
-  const keyed: [EventIndexName, string, string | undefined][] = [
-    ['byTarget', 'target_id', filters.target_id],
-    ['byActor', 'actor_id', filters.actor_id],
-    ['byActorEmail', 'actor_email', filters.actor_email?.toLowerCase()],
-    ['byTeam', 'team_id', filters.team_id],
-  ];
-  for (const [index, attr, value] of keyed) {
-    if (value === undefined) continue;
-    if (sources === undefined) use(index, value);
-    else eq(attr, value);
+  for (const [param, index] of KEYED_BEFORE_ACTIONS) {
+    const value = filters[param];
+    if (value !== undefined) keyed(index, value);
   }
-
-  if (actions !== undefined) {
-    const onlyTopLevelPrefixes = actions.prefixes.every((p) => p.split('.').length === 2);
+  if (filters.action !== undefined) {
     if (sources === undefined) {
-      const exactSources = actions.exact.flatMap((a) => sourcesFor(tenantId, shards, 'byAction', a));
-      const categories = [...new Set(actions.prefixes.map(actionCategory))];
-      const prefixSources = categories.flatMap((c) => sourcesFor(tenantId, shards, 'byActionCategory', c));
-      sources = [...exactSources, ...prefixSources];
-      // A deeper prefix (secret.key.*) reads its category and keeps only the matching actions.
-      if (!onlyTopLevelPrefixes)
-        conditions.push({ attr: 'action', anyOf: actions.exact, prefixes: actions.prefixes });
+      const planned = filters.action.map((a) => actionSources(tenantId, shards, a));
+      sources = planned.flatMap((p) => p.sources);
+      if (!planned.every((p) => p.exact)) conditions.push(actionCondition(filters.action));
     } else {
-      conditions.push({ attr: 'action', anyOf: actions.exact, prefixes: actions.prefixes });
+      conditions.push(actionCondition(filters.action));
     }
   }
-
-  if (filters.target_type !== undefined) {
-    if (sources === undefined) use('byTargetType', filters.target_type);
-    else eq('target_type', filters.target_type);
+  for (const [param, index] of KEYED_AFTER_ACTIONS) {
+    const value = filters[param];
+    if (value !== undefined) keyed(index, value);
   }
-  eq('area', filters.area);
-  eq('method', filters.method);
-  eq('status', filters.status);
-  eq('impersonated', filters.impersonated === undefined ? undefined : filters.impersonated === 'true');
+  // Only impersonated events are indexed; "not impersonated" is a condition.
+  if (filters.impersonated !== undefined)
+    keyed('byImpersonated', filters.impersonated === 'true' ? 'true' : undefined);
 
   return {
     sources: sources ?? sourcesFor(tenantId, shards, 'byTenantTime', ''),
@@ -161,6 +185,13 @@ export const planQuery = (
     to: window.to,
   };
 };
+
+/** Does an event satisfy every condition of a plan? */
+export const matchesConditions = (event: StoredEvent, conditions: readonly Condition[]): boolean =>
+  conditions.every((c) => {
+    if (c.kind === 'key') return ACCESS_PATTERNS[c.index](event) === c.value;
+    return c.anyOf.includes(event.action) || c.prefixes.some((p) => event.action.startsWith(p));
+  });
 
 /** Fingerprint of a filter set, bound into cursors so a cursor only continues the query that made it. */
 export const filtersFingerprint = (filters: EventFilters): string => {

@@ -1,8 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fromItem } from '#shared/adapters/event-store.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -29,17 +30,18 @@ const event = {
 };
 
 describe('POST /v1/events handler', () => {
-  it('stores one event with a conditional PutItem and answers 201 with it', async () => {
+  it('stores one event with a conditional put in a transaction and answers 201 with it', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-11-21T12:00:00Z'), toFake: ['Date'] });
-    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
-    const calls = ddb.commandCalls(PutCommand);
+    const calls = ddb.commandCalls(TransactWriteCommand);
     expect(calls).toHaveLength(1);
-    const input = calls[0]?.args[0].input;
-    expect(input).toMatchObject({
+    const put = calls[0]?.args[0].input.TransactItems?.[0]?.Put;
+    expect(put).toMatchObject({
       TableName: 'events-test',
       ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       Item: {
         pk: `${TENANT}#evt-1`,
         sk: '2026-11-21T12:00:00.000Z#evt-1',
@@ -47,30 +49,31 @@ describe('POST /v1/events handler', () => {
         actor_pk: `${TENANT}#0#user_1`,
         action_pk: `${TENANT}#0#member.role_changed`,
         action_category_pk: `${TENANT}#0#member`,
-        tenant_id: TENANT,
         expires_at: Date.parse('2027-02-19T12:00:00Z') / 1000,
       },
     });
-    expect(String(input?.Item?.doc)).toContain('"password":"[REDACTED]"');
-    expect(parse(result)).toMatchObject({
-      id: 'evt-1',
-      tenant_id: TENANT,
-      metadata: { password: '[REDACTED]', to: 'admin' },
-    });
+    expect(put?.Item?.doc).toBeInstanceOf(Uint8Array);
+    const stored = fromItem(put?.Item ?? {});
+    expect(stored.metadata).toEqual({ password: '[REDACTED]', to: 'admin' });
+    expect(parse(result)).toEqual(stored);
+    expect(parse(result)).toMatchObject({ id: 'evt-1', tenant_id: TENANT });
   });
 
   it('answers a replayed id with the stored event and 200, writing nothing new', async () => {
-    const first = await (async () => {
-      ddb.on(PutCommand).resolves({});
-      return parse(await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext));
-    })();
-    const { toItem } = await import('#shared/adapters/event-store.ts');
+    ddb.on(TransactWriteCommand).resolves({});
+    const first = parse(
+      await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext),
+    );
+    const storedItem =
+      ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item ?? {};
     ddb.reset();
-    ddb.on(PutCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: 'exists',
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
         $metadata: {},
-        Item: marshall(toItem(first, 1), { removeUndefinedValues: true }),
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed', Item: marshall(storedItem, { removeUndefinedValues: true }) },
+        ],
       }),
     );
     const result = await handler(
@@ -79,6 +82,36 @@ describe('POST /v1/events handler', () => {
     );
     expect(result.statusCode).toBe(200);
     expect(parse(result)).toEqual(first);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('stores the new part of a partly replayed batch and answers the rest from storage', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const body = { events: [0, 1].map((i) => ({ ...event, id: `r-${i}` })) };
+    await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    const firstItem =
+      ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item ?? {};
+    ddb.reset();
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(
+        new TransactionCanceledException({
+          message: 'cancelled',
+          $metadata: {},
+          CancellationReasons: [
+            { Code: 'ConditionalCheckFailed', Item: marshall(firstItem, { removeUndefinedValues: true }) },
+            { Code: 'None' },
+            { Code: 'None' },
+          ],
+        }),
+      )
+      .resolves({});
+    const retry = { events: [...body.events, { ...event, id: 'r-2' }] };
+    const result = await handler(apiEvent('POST /v1/events', { body: retry, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    expect(parse(result).data.map((e: { id: string }) => e.id)).toEqual(['r-0', 'r-1', 'r-2']);
+    const second = ddb.commandCalls(TransactWriteCommand)[1]?.args[0].input.TransactItems ?? [];
+    expect(second.map((t) => t.Put?.Item?.pk)).toEqual([`${TENANT}#r-1`, `${TENANT}#r-2`]);
   });
 
   it('validates a whole batch before writing anything', async () => {
@@ -90,18 +123,16 @@ describe('POST /v1/events handler', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('writes a batch as one conditional put per event and answers {data}', async () => {
-    ddb.on(PutCommand).resolves({});
+  it('writes a batch as one transaction of conditional puts and answers {data}', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
     const body = { events: [0, 1, 2].map((i) => ({ ...event, id: `b-${i}` })) };
     const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
     expect(parse(result).data.map((e: { id: string }) => e.id)).toEqual(['b-0', 'b-1', 'b-2']);
-    expect(
-      ddb
-        .commandCalls(PutCommand)
-        .every((c) => c.args[0].input.ConditionExpression === 'attribute_not_exists(pk)'),
-    ).toBe(true);
-    expect(ddb.calls()).toHaveLength(3);
+    expect(ddb.calls()).toHaveLength(1);
+    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items).toHaveLength(3);
+    expect(items.every((t) => t.Put?.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
   });
 
   it('answers 503 with Retry-After when DynamoDB keeps throttling', async () => {
@@ -109,7 +140,7 @@ describe('POST /v1/events handler', () => {
       name: 'ProvisionedThroughputExceededException',
       $metadata: { httpStatusCode: 400 },
     });
-    ddb.on(PutCommand).rejects(throttled);
+    ddb.on(TransactWriteCommand).rejects(throttled);
     const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['retry-after']).toBe('1');

@@ -1,7 +1,12 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { toItem } from '#shared/adapters/event-store.ts';
+import { fromItem, toItem } from '#shared/adapters/event-store.ts';
 import { buildStoredEvent } from '#shared/domain/event.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
@@ -42,7 +47,7 @@ describe('GET /v1/events handler', () => {
       Items: [toItem(stored(1), 1), toItem(stored(2), 1)],
       ConsumedCapacity: { CapacityUnits: 0.5 },
     });
-    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const result = await handler(
       apiEvent('GET /v1/events', { query: { actor_id: 'u1', limit: '2' }, auth: reader }),
       lambdaContext,
@@ -62,15 +67,16 @@ describe('GET /v1/events handler', () => {
       ScanIndexForward: false,
       ReturnConsumedCapacity: 'TOTAL',
     });
-    expect(query?.FilterExpression).toContain('#exp > :now');
+    expect(query?.FilterExpression).toBeUndefined(); // conditions run on the documents in code
 
-    const audit = ddb.commandCalls(PutCommand)[0]?.args[0].input;
-    expect(audit?.Item).toMatchObject({
+    const audit = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input;
+    const put = audit?.TransactItems?.[0]?.Put;
+    expect(put?.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(fromItem(put?.Item ?? {})).toMatchObject({
       action: 'audit_log.viewed',
-      actor_id: reader.keyId,
+      actor: { id: reader.keyId, type: 'api_key' },
       tenant_id: TENANT,
     });
-    expect(audit?.ConditionExpression).toBe('attribute_not_exists(pk)');
   });
 
   it('continues from a cursor strictly below the last event, and rejects it for other filters', async () => {
@@ -78,7 +84,7 @@ describe('GET /v1/events handler', () => {
       .on(QueryCommand)
       .resolves({ Items: [] })
       .resolvesOnce({ Items: [toItem(stored(1), 1)], LastEvaluatedKey: { pk: 'x' } });
-    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const first = parse(
       await handler(apiEvent('GET /v1/events', { query: { limit: '1' }, auth: reader }), lambdaContext),
     );
@@ -108,7 +114,7 @@ describe('GET /v1/events handler', () => {
       .on(QueryCommand)
       .resolves({ Items: [] })
       .resolvesOnce({ Items: [toItem(stored(1), 1)], LastEvaluatedKey: { pk: 'x' } });
-    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const first = parse(
       await handler(apiEvent('GET /v1/events', { query: { limit: '1' }, auth: reader }), lambdaContext),
     );
@@ -122,7 +128,7 @@ describe('GET /v1/events handler', () => {
 
   it('reads one event by id with a GetItem scoped to the tenant and 404s when absent', async () => {
     ddb.on(GetCommand).resolves({ Item: toItem(stored(3), 1) });
-    ddb.on(PutCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
     const found = await handler(
       apiEvent('GET /v1/events/{id}', { params: { id: 'e3' }, auth: reader }),
       lambdaContext,

@@ -239,7 +239,7 @@ describe('events table', () => {
     });
   });
 
-  it('has exactly the GSIs of tables.ts, each keyed (partition, sk) and projecting ALL', () => {
+  it('has exactly the GSIs of tables.ts, each keyed (partition, sk) and projecting what the definition names', () => {
     const table = resources[logicalId(stack.events.table)];
     const expected = Object.values(EVENTS_TABLE.indexes).map((index) => ({
       IndexName: index.name,
@@ -247,7 +247,7 @@ describe('events table', () => {
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
     }));
     expect(expected.length).toBeGreaterThan(0);
     expect(table?.Properties?.GlobalSecondaryIndexes).toEqual(expected);

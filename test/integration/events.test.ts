@@ -79,6 +79,8 @@ const FILTERS: [string, Record<string, string>, (e: Seed) => boolean][] = [
     (e) => e.area === 'security' && e.status === 'failure',
   ],
   ['method', { method: 'update' }, (e) => e.method === 'update'],
+  ['area', { area: 'billing' }, (e) => e.area === 'billing'],
+  ['status word', { status: 'failure' }, (e) => e.status === 'failure'],
   ['HTTP status', { status: '403' }, (e) => e.status === 403],
   ['impersonated', { impersonated: 'true' }, (e) => e.impersonator !== undefined],
   [

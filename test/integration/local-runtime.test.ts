@@ -88,12 +88,12 @@ describe('local DynamoDB', () => {
       const indexes = (Table?.GlobalSecondaryIndexes ?? []).map((index) => ({
         name: index.IndexName,
         keys: index.KeySchema?.map((key) => key.AttributeName),
-        projection: index.Projection?.ProjectionType,
+        projection: index.Projection?.NonKeyAttributes,
       }));
       const expected = Object.values(definition.indexes).map((index) => ({
         name: index.name,
         keys: [index.partitionKey, index.sortKey],
-        projection: 'ALL',
+        projection: [...index.projection],
       }));
       expect(indexes).toEqual(expect.arrayContaining(expected));
       expect(indexes).toHaveLength(expected.length);
@@ -139,7 +139,7 @@ describe('table provisioning', () => {
     expect(await ensureTables(client, [base])).toEqual([base.localName]);
     const grown = {
       ...base,
-      indexes: { byColour: { name: 'byColour', partitionKey: 'colour', sortKey: 'sk' } },
+      indexes: { byColour: { name: 'byColour', partitionKey: 'colour', sortKey: 'sk', projection: ['doc'] } },
     };
     expect(await ensureTables(client, [grown])).toEqual([]);
     const { Table } = await client.send(new DescribeTableCommand({ TableName: base.localName }));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { filtersFingerprint, listQuerySchema, planQuery, resolveWindow } from '#shared/domain/query.ts';
+import type { StoredEvent } from '#shared/domain/event.ts';
+import {
+  filtersFingerprint,
+  listQuerySchema,
+  matchesConditions,
+  planQuery,
+  resolveWindow,
+} from '#shared/domain/query.ts';
 
 const window = { from: '2026-10-22T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z' };
 const plan = (raw: Record<string, string>, shards = 1) => {
@@ -35,10 +42,31 @@ describe('query planner', () => {
     expect(p.conditions).toEqual([]);
   });
 
-  it('narrows a deep prefix with a condition on its category index', () => {
-    const p = plan({ action: 'secret.key.*' });
-    expect(p.sources).toEqual([{ index: 'byActionCategory', partitionKey: 'tnt_a#0#secret' }]);
-    expect(p.conditions).toEqual([{ attr: 'action', anyOf: [], prefixes: ['secret.key.'] }]);
+  it('serves a two-segment prefix from the action group index and a deeper one with a condition on it', () => {
+    expect(plan({ action: 'secret.key.*' })).toMatchObject({
+      sources: [{ index: 'byActionGroup', partitionKey: 'tnt_a#0#secret.key' }],
+      conditions: [],
+    });
+    expect(plan({ action: 'secret.key.rsa.*' })).toMatchObject({
+      sources: [{ index: 'byActionGroup', partitionKey: 'tnt_a#0#secret.key' }],
+      conditions: [{ kind: 'action', anyOf: [], prefixes: ['secret.key.rsa.'] }],
+    });
+  });
+
+  it.each([
+    [{ area: 'billing' }, 'byArea', 'tnt_a#0#billing'],
+    [{ method: 'POST' }, 'byMethod', 'tnt_a#0#POST'],
+    [{ status: '403' }, 'byStatus', 'tnt_a#0#403'],
+    [{ impersonated: 'true' }, 'byImpersonated', 'tnt_a#0#true'],
+  ])('serves %j from its own index', (raw, index, partitionKey) => {
+    expect(plan(raw)).toMatchObject({ sources: [{ index, partitionKey }], conditions: [] });
+  });
+
+  it('evaluates "not impersonated" as a condition on the time index', () => {
+    expect(plan({ impersonated: 'false' })).toMatchObject({
+      sources: [{ index: 'byTenantTime' }],
+      conditions: [{ kind: 'key', index: 'byImpersonated', value: undefined }],
+    });
   });
 
   it('keys on the most selective filter and evaluates the others as conditions', () => {
@@ -52,11 +80,11 @@ describe('query planner', () => {
     });
     expect(p.sources).toEqual([{ index: 'byTarget', partitionKey: 'tnt_a#0#t1' }]);
     expect(p.conditions).toEqual([
-      { attr: 'actor_id', equals: 'u1' },
-      { attr: 'action', anyOf: [], prefixes: ['doc.'] },
-      { attr: 'target_type', equals: 'doc' },
-      { attr: 'status', equals: '403' },
-      { attr: 'impersonated', equals: true },
+      { kind: 'key', index: 'byActor', value: 'u1' },
+      { kind: 'action', anyOf: [], prefixes: ['doc.'] },
+      { kind: 'key', index: 'byTargetType', value: 'doc' },
+      { kind: 'key', index: 'byStatus', value: '403' },
+      { kind: 'key', index: 'byImpersonated', value: 'true' },
     ]);
   });
 
@@ -94,5 +122,34 @@ describe('filters fingerprint', () => {
       filtersFingerprint({ team_id: 't', actor_id: 'a' }),
     );
     expect(filtersFingerprint({ actor_id: 'a' })).not.toBe(filtersFingerprint({ actor_id: 'b' }));
+  });
+});
+
+describe('conditions', () => {
+  const event = {
+    id: 'e1',
+    tenant_id: 'tnt_a',
+    action: 'secret.key.rotated',
+    occurred_at: 'x',
+    received_at: 'x',
+    actor: { id: 'u1', email: 'Ada@X.io' },
+    status: 403,
+    impersonated: false,
+    expires_at: null,
+    hash: 'h',
+  } satisfies StoredEvent;
+
+  it('compares the same key values the indexes are built from', () => {
+    expect(matchesConditions(event, [{ kind: 'key', index: 'byActorEmail', value: 'ada@x.io' }])).toBe(true);
+    expect(matchesConditions(event, [{ kind: 'key', index: 'byStatus', value: '403' }])).toBe(true);
+    expect(matchesConditions(event, [{ kind: 'key', index: 'byImpersonated', value: undefined }])).toBe(true);
+    expect(matchesConditions(event, [{ kind: 'key', index: 'byTeam', value: 't' }])).toBe(false);
+  });
+
+  it('matches actions exactly or by prefix', () => {
+    expect(matchesConditions(event, [{ kind: 'action', anyOf: [], prefixes: ['secret.key.'] }])).toBe(true);
+    expect(matchesConditions(event, [{ kind: 'action', anyOf: ['secret.key'], prefixes: ['auth.'] }])).toBe(
+      false,
+    );
   });
 });
