@@ -6,7 +6,6 @@
  * every acknowledged event must be stored exactly once with the content that was sent, and no
  * event may be stored twice (by id, or as a second copy under another key).
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ProvisionedThroughputExceededException,
@@ -16,10 +15,10 @@ import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoDocumentClient } from '#shared/adapters/clients.ts';
 import {
+  contentHash,
   countBy,
   createHttpClient,
   createTenant,
-  type EventItem,
   fmt,
   formatCounts,
   type HttpClient,
@@ -29,7 +28,8 @@ import {
   printSummary,
   type ReliabilityTenant,
   type RetryPolicy,
-  scanEventsTable,
+  type StoredItem,
+  scanStoredEvents,
   sendWithRetry,
   startTestStack,
   type TestStack,
@@ -258,6 +258,10 @@ describe('ingest under load with DynamoDB crashes, throttling and slow calls', (
   const faults = new FaultInjector();
   const sent = new Map<string, SentEvent>();
   const acked = new Set<string>();
+  /** Per acknowledged request, by its first event id: when and how (to explain a loss). */
+  const acks = new Map<string, { at: number; size: number; status: number; failures: readonly string[] }>();
+  /** Restarts, for the same purpose. */
+  const timeline: string[] = [];
   const stats: ClientStats[] = [];
   let loadMs = 0;
   let summary = 'did not finish';
@@ -292,11 +296,13 @@ describe('ingest under load with DynamoDB crashes, throttling and slow calls', (
     const loadEnd = started + LOAD_MS;
     const at = async (offsetMs: number) => sleep(Math.max(0, started + offsetMs - Date.now()));
     const restart = async () => {
+      const killedAt = Date.now() - started;
       await ts.stack.restartDynamoDb({ signal: 'SIGKILL' });
       faults.counts.restarts += 1;
+      timeline.push(`DynamoDB Local killed at ${killedAt} ms, answering again at ${Date.now() - started} ms`);
     };
 
-    const timeline = async () => {
+    const injectFaults = async () => {
       await at(2_000);
       faults.throttle();
       await at(9_000);
@@ -351,10 +357,16 @@ describe('ingest under load with DynamoDB crashes, throttling and slow calls', (
           );
         if (!matches) own.badAcks.push(`${reply.status} for ${events[0]?.id}…: ${reply.text.slice(0, 200)}`);
         for (const event of events) acked.add(event.id);
+        acks.set(events[0]?.id ?? '', {
+          at: Date.now() - started,
+          size: events.length,
+          status: reply.status,
+          failures: outcome.failures,
+        });
       }
     };
 
-    await Promise.all([timeline(), ...Array.from({ length: CLIENTS }, (_, c) => runClient(c))]);
+    await Promise.all([injectFaults(), ...Array.from({ length: CLIENTS }, (_, c) => runClient(c))]);
     faults.off();
     loadMs = Date.now() - started;
 
@@ -411,7 +423,15 @@ describe('ingest under load with DynamoDB crashes, throttling and slow calls', (
       `unacknowledged ${fmt(unacked.length)} (${fmt(unackedStored)} of them stored, once); ` +
       `lost ${lost.length}, duplicates ${duplicates}`;
 
-    expect({ lost: lost.slice(0, 20), lostCount: lost.length }).toEqual({ lost: [], lostCount: 0 });
+    const lostRequests = lost
+      .filter((id) => acks.has(id))
+      .map((id) => `${id}: ${JSON.stringify(acks.get(id))}`);
+    expect({ lost: lost.slice(0, 20), lostCount: lost.length, lostRequests, timeline }).toEqual({
+      lost: [],
+      lostCount: 0,
+      lostRequests: [],
+      timeline,
+    });
     expect(duplicateIds).toEqual([]);
     expect(duplicateContent).toEqual([]);
     expect(foreign).toEqual([]);
