@@ -1,7 +1,7 @@
 /**
  * Tenants and API keys: /v1/tenants[...]. Thin adapter over shared/usecases/admin.ts.
  */
-import { controlStore } from '#shared/adapters/wiring.ts';
+import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { createApiHandler } from '#shared/http/middleware.ts';
 import { json, noContent } from '#shared/http/responses.ts';
 import {

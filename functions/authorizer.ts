@@ -6,7 +6,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { controlStore, operatorKey } from '#shared/adapters/wiring.ts';
+import { controlStore, operatorKey } from '#shared/adapters/control-wiring.ts';
 import { type AuthorizerContext, toAuthorizerContext } from '#shared/domain/principal.ts';
 import { authenticate, bearerToken } from '#shared/usecases/authenticate.ts';
 

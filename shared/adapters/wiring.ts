@@ -1,21 +1,17 @@
 /**
- * Production wiring: the adapters each Lambda uses, built once per container from the
- * environment (see ENV in shared/config/routes.ts).
+ * Production wiring of the event data path: the adapters the event Lambdas use, built once per
+ * container from the environment (see ENV in shared/config/routes.ts).
  */
 import { createHash } from 'node:crypto';
 import { ENV } from '../config/routes.ts';
 import { CursorCodec } from '../domain/cursor.ts';
 import { createRedactor, parseKeyList } from '../domain/sanitize.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
-import { DynamoControlStore } from './control-store.ts';
 import { DynamoEventStore } from './event-store.ts';
 import { loadSecret } from './secrets.ts';
 
 export const eventStore = () => new DynamoEventStore(dynamoDocumentClient(), requiredEnv(ENV.eventsTable));
-export const controlStore = () =>
-  new DynamoControlStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
 export const redactor = () => createRedactor(parseKeyList(process.env[ENV.redactKeys]));
-export const operatorKey = () => loadSecret(ENV.operatorKeySecretArn, ENV.operatorKey);
 
 let codec: Promise<CursorCodec> | undefined;
 /** The cursor key is whatever the secret holds, stretched to 32 bytes with SHA-256. */

@@ -1,43 +1,12 @@
 /**
- * Tenants and API keys: schemas of the admin API, the records kept in the control table, and
- * the token format. A key is shown once as `tk.<tenant id>.<key id>.<secret>` and stored only
+ * Tenants and API keys: the records kept in the control table and the token format (the admin
+ * API's input schemas live in tenant-input.ts, so the authorizer's bundle carries no zod). A key is shown once as `tk.<tenant id>.<key id>.<secret>` and stored only
  * as the SHA-256 of the whole token (the secret has 256 bits of entropy, so a fast hash is
  * enough; there is nothing to brute-force).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
-import { MAX_SHARDS } from './keys.ts';
-import { SCOPES, type Scope } from './principal.ts';
-import { effectiveRetentionDays, MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';
-
-const name = z.string().trim().min(1, 'must not be empty').max(200);
-const retentionDays = z.int('must be an integer').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS);
-const shards = z.int('must be an integer').min(1).max(MAX_SHARDS);
-
-export const createTenantSchema = z.strictObject({
-  name,
-  plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).default('free'),
-  retention_days: retentionDays.optional(),
-  shards: shards.default(1),
-});
-
-export const updateTenantSchema = z
-  .strictObject({
-    name: name.optional(),
-    plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).optional(),
-    /** null resets to the plan's retention. */
-    retention_days: retentionDays.nullable().optional(),
-    shards: shards.optional(),
-  })
-  .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
-
-export const createKeySchema = z.strictObject({
-  name,
-  scopes: z
-    .array(z.enum(SCOPES))
-    .min(1, 'must hold at least one scope')
-    .transform((s) => [...new Set(s)]),
-});
+import type { Scope } from './principal.ts';
+import { effectiveRetentionDays, type Plan } from './retention.ts';
 
 export interface TenantRecord {
   id: string;

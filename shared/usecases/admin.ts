@@ -9,8 +9,6 @@ import { newKeyId, newSecret, newTenantId } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import {
   type ApiKeyRecord,
-  createKeySchema,
-  createTenantSchema,
   formatToken,
   hashToken,
   isKeyId,
@@ -18,8 +16,8 @@ import {
   presentKey,
   presentTenant,
   type TenantRecord,
-  updateTenantSchema,
 } from '../domain/tenant.ts';
+import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
 
 export interface AdminDeps {

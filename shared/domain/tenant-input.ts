@@ -1,0 +1,36 @@
+/**
+ * Input schemas of the tenant and key admin API (zod; types inferred).
+ */
+import { z } from 'zod';
+import { MAX_SHARDS } from './keys.ts';
+import { SCOPES } from './principal.ts';
+import { MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';
+
+const name = z.string().trim().min(1, 'must not be empty').max(200);
+const retentionDays = z.int('must be an integer').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS);
+const shards = z.int('must be an integer').min(1).max(MAX_SHARDS);
+
+export const createTenantSchema = z.strictObject({
+  name,
+  plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).default('free'),
+  retention_days: retentionDays.optional(),
+  shards: shards.default(1),
+});
+
+export const updateTenantSchema = z
+  .strictObject({
+    name: name.optional(),
+    plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).optional(),
+    /** null resets to the plan's retention. */
+    retention_days: retentionDays.nullable().optional(),
+    shards: shards.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+
+export const createKeySchema = z.strictObject({
+  name,
+  scopes: z
+    .array(z.enum(SCOPES))
+    .min(1, 'must hold at least one scope')
+    .transform((s) => [...new Set(s)]),
+});
