@@ -15,7 +15,7 @@ import type { KeyPrincipal, ListDeps } from '#shared/usecases/events.ts';
 import { type BenchDynamo, batchPut } from './dynamo.ts';
 import { eventGenerator, READ_POPULATION, storedEvent } from './events.ts';
 import { callApi, type Reply } from './http.ts';
-import { documentItemSize } from './item-size.ts';
+import type { Item } from './layout.ts';
 import type { Progress } from './progress.ts';
 
 export type Mode = 'quick' | 'full';
@@ -31,8 +31,8 @@ export interface SeededTenant {
   principal: KeyPrincipal;
   shards: number;
   events: StoredEvent[];
-  /** DynamoDB item size of each event's item, by event id. */
-  itemBytes: Map<string, number>;
+  /** The stored item of each event (toItem at this shard count), by event id: index items are priced from it. */
+  items: Map<string, Item>;
   /** The span of occurred_at, for time-window filters. */
   firstMs: number;
   lastMs: number;
@@ -107,9 +107,6 @@ export const createContext = (options: {
     });
     const events = Array.from({ length: readEvents }, (_, n) => storedEvent(next(n), tenantId, seedNowMs));
     const items = events.map((e) => toItem(e, shards));
-    const itemBytes = new Map(
-      events.map((e, i) => [e.id, documentItemSize(items[i] as Record<string, unknown>)]),
-    );
     progress.step(`seeding a read tenant (shards = ${shards})`);
     const chunk = 100;
     let taken = 0;
@@ -138,7 +135,7 @@ export const createContext = (options: {
       },
       shards,
       events,
-      itemBytes,
+      items: new Map(events.map((e, i) => [e.id, items[i] as Item])),
       firstMs: Math.min(...times),
       lastMs: Math.max(...times),
     };

@@ -1,7 +1,9 @@
 /**
  * Direct DynamoDB access for the bench: a document client configured like production's
  * (shared/adapters/clients.ts) pointed at the local stack, a middleware that counts what every
- * Query really read (calls, items evaluated, capacity), and a bounded BatchWriteItem loop.
+ * Query really read (calls, items, capacity), and a bounded BatchWriteItem loop. The store sends
+ * no FilterExpression (conditions run in code on what DynamoDB returns), so every item the key
+ * condition read comes back in `Items`; counting both tells if that ever changes.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,10 +12,13 @@ import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
 export interface QueryCounters {
   /** Query calls. */
   queries: number;
-  /** Items the key condition read (ScannedCount), before any FilterExpression. */
+  /** Items the key condition read (ScannedCount): what DynamoDB bills. */
   scanned: number;
-  /** Items returned after the filter (Count). */
-  returned: number;
+  /**
+   * Items DynamoDB returned (`Items`), before the store's conditions and merge: equal to `scanned`
+   * as long as no FilterExpression is sent.
+   */
+  items: number;
   /** Σ ConsumedCapacity.CapacityUnits reported by the store. */
   capacityUnits: number;
   /** Queries for which the store reported 0 units (DynamoDB Local does so when nothing was read). */
@@ -23,7 +28,7 @@ export interface QueryCounters {
 export const zeroCounters = (): QueryCounters => ({
   queries: 0,
   scanned: 0,
-  returned: 0,
+  items: 0,
   capacityUnits: 0,
   zeroUnitQueries: 0,
 });
@@ -38,7 +43,7 @@ export interface BenchDynamo {
 
 interface QueryOutputShape {
   ScannedCount?: number;
-  Count?: number;
+  Items?: unknown[];
   ConsumedCapacity?: { CapacityUnits?: number };
 }
 
@@ -55,8 +60,9 @@ export const createBenchDynamo = (endpoint: string): BenchDynamo => {
       if (context.commandName === 'QueryCommand') {
         const output = result.output as QueryOutputShape;
         bench.counters.queries += 1;
-        bench.counters.scanned += output.ScannedCount ?? 0;
-        bench.counters.returned += output.Count ?? 0;
+        const items = output.Items?.length ?? 0;
+        bench.counters.scanned += output.ScannedCount ?? items;
+        bench.counters.items += items;
         const units = output.ConsumedCapacity?.CapacityUnits ?? 0;
         bench.counters.capacityUnits += units;
         if (units === 0) bench.counters.zeroUnitQueries += 1;

@@ -2,34 +2,53 @@
  * Part 3 — partition-load model. A hot tenant's synthetic day (Zipf actors, `auth.login` 35 %,
  * many targets, a few teams) goes through the real key code (`eventKeys`) at several shard
  * counts. For the table and each GSI: the busiest partition key's share of the tenant's writes
- * and its write units per event (item size rounded up to 1 KiB per write; GSIs project ALL).
- * A partition key takes at most 1,000 WCU/s, so the tenant sustains at most
+ * and its write units per event — a GSI write costs its index item (table key + index keys +
+ * projected attributes, at that shard count) rounded up to 1 KiB; the table write is
+ * transactional (2×). A partition key takes at most 1,000 WCU/s, so the tenant sustains at most
  * min over table+GSIs of 1000 ÷ (share × WCU per event) events/s. Then the read side: what
  * sharding costs a page (Query calls, items read beyond those returned), measured on DynamoDB Local.
  */
 import { toItem } from '#shared/adapters/event-store.ts';
-import { EVENTS_TABLE, type EventIndexName } from '#shared/config/tables.ts';
+import { EVENTS_TABLE, type EventIndexName, type IndexDefinition } from '#shared/config/tables.ts';
 import { newTenantId } from '#shared/domain/ids.ts';
 import { eventKeys, MAX_SHARDS } from '#shared/domain/keys.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { eventGenerator, HOT_DAY_POPULATION, storedEvent } from '../lib/events.ts';
 import { documentItemSize, writeUnits } from '../lib/item-size.ts';
+import { pick, TABLE_KEY_ATTRIBUTES } from '../lib/layout.ts';
 import { atLeast, type BenchPart, type PartResult } from '../lib/part.ts';
 import { readCost } from '../lib/reads.ts';
 import { round } from '../lib/stats.ts';
 import type { Cell } from '../lib/table.ts';
 
 const PARTITION_WCU_PER_S = 1_000;
+/** The table write is part of TransactWriteItems: 2 WCU per 1 KB; GSI writes count 1×. */
+const TABLE_WRITE_FACTOR = 2;
 const GOAL_EVENTS_PER_S = 10_000;
 const DAY_MS = 86_400_000;
 
 const INDEX_NAMES = Object.keys(EVENTS_TABLE.indexes) as EventIndexName[];
+const indexOf = (name: EventIndexName): IndexDefinition => EVENTS_TABLE.indexes[name];
+/** Key attributes an index item carries: the table's and the index's. */
+const INDEX_KEY_NAMES = new Map(
+  INDEX_NAMES.map((name) => [
+    name,
+    [...new Set([...TABLE_KEY_ATTRIBUTES, indexOf(name).partitionKey, indexOf(name).sortKey])],
+  ]),
+);
+/** Projections, deduplicated: indexes sharing one are sized once per event. */
+const PROJECTIONS = [...new Set(INDEX_NAMES.map((name) => indexOf(name).projection.join(',')))];
+const projectionOf = (name: EventIndexName): number =>
+  PROJECTIONS.indexOf(indexOf(name).projection.join(','));
 const shardCounts = (): number[] => [1, 2, 4, 8, 16, 32, 64].filter((s) => s <= MAX_SHARDS);
 
-/** Per event: the bytes of every attribute that is not a key (sizes are additive per attribute). */
+/** Per event: the bytes of its non-key attributes (sizes are additive per attribute). */
 interface ModelEvent {
   id: string;
+  /** Every non-key attribute of the base item. */
   nonKeyBytes: number;
+  /** The projected non-key attributes present on the item, per distinct projection (PROJECTIONS). */
+  projectedBytes: number[];
   event: Parameters<typeof eventKeys>[0];
 }
 
@@ -53,10 +72,12 @@ interface ShardResult {
   hotKeys: HotKey[];
 }
 
-const keyBytes = (keys: Record<string, string>): number => {
+const keyBytes = (keys: Record<string, string>, names: Iterable<string> = Object.keys(keys)): number => {
   let total = 0;
-  for (const [name, value] of Object.entries(keys))
-    total += Buffer.byteLength(name) + Buffer.byteLength(value);
+  for (const name of names) {
+    const value = keys[name];
+    if (value !== undefined) total += Buffer.byteLength(name) + Buffer.byteLength(value);
+  }
   return total;
 };
 
@@ -68,11 +89,13 @@ const loadAt = (events: readonly ModelEvent[], shards: number, tenantId: string)
   let maxItemWcu = 0;
   for (const e of events) {
     const keys = eventKeys(e.event, shards);
-    const wcu = writeUnits(e.nonKeyBytes + keyBytes(keys));
-    maxItemWcu = Math.max(maxItemWcu, wcu);
+    maxItemWcu = Math.max(maxItemWcu, TABLE_WRITE_FACTOR * writeUnits(e.nonKeyBytes + keyBytes(keys)));
     for (const name of INDEX_NAMES) {
-      const value = keys[EVENTS_TABLE.indexes[name].partitionKey];
+      const value = keys[indexOf(name).partitionKey];
       if (value === undefined) continue;
+      const wcu = writeUnits(
+        keyBytes(keys, INDEX_KEY_NAMES.get(name) ?? []) + (e.projectedBytes[projectionOf(name)] ?? 0),
+      );
       const counts = perIndex.get(name) as Map<string, { events: number; wcu: number }>;
       const entry = counts.get(value);
       if (entry === undefined) counts.set(value, { events: 1, wcu });
@@ -134,6 +157,7 @@ export const partitionsPart: BenchPart = {
         id: event.id,
         event,
         nonKeyBytes: documentItemSize(item) - keyBytes(eventKeys(event, 1)),
+        projectedBytes: PROJECTIONS.map((projection) => documentItemSize(pick(item, projection.split(',')))),
       });
       if (n % 5_000 === 0) ctx.progress.tick(n, dayEvents, 'events');
     }
@@ -166,6 +190,7 @@ export const partitionsPart: BenchPart = {
       readPerPage: number;
       overReadPerPage: number;
       ratio: number | null;
+      ratioVsEventJson: number | null;
       ratioAwsMinimum: number | null;
     }[] = [];
     for (const shards of fanOutShards) {
@@ -180,6 +205,7 @@ export const partitionsPart: BenchPart = {
           readPerPage: cost.scanned / cost.pages,
           overReadPerPage: (cost.scanned - cost.returned) / cost.pages,
           ratio: cost.ratio,
+          ratioVsEventJson: cost.ratioVsEventJson,
           ratioAwsMinimum: cost.ratioAwsMinimum,
         });
       }
@@ -244,6 +270,7 @@ export const partitionsPart: BenchPart = {
           readPerPage: round(f.readPerPage, 1),
           overReadPerPage: round(f.overReadPerPage, 1),
           ratio: f.ratio === null ? null : round(f.ratio, 3),
+          ratioVsEventJson: f.ratioVsEventJson === null ? null : round(f.ratioVsEventJson, 3),
           ratioAwsMinimum: f.ratioAwsMinimum === null ? null : round(f.ratioAwsMinimum, 3),
         })),
       },
@@ -255,6 +282,7 @@ export const partitionsPart: BenchPart = {
           notes: [
             `mix: ${topActions.map(([a, s]) => `${a} ${(s * 100).toFixed(1)} %`).join(', ')}; goal ${GOAL_EVENTS_PER_S.toLocaleString('en-US')} ev/s → recommended shards: ${recommended ?? `none up to ${MAX_SHARDS}`}.`,
             "each cell: tenant events/s at which that source's busiest partition key reaches 1,000 WCU/s (sort keys grow with time, so a hot key cannot be split).",
+            `WCU per event: a GSI write costs ceil(index item/1 KiB), index item = ${TABLE_KEY_ATTRIBUTES.join(', ')} + index keys + projected attributes; the table write ${TABLE_WRITE_FACTOR}× (TransactWriteItems), never limiting (one key per event).`,
           ],
         },
         {
@@ -271,7 +299,15 @@ export const partitionsPart: BenchPart = {
         },
         {
           title: 'Fan-out cost of sharding on reads (DynamoDB Local, listEvents, pages of 100)',
-          columns: ['shards', 'filter', 'Query calls/page', 'items read/page', 'over-read/page', 'RCU ratio'],
+          columns: [
+            'shards',
+            'filter',
+            'Query calls/page',
+            'items read/page',
+            'over-read/page',
+            'RCU ratio',
+            'vs JSON',
+          ],
           rows: fanOut.map((f) => [
             f.shards,
             f.filter,
@@ -279,9 +315,11 @@ export const partitionsPart: BenchPart = {
             f.readPerPage.toFixed(1),
             f.overReadPerPage.toFixed(1),
             f.ratio === null ? '–' : `${f.ratio.toFixed(2)}×`,
+            f.ratioVsEventJson === null ? '–' : `${f.ratioVsEventJson.toFixed(2)}×`,
           ]),
           notes: [
-            `over-read = items read by the key conditions but not returned (merge look-ahead, discarded at page end).`,
+            'over-read = items read by the key conditions but not returned (merge look-ahead, discarded at page end).',
+            "RCU ratio = read units ÷ the returned events' index items (/4 KiB/2); vs JSON = ÷ their JSON size (as in the reads part).",
           ],
         },
       ],
