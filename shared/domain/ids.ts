@@ -11,3 +11,4 @@ export const newEventId = (nowMs: number = Date.now()): string => ulid(nowMs).to
 export const newTenantId = (): string => `tnt_${ulid().toLowerCase()}`;
 export const newKeyId = (): string => `key_${ulid().toLowerCase()}`;
 export const newSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
+export const newExportId = (): string => `exp_${ulid().toLowerCase()}`;

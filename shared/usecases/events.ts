@@ -62,8 +62,11 @@ export const recordAccess = async (
   action: 'audit_log.viewed' | 'audit_log.exported',
   metadata: Record<string, unknown>,
   requestId: string,
+  /** A deterministic id makes the record idempotent (a job that is retried writes it once). */
+  eventId?: string,
 ): Promise<void> => {
   const input: EventInput = {
+    ...(eventId === undefined ? {} : { id: eventId }),
     action,
     actor: {
       id: principal.keyId,

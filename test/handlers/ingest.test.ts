@@ -1,5 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -30,14 +30,14 @@ const event = {
 };
 
 describe('POST /v1/events handler', () => {
-  it('stores one event with a conditional put in a transaction and answers 201 with it', async () => {
+  it('stores one event with a conditional PutItem and answers 201 with it', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-11-21T12:00:00Z'), toFake: ['Date'] });
-    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
     const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
-    const calls = ddb.commandCalls(TransactWriteCommand);
+    const calls = ddb.commandCalls(PutCommand);
     expect(calls).toHaveLength(1);
-    const put = calls[0]?.args[0].input.TransactItems?.[0]?.Put;
+    const put = calls[0]?.args[0].input;
     expect(put).toMatchObject({
       TableName: 'events-test',
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -60,20 +60,17 @@ describe('POST /v1/events handler', () => {
   });
 
   it('answers a replayed id with the stored event and 200, writing nothing new', async () => {
-    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
     const first = parse(
       await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext),
     );
-    const storedItem =
-      ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item ?? {};
+    const storedItem = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item ?? {};
     ddb.reset();
-    ddb.on(TransactWriteCommand).rejects(
-      new TransactionCanceledException({
-        message: 'cancelled',
+    ddb.on(PutCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'exists',
         $metadata: {},
-        CancellationReasons: [
-          { Code: 'ConditionalCheckFailed', Item: marshall(storedItem, { removeUndefinedValues: true }) },
-        ],
+        Item: marshall(storedItem, { removeUndefinedValues: true }),
       }),
     );
     const result = await handler(
@@ -82,36 +79,32 @@ describe('POST /v1/events handler', () => {
     );
     expect(result.statusCode).toBe(200);
     expect(parse(result)).toEqual(first);
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
   });
 
   it('stores the new part of a partly replayed batch and answers the rest from storage', async () => {
-    ddb.on(TransactWriteCommand).resolves({});
-    const body = { events: [0, 1].map((i) => ({ ...event, id: `r-${i}` })) };
-    await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
-    const firstItem =
-      ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item ?? {};
+    ddb.on(PutCommand).resolves({});
+    await handler(
+      apiEvent('POST /v1/events', { body: { events: [{ ...event, id: 'r-0' }] }, auth: writer }),
+      lambdaContext,
+    );
+    const firstItem = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item ?? {};
     ddb.reset();
-    ddb
-      .on(TransactWriteCommand)
-      .rejectsOnce(
-        new TransactionCanceledException({
-          message: 'cancelled',
-          $metadata: {},
-          CancellationReasons: [
-            { Code: 'ConditionalCheckFailed', Item: marshall(firstItem, { removeUndefinedValues: true }) },
-            { Code: 'None' },
-            { Code: 'None' },
-          ],
-        }),
-      )
-      .resolves({});
-    const retry = { events: [...body.events, { ...event, id: 'r-2' }] };
+    ddb.on(PutCommand).resolves({});
+    ddb.on(PutCommand, { Item: { pk: `${TENANT}#r-0` } }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'exists',
+        $metadata: {},
+        Item: marshall(firstItem, { removeUndefinedValues: true }),
+      }),
+    );
+    const retry = { events: [0, 1, 2].map((i) => ({ ...event, id: `r-${i}` })) };
     const result = await handler(apiEvent('POST /v1/events', { body: retry, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
     expect(parse(result).data.map((e: { id: string }) => e.id)).toEqual(['r-0', 'r-1', 'r-2']);
-    const second = ddb.commandCalls(TransactWriteCommand)[1]?.args[0].input.TransactItems ?? [];
-    expect(second.map((t) => t.Put?.Item?.pk)).toEqual([`${TENANT}#r-1`, `${TENANT}#r-2`]);
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk)).toEqual(
+      expect.arrayContaining([`${TENANT}#r-0`, `${TENANT}#r-1`, `${TENANT}#r-2`]),
+    );
   });
 
   it('validates a whole batch before writing anything', async () => {
@@ -123,16 +116,15 @@ describe('POST /v1/events handler', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('writes a batch as one transaction of conditional puts and answers {data}', async () => {
-    ddb.on(TransactWriteCommand).resolves({});
+  it('writes a batch as one conditional put per event, in parallel, and answers {data}', async () => {
+    ddb.on(PutCommand).resolves({});
     const body = { events: [0, 1, 2].map((i) => ({ ...event, id: `b-${i}` })) };
     const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
     expect(parse(result).data.map((e: { id: string }) => e.id)).toEqual(['b-0', 'b-1', 'b-2']);
-    expect(ddb.calls()).toHaveLength(1);
-    const items = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items).toHaveLength(3);
-    expect(items.every((t) => t.Put?.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
+    expect(ddb.calls()).toHaveLength(3);
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(puts.every((p) => p.ConditionExpression === 'attribute_not_exists(pk)')).toBe(true);
   });
 
   it('answers 503 with Retry-After when DynamoDB keeps throttling', async () => {
@@ -140,7 +132,7 @@ describe('POST /v1/events handler', () => {
       name: 'ProvisionedThroughputExceededException',
       $metadata: { httpStatusCode: 400 },
     });
-    ddb.on(TransactWriteCommand).rejects(throttled);
+    ddb.on(PutCommand).rejects(throttled);
     const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['retry-after']).toBe('1');

@@ -89,7 +89,7 @@ export const createHttpClient = (baseUrl: string, maxSockets = 16): HttpClient =
   const url = new URL(baseUrl);
   if (url.hostname !== '127.0.0.1') throw new Error(`only 127.0.0.1 traffic, not ${url.hostname}`);
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const send = (request: RawRequest): Promise<HttpReply> =>
+  const send = (request: RawRequest, onFreshSocket = false): Promise<HttpReply> =>
     new Promise((resolve, reject) => {
       const req = httpRequest(
         {
@@ -120,10 +120,15 @@ export const createHttpClient = (baseUrl: string, maxSockets = 16): HttpClient =
       req.on('timeout', () =>
         req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
       );
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed as we reused it: client plumbing, not an answer.
+        // Node's documented remedy is to send again on a fresh socket, once.
+        if (req.reusedSocket && error.code === 'ECONNRESET' && !onFreshSocket) resolve(send(request, true));
+        else reject(error);
+      });
       req.end(request.body);
     });
-  return { send, close: () => agent.destroy() };
+  return { send: (request) => send(request), close: () => agent.destroy() };
 };
 
 /** JSON request helper: `Authorization: Bearer <token>` and a JSON body. */

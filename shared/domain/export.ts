@@ -1,0 +1,94 @@
+/**
+ * Exports: the request schema (the filters of `GET /v1/events` plus a format and an optional
+ * email), the record kept in the control table while a job runs, and how the API shows it.
+ */
+import { z } from 'zod';
+import { EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
+import type { EventFilters, TimeWindow } from './query.ts';
+import { eventFiltersSchema } from './query.ts';
+
+/** Up to this many matching rows an export is produced within the request. */
+export const SYNC_EXPORT_MAX_ROWS = 10_000;
+/** Export files (and their records' download links) live this long. */
+export const EXPORT_RETENTION_DAYS = 7;
+
+export const createExportSchema = eventFiltersSchema.extend({
+  format: z.enum(EXPORT_FORMATS, { error: 'must be csv, json or ndjson' }),
+  notify_email: z.email('must be an email address').max(320).optional(),
+});
+
+export type ExportStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+/** Where a running export stands: everything needed to continue it in another invocation. */
+export interface ExportCheckpoint {
+  /** Sort key of the last event written; the next page starts strictly below it. */
+  position: string | null;
+  uploadId: string;
+  parts: { partNumber: number; etag: string }[];
+  rows: number;
+  bytes: number;
+}
+
+export interface ExportRecord {
+  id: string;
+  tenant_id: string;
+  status: ExportStatus;
+  format: ExportFormat;
+  filters: EventFilters;
+  /** The resolved time window: fixed when the export is requested. */
+  window: TimeWindow;
+  notify_email: string | null;
+  /** Key id that asked for it. */
+  requested_by: string;
+  /** Base URL of the API the request came through, for the emailed link. */
+  base_url: string;
+  object_key: string;
+  rows: number;
+  bytes: number;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  /** When the file is deleted from the bucket. */
+  expires_at: string;
+  checkpoint: ExportCheckpoint | null;
+  /** Incremented by every state change; writes are conditioned on it so two workers never interleave. */
+  version: number;
+}
+
+export const exportObjectKey = (tenantId: string, exportId: string, format: ExportFormat): string =>
+  `tenant=${tenantId}/exports/${exportId}.${format}`;
+
+export const downloadPath = (exportId: string): string => `/v1/exports/${exportId}/download`;
+
+/**
+ * Share of the time window already written (events go newest first, so the window is covered
+ * from `to` back to `from`).
+ */
+export const exportProgress = (record: ExportRecord): number => {
+  if (record.status === 'completed') return 1;
+  const position = record.checkpoint?.position;
+  if (!position) return 0;
+  const from = Date.parse(record.window.from);
+  const to = Date.parse(record.window.to);
+  const at = Date.parse(position.slice(0, 24));
+  if (!(to > from) || Number.isNaN(at)) return 0;
+  return Math.min(1, Math.max(0, (to - at) / (to - from)));
+};
+
+export const presentExport = (record: ExportRecord) => ({
+  id: record.id,
+  status: record.status,
+  format: record.format,
+  filters: { ...record.filters, from: record.window.from, to: record.window.to },
+  rows: record.rows,
+  bytes: record.bytes,
+  progress: Math.round(exportProgress(record) * 1000) / 1000,
+  error: record.error,
+  notify_email: record.notify_email,
+  created_at: record.created_at,
+  started_at: record.started_at,
+  completed_at: record.completed_at,
+  expires_at: record.expires_at,
+  download_url: record.status === 'completed' ? `${record.base_url}${downloadPath(record.id)}` : null,
+});

@@ -1,0 +1,167 @@
+/**
+ * The asynchronous export job: streams pages of events through the formatter into a multipart
+ * upload, a part at a time, recording a checkpoint (position, upload id, parts, counts) after
+ * every part. When the invocation's time runs low it re-enqueues the job and stops; the next
+ * invocation resumes from the checkpoint. Every record write is conditioned on the record's
+ * version, so a duplicate delivery can never interleave with a running job, and re-uploading a
+ * part after a crash rewrites that part rather than adding one: retries never produce a
+ * duplicate or corrupt file. Memory holds one part and one page, whatever the export's size.
+ */
+import type { ControlStore } from '../adapters/control-store.ts';
+import type { ExportJob } from '../adapters/job-queue.ts';
+import type { ExportCheckpoint, ExportRecord } from '../domain/export.ts';
+import { FORMATTERS } from '../domain/export-format.ts';
+import { eventSortKey } from '../domain/keys.ts';
+import { planQuery } from '../domain/query.ts';
+import { effectiveRetentionDays } from '../domain/retention.ts';
+import { type KeyPrincipal, recordAccess } from './events.ts';
+import { type ExportDeps, failedEmail, readyEmail } from './exports.ts';
+
+/** S3's smallest part (except the last) is 5 MiB; 8 MiB keeps 10,000 parts ≥ 80 GB. */
+export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** Time kept in reserve before the Lambda limit: one page and one part upload fit well within it. */
+export const DEFAULT_TIME_RESERVE_MS = 60_000;
+const PAGE_SIZE = 1000;
+
+export interface ExportJobDeps extends ExportDeps {
+  control: Pick<ControlStore, 'getTenant'>;
+  partBytes: number;
+  reserveMs: number;
+}
+
+export type JobOutcome = 'completed' | 'continued' | 'failed' | 'skipped';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Marks the export failed (if nobody else finished it meanwhile) and tells the requester. */
+export const failExport = async (deps: ExportJobDeps, job: ExportJob, reason: string): Promise<void> => {
+  const record = await deps.exports.get(job.tenantId, job.exportId);
+  if (record === null || record.status === 'completed' || record.status === 'failed') return;
+  if (record.checkpoint)
+    await deps.objects.abortUpload(record.object_key, record.checkpoint.uploadId).catch(() => {});
+  const failed = await deps.exports.save({
+    ...record,
+    status: 'failed',
+    error: reason,
+    checkpoint: null,
+    completed_at: iso(deps.now()),
+  });
+  if (failed?.notify_email)
+    await deps.mailer.send({ from: deps.emailFrom, to: failed.notify_email, ...failedEmail(failed) });
+};
+
+export const runExportJob = async (
+  deps: ExportJobDeps,
+  job: ExportJob,
+  remainingMs: () => number,
+): Promise<JobOutcome> => {
+  let record: ExportRecord | null = await deps.exports.get(job.tenantId, job.exportId);
+  if (record === null || record.status === 'completed' || record.status === 'failed') return 'skipped';
+  const tenant = await deps.control.getTenant(job.tenantId);
+  if (tenant === null) {
+    await failExport(deps, job, 'the tenant no longer exists');
+    return 'failed';
+  }
+  const formatter = FORMATTERS[record.format];
+
+  if (record.checkpoint === null) {
+    const uploadId = await deps.objects.startUpload(record.object_key, formatter.contentType);
+    const started: ExportRecord | null = await deps.exports.save({
+      ...record,
+      status: 'running',
+      started_at: iso(deps.now()),
+      checkpoint: { position: null, uploadId, parts: [], rows: 0, bytes: 0 },
+    });
+    if (started === null) {
+      await deps.objects.abortUpload(record.object_key, uploadId).catch(() => {});
+      return 'skipped';
+    }
+    record = started;
+  }
+
+  let checkpoint = record.checkpoint as ExportCheckpoint;
+  const plan = planQuery(tenant.id, tenant.shards, record.filters, record.window);
+  let chunks: string[] = checkpoint.rows === 0 && checkpoint.parts.length === 0 ? [formatter.begin()] : [];
+  let buffered = chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0);
+  let rows = checkpoint.rows;
+  let position = checkpoint.position;
+
+  for (;;) {
+    const page = await deps.store.query(plan, PAGE_SIZE, position ?? undefined, deps.now());
+    const chunk = formatter.rows(page.events, rows);
+    chunks.push(chunk);
+    buffered += Buffer.byteLength(chunk, 'utf8');
+    rows += page.events.length;
+    const last = page.events.at(-1);
+    if (last !== undefined) position = eventSortKey(last.occurred_at, last.id);
+    const done = !page.more || page.events.length === 0;
+    if (done) {
+      const end = formatter.end(rows);
+      chunks.push(end);
+      buffered += Buffer.byteLength(end, 'utf8');
+    }
+    if (buffered < deps.partBytes && !done) continue;
+
+    const body = Buffer.from(chunks.join(''), 'utf8');
+    const parts = [...checkpoint.parts];
+    if (body.length > 0 || parts.length === 0) {
+      parts.push(
+        await deps.objects.uploadPart(record.object_key, checkpoint.uploadId, parts.length + 1, body),
+      );
+    }
+    chunks = [];
+    buffered = 0;
+    checkpoint = {
+      position,
+      uploadId: checkpoint.uploadId,
+      parts,
+      rows,
+      bytes: checkpoint.bytes + body.length,
+    };
+    const saved: ExportRecord | null = await deps.exports.save({
+      ...record,
+      rows,
+      bytes: checkpoint.bytes,
+      checkpoint,
+    });
+    if (saved === null) return 'skipped'; // another delivery of this job owns it now
+    record = saved;
+    if (done) break;
+    if (remainingMs() < deps.reserveMs) {
+      await deps.queue.send(job);
+      return 'continued';
+    }
+  }
+
+  await deps.objects.completeUpload(record.object_key, checkpoint.uploadId, checkpoint.parts);
+  // Audited before the record says completed, under an id derived from the export: a retry after
+  // a crash here writes it once, and a completed export always has its audit event.
+  const principal: KeyPrincipal = {
+    kind: 'key',
+    tenantId: tenant.id,
+    keyId: record.requested_by,
+    keyName: '',
+    scopes: [],
+    retentionDays: effectiveRetentionDays(tenant.plan, tenant.custom_retention_days),
+    shards: tenant.shards,
+  };
+  await recordAccess(
+    deps,
+    principal,
+    'audit_log.exported',
+    { export_id: record.id, format: record.format, filters: record.filters, rows },
+    `export-${record.id}`,
+    `audit-export-${record.id}`,
+  );
+  const completed = await deps.exports.save({
+    ...record,
+    status: 'completed',
+    completed_at: iso(deps.now()),
+    checkpoint: null,
+  });
+  if (completed === null) return 'skipped';
+  if (completed.notify_email) {
+    await deps.mailer.send({ from: deps.emailFrom, to: completed.notify_email, ...readyEmail(completed) });
+  }
+  return 'completed';
+};
