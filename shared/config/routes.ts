@@ -6,7 +6,7 @@
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-export type FunctionName = 'health' | 'ingest' | 'query' | 'admin';
+export type FunctionName = 'health' | 'ingest' | 'query' | 'admin' | 'exports';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -20,6 +20,8 @@ export interface RouteDefinition {
 export type EventsAccess = 'none' | 'append' | 'read' | 'read-append';
 export type ControlAccess = 'none' | 'read' | 'read-write';
 export type SecretName = 'operatorKey' | 'cursorKey';
+/** Exports bucket: `write` = put objects and run multipart uploads; `read` = presign downloads (GetObject). */
+export type BucketAccess = 'read' | 'write' | 'read-write';
 
 export interface FunctionDefinition {
   /** Source file of the handler, relative to the repository root; it exports `handler`. */
@@ -30,6 +32,12 @@ export interface FunctionDefinition {
   readonly events: EventsAccess;
   readonly control: ControlAccess;
   readonly secrets: readonly SecretName[];
+  /** Exports bucket (absent = none). */
+  readonly exportsBucket?: BucketAccess;
+  /** Export job queue: `send` enqueues jobs; `consume` is the worker's event source (and re-enqueues continuations). */
+  readonly exportQueue?: 'send' | 'consume';
+  /** Sends email through SES. */
+  readonly sendsEmail?: boolean;
 }
 
 export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
@@ -57,6 +65,16 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
     control: 'none',
     secrets: ['cursorKey'],
   },
+  exports: {
+    entry: 'functions/exports.ts',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    events: 'read-append',
+    control: 'read-write',
+    secrets: [],
+    exportsBucket: 'read-write',
+    exportQueue: 'send',
+  },
   admin: {
     entry: 'functions/admin.ts',
     memoryMiB: 512,
@@ -80,6 +98,22 @@ export const AUTHORIZER = {
   cacheTtlSeconds: 30,
 } as const satisfies FunctionDefinition & { identityHeader: string; cacheTtlSeconds: number };
 
+/**
+ * Asynchronous export worker: consumes the export queue, streams events to a multipart upload,
+ * checkpoints before its time runs out and re-enqueues itself, emails the link when done.
+ */
+export const EXPORT_WORKER = {
+  entry: 'functions/export-worker.ts',
+  memoryMiB: 512,
+  timeoutSeconds: 900,
+  events: 'read-append',
+  control: 'read-write',
+  secrets: [],
+  exportsBucket: 'read-write',
+  exportQueue: 'consume',
+  sendsEmail: true,
+} as const satisfies FunctionDefinition;
+
 /** Stream consumer that flags any modification or non-TTL removal of an event. */
 export const STREAM_MONITOR = {
   entry: 'functions/stream-monitor.ts',
@@ -101,6 +135,9 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/tenants/{tenant_id}/keys', fn: 'admin', authorized: true },
   { method: 'GET', path: '/v1/tenants/{tenant_id}/keys', fn: 'admin', authorized: true },
   { method: 'DELETE', path: '/v1/tenants/{tenant_id}/keys/{key_id}', fn: 'admin', authorized: true },
+  { method: 'POST', path: '/v1/exports', fn: 'exports', authorized: true },
+  { method: 'GET', path: '/v1/exports/{id}', fn: 'exports', authorized: true },
+  { method: 'GET', path: '/v1/exports/{id}/download', fn: 'exports', authorized: true },
 ];
 
 /** Environment variables through which handlers find their resources (set by CDK and by the local runtime). */
@@ -116,4 +153,12 @@ export const ENV = {
   cursorKey: 'TRAILKEEPER_CURSOR_KEY',
   /** Comma-separated extra key names to redact, on top of the defaults. */
   redactKeys: 'TRAILKEEPER_REDACT_KEYS',
+  /** Name of the exports bucket. */
+  exportsBucket: 'EXPORTS_BUCKET',
+  /** URL of the export job queue (SQS). */
+  exportQueueUrl: 'EXPORT_QUEUE_URL',
+  /** Sender address of notification emails (an SES-verified identity). */
+  emailFrom: 'TRAILKEEPER_EMAIL_FROM',
+  /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */
+  exportTimeReserveMs: 'TRAILKEEPER_EXPORT_TIME_RESERVE_MS',
 } as const;

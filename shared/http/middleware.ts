@@ -152,14 +152,20 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
       }
     });
 
-/** The calling tenant key, with `scope`; 401 for no or bad credentials, 403 without the scope. */
-export const requireKey = (request: ApiRequest, scope: Scope): Extract<Principal, { kind: 'key' }> => {
+/** The calling tenant key, holding one of `scopes`; 401 for no or bad credentials, 403 without the scope. */
+export const requireKey = (
+  request: ApiRequest,
+  ...scopes: [Scope, ...Scope[]]
+): Extract<Principal, { kind: 'key' }> => {
   const principal = request.principal;
   if (principal === null) throw new UnauthorizedError();
   if (principal.kind !== 'key')
     throw new ForbiddenError('This endpoint needs a tenant API key, not the operator key.');
-  if (!principal.scopes.includes(scope))
-    throw new ForbiddenError(`This API key lacks the \`${scope}\` scope.`);
+  if (!scopes.some((scope) => principal.scopes.includes(scope))) {
+    throw new ForbiddenError(
+      `This API key lacks the ${scopes.map((s) => '`' + s + '`').join(' or ')} scope.`,
+    );
+  }
   return principal;
 };
 

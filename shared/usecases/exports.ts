@@ -137,6 +137,7 @@ export const createExport = async (
       'audit_log.exported',
       { export_id: id, format, filters, rows: record.rows },
       requestId,
+      `audit-export-${id}`,
     );
     if (record.notify_email)
       await deps.mailer.send({ from: deps.emailFrom, to: record.notify_email, ...readyEmail(record) });

@@ -1,0 +1,78 @@
+/**
+ * Export worker (SQS consumer). Runs each job until done or until its time runs low (then the
+ * job re-enqueues itself). A failed attempt is reported back so SQS retries it; the last allowed
+ * attempt marks the export failed and emails the requester instead. Logs ids, never events.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { controlStore } from '#shared/adapters/control-wiring.ts';
+import {
+  emailFrom,
+  exportPartBytes,
+  exportStore,
+  exportTimeReserveMs,
+  jobQueue,
+  mailer,
+  objectStore,
+} from '#shared/adapters/export-wiring.ts';
+import type { ExportJob } from '#shared/adapters/job-queue.ts';
+import { eventStore, redactor } from '#shared/adapters/wiring.ts';
+import { EXPORT_QUEUE } from '#shared/config/storage.ts';
+import { failExport, runExportJob } from '#shared/usecases/export-job.ts';
+
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+
+const deps = {
+  store: eventStore(),
+  redact: redactor(),
+  now: () => Date.now(),
+  exports: exportStore(),
+  objects: objectStore(),
+  queue: jobQueue(),
+  mailer: mailer(),
+  emailFrom: emailFrom(),
+  control: controlStore(),
+  partBytes: exportPartBytes(),
+  reserveMs: exportTimeReserveMs(),
+};
+
+const parseJob = (body: string): ExportJob | null => {
+  try {
+    const job = JSON.parse(body) as Partial<ExportJob>;
+    return typeof job.tenantId === 'string' && typeof job.exportId === 'string'
+      ? { tenantId: job.tenantId, exportId: job.exportId }
+      : null;
+  } catch {
+    return null;
+  }
+};
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    const job = parseJob(record.body);
+    if (job === null) {
+      logger.error('dropping a malformed export job', { message_id: record.messageId });
+      continue;
+    }
+    const attempt = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    try {
+      const outcome = await runExportJob(deps, job, () => context.getRemainingTimeInMillis());
+      logger.info('export job', { export_id: job.exportId, tenant_id: job.tenantId, outcome, attempt });
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      logger.warn('export attempt failed', {
+        export_id: job.exportId,
+        tenant_id: job.tenantId,
+        attempt,
+        error: name,
+      });
+      if (attempt >= EXPORT_QUEUE.maxReceiveCount) {
+        await failExport(deps, job, `the export failed ${attempt} times (${name})`);
+      } else {
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+  }
+  return { batchItemFailures };
+};

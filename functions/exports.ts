@@ -1,0 +1,45 @@
+/**
+ * POST /v1/exports, GET /v1/exports/{id}, GET /v1/exports/{id}/download. Thin adapter over
+ * shared/usecases/exports.ts.
+ */
+import { emailFrom, exportStore, jobQueue, mailer, objectStore } from '#shared/adapters/export-wiring.ts';
+import { eventStore, redactor } from '#shared/adapters/wiring.ts';
+import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
+import { json } from '#shared/http/responses.ts';
+import { createExport, downloadExport, getExport } from '#shared/usecases/exports.ts';
+
+const deps = {
+  store: eventStore(),
+  redact: redactor(),
+  now: () => Date.now(),
+  exports: exportStore(),
+  objects: objectStore(),
+  queue: jobQueue(),
+  mailer: mailer(),
+  emailFrom: emailFrom(),
+};
+
+export const handler = createApiHandler({
+  'POST /v1/exports': async (request) => {
+    const principal = requireKey(request, 'exports:write');
+    const outcome = await createExport(deps, principal, request.body, request.baseUrl, request.requestId);
+    request.annotate({
+      export_id: outcome.export.id,
+      export_status: outcome.export.status,
+      rows: outcome.export.rows,
+    });
+    return json(outcome.status, outcome.export);
+  },
+  'GET /v1/exports/{id}': async (request) => {
+    const principal = requireKey(request, 'exports:write', 'events:read');
+    return json(200, await getExport(deps, principal, request.params.id ?? ''));
+  },
+  'GET /v1/exports/{id}/download': async (request) => {
+    const principal = requireKey(request, 'exports:write', 'events:read');
+    const url = await downloadExport(deps, principal, request.params.id ?? '');
+    return {
+      statusCode: 302,
+      headers: { location: url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    };
+  },
+});

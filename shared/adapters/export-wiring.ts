@@ -1,0 +1,31 @@
+/**
+ * Production wiring of exports (control-table records, S3, SQS, SES), kept apart from
+ * wiring.ts so the ingest and query bundles carry none of these clients.
+ */
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ENV } from '../config/routes.ts';
+import { EXPORTS_BUCKET } from '../config/storage.ts';
+import { DEFAULT_PART_BYTES, DEFAULT_TIME_RESERVE_MS } from '../usecases/export-job.ts';
+import { dynamoDocumentClient, requiredEnv } from './clients.ts';
+import { DynamoExportStore } from './export-store.ts';
+import { SqsJobQueue } from './job-queue.ts';
+import { SesMailer } from './mailer.ts';
+import { S3ObjectStore, s3Client } from './object-store.ts';
+
+export const exportStore = () => new DynamoExportStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
+export const objectStore = () => new S3ObjectStore(s3Client(), requiredEnv(EXPORTS_BUCKET.envVar));
+export const jobQueue = () => new SqsJobQueue(new SQSClient({}), requiredEnv(ENV.exportQueueUrl));
+export const mailer = () => new SesMailer(new SESv2Client({}));
+export const emailFrom = () => process.env[ENV.emailFrom] ?? 'Trailkeeper <no-reply@trailkeeper.invalid>';
+
+const positiveInt = (raw: string | undefined, fallback: number): number => {
+  const value = Number(raw);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+};
+
+/** Part size of export uploads; tests make it tiny to force many parts and checkpoints. */
+export const exportPartBytes = () =>
+  positiveInt(process.env.TRAILKEEPER_EXPORT_PART_BYTES, DEFAULT_PART_BYTES);
+export const exportTimeReserveMs = () =>
+  positiveInt(process.env[ENV.exportTimeReserveMs], DEFAULT_TIME_RESERVE_MS);
