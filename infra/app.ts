@@ -2,6 +2,9 @@
  * CDK entry point (`cdk synth` / `cdk deploy` via cdk.json): one TrailkeeperStack in an explicit
  * region, no lookups (synth works offline), checked by cdk-nag's AwsSolutions pack. Every finding
  * is either fixed or acknowledged with its reason next to the construct it concerns.
+ *
+ * Context: `alarmEmail` (alarm subscription), `emailFrom` (sender of export emails, `address` or
+ * `Name <address>`), `emailDomain` (verify this domain in SES instead of the single address).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -9,7 +12,15 @@ import { TrailkeeperStack } from './stack.ts';
 
 const app = new App();
 
-const alarmEmail: unknown = app.node.tryGetContext('alarmEmail');
+type ContextKey = 'alarmEmail' | 'emailFrom' | 'emailDomain';
+
+/** `{ key: value }` for a non-empty string context value, else `{}` (the stack's default applies). */
+const contextString = <K extends ContextKey>(key: K): Partial<Record<K, string>> => {
+  const value: unknown = app.node.tryGetContext(key);
+  return typeof value === 'string' && value.trim() !== ''
+    ? ({ [key]: value.trim() } as Partial<Record<K, string>>)
+    : {};
+};
 
 new TrailkeeperStack(app, 'Trailkeeper', {
   description: 'Trailkeeper: multi-tenant, tamper-evident audit log service',
@@ -17,7 +28,9 @@ new TrailkeeperStack(app, 'Trailkeeper', {
     region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
     ...(process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT } : {}),
   },
-  ...(typeof alarmEmail === 'string' && alarmEmail !== '' ? { alarmEmail } : {}),
+  ...contextString('alarmEmail'),
+  ...contextString('emailFrom'),
+  ...contextString('emailDomain'),
 });
 
 // cdk-nag 3 is a policy-validation plugin, not an Aspect: unacknowledged errors fail synth.

@@ -1,7 +1,8 @@
 /**
  * Direct DynamoDB access for the bench: a document client configured like production's
- * (shared/adapters/clients.ts) pointed at the local stack, a middleware that counts what every
- * Query really read (calls, items, capacity), and a bounded BatchWriteItem loop. The store sends
+ * (shared/adapters/clients.ts) pointed at the local stack, a middleware that counts the requests
+ * sent by command and what every Query really read (calls, items, capacity), and a bounded
+ * BatchWriteItem loop. The store sends
  * no FilterExpression (conditions run in code on what DynamoDB returns), so every item the key
  * condition read comes back in `Items`; counting both tells if that ever changes.
  */
@@ -38,6 +39,8 @@ export interface BenchDynamo {
   doc: DynamoDBDocumentClient;
   /** Running totals of every Query sent through `doc`; reset by assigning zeroCounters(). */
   counters: QueryCounters;
+  /** Requests sent through `doc` by command name (e.g. `PutItemCommand`), retries not included. */
+  commands: Record<string, number>;
   destroy(): void;
 }
 
@@ -52,12 +55,15 @@ export const createBenchDynamo = (endpoint: string): BenchDynamo => {
   const bench: BenchDynamo = {
     doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     counters: zeroCounters(),
+    commands: {},
     destroy: () => client.destroy(),
   };
   client.middlewareStack.add(
     (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      bench.commands[command] = (bench.commands[command] ?? 0) + 1;
       const result = await next(args);
-      if (context.commandName === 'QueryCommand') {
+      if (command === 'QueryCommand') {
         const output = result.output as QueryOutputShape;
         bench.counters.queries += 1;
         const items = output.Items?.length ?? 0;
@@ -69,7 +75,7 @@ export const createBenchDynamo = (endpoint: string): BenchDynamo => {
       }
       return result;
     },
-    { step: 'initialize', name: 'benchQueryCounter' },
+    { step: 'initialize', name: 'benchRequestCounter' },
   );
   return bench;
 };

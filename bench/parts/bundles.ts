@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { AUTHORIZER, ENV, FUNCTIONS, STREAM_MONITOR } from '#shared/config/routes.ts';
+import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { atMost, type BenchPart, type PartResult } from '../lib/part.ts';
@@ -156,6 +157,9 @@ export const bundlesPart: BenchPart = {
         [CONTROL_TABLE.envVar]: 'bench-control',
         [ENV.operatorKeySecretArn]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-operator',
         [ENV.cursorKeySecretArn]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-cursor',
+        [EXPORTS_BUCKET.envVar]: 'bench-exports',
+        [EXPORT_QUEUE.envVar]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-export-jobs',
+        [ENV.emailFrom]: 'Trailkeeper <no-reply@bench.example>',
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'bench',
         AWS_SECRET_ACCESS_KEY: 'bench',

@@ -3,8 +3,8 @@
  * many targets, a few teams) goes through the real key code (`eventKeys`) at several shard
  * counts. For the table and each GSI: the busiest partition key's share of the tenant's writes
  * and its write units per event — a GSI write costs its index item (table key + index keys +
- * projected attributes, at that shard count) rounded up to 1 KiB; the table write is
- * transactional (2×). A partition key takes at most 1,000 WCU/s, so the tenant sustains at most
+ * projected attributes, at that shard count) rounded up to 1 KiB; the table write is a plain
+ * PutItem (1×) too. A partition key takes at most 1,000 WCU/s, so the tenant sustains at most
  * min over table+GSIs of 1000 ÷ (share × WCU per event) events/s. Then the read side: what
  * sharding costs a page (Query calls, items read beyond those returned), measured on DynamoDB Local.
  */
@@ -22,8 +22,6 @@ import { round } from '../lib/stats.ts';
 import type { Cell } from '../lib/table.ts';
 
 const PARTITION_WCU_PER_S = 1_000;
-/** The table write is part of TransactWriteItems: 2 WCU per 1 KB; GSI writes count 1×. */
-const TABLE_WRITE_FACTOR = 2;
 const GOAL_EVENTS_PER_S = 10_000;
 const DAY_MS = 86_400_000;
 
@@ -89,7 +87,8 @@ const loadAt = (events: readonly ModelEvent[], shards: number, tenantId: string)
   let maxItemWcu = 0;
   for (const e of events) {
     const keys = eventKeys(e.event, shards);
-    maxItemWcu = Math.max(maxItemWcu, TABLE_WRITE_FACTOR * writeUnits(e.nonKeyBytes + keyBytes(keys)));
+    // One conditional PutItem per event: the table write costs ceil(item/1 KiB), like a GSI write.
+    maxItemWcu = Math.max(maxItemWcu, writeUnits(e.nonKeyBytes + keyBytes(keys)));
     for (const name of INDEX_NAMES) {
       const value = keys[indexOf(name).partitionKey];
       if (value === undefined) continue;
@@ -282,7 +281,7 @@ export const partitionsPart: BenchPart = {
           notes: [
             `mix: ${topActions.map(([a, s]) => `${a} ${(s * 100).toFixed(1)} %`).join(', ')}; goal ${GOAL_EVENTS_PER_S.toLocaleString('en-US')} ev/s → recommended shards: ${recommended ?? `none up to ${MAX_SHARDS}`}.`,
             "each cell: tenant events/s at which that source's busiest partition key reaches 1,000 WCU/s (sort keys grow with time, so a hot key cannot be split).",
-            `WCU per event: a GSI write costs ceil(index item/1 KiB), index item = ${TABLE_KEY_ATTRIBUTES.join(', ')} + index keys + projected attributes; the table write ${TABLE_WRITE_FACTOR}× (TransactWriteItems), never limiting (one key per event).`,
+            `WCU per event: a GSI write costs ceil(index item/1 KiB), index item = ${TABLE_KEY_ATTRIBUTES.join(', ')} + index keys + projected attributes; the table write ceil(item/1 KiB) (one PutItem per event, 1× like the GSIs), never limiting (one key per event).`,
           ],
         },
         {

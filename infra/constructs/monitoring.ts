@@ -1,7 +1,8 @@
 /**
  * Alarms and where they go: API 5xx, errors and throttles of every function, DynamoDB throttling
- * on the events table, the tampering metric and the stream monitor's dead letters, all sent to
- * one encrypted SNS topic (optionally with an e-mail subscription).
+ * on the events table, the tampering metric, messages in any dead-letter queue and jobs waiting
+ * too long in a work queue, all sent to one encrypted SNS topic (optionally with an e-mail
+ * subscription).
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -39,7 +40,10 @@ export interface MonitoringProps {
   /** Every function of the stack, by a readable name used in alarm descriptions. */
   readonly functions: Readonly<Record<string, IFunction>>;
   readonly eventsTable: ITableV2;
-  readonly streamDeadLetterQueue: IQueue;
+  /** Dead-letter queues by a readable name: one message in any of them is an alarm. */
+  readonly deadLetterQueues: Readonly<Record<string, { queue: IQueue; description: string }>>;
+  /** Work queues by a readable name, alarmed when their oldest message is older than `maxAge`. */
+  readonly workQueues: Readonly<Record<string, { queue: IQueue; maxAge: Duration; description: string }>>;
   /** Subscribed to the alarm topic when given (context value `alarmEmail`). */
   readonly alarmEmail?: string;
 }
@@ -106,23 +110,34 @@ export class Monitoring extends Construct {
       { description: 'A stored event was modified or deleted other than by TTL. Investigate immediately.' },
     );
 
-    this.alarmOn(
-      'StreamMonitorDeadLetters',
-      props.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: PERIOD,
-        statistic: 'Maximum',
-      }),
-      { description: 'Stream batches the tamper monitor could not process: those changes are unchecked.' },
-    );
+    for (const [name, { queue, description }] of Object.entries(props.deadLetterQueues)) {
+      this.alarmOn(
+        `${name}DeadLetters`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+        { description },
+      );
+    }
+
+    for (const [name, { queue, maxAge, description }] of Object.entries(props.workQueues)) {
+      this.alarmOn(
+        `${name}OldestMessage`,
+        queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
+        { description, threshold: maxAge.toSeconds(), comparison: ComparisonOperator.GREATER_THAN_THRESHOLD },
+      );
+    }
   }
 
-  /** Alarm at ≥ 1 in one period; no data means nothing happened, which is healthy. */
-  private alarmOn(id: string, metric: IMetric, options: { description: string }): void {
+  /** Alarm at ≥ 1 (unless told otherwise) in one period; no data means nothing happened, which is healthy. */
+  private alarmOn(
+    id: string,
+    metric: IMetric,
+    options: { description: string; threshold?: number; comparison?: ComparisonOperator },
+  ): void {
     const alarm = new Alarm(this, id, {
       metric,
-      threshold: 1,
+      threshold: options.threshold ?? 1,
       evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: options.description,
     });

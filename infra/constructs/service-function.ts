@@ -14,6 +14,7 @@ import { ENV, type FunctionDefinition } from '#shared/config/routes.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { ControlTable } from './control-table.ts';
 import type { EventsTable } from './events-table.ts';
+import { type ExportResources, exportEnvironment, grantExportAccess } from './export-access.ts';
 import type { ServiceSecrets } from './service-secrets.ts';
 import { grantControlAccess, grantEventsAccess } from './table-access.ts';
 
@@ -37,6 +38,7 @@ export interface ServiceResources {
   readonly events: EventsTable;
   readonly control: ControlTable;
   readonly secrets: ServiceSecrets;
+  readonly exports: ExportResources;
 }
 
 export interface ServiceFunctionProps {
@@ -84,6 +86,7 @@ export class ServiceFunction extends Construct {
         [EVENTS_TABLE.envVar]: resources.events.table.tableName,
         [CONTROL_TABLE.envVar]: resources.control.table.tableName,
         ...resources.secrets.environmentFor(definition.secrets),
+        ...exportEnvironment(resources.exports, definition),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
@@ -108,5 +111,6 @@ export class ServiceFunction extends Construct {
     grantEventsAccess(role, resources.events, definition.events);
     grantControlAccess(role, resources.control, definition.control);
     for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
+    grantExportAccess(role, resources.exports, definition);
   }
 }

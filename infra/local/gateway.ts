@@ -335,7 +335,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const importFromRepo = (entry: string): Promise<unknown> =>
+/** Imports a handler module by its repo-relative entry (the default `loadModule`). */
+export const importFromRepo = (entry: string): Promise<unknown> =>
   import(pathToFileURL(join(REPO_ROOT, entry)).href);
 
 export interface GatewayReply {
@@ -395,7 +396,8 @@ const readBody = (req: IncomingMessage, limit: number): Promise<{ body: Buffer; 
     req.on('error', reject);
   });
 
-const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
+/** Rejects with `<what> timed out after <ms> ms` unless `promise` settles first. */
+export const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);

@@ -58,7 +58,13 @@ const ensureDemo = async (baseUrl: string, operatorKey: string, dataDir: string)
   return demo;
 };
 
-const banner = (url: string, operatorKey: string, dataDir: string, demo: Demo | undefined): string => {
+const banner = (
+  url: string,
+  operatorKey: string,
+  dataDir: string,
+  outboxDir: string,
+  demo: Demo | undefined,
+): string => {
   const sampleEvent = JSON.stringify({
     action: 'member.role_changed',
     actor: { id: 'user_1', type: 'user', email: 'ada@example.com' },
@@ -70,6 +76,7 @@ const banner = (url: string, operatorKey: string, dataDir: string, demo: Demo | 
     `Trailkeeper is running at ${url}`,
     `  data:          ${dataDir}`,
     `  operator key:  ${operatorKey}`,
+    `  emails:        ${outboxDir}   (one .eml file per message sent)`,
   ];
   if (demo) {
     lines.push(
@@ -121,7 +128,7 @@ const main = async (): Promise<void> => {
       `Could not create the demo tenant through the API (${reason}). The API keeps serving.\n`,
     );
   }
-  process.stdout.write(banner(stack.url, stack.operatorKey, dataDir, demo));
+  process.stdout.write(banner(stack.url, stack.operatorKey, dataDir, stack.outboxDir, demo));
 };
 
 main().catch((error: unknown) => {

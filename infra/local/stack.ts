@@ -1,6 +1,8 @@
 /**
  * The whole service on one machine: DynamoDB Local, s3rver, the tables of tables.ts, the
- * environment the handlers read, and the local HTTP gateway in front of the handlers.
+ * environment the handlers read, and the local HTTP gateway in front of the handlers. The export
+ * queue (fake-sqs.ts, delivering to the real export worker) and SES (fake-ses.ts, writing to the
+ * outbox folder) are local endpoints the unchanged AWS SDK clients reach through the environment.
  * Used by `npm start` (persistent, under a data dir) and by the integration tests (in memory).
  * One stack per process: handler modules are imported once and keep the clients they built.
  */
@@ -9,9 +11,12 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV, EXPORT_WORKER } from '#shared/config/routes.ts';
+import { BUCKETS } from '#shared/config/storage.ts';
 import { TABLES } from '#shared/config/tables.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
+import { startFakeSes } from './fake-ses.ts';
+import { lambdaConsumer, type QueueHooks, startFakeSqs } from './fake-sqs.ts';
 import { type AccessLogEntry, startGateway } from './gateway.ts';
 import { ensureBuckets, S3RVER_CREDENTIALS, startLocalS3 } from './s3.ts';
 import { ensureTables } from './tables.ts';
@@ -25,8 +30,14 @@ export interface LocalStackOptions {
   readonly operatorKey?: string;
   /** Handlers' POWERTOOLS_LOG_LEVEL and this module's own verbosity (INFO also logs each request). */
   readonly logLevel?: string;
-  /** Buckets to create in s3rver if missing. */
+  /** Extra buckets to create in s3rver if missing (every bucket of BUCKETS always is). */
   readonly buckets?: readonly string[];
+  /** TRAILKEEPER_EXPORT_PART_BYTES for the export handlers (tests force many parts). Default: the environment's. */
+  readonly exportPartBytes?: number;
+  /** TRAILKEEPER_EXPORT_TIME_RESERVE_MS (tests force checkpoints). Default: the environment's. */
+  readonly exportTimeReserveMs?: number;
+  /** Delay before a failed export job is delivered again (default 1000 ms; SQS: the visibility timeout). */
+  readonly queueRetryDelayMs?: number;
 }
 
 export interface LocalStack {
@@ -34,6 +45,10 @@ export interface LocalStack {
   readonly operatorKey: string;
   readonly dynamoEndpoint: string;
   readonly s3Endpoint: string;
+  /** Where the local SES writes each email as `<timestamp>-<messageId>.eml`. */
+  readonly outboxDir: string;
+  /** The export queue (delivering to the export worker): its URL and test hooks. */
+  readonly queue: QueueHooks;
   /** The variables set in process.env for the handlers. */
   readonly env: Readonly<Record<string, string>>;
   /**
@@ -142,10 +157,37 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     } finally {
       client.destroy();
     }
-    await ensureBuckets(s3.value.endpoint, options.buckets ?? []);
+    await ensureBuckets(s3.value.endpoint, [
+      ...BUCKETS.map((bucket) => bucket.localName),
+      ...(options.buckets ?? []),
+    ]);
+
+    const outboxDir =
+      dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-outbox-')) : join(dataDir, 'outbox');
+    if (dataDir === undefined) cleanups.push(() => rm(outboxDir, { recursive: true, force: true }));
+    const ses = await startFakeSes({ outboxDir, log });
+    cleanups.push(ses.stop);
+    // The worker module is imported on the first delivery, after process.env below is set.
+    const sqs = await startFakeSqs({
+      consumer: lambdaConsumer('export-worker', EXPORT_WORKER),
+      ...(options.queueRetryDelayMs === undefined ? {} : { retryDelayMs: options.queueRetryDelayMs }),
+      log,
+    });
+    cleanups.push(() => sqs.stop());
+    log('INFO', `export queue on ${sqs.url}; emails go to ${outboxDir}`);
+    const exportPartBytes = options.exportPartBytes ?? process.env.TRAILKEEPER_EXPORT_PART_BYTES;
+    const exportTimeReserveMs = options.exportTimeReserveMs ?? process.env[ENV.exportTimeReserveMs];
 
     const env: Record<string, string> = {
       ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
+      ...Object.fromEntries(BUCKETS.map((bucket) => [bucket.envVar, bucket.localName])),
+      [ENV.exportQueueUrl]: sqs.url,
+      // A bare address: buildMime (shared/domain/email.ts) refuses `<` and `>`, so no display name.
+      [ENV.emailFrom]: process.env[ENV.emailFrom] || 'Trailkeeper <no-reply@trailkeeper.local>',
+      ...(exportPartBytes === undefined ? {} : { TRAILKEEPER_EXPORT_PART_BYTES: String(exportPartBytes) }),
+      ...(exportTimeReserveMs === undefined
+        ? {}
+        : { [ENV.exportTimeReserveMs]: String(exportTimeReserveMs) }),
       [ENV.operatorKey]: secrets.operatorKey,
       [ENV.cursorKey]: secrets.cursorKey,
       AWS_REGION: 'us-east-1',
@@ -155,6 +197,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.value.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.value.endpoint,
       AWS_ENDPOINT_URL_S3: s3.value.endpoint,
+      // The SDK reads AWS_ENDPOINT_URL_<serviceId, upper case>: serviceIds are `SQS` and `SESv2`.
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       // See s3.ts: without these, s3rver stores streamed bodies with their chunk framing.
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
@@ -200,6 +245,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       operatorKey: secrets.operatorKey,
       dynamoEndpoint: dynamo.value.endpoint,
       s3Endpoint: s3.value.endpoint,
+      outboxDir,
+      queue: { url: sqs.url, idle: sqs.idle, stats: sqs.stats, deadLetters: sqs.deadLetters },
       env,
       restartDynamoDb: async (restartOptions) => {
         const before = dynamo.value.pid;

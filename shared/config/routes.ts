@@ -74,6 +74,8 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
     secrets: [],
     exportsBucket: 'read-write',
     exportQueue: 'send',
+    // A synchronous export with notify_email mails the link at once.
+    sendsEmail: true,
   },
   admin: {
     entry: 'functions/admin.ts',

@@ -5,7 +5,7 @@
  * with other filters fails to open.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface CursorState {
   /** Sort key of the last event returned; the next page starts strictly below it. */

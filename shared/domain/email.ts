@@ -18,8 +18,9 @@ const encodeHeader = (value: string): string =>
 
 const wrap76 = (base64: string): string => base64.replace(/.{1,76}/g, (line) => `${line}\r\n`);
 
+/** An address header value (`a@b.c` or `Name <a@b.c>`) must stay on its line: no header injection. */
 const safeAddress = (address: string): string => {
-  if (/[\r\n<>]/.test(address)) throw new Error('invalid email address');
+  if (/[\r\n]/.test(address)) throw new Error('invalid email address');
   return address;
 };
 

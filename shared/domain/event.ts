@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FieldError } from '../errors.ts';
 import { newEventId } from './ids.ts';
 import { expiresAtEpochSeconds, retentionWindowStartMs } from './retention.ts';

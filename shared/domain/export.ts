@@ -2,7 +2,7 @@
  * Exports: the request schema (the filters of `GET /v1/events` plus a format and an optional
  * email), the record kept in the control table while a job runs, and how the API shows it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
 import type { EventFilters, TimeWindow } from './query.ts';
 import { eventFiltersSchema } from './query.ts';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventIndexName } from '../config/tables.ts';
 import { ACTION_PATTERN, type StoredEvent } from './event.ts';
 import { ACCESS_PATTERNS, normaliseKeyValue, type QuerySource, sourcesFor } from './keys.ts';

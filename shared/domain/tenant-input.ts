@@ -1,7 +1,7 @@
 /**
  * Input schemas of the tenant and key admin API (zod; types inferred).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SHARDS } from './keys.ts';
 import { SCOPES } from './principal.ts';
 import { MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';

@@ -1,38 +1,34 @@
 /**
  * Assertions on the synthesized TrailkeeperStack template: the events table as tables.ts declares
- * it, every Lambda on nodejs24.x/arm64, every route of routes.ts with its authorizer, the
- * append-only IAM guarantee on the events table, alarms, and a clean cdk-nag run.
+ * it, every Lambda on nodejs24.x/arm64 with the environment of its definition, every route of
+ * routes.ts with its authorizer, the append-only IAM guarantee on the events table (over every
+ * role, the export worker's included), alarms, and a clean cdk-nag run. The export resources
+ * themselves are covered by exports.test.ts.
  * The stack is synthesized (and its handlers bundled) once for the whole file.
  */
-import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrailkeeperStack } from '#infra/stack.ts';
-import {
-  AUTHORIZER,
-  FUNCTIONS,
-  type FunctionDefinition,
-  type FunctionName,
-  ROUTES,
-  STREAM_MONITOR,
-} from '#shared/config/routes.ts';
+import { AUTHORIZER, ENV, FUNCTIONS, ROUTES } from '#shared/config/routes.ts';
+import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
-
-type Json = unknown;
-type Resource = { Type: string; Properties?: Record<string, Json> };
+import {
+  asList,
+  functionCases as casesOf,
+  defaultPolicyId,
+  type FunctionCase,
+  globMatches,
+  type Json,
+  logicalId,
+  type Resource,
+} from './stack-helpers.ts';
 
 let app: App;
 let stack: TrailkeeperStack;
 let template: Template;
 let resources: Record<string, Resource>;
-
-const logicalId = (construct: IConstruct): string => {
-  const cfn = construct.node.defaultChild as CfnElement | undefined;
-  if (!cfn) throw new Error(`${construct.node.path} has no default child`);
-  return Stack.of(construct).getLogicalId(cfn);
-};
 
 beforeAll(() => {
   app = new App();
@@ -44,34 +40,8 @@ beforeAll(() => {
 const ofType = (type: string): [string, Resource][] =>
   Object.entries(resources).filter(([, resource]) => resource.Type === type);
 
-interface FunctionCase {
-  readonly name: string;
-  readonly definition: FunctionDefinition;
-  readonly fn: IConstruct;
-  readonly role: IConstruct;
-}
-
 /** Every function of the stack with the definition it was built from. */
-const functionCases = (): FunctionCase[] => [
-  ...(Object.keys(FUNCTIONS) as FunctionName[]).map((name) => ({
-    name,
-    definition: FUNCTIONS[name],
-    fn: stack.api.functions[name].fn,
-    role: stack.api.functions[name].role,
-  })),
-  {
-    name: 'authorizer',
-    definition: AUTHORIZER,
-    fn: stack.api.authorizerFunction.fn,
-    role: stack.api.authorizerFunction.role,
-  },
-  {
-    name: 'streamMonitor',
-    definition: STREAM_MONITOR,
-    fn: stack.streamMonitor.monitorFunction.fn,
-    role: stack.streamMonitor.monitorFunction.role,
-  },
-];
+const functionCases = (): FunctionCase[] => casesOf(stack);
 
 // --- IAM analysis -------------------------------------------------------------------------------
 
@@ -83,16 +53,6 @@ const FORBIDDEN_EVENT_ACTIONS = [
   'dynamodb:PartiQLUpdate',
   'dynamodb:PartiQLDelete',
 ];
-
-/** IAM action/resource patterns: `*` and `?` are wildcards, matching is case-insensitive. */
-const globMatches = (pattern: string, value: string): boolean => {
-  const source = [...pattern]
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, 'i').test(value);
-};
-
-const asList = (value: Json): Json[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** The forbidden actions a statement allows (through Action wildcards or an Allow + NotAction). */
 const forbiddenActionsGranted = (statement: Record<string, Json>): string[] => {
@@ -209,12 +169,6 @@ const statementsOf = (policyId: string): { actions: string[]; resources: string[
   }));
 };
 
-const defaultPolicyId = (role: IConstruct): string => {
-  const policy = role.node.tryFindChild('DefaultPolicy');
-  if (!policy) throw new Error(`${role.node.path} has no default policy`);
-  return logicalId(policy);
-};
-
 // --- tests --------------------------------------------------------------------------------------
 
 describe('events table', () => {
@@ -319,6 +273,15 @@ describe('functions', () => {
       );
       expect('CURSOR_KEY_SECRET_ARN' in variables, `${name} cursor key`).toBe(
         definition.secrets.includes('cursorKey'),
+      );
+      expect(variables[EXPORTS_BUCKET.envVar], `${name} exports bucket`).toEqual(
+        definition.exportsBucket ? { Ref: logicalId(stack.exports.bucket) } : undefined,
+      );
+      expect(variables[EXPORT_QUEUE.envVar], `${name} export queue`).toEqual(
+        definition.exportQueue ? { Ref: logicalId(stack.exports.queue) } : undefined,
+      );
+      expect(variables[ENV.emailFrom], `${name} email sender`).toEqual(
+        definition.sendsEmail ? stack.exports.emailFrom : undefined,
       );
     }
   });
@@ -546,9 +509,14 @@ describe('stream monitor', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on API 5xx, errors and throttles of every function, table throttles, tampering and dead letters', () => {
+  it('alarms on API 5xx, errors and throttles of every function, table throttles, tampering, dead letters and queue age', () => {
     const functionCount = functionCases().length;
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 2 * functionCount + 1 + 1 + 1);
+    const deadLetterQueues = 2; // stream monitor, export jobs
+    const workQueues = 1; // export jobs
+    template.resourceCountIs(
+      'AWS::CloudWatch::Alarm',
+      1 + 2 * functionCount + 1 + 1 + deadLetterQueues + workQueues,
+    );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5xx',
       Namespace: 'AWS/ApiGateway',
@@ -656,8 +624,12 @@ describe('cdk-nag', () => {
           })),
         ),
     );
+    const exportObjects = `AwsSolutions-IAM5[Resource::<${logicalId(stack.exports.bucket)}.Arn>/*]`;
     expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual(
       [
+        'Trailkeeper/AccessLogs/Bucket AwsSolutions-S1',
+        `Trailkeeper/Api/Exports/Role ${exportObjects}`,
+        `Trailkeeper/Exports/Worker/Role ${exportObjects}`,
         'Trailkeeper/Api/HttpApi/GET--health AwsSolutions-APIG4',
         'Trailkeeper/Secrets/CursorKey AwsSolutions-SMG4',
         'Trailkeeper/Secrets/OperatorKey AwsSolutions-SMG4',

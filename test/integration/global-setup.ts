@@ -1,6 +1,9 @@
 /**
  * Vitest global setup for the integration tests: one in-memory local stack (DynamoDB Local,
- * s3rver, gateway) for the whole run. Tests reach it with `inject('baseUrl')` and friends.
+ * s3rver, gateway, the local SQS and SES endpoints) for the whole run. Tests reach it with
+ * `inject('baseUrl')` and friends. Test files run in other processes than this one: they wait for
+ * the export queue over HTTP (`<origin of exportQueueUrl>/_local/queue/idle`, see fake-sqs.ts)
+ * and read emails from `outboxDir`.
  */
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
@@ -12,6 +15,12 @@ declare module 'vitest' {
     operatorKey: string;
     dynamoEndpoint: string;
     s3Endpoint: string;
+    /** Where the local SES writes each email (`*.eml`). */
+    outboxDir: string;
+    /** The export queue's URL (EXPORT_QUEUE_URL). */
+    exportQueueUrl: string;
+    /** The environment the stack gave the handlers (endpoints, table and bucket names, …). */
+    localEnv: Record<string, string>;
   }
 }
 
@@ -21,11 +30,22 @@ export const TEST_OPERATOR_KEY = 'tk_op_integration-tests-operator-key-000000000
 let stack: LocalStack | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  stack = await startLocalStack({ port: 0, operatorKey: TEST_OPERATOR_KEY, logLevel: 'WARN' });
+  stack = await startLocalStack({
+    port: 0,
+    operatorKey: TEST_OPERATOR_KEY,
+    logLevel: 'WARN',
+    // Force every asynchronous export through many parts and a checkpoint + re-enqueue after
+    // each one: the reserve exceeds the worker's whole time budget.
+    exportPartBytes: 256 * 1024,
+    exportTimeReserveMs: 16 * 60_000,
+  });
   project.provide('baseUrl', stack.url);
   project.provide('operatorKey', stack.operatorKey);
   project.provide('dynamoEndpoint', stack.dynamoEndpoint);
   project.provide('s3Endpoint', stack.s3Endpoint);
+  project.provide('outboxDir', stack.outboxDir);
+  project.provide('exportQueueUrl', stack.queue.url);
+  project.provide('localEnv', { ...stack.env });
 }
 
 export async function teardown(): Promise<void> {

@@ -1,0 +1,77 @@
+/**
+ * Helpers shared by the CDK template tests: logical ids of constructs, every function of the
+ * stack paired with the definition it was built from, and IAM pattern matching.
+ */
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { TrailkeeperStack } from '#infra/stack.ts';
+import {
+  AUTHORIZER,
+  EXPORT_WORKER,
+  FUNCTIONS,
+  type FunctionDefinition,
+  type FunctionName,
+  STREAM_MONITOR,
+} from '#shared/config/routes.ts';
+
+export type Json = unknown;
+export type Resource = { Type: string; Properties?: Record<string, Json> };
+
+export const logicalId = (construct: IConstruct): string => {
+  const cfn = construct.node.defaultChild as CfnElement | undefined;
+  if (!cfn) throw new Error(`${construct.node.path} has no default child`);
+  return Stack.of(construct).getLogicalId(cfn);
+};
+
+export interface FunctionCase {
+  readonly name: string;
+  readonly definition: FunctionDefinition;
+  readonly fn: IConstruct;
+  readonly role: IConstruct;
+}
+
+/** Every function of the stack with the definition it was built from. */
+export const functionCases = (stack: TrailkeeperStack): FunctionCase[] => [
+  ...(Object.keys(FUNCTIONS) as FunctionName[]).map((name) => ({
+    name,
+    definition: FUNCTIONS[name],
+    fn: stack.api.functions[name].fn,
+    role: stack.api.functions[name].role,
+  })),
+  {
+    name: 'authorizer',
+    definition: AUTHORIZER,
+    fn: stack.api.authorizerFunction.fn,
+    role: stack.api.authorizerFunction.role,
+  },
+  {
+    name: 'streamMonitor',
+    definition: STREAM_MONITOR,
+    fn: stack.streamMonitor.monitorFunction.fn,
+    role: stack.streamMonitor.monitorFunction.role,
+  },
+  {
+    name: 'exportWorker',
+    definition: EXPORT_WORKER,
+    fn: stack.exports.worker.fn,
+    role: stack.exports.worker.role,
+  },
+];
+
+/** The logical id of a role's default policy (where its grants land). */
+export const defaultPolicyId = (role: IConstruct): string => {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!policy) throw new Error(`${role.node.path} has no default policy`);
+  return logicalId(policy);
+};
+
+/** IAM action/resource patterns: `*` and `?` are wildcards, matching is case-insensitive. */
+export const globMatches = (pattern: string, value: string): boolean => {
+  const source = [...pattern]
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`, 'i').test(value);
+};
+
+export const asList = (value: Json): Json[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
