@@ -6,31 +6,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { controlStore } from '#shared/adapters/control-wiring.ts';
-import {
-  emailFrom,
-  exportPartBytes,
-  exportStore,
-  exportTimeReserveMs,
-  jobQueue,
-  mailer,
-  objectStore,
-} from '#shared/adapters/export-wiring.ts';
+import { exportDeps, exportPartBytes, exportTimeReserveMs } from '#shared/adapters/export-wiring.ts';
 import type { ExportJob } from '#shared/adapters/job-queue.ts';
-import { eventStore, redactor } from '#shared/adapters/wiring.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
 import { failExport, runExportJob } from '#shared/usecases/export-job.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
 
 const deps = {
-  store: eventStore(),
-  redact: redactor(),
-  now: () => Date.now(),
-  exports: exportStore(),
-  objects: objectStore(),
-  queue: jobQueue(),
-  mailer: mailer(),
-  emailFrom: emailFrom(),
+  ...exportDeps(),
   control: controlStore(),
   partBytes: exportPartBytes(),
   reserveMs: exportTimeReserveMs(),

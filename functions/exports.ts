@@ -2,22 +2,12 @@
  * POST /v1/exports, GET /v1/exports/{id}, GET /v1/exports/{id}/download. Thin adapter over
  * shared/usecases/exports.ts.
  */
-import { emailFrom, exportStore, jobQueue, mailer, objectStore } from '#shared/adapters/export-wiring.ts';
-import { eventStore, redactor } from '#shared/adapters/wiring.ts';
+import { exportDeps } from '#shared/adapters/export-wiring.ts';
 import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { createExport, downloadExport, getExport } from '#shared/usecases/exports.ts';
 
-const deps = {
-  store: eventStore(),
-  redact: redactor(),
-  now: () => Date.now(),
-  exports: exportStore(),
-  objects: objectStore(),
-  queue: jobQueue(),
-  mailer: mailer(),
-  emailFrom: emailFrom(),
-};
+const deps = exportDeps();
 
 export const handler = createApiHandler({
   'POST /v1/exports': async (request) => {

@@ -12,6 +12,7 @@ import { DynamoExportStore } from './export-store.ts';
 import { SqsJobQueue } from './job-queue.ts';
 import { SesMailer } from './mailer.ts';
 import { S3ObjectStore, s3Client } from './object-store.ts';
+import { eventStore, redactor } from './wiring.ts';
 
 export const exportStore = () => new DynamoExportStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
 export const objectStore = () => new S3ObjectStore(s3Client(), requiredEnv(EXPORTS_BUCKET.envVar));
@@ -29,3 +30,15 @@ export const exportPartBytes = () =>
   positiveInt(process.env.TRAILKEEPER_EXPORT_PART_BYTES, DEFAULT_PART_BYTES);
 export const exportTimeReserveMs = () =>
   positiveInt(process.env[ENV.exportTimeReserveMs], DEFAULT_TIME_RESERVE_MS);
+
+/** Everything the export API and the export worker use. */
+export const exportDeps = () => ({
+  store: eventStore(),
+  redact: redactor(),
+  now: () => Date.now(),
+  exports: exportStore(),
+  objects: objectStore(),
+  queue: jobQueue(),
+  mailer: mailer(),
+  emailFrom: emailFrom(),
+});
