@@ -17,7 +17,17 @@ export const handler = async (
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<{ isAuthorized: boolean; context: AuthorizerContext }> => {
   const token = bearerToken(event.headers?.authorization ?? event.identitySource?.[0]);
-  const principal = await authenticate(deps, token);
+  let principal: Awaited<ReturnType<typeof authenticate>>;
+  try {
+    principal = await authenticate(deps, token);
+  } catch (error) {
+    // The store or the secret could not be read: the caller should retry (503), not be told
+    // its key is bad (401). In AWS this answer is cached like any other, for at most the TTL.
+    logger.warn('authorizer dependency unavailable', {
+      error: error instanceof Error ? error.name : 'Error',
+    });
+    return { isAuthorized: true, context: { kind: 'unavailable' } };
+  }
   const context = toAuthorizerContext(
     principal,
     token === null ? 'malformed authorization header' : 'unknown or revoked key',

@@ -4,6 +4,7 @@
  * invokes the same handler modules Lambda runs with payload format 2.0 events and a Lambda
  * context. Route matching and event building are pure functions, exported for tests.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -157,13 +158,14 @@ const decodeComponent = (value: string): string => {
  */
 export const parseQueryString = (raw: string): Record<string, string> | undefined => {
   if (raw === '') return undefined;
-  const params: Record<string, string> = {};
+  // No prototype: `__proto__` or `constructor` are parameters like any other.
+  const params: Record<string, string> = Object.create(null);
   for (const pair of raw.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     const key = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
     const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));
-    params[key] = key in params ? `${params[key]},${value}` : value;
+    params[key] = Object.hasOwn(params, key) ? `${params[key]},${value}` : value;
   }
   return params;
 };
@@ -234,7 +236,9 @@ export const buildHttpApiEvent = (
 
   const queryStringParameters = parseQueryString(rawQueryString);
   const hasBody = request.body.length > 0;
-  const isBase64Encoded = hasBody && !isTextContentType(headers['content-type']);
+  // Text that is not valid UTF-8 is passed on as bytes, so the handler can refuse it rather
+  // than see it silently repaired.
+  const isBase64Encoded = hasBody && (!isTextContentType(headers['content-type']) || !isUtf8(request.body));
   return {
     version: '2.0',
     routeKey,

@@ -25,10 +25,17 @@ const identifier = (max: number) => text(max).regex(/^[^\p{Cc}]+$/u, 'must not c
 
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 
-const depthOf = (value: unknown): number =>
-  value !== null && typeof value === 'object'
-    ? 1 + Math.max(0, ...Object.values(value as Record<string, unknown>).map(depthOf))
-    : 0;
+/** True when `value` nests deeper than `max` levels; iterative, so any input is safe. */
+const nestsDeeperThan = (value: unknown, max: number): boolean => {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+};
 
 const hasNonFiniteNumber = (value: unknown): boolean =>
   typeof value === 'number'
@@ -38,7 +45,7 @@ const hasNonFiniteNumber = (value: unknown): boolean =>
 /** A free-form JSON object (metadata, request) bounded in size and depth. */
 const payloadObject = z
   .record(z.string(), z.unknown())
-  .refine((v) => depthOf(v) <= MAX_JSON_DEPTH, `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+  .refine((v) => !nestsDeeperThan(v, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
   .refine((v) => !hasNonFiniteNumber(v), 'numbers must be finite')
   .refine((v) => jsonBytes(v) <= MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} bytes as JSON`);
 

@@ -22,7 +22,8 @@ export type Principal =
 
 /** What the authorizer returns as `context` (and the local gateway passes as `authorizer.lambda`). */
 export interface AuthorizerContext {
-  kind: 'operator' | 'key' | 'anonymous';
+  /** `unavailable`: the credentials could not be checked (a dependency failed); answered 503. */
+  kind: 'operator' | 'key' | 'anonymous' | 'unavailable';
   tenantId?: string;
   keyId?: string;
   keyName?: string;

@@ -52,11 +52,11 @@ export const eventFiltersSchema = z.strictObject({
 export type EventFilters = z.infer<typeof eventFiltersSchema>;
 
 export const listQuerySchema = eventFiltersSchema.extend({
-  limit: z.coerce
-    .number({ error: 'must be an integer' })
-    .int('must be an integer')
-    .min(1, 'must be at least 1')
-    .max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`)
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,7}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.int().min(1, 'must be at least 1').max(MAX_LIMIT, `must be at most ${MAX_LIMIT}`))
     .default(DEFAULT_LIMIT),
   cursor: z.string().min(1).max(4096).optional(),
 });

@@ -71,17 +71,47 @@ const isRetryableDependencyError = (error: unknown): boolean => {
   );
 };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Deeper than anything the API accepts; bounds every walk over a body. */
+const MAX_BODY_DEPTH = 64;
+
+/**
+ * Checks a parsed body without recursion: nesting depth bounded, and every string and key
+ * well-formed Unicode (a lone surrogate cannot be canonicalised, hashed or stored faithfully).
+ */
+const checkParsedBody = (value: unknown): void => {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current === 'string') {
+      if (!current.isWellFormed())
+        throw new BadRequestError('The request body holds a malformed Unicode string.', 'malformed-json');
+    } else if (current !== null && typeof current === 'object') {
+      if (depth >= MAX_BODY_DEPTH)
+        throw new BadRequestError(`The request body nests deeper than ${MAX_BODY_DEPTH} levels.`);
+      for (const [key, child] of Object.entries(current)) {
+        if (!key.isWellFormed())
+          throw new BadRequestError('The request body holds a malformed Unicode key.', 'malformed-json');
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+};
+
 const decodeBody = (event: ApiEvent): unknown => {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
   const contentType = event.headers?.['content-type'];
   if (contentType !== undefined && !/\bjson\b/i.test(contentType)) throw new UnsupportedMediaTypeError();
+  let parsed: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(utf8.decode(raw));
   } catch {
-    throw new BadRequestError('The request body is not valid JSON.', 'malformed-json');
+    throw new BadRequestError('The request body is not valid JSON (UTF-8).', 'malformed-json');
   }
+  checkParsedBody(parsed);
+  return parsed;
 };
 
 /** Maps any error to a response: typed errors keep their status, dependency failures are 503, the rest a bare 500. */
@@ -115,6 +145,8 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
       const fields: Record<string, string | number | boolean> = { route: event.routeKey };
       try {
         if (route === undefined) throw new NotFoundError('No such route.');
+        if (event.requestContext.authorizer?.lambda?.kind === 'unavailable')
+          throw new ServiceUnavailableError();
         const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
         // Behind the authorizer, refuse unknown credentials before looking at the body.
         if (principal === null && event.requestContext.authorizer !== undefined)

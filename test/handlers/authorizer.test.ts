@@ -90,4 +90,9 @@ describe('authorizer', () => {
     expect((await handler(request('Bearer wrong'))).context.kind).toBe('anonymous');
     expect(ddb.calls()).toHaveLength(0);
   });
+
+  it('answers "unavailable" (503 downstream), not "anonymous", when the store is down', async () => {
+    ddb.on(GetCommand).rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' }));
+    expect((await handler(request(`Bearer ${token}`))).context).toEqual({ kind: 'unavailable' });
+  });
 });

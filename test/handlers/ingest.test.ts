@@ -139,6 +139,23 @@ describe('POST /v1/events handler', () => {
     expect(result.body).not.toContain('slow down');
   });
 
+  it('refuses a body that is not valid UTF-8 instead of repairing it', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"action":"a.b","actor":{"id":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}'),
+    ]);
+    const request = {
+      ...apiEvent('POST /v1/events', { auth: writer }),
+      body: bytes.toString('base64'),
+      isBase64Encoded: true,
+    };
+    const result = await handler(request, lambdaContext);
+    expect(result.statusCode).toBe(400);
+    expect(parse(result).type).toBe('/problems/malformed-json');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
   it.each([
     ['malformed JSON', { rawBody: '{"action":', auth: writer }, 400],
     [
@@ -149,6 +166,25 @@ describe('POST /v1/events handler', () => {
     ['no credentials', { body: event }, 401],
     ['a key without events:write', { body: event, auth: keyContext('events:read') }, 403],
     ['the operator key', { body: event, auth: { kind: 'operator' as const } }, 403],
+    [
+      'metadata nested 5,000 levels deep',
+      {
+        rawBody: `{"action":"a.b","actor":{"id":"u"},"metadata":{"d":${'['.repeat(5000)}${']'.repeat(5000)}}}`,
+        auth: writer,
+      },
+      400,
+    ],
+    [
+      'a lone surrogate in a string',
+      { rawBody: '{"action":"a.b","actor":{"id":"x\\ud800"}}', auth: writer },
+      400,
+    ],
+    [
+      'a lone surrogate in a key',
+      { rawBody: '{"action":"a.b","actor":{"id":"x"},"metadata":{"\\udc00":1}}', auth: writer },
+      400,
+    ],
+    ['an unavailable authorizer dependency', { body: event, auth: { kind: 'unavailable' as const } }, 503],
   ])('refuses %s with problem+json and stores nothing', async (_name, options, status) => {
     const result = await handler(apiEvent('POST /v1/events', options), lambdaContext);
     expect(result.statusCode).toBe(status);
