@@ -343,6 +343,56 @@ export const scanStoredEvents = async (
   return { events, others };
 };
 
+/** How many events of `tenantId` the events table holds (a Scan that counts keys only). */
+export const countStoredEvents = async (endpoint: string, tenantId: string): Promise<number> => {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...localDynamoDbClientConfig(endpoint), maxAttempts: 5 }),
+  );
+  try {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new ScanCommand({
+          TableName: EVENTS_TABLE.localName,
+          Select: 'COUNT',
+          FilterExpression: 'begins_with(pk, :tenant)',
+          ExpressionAttributeValues: { ':tenant': `${tenantId}#` },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return count;
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * Waits until `measure` gives the same value for `quietMs` (requests a client abandoned may still
+ * be writing after it moved on), at most `maxMs`. Returns the last value.
+ */
+export const waitUntilSettled = async (
+  measure: () => Promise<number>,
+  { quietMs = 6_000, maxMs = 120_000 } = {},
+): Promise<number> => {
+  const deadline = Date.now() + maxMs;
+  let last = await measure();
+  let stableSince = Date.now();
+  while (Date.now() - stableSince < quietMs && Date.now() < deadline) {
+    await sleep(1_000);
+    const value = await measure();
+    if (value !== last) {
+      last = value;
+      stableSince = Date.now();
+    }
+  }
+  return last;
+};
+
 /** The content hash the spec defines: SHA-256 of the RFC 8785 canonical event without `expires_at` and `hash`. */
 export const contentHash = (event: Record<string, unknown>): string => {
   const { expires_at: _expires, hash: _hash, ...covered } = event;
