@@ -16,7 +16,11 @@ export const MAX_LIMIT = 1000;
 
 const PREFIX_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.\*$/;
 
-const filterValue = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+const filterValue = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^\S(?:[^\p{Cc}]*\S)?$/u, 'must not be empty, start or end with white space, or hold control characters');
 
 const actionList = z
   .string()
