@@ -1,7 +1,8 @@
 /**
  * Part 5 — cold-start proxy. Bundles every Lambda entry of shared/config/routes.ts (FUNCTIONS,
- * AUTHORIZER, STREAM_MONITOR) with esbuild and the options of infra/constructs/service-function.ts
- * (minified ESM for node24, module/main fields, the createRequire banner, AWS SDK bundled),
+ * AUTHORIZER, STREAM_MONITOR, EXPORT_WORKER) with esbuild and the options of
+ * infra/constructs/service-function.ts (minified ESM for node24, module/main fields, the
+ * createRequire banner, AWS SDK bundled),
  * then times importing each bundle in a fresh Node process against starting an empty one.
  */
 import { spawn } from 'node:child_process';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { AUTHORIZER, ENV, FUNCTIONS, STREAM_MONITOR } from '#shared/config/routes.ts';
+import { AUTHORIZER, ENV, EXPORT_WORKER, FUNCTIONS, STREAM_MONITOR } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { BenchContext } from '../lib/context.ts';
@@ -114,6 +115,7 @@ export const bundlesPart: BenchPart = {
       ...Object.entries(FUNCTIONS).map(([name, fn]): [string, string] => [name, fn.entry]),
       ['authorizer', AUTHORIZER.entry],
       ['stream-monitor', STREAM_MONITOR.entry],
+      ['export-worker', EXPORT_WORKER.entry],
     ];
     const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-bench-bundles-'));
     try {

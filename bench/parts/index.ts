@@ -1,9 +1,17 @@
 /** The bench's parts, in the order they run. Adding a measurement = one module + one line here. */
 import type { BenchPart } from '../lib/part.ts';
 import { bundlesPart } from './bundles.ts';
+import { exportPart } from './export.ts';
 import { ingestPart } from './ingest.ts';
 import { partitionsPart } from './partitions.ts';
 import { readsPart } from './reads.ts';
 import { writesPart } from './writes.ts';
 
-export const PARTS: readonly BenchPart[] = [ingestPart, readsPart, partitionsPart, writesPart, bundlesPart];
+export const PARTS: readonly BenchPart[] = [
+  ingestPart,
+  readsPart,
+  partitionsPart,
+  writesPart,
+  exportPart,
+  bundlesPart,
+];

@@ -89,7 +89,7 @@ export class ServiceFunction extends Construct {
         ...exportEnvironment(resources.exports, definition),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
         // Extra secret-looking key names to redact (`cdk deploy -c redactKeys=iban,ssn`).
         ...redactKeysEnv(this.node.tryGetContext('redactKeys')),
       },

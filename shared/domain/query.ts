@@ -20,7 +20,10 @@ const filterValue = (max: number) =>
   z
     .string()
     .max(max)
-    .regex(/^\S(?:[^\p{Cc}]*\S)?$/u, 'must not be empty, start or end with white space, or hold control characters');
+    .regex(
+      /^\S(?:[^\p{Cc}]*\S)?$/u,
+      'must not be empty, start or end with white space, or hold control characters',
+    );
 
 const actionList = z
   .string()

@@ -262,7 +262,7 @@ describe('functions', () => {
             [EVENTS_TABLE.envVar]: { Ref: logicalId(stack.events.table) },
             [CONTROL_TABLE.envVar]: { Ref: logicalId(stack.control.table) },
             POWERTOOLS_SERVICE_NAME: 'trailkeeper',
-            NODE_OPTIONS: '--enable-source-maps',
+            NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
           },
         },
       });
