@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { LogFn } from './fake-sqs.ts';
+import { readBody } from './http-util.ts';
 
 export const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 /** SES v2's limit for a raw message (after base64 decoding). */
@@ -127,18 +128,6 @@ export interface FakeSes {
   sent(): number;
   stop(): Promise<void>;
 }
-
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 export const startFakeSes = async (options: FakeSesOptions): Promise<FakeSes> => {
   const { outboxDir } = options;

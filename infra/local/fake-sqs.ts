@@ -26,6 +26,7 @@ import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import type { FunctionDefinition } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
 import { createLambdaContext, importFromRepo, withTimeout } from './gateway.ts';
+import { readBody } from './http-util.ts';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const REGION = 'us-east-1';
@@ -428,18 +429,6 @@ export const lambdaConsumer = (
     return withTimeout(run, fn.timeoutSeconds * 1000, `function ${name}`);
   };
 };
-
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 export const startFakeSqs = async (options: FakeSqsOptions): Promise<FakeSqs> => {
   const queueName = options.queueName ?? EXPORT_QUEUE.localName;
