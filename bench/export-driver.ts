@@ -27,12 +27,7 @@ import type { ExportJob } from '#shared/adapters/job-queue.ts';
 import { type ObjectStore, S3ObjectStore, type UploadedPart } from '#shared/adapters/object-store.ts';
 import { EXPORT_WORKER } from '#shared/config/routes.ts';
 import type { EventInput, StoredEvent } from '#shared/domain/event.ts';
-import {
-  EXPORT_RETENTION_DAYS,
-  type ExportRecord,
-  exportObjectKey,
-  SYNC_EXPORT_MAX_ROWS,
-} from '#shared/domain/export.ts';
+import { type ExportRecord, newExportRecord, SYNC_EXPORT_MAX_ROWS } from '#shared/domain/export.ts';
 import type { ExportFormat } from '#shared/domain/export-format.ts';
 import { newExportId, newTenantId } from '#shared/domain/ids.ts';
 import { eventSortKey } from '#shared/domain/keys.ts';
@@ -376,27 +371,17 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
 
   // The record createExport writes before queueing the job (time-window export, no filters).
   const exportId = newExportId();
-  const record: ExportRecord = {
+  const record = newExportRecord({
     id: exportId,
-    tenant_id: tenant.id,
-    status: 'queued',
+    tenantId: tenant.id,
     format: config.format,
     filters: {},
     window: { from: iso(window.fromMs), to: iso(window.toMs) },
-    notify_email: 'bench@bench.example',
-    requested_by: 'key_bench',
-    base_url: 'http://127.0.0.1',
-    object_key: exportObjectKey(tenant.id, exportId, config.format),
-    rows: 0,
-    bytes: 0,
-    error: null,
-    created_at: iso(nowMs),
-    started_at: null,
-    completed_at: null,
-    expires_at: iso(nowMs + EXPORT_RETENTION_DAYS * DAY_MS),
-    checkpoint: null,
-    version: 0,
-  };
+    notifyEmail: 'bench@bench.example',
+    requestedBy: 'key_bench',
+    baseUrl: 'http://127.0.0.1',
+    nowMs,
+  });
   await exports.create(record);
   const job: ExportJob = { tenantId: tenant.id, exportId };
 

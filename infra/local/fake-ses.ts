@@ -11,11 +11,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { LogFn } from './fake-sqs.ts';
-import { readBody } from './http-util.ts';
+import { listen, readBody } from './http-util.ts';
 
 export const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 /** SES v2's limit for a raw message (after base64 decoding). */
@@ -180,12 +179,7 @@ export const startFakeSes = async (options: FakeSesOptions): Promise<FakeSes> =>
     }
   };
 
-  const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listen(handle, options.port, options.host);
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,

@@ -20,13 +20,12 @@
  * Request parsing, checksums and event building are pure functions, exported for tests.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import type { FunctionDefinition } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
 import { createLambdaContext, importFromRepo, withTimeout } from './gateway.ts';
-import { readBody } from './http-util.ts';
+import { listen, readBody } from './http-util.ts';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const REGION = 'us-east-1';
@@ -637,12 +636,7 @@ export const startFakeSqs = async (options: FakeSqsOptions): Promise<FakeSqs> =>
     }
   };
 
-  const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listen(handle, options.port, options.host);
   const endpoint = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const url = queueUrlOf(endpoint, queueName);
 

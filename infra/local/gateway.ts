@@ -6,8 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type {
@@ -34,6 +33,7 @@ import {
   PayloadTooLargeError,
   UnauthorizedError,
 } from '#shared/errors.ts';
+import { listen } from './http-util.ts';
 
 /** API Gateway's own request payload limit; the handlers enforce the (smaller) API limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -533,12 +533,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     });
   };
 
-  const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listen(handle, options.port, options.host);
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,

@@ -56,6 +56,39 @@ export interface ExportRecord {
   version: number;
 }
 
+/** A new export as it is first recorded: queued, nothing written yet. */
+export const newExportRecord = (fields: {
+  id: string;
+  tenantId: string;
+  format: ExportFormat;
+  filters: EventFilters;
+  window: TimeWindow;
+  notifyEmail: string | null;
+  requestedBy: string;
+  baseUrl: string;
+  nowMs: number;
+}): ExportRecord => ({
+  id: fields.id,
+  tenant_id: fields.tenantId,
+  status: 'queued',
+  format: fields.format,
+  filters: fields.filters,
+  window: fields.window,
+  notify_email: fields.notifyEmail,
+  requested_by: fields.requestedBy,
+  base_url: fields.baseUrl,
+  object_key: exportObjectKey(fields.tenantId, fields.id, fields.format),
+  rows: 0,
+  bytes: 0,
+  error: null,
+  created_at: new Date(fields.nowMs).toISOString(),
+  started_at: null,
+  completed_at: null,
+  expires_at: new Date(fields.nowMs + EXPORT_RETENTION_DAYS * 86_400_000).toISOString(),
+  checkpoint: null,
+  version: 0,
+});
+
 export const exportObjectKey = (tenantId: string, exportId: string, format: ExportFormat): string =>
   `tenant=${tenantId}/exports/${exportId}.${format}`;
 

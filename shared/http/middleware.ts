@@ -194,9 +194,7 @@ export const requireKey = (
   if (principal.kind !== 'key')
     throw new ForbiddenError('This endpoint needs a tenant API key, not the operator key.');
   if (!scopes.some((scope) => principal.scopes.includes(scope))) {
-    throw new ForbiddenError(
-      `This API key lacks the ${scopes.map((s) => '`' + s + '`').join(' or ')} scope.`,
-    );
+    throw new ForbiddenError(`This API key lacks the ${scopes.map((s) => `\`${s}\``).join(' or ')} scope.`);
   }
   return principal;
 };

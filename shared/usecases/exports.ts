@@ -12,9 +12,8 @@ import { toFieldErrors } from '../domain/event.ts';
 import {
   createExportSchema,
   downloadPath,
-  EXPORT_RETENTION_DAYS,
   type ExportRecord,
-  exportObjectKey,
+  newExportRecord,
   presentExport,
   SYNC_EXPORT_MAX_ROWS,
 } from '../domain/export.ts';
@@ -96,27 +95,17 @@ export const createExport = async (
   }
 
   const id = newExportId();
-  const base: ExportRecord = {
+  const base = newExportRecord({
     id,
-    tenant_id: principal.tenantId,
-    status: 'queued',
+    tenantId: principal.tenantId,
     format,
     filters,
     window,
-    notify_email: notify_email ?? null,
-    requested_by: principal.keyId,
-    base_url: baseUrl,
-    object_key: exportObjectKey(principal.tenantId, id, format),
-    rows: 0,
-    bytes: 0,
-    error: null,
-    created_at: iso(nowMs),
-    started_at: null,
-    completed_at: null,
-    expires_at: iso(nowMs + EXPORT_RETENTION_DAYS * 86_400_000),
-    checkpoint: null,
-    version: 0,
-  };
+    notifyEmail: notify_email ?? null,
+    requestedBy: principal.keyId,
+    baseUrl,
+    nowMs,
+  });
 
   if (events.length <= SYNC_EXPORT_MAX_ROWS) {
     const formatter = FORMATTERS[format];
