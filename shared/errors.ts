@@ -85,3 +85,9 @@ export class ServiceUnavailableError extends HttpError {
     super(503, 'service-unavailable', 'Service unavailable', detail);
   }
 }
+
+export class ConflictError extends HttpError {
+  constructor(detail: string) {
+    super(409, 'conflict', 'Conflict', detail);
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * Part 5 — cold-start proxy. Bundles every Lambda entry of shared/config/routes.ts (FUNCTIONS,
- * AUTHORIZER, STREAM_MONITOR, EXPORT_WORKER) with esbuild and the options of
+ * AUTHORIZER, ARCHIVER, ARCHIVE_COMPACTOR, RETENTION_WORKER, EXPORT_WORKER) with esbuild and the options of
  * infra/constructs/service-function.ts (minified ESM for node24, module/main fields, the
  * createRequire banner, AWS SDK bundled),
  * then times importing each bundle in a fresh Node process against starting an empty one.
@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { AUTHORIZER, ENV, EXPORT_WORKER, FUNCTIONS, STREAM_MONITOR } from '#shared/config/routes.ts';
+import {
+  ARCHIVE_COMPACTOR,
+  ARCHIVER,
+  AUTHORIZER,
+  ENV,
+  EXPORT_WORKER,
+  FUNCTIONS,
+  RETENTION_WORKER,
+} from '#shared/config/routes.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { BenchContext } from '../lib/context.ts';
@@ -114,7 +122,9 @@ export const bundlesPart: BenchPart = {
     const entries: [string, string][] = [
       ...Object.entries(FUNCTIONS).map(([name, fn]): [string, string] => [name, fn.entry]),
       ['authorizer', AUTHORIZER.entry],
-      ['stream-monitor', STREAM_MONITOR.entry],
+      ['archiver', ARCHIVER.entry],
+      ['archive-compactor', ARCHIVE_COMPACTOR.entry],
+      ['retention-worker', RETENTION_WORKER.entry],
       ['export-worker', EXPORT_WORKER.entry],
     ];
     const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-bench-bundles-'));

@@ -15,12 +15,13 @@ export const keyAttribute = (name: string): Attribute => ({
   type: attributeType(name) === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
 });
 
-/** Each index projects what its definition names (INCLUDE), so a list query needs no second read per item. */
+/** Each index projects what its definition names (INCLUDE; none = KEYS_ONLY), so a list query needs no second read per item. */
 export const globalIndexes = (definition: TableDefinition): GlobalSecondaryIndexPropsV2[] =>
   Object.values(definition.indexes).map((index) => ({
     indexName: index.name,
     partitionKey: keyAttribute(index.partitionKey),
     sortKey: keyAttribute(index.sortKey),
-    projectionType: ProjectionType.INCLUDE,
-    nonKeyAttributes: [...index.projection],
+    ...(index.projection.length === 0
+      ? { projectionType: ProjectionType.KEYS_ONLY }
+      : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] }),
   }));

@@ -24,8 +24,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import type { FunctionDefinition } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
-import { createLambdaContext, importFromRepo, withTimeout } from './gateway.ts';
+import { withTimeout } from './gateway.ts';
 import { listen, readBody } from './http-util.ts';
+import { lambdaInvoker } from './lambda.ts';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const REGION = 'us-east-1';
@@ -401,33 +402,12 @@ export interface FakeSqs extends QueueHooks {
 const describeError = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
-/**
- * A consumer that invokes a Lambda handler module like the event source mapping does: imported
- * lazily (after the stack set the environment), a fresh Lambda context per invocation whose
- * remaining time counts down from the function's timeout, bounded by that timeout.
- */
+/** A consumer that invokes a Lambda handler module like the event source mapping does (see lambda.ts). */
 export const lambdaConsumer = (
   name: string,
   fn: FunctionDefinition,
-  loadModule: (entry: string) => Promise<unknown> = importFromRepo,
-): QueueConsumer => {
-  let pending: Promise<unknown> | undefined;
-  return async (event) => {
-    if (pending === undefined) {
-      const loading = loadModule(fn.entry);
-      loading.catch(() => {
-        if (pending === loading) pending = undefined; // retried on the next delivery
-      });
-      pending = loading;
-    }
-    const module = (await pending) as { handler?: unknown };
-    if (typeof module.handler !== 'function')
-      throw new Error(`${fn.entry} does not export a handler function`);
-    const handler = module.handler as (event: SQSEvent, context: unknown) => unknown;
-    const run = Promise.resolve(handler(event, createLambdaContext(name, fn)));
-    return withTimeout(run, fn.timeoutSeconds * 1000, `function ${name}`);
-  };
-};
+  loadModule?: (entry: string) => Promise<unknown>,
+): QueueConsumer => lambdaInvoker<SQSEvent>(name, fn, loadModule);
 
 export const startFakeSqs = async (options: FakeSqsOptions): Promise<FakeSqs> => {
   const queueName = options.queueName ?? EXPORT_QUEUE.localName;

@@ -25,7 +25,10 @@ const keySchema = (partitionKey: string, sortKey: string | undefined) => [
 const globalSecondaryIndex = (index: IndexDefinition): GlobalSecondaryIndex => ({
   IndexName: index.name,
   KeySchema: keySchema(index.partitionKey, index.sortKey),
-  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
+  Projection:
+    index.projection.length === 0
+      ? { ProjectionType: 'KEYS_ONLY' }
+      : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
 });
 
 const attributeDefinitions = (names: readonly string[]): AttributeDefinition[] =>

@@ -100,3 +100,17 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 }
+
+/** Whole-object writes to one bucket (the archive's staged batches and quarantine). */
+export class S3BlobWriter {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+}

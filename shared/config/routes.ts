@@ -17,9 +17,15 @@ export interface RouteDefinition {
   readonly authorized: boolean;
 }
 
-export type EventsAccess = 'none' | 'append' | 'read' | 'read-append';
+/**
+ * `retime` = query the tenant-time index and UpdateItem restricted (IAM `dynamodb:Attributes`)
+ * to the TTL attribute: the retention backfill's grant, the only update any role holds on events.
+ */
+export type EventsAccess = 'none' | 'append' | 'read' | 'read-append' | 'retime';
 export type ControlAccess = 'none' | 'read' | 'read-write';
 export type SecretName = 'operatorKey' | 'cursorKey';
+/** Archive: `stage` = put objects into the staging bucket (the stream archiver); `compact` = read and delete staged objects, read and put finalized ones (the compactor). */
+export type ArchiveAccess = 'stage' | 'compact';
 /** Exports bucket: `write` = put objects and run multipart uploads; `read` = presign downloads (GetObject). */
 export type BucketAccess = 'read' | 'write' | 'read-write';
 
@@ -40,6 +46,10 @@ export interface FunctionDefinition {
   readonly sendsEmail?: boolean;
   /** Extra Node.js flags for this function (appended to NODE_OPTIONS). */
   readonly nodeFlags?: readonly string[];
+  /** Archive buckets (absent = none). */
+  readonly archive?: ArchiveAccess;
+  /** Invoked on a fixed rate (EventBridge schedule in AWS, a timer locally). */
+  readonly schedule?: { readonly rateMinutes: number };
 }
 
 export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
@@ -121,14 +131,67 @@ export const EXPORT_WORKER = {
   nodeFlags: ['--max-semi-space-size=4', '--max-old-space-size=256'],
 } as const satisfies FunctionDefinition;
 
-/** Stream consumer that flags any modification or non-TTL removal of an event. */
-export const STREAM_MONITOR = {
-  entry: 'functions/stream-monitor.ts',
-  memoryMiB: 256,
-  timeoutSeconds: 60,
+/**
+ * The events table's stream consumer: stages every new event for the archive, counts TTL
+ * expiries and retention re-timings, and flags any other modification or removal as tampering.
+ * `stream` is its event source mapping (AWS) and the local poller's behaviour.
+ */
+export const ARCHIVER = {
+  entry: 'functions/archiver.ts',
+  memoryMiB: 1024,
+  timeoutSeconds: 300,
   events: 'none',
   control: 'none',
   secrets: [],
+  archive: 'stage',
+  stream: {
+    batchSize: 1000,
+    maxBatchingWindowSeconds: 30,
+    /** The archiver never fails on a record's content (it quarantines it), only on S3: retry while the stream keeps the record. */
+    retryAttempts: 10_000,
+    maxRecordAgeSeconds: 86_400,
+    bisectBatchOnError: true,
+    parallelizationFactor: 1,
+  },
+} as const satisfies FunctionDefinition & {
+  stream: {
+    batchSize: number;
+    maxBatchingWindowSeconds: number;
+    retryAttempts: number;
+    maxRecordAgeSeconds: number;
+    bisectBatchOnError: boolean;
+    parallelizationFactor: number;
+  };
+};
+
+/**
+ * Compacts a closed day's staged archive batches into one object per tenant and day in the
+ * Object Lock bucket (deduplicated by event id), then deletes the staged batches.
+ */
+export const ARCHIVE_COMPACTOR = {
+  entry: 'functions/archive-compactor.ts',
+  memoryMiB: 2048,
+  timeoutSeconds: 900,
+  events: 'none',
+  control: 'none',
+  secrets: [],
+  archive: 'compact',
+  schedule: { rateMinutes: 60 },
+} as const satisfies FunctionDefinition;
+
+/**
+ * Re-times a tenant's stored events after its retention changed (PATCH /v1/tenants/{id}):
+ * picks up pending jobs every minute, checkpoints on the tenant after every page, and resumes
+ * where the previous run stopped.
+ */
+export const RETENTION_WORKER = {
+  entry: 'functions/retention-worker.ts',
+  memoryMiB: 512,
+  timeoutSeconds: 300,
+  events: 'retime',
+  control: 'read-write',
+  secrets: [],
+  schedule: { rateMinutes: 1 },
 } as const satisfies FunctionDefinition;
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -166,6 +229,12 @@ export const ENV = {
   exportQueueUrl: 'EXPORT_QUEUE_URL',
   /** Sender address of notification emails (an SES-verified identity). */
   emailFrom: 'TRAILKEEPER_EMAIL_FROM',
+  /** Name of the Object Lock archive bucket (finalized, compacted objects). */
+  archiveBucket: 'ARCHIVE_BUCKET',
+  /** Name of the archive staging bucket (the archiver's per-batch objects, awaiting compaction). */
+  archiveStagingBucket: 'ARCHIVE_STAGING_BUCKET',
+  /** Hours after the end of a UTC day before the compactor treats the day as closed. */
+  archiveCloseAfterHours: 'TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS',
   /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */
   exportTimeReserveMs: 'TRAILKEEPER_EXPORT_TIME_RESERVE_MS',
 } as const;

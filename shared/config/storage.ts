@@ -21,7 +21,59 @@ export const EXPORTS_BUCKET = {
   expireAfterDays: 7,
 } as const satisfies BucketDefinition;
 
-export const BUCKETS = [EXPORTS_BUCKET] as const satisfies readonly BucketDefinition[];
+/**
+ * The archive: one gzip NDJSON object per tenant, UTC day of receipt and compaction run, at
+ * `tenant=<id>/date=YYYY-MM-DD/events-<hash>.ndjson.gz`; records the archiver could not read at
+ * `quarantine/date=YYYY-MM-DD/…`. Object Lock, versioning and SSE-KMS in AWS (see ARCHIVE).
+ */
+export const ARCHIVE_BUCKET = {
+  id: 'Archive',
+  envVar: 'ARCHIVE_BUCKET',
+  localName: 'trailkeeper-archive',
+} as const satisfies BucketDefinition;
+
+/**
+ * The archiver's per-batch objects (`tenant=<id>/date=YYYY-MM-DD/<first sequence>-<hash>.ndjson.gz`),
+ * compacted into ARCHIVE_BUCKET once their day is closed. Not locked: the compactor deletes them;
+ * whatever is left is expired after `expireAfterDays` (long after any compaction).
+ */
+export const ARCHIVE_STAGING_BUCKET = {
+  id: 'ArchiveStaging',
+  envVar: 'ARCHIVE_STAGING_BUCKET',
+  localName: 'trailkeeper-archive-staging',
+  expireAfterDays: 30,
+} as const satisfies BucketDefinition;
+
+export const BUCKETS = [
+  EXPORTS_BUCKET,
+  ARCHIVE_BUCKET,
+  ARCHIVE_STAGING_BUCKET,
+] as const satisfies readonly BucketDefinition[];
+
+/** Prefix of every event object in the archive bucket (the lifecycle rules filter on it). */
+export const ARCHIVE_EVENTS_PREFIX = 'tenant=';
+export const ARCHIVE_QUARANTINE_PREFIX = 'quarantine/';
+
+/**
+ * Deployment defaults of the archive (CDK context overrides each: `archiveRetentionDays`,
+ * `archiveLockMode`, `archiveGlacierAfterDays`, `archiveDeepArchiveAfterDays`).
+ */
+export const ARCHIVE = {
+  /** Object Lock retention of every archived object: 7 years, at least the longest plan. */
+  retentionDays: 2557,
+  /** COMPLIANCE: nobody, not even the root user, can delete or shorten it. GOVERNANCE: a privileged role can. */
+  lockMode: 'COMPLIANCE' as 'COMPLIANCE' | 'GOVERNANCE',
+  /** Lifecycle: to Glacier Flexible Retrieval after this many days, then to Deep Archive. */
+  glacierAfterDays: 90,
+  deepArchiveAfterDays: 365,
+  /** Objects below this size stay in S3 Standard (cold storage's per-object overhead outweighs the saving). */
+  minTransitionBytes: 128 * 1024,
+  /**
+   * A UTC day is compacted this many hours after it ended: the stream keeps records 24 h and
+   * the archiver retries them until then, so nothing of the day can still be on its way.
+   */
+  closeAfterHours: 25,
+} as const;
 
 export interface QueueDefinition {
   readonly id: string;

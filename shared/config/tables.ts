@@ -11,7 +11,7 @@ export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey: string;
-  /** Non-key attributes copied into the index (INCLUDE); the keys always are. */
+  /** Non-key attributes copied into the index (INCLUDE; empty = KEYS_ONLY); the keys always are. */
   readonly projection: readonly string[];
 }
 
@@ -89,7 +89,13 @@ export const CONTROL_TABLE = {
   localName: 'trailkeeper-control',
   partitionKey: 'pk',
   sortKey: 'sk',
-  indexes: {},
+  indexes: {
+    /**
+     * Sparse: only tenants with a pending or running retention job carry `active_job`, so the
+     * retention worker finds its work with one small query.
+     */
+    activeJobs: { name: 'activeJobs', partitionKey: 'active_job', sortKey: 'active_since', projection: [] },
+  },
 } as const satisfies TableDefinition;
 
 export const TABLES = [EVENTS_TABLE, CONTROL_TABLE] as const satisfies readonly TableDefinition[];

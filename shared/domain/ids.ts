@@ -12,3 +12,4 @@ export const newTenantId = (): string => `tnt_${ulid().toLowerCase()}`;
 export const newKeyId = (): string => `key_${ulid().toLowerCase()}`;
 export const newSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 export const newExportId = (): string => `exp_${ulid().toLowerCase()}`;
+export const newRetentionJobId = (): string => `rtj_${ulid().toLowerCase()}`;

@@ -18,10 +18,20 @@ export const MAX_RETENTION_DAYS = 3653;
 
 const DAY_MS = 86_400_000;
 
+/** Custom retention of a tenant: a number of days, or `'unlimited'` (events never expire from hot storage). */
+export type CustomRetention = number | 'unlimited';
+
 /** A tenant's effective retention in days: the custom value when set, else the plan's. `null` = unlimited. */
-export const effectiveRetentionDays = (plan: Plan, customDays: number | null | undefined): number => {
-  return customDays ?? PLANS[plan];
+export const effectiveRetentionDays = (
+  plan: Plan,
+  custom: CustomRetention | null | undefined,
+): number | null => {
+  if (custom === 'unlimited') return null;
+  return custom ?? PLANS[plan];
 };
+
+/** How the API shows a retention: days, or `"unlimited"`. */
+export const presentRetention = (days: number | null): number | 'unlimited' => days ?? 'unlimited';
 
 /** TTL attribute value (epoch seconds) for an event, or undefined when retention is unlimited. */
 export const expiresAtEpochSeconds = (
@@ -38,3 +48,25 @@ export const retentionWindowStartMs = (nowMs: number, retentionDays: number | nu
 
 export const isExpired = (expiresAtSeconds: number | undefined, nowMs: number): boolean =>
   expiresAtSeconds !== undefined && expiresAtSeconds * 1000 <= nowMs;
+
+/** What re-timing does to one stored event: set a new TTL value, remove it (unlimited), or leave it. */
+export type Retiming = { action: 'set'; expiresAt: number } | { action: 'remove' } | { action: 'skip' };
+
+/**
+ * The re-timing of one stored event when its tenant's retention changes to `retentionDays`
+ * (`null` = unlimited), decided at `requestedAtMs` (when the change was made). Both directions
+ * re-time: the hot store always holds exactly the tenant's current retention. An event already
+ * past its expiry when the change was requested stays expired: TTL may have deleted it already,
+ * so reviving only the ones it has not reached yet would be arbitrary.
+ */
+export const retimeEvent = (
+  occurredAtMs: number,
+  currentExpiresAt: number | undefined,
+  retentionDays: number | null,
+  requestedAtMs: number,
+): Retiming => {
+  if (currentExpiresAt !== undefined && currentExpiresAt * 1000 <= requestedAtMs) return { action: 'skip' };
+  const next = expiresAtEpochSeconds(occurredAtMs, retentionDays);
+  if (next === currentExpiresAt) return { action: 'skip' };
+  return next === undefined ? { action: 'remove' } : { action: 'set', expiresAt: next };
+};

@@ -7,7 +7,14 @@ import { SCOPES } from './principal.ts';
 import { MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';
 
 const name = z.string().trim().min(1, 'must not be empty').max(200);
-const retentionDays = z.int('must be an integer').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS);
+/** Days, or "unlimited" (events never expire from hot storage; the archive keeps its own period). */
+const retentionDays = z.union(
+  [
+    z.int('must be an integer').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS),
+    z.literal('unlimited'),
+  ],
+  { error: `must be a number of days (1–${MAX_RETENTION_DAYS}) or "unlimited"` },
+);
 const shards = z.int('must be an integer').min(1).max(MAX_SHARDS);
 
 export const createTenantSchema = z.strictObject({

@@ -6,18 +6,21 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Scope } from './principal.ts';
-import { effectiveRetentionDays, type Plan } from './retention.ts';
+import { type CustomRetention, effectiveRetentionDays, type Plan, presentRetention } from './retention.ts';
+import { presentRetentionJob, type RetentionJob } from './retention-job.ts';
 
 export interface TenantRecord {
   id: string;
   name: string;
   plan: Plan;
-  /** Custom retention; null = the plan's. */
-  custom_retention_days: number | null;
+  /** Custom retention (days or 'unlimited'); null = the plan's. */
+  custom_retention_days: CustomRetention | null;
   /** Write shards per index partition; may grow, never shrink. */
   shards: number;
   created_at: string;
   updated_at: string;
+  /** The latest retention backfill (absent until the retention first changes). */
+  retention_job?: RetentionJob;
 }
 
 export interface ApiKeyRecord {
@@ -34,10 +37,11 @@ export const presentTenant = (t: TenantRecord) => ({
   id: t.id,
   name: t.name,
   plan: t.plan,
-  retention_days: effectiveRetentionDays(t.plan, t.custom_retention_days),
+  retention_days: presentRetention(effectiveRetentionDays(t.plan, t.custom_retention_days)),
   shards: t.shards,
   created_at: t.created_at,
   updated_at: t.updated_at,
+  ...(t.retention_job === undefined ? {} : { retention_job: presentRetentionJob(t.retention_job) }),
 });
 
 export const presentKey = (k: ApiKeyRecord) => ({

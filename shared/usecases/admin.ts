@@ -3,10 +3,12 @@
  * tenant may be managed by the operator or by a key of that tenant holding `admin`. Another
  * tenant's ids answer 404, never 403.
  */
-import type { ControlStore } from '../adapters/control-store.ts';
+import { ConcurrentUpdateError, type ControlStore } from '../adapters/control-store.ts';
 import { toFieldErrors } from '../domain/event.ts';
-import { newKeyId, newSecret, newTenantId } from '../domain/ids.ts';
+import { newKeyId, newRetentionJobId, newSecret, newTenantId } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
+import { effectiveRetentionDays } from '../domain/retention.ts';
+import { newRetentionJob } from '../domain/retention-job.ts';
 import {
   type ApiKeyRecord,
   formatToken,
@@ -18,7 +20,13 @@ import {
   type TenantRecord,
 } from '../domain/tenant.ts';
 import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../errors.ts';
 
 export interface AdminDeps {
   control: ControlStore;
@@ -51,8 +59,8 @@ const requireTenantAdmin = (principal: Principal | null, tenantId: string): void
   if (!principal.scopes.includes('admin')) throw new ForbiddenError('This API key lacks the `admin` scope.');
 };
 
-const loadTenant = async (deps: AdminDeps, tenantId: string): Promise<TenantRecord> => {
-  const tenant = isTenantId(tenantId) ? await deps.control.getTenant(tenantId) : null;
+const loadTenant = async (deps: AdminDeps, tenantId: string, consistent = false): Promise<TenantRecord> => {
+  const tenant = isTenantId(tenantId) ? await deps.control.getTenant(tenantId, consistent) : null;
   if (tenant === null) throw new NotFoundError('No tenant with this id.');
   return tenant;
 };
@@ -79,6 +87,12 @@ export const getTenant = async (deps: AdminDeps, principal: Principal | null, te
   return presentTenant(await loadTenant(deps, tenantId));
 };
 
+/**
+ * Changes name, plan, retention or shards. A change of the effective retention also starts a
+ * retention job that re-times the events the tenant already has (the retention worker runs it;
+ * progress shows as `retention_job`), replacing any job still running. Events written from now
+ * on get the new retention at once.
+ */
 export const updateTenant = async (
   deps: AdminDeps,
   principal: Principal | null,
@@ -87,19 +101,39 @@ export const updateTenant = async (
 ) => {
   requireOperator(principal);
   const input = parse(updateTenantSchema, body);
-  const current = await loadTenant(deps, tenantId);
-  if (input.shards !== undefined && input.shards < current.shards) {
-    throw new ValidationError([{ field: 'shards', message: `may only grow (currently ${current.shards})` }]);
+  for (let attempt = 1; ; attempt++) {
+    const current = await loadTenant(deps, tenantId, true);
+    if (input.shards !== undefined && input.shards < current.shards) {
+      throw new ValidationError([
+        { field: 'shards', message: `may only grow (currently ${current.shards})` },
+      ]);
+    }
+    const now = iso(deps);
+    const before = effectiveRetentionDays(current.plan, current.custom_retention_days);
+    const after = effectiveRetentionDays(
+      input.plan ?? current.plan,
+      input.retention_days === undefined ? current.custom_retention_days : input.retention_days,
+    );
+    try {
+      const updated = await deps.control.updateTenant(
+        tenantId,
+        {
+          ...(input.name === undefined ? {} : { name: input.name }),
+          ...(input.plan === undefined ? {} : { plan: input.plan }),
+          ...(input.retention_days === undefined ? {} : { custom_retention_days: input.retention_days }),
+          ...(input.shards === undefined ? {} : { shards: input.shards }),
+          ...(before === after ? {} : { retention_job: newRetentionJob(newRetentionJobId(), after, now) }),
+          updated_at: now,
+        },
+        current.updated_at,
+      );
+      if (updated === null) throw new NotFoundError('No tenant with this id.');
+      return presentTenant(updated);
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError)) throw error;
+      if (attempt >= 3) throw new ConflictError('The tenant is being changed concurrently; retry.');
+    }
   }
-  const updated = await deps.control.updateTenant(tenantId, {
-    ...(input.name === undefined ? {} : { name: input.name }),
-    ...(input.plan === undefined ? {} : { plan: input.plan }),
-    ...(input.retention_days === undefined ? {} : { custom_retention_days: input.retention_days }),
-    ...(input.shards === undefined ? {} : { shards: input.shards }),
-    updated_at: iso(deps),
-  });
-  if (updated === null) throw new NotFoundError('No tenant with this id.');
-  return presentTenant(updated);
 };
 
 export const createKey = async (

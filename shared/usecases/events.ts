@@ -16,6 +16,7 @@ import {
 import { eventSortKey } from '../domain/keys.ts';
 import type { Principal } from '../domain/principal.ts';
 import { filtersFingerprint, listQuerySchema, planQuery, resolveWindow } from '../domain/query.ts';
+import { retentionWindowStartMs } from '../domain/retention.ts';
 import type { Redactor } from '../domain/sanitize.ts';
 import { BadRequestError, type FieldError, NotFoundError, ValidationError } from '../errors.ts';
 
@@ -121,8 +122,13 @@ export const listEvents = async (
     if ('error' in resolved) throw new ValidationError([{ field: 'from', message: resolved.error }]);
     window = resolved;
   }
-  const plan = planQuery(principal.tenantId, principal.shards, filters, window);
-  const page = await deps.store.query(plan, limit, before, deps.now());
+  const nowMs = deps.now();
+  // Never older than the tenant's current retention: after a retention cut, events the backfill
+  // has not re-timed yet are hidden at once (their TTL catches up).
+  const from = maxIso(window.from, retentionFloor(principal, nowMs));
+  if (from > window.to) return { data: [], next_cursor: null, readUnits: 0 };
+  const plan = planQuery(principal.tenantId, principal.shards, filters, { from, to: window.to });
+  const page = await deps.store.query(plan, limit, before, nowMs);
   const last = page.events.at(-1);
   const next_cursor =
     page.more && last !== undefined && page.events.length === limit
@@ -143,7 +149,18 @@ export const getEvent = async (
 ): Promise<StoredEvent> => {
   // No stored id can look like this (see eventInputSchema): answer without touching the store.
   const possible = eventId.length > 0 && eventId.length <= 128 && !eventId.includes('#');
-  const event = possible ? await deps.store.get(principal.tenantId, eventId, deps.now()) : null;
-  if (event === null) throw new NotFoundError('No event with this id.');
+  const nowMs = deps.now();
+  const event = possible ? await deps.store.get(principal.tenantId, eventId, nowMs) : null;
+  if (event === null || event.occurred_at < retentionFloor(principal, nowMs)) {
+    throw new NotFoundError('No event with this id.');
+  }
   return event;
 };
+
+/** Oldest occurred_at (ISO) the tenant's current retention keeps; '' when unlimited. */
+const retentionFloor = (principal: KeyPrincipal, nowMs: number): string => {
+  const start = retentionWindowStartMs(nowMs, principal.retentionDays);
+  return Number.isFinite(start) ? new Date(start).toISOString() : '';
+};
+
+const maxIso = (a: string, b: string): string => (a > b ? a : b);

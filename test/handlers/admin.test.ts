@@ -159,4 +159,81 @@ describe('tenant and key admin handler', () => {
     expect(result.statusCode).toBe(400);
     expect(parse(result).errors[0].field).toBe('shards');
   });
+
+  it('starts a retention job with the plan change, in the same conditional update', async () => {
+    ddb.on(GetCommand).resolves({ Item: tenantItem });
+    ddb.on(UpdateCommand).callsFake((input) => ({
+      Attributes: {
+        ...tenantItem,
+        ...Object.fromEntries(
+          Object.entries(input.ExpressionAttributeNames).map(([alias, name]) => [
+            name,
+            input.ExpressionAttributeValues[`:v${alias.slice(2)}`],
+          ]),
+        ),
+      },
+    }));
+    const result = await handler(
+      apiEvent('PATCH /v1/tenants/{tenant_id}', {
+        params: { tenant_id: TENANT },
+        body: { plan: 'business' },
+        auth: operator,
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(parse(result)).toMatchObject({
+      plan: 'business',
+      retention_days: 365,
+      retention_job: { status: 'pending', retention_days: 365, events_done: 0, events_retimed: 0 },
+    });
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ ConsistentRead: true });
+    const update = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(update).toMatchObject({
+      TableName: 'control-test',
+      Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' },
+      ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(update?.ExpressionAttributeValues?.[':expected']).toBe('u');
+    const names = Object.values(update?.ExpressionAttributeNames ?? {});
+    expect(names).toEqual(['plan', 'retention_job', 'updated_at', 'active_job', 'active_since']);
+  });
+
+  it('starts no job when the effective retention stays the same', async () => {
+    ddb.on(GetCommand).resolves({ Item: tenantItem });
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...tenantItem, custom_retention_days: 90 } });
+    const result = await handler(
+      apiEvent('PATCH /v1/tenants/{tenant_id}', {
+        params: { tenant_id: TENANT },
+        body: { retention_days: 90 },
+        auth: operator,
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    const names = Object.values(
+      ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeNames ?? {},
+    );
+    expect(names).toEqual(['custom_retention_days', 'updated_at']);
+  });
+
+  it('retries on a concurrent change and answers 409 when it keeps losing', async () => {
+    ddb.on(GetCommand).resolves({ Item: tenantItem });
+    ddb
+      .on(UpdateCommand)
+      .rejects(
+        Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException', Item: {} }),
+      );
+    const result = await handler(
+      apiEvent('PATCH /v1/tenants/{tenant_id}', {
+        params: { tenant_id: TENANT },
+        body: { retention_days: 'unlimited' },
+        auth: operator,
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(409);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(3);
+  });
 });

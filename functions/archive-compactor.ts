@@ -1,0 +1,48 @@
+/**
+ * Archive compactor (EventBridge schedule, hourly): turns each closed day's staged batches into
+ * one object per tenant and day in the Object Lock bucket (shared/usecases/archive-compaction.ts).
+ * Reserved concurrency 1. What it leaves for lack of time, the next run picks up. Logs partitions
+ * and counts, never events.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { ArchiveStore } from '#shared/adapters/archive-store.ts';
+import { requiredEnv } from '#shared/adapters/clients.ts';
+import { s3Client } from '#shared/adapters/object-store.ts';
+import { ENV } from '#shared/config/routes.ts';
+import { ARCHIVE } from '#shared/config/storage.ts';
+import { type CompactionResult, compactArchive } from '#shared/usecases/archive-compaction.ts';
+
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+
+const closeAfterHours = (): number => {
+  const value = Number(process.env[ENV.archiveCloseAfterHours] ?? ARCHIVE.closeAfterHours);
+  return Number.isFinite(value) && value >= 0 ? value : ARCHIVE.closeAfterHours;
+};
+
+const deps = {
+  store: new ArchiveStore(s3Client()),
+  stagingBucket: requiredEnv(ENV.archiveStagingBucket),
+  archiveBucket: requiredEnv(ENV.archiveBucket),
+  now: () => Date.now(),
+  closeAfterHours: closeAfterHours(),
+};
+
+/** Stop starting partitions this long before the timeout. */
+const RESERVE_MS = 120_000;
+
+export const handler = async (_event: unknown, context: Context): Promise<CompactionResult> => {
+  const result = await compactArchive(deps, () => context.getRemainingTimeInMillis(), RESERVE_MS);
+  for (const p of result.partitions) {
+    logger.info('archive partition compacted', {
+      tenant_id: p.partition.tenantId,
+      day: p.partition.day,
+      staged: p.staged,
+      written: p.written,
+      duplicates: p.duplicates,
+      key: p.key,
+    });
+  }
+  logger.info('archive compaction', { partitions: result.partitions.length, pending: result.pending });
+  return result;
+};
