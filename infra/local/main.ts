@@ -77,6 +77,7 @@ const banner = (
     `  data:          ${dataDir}`,
     `  operator key:  ${operatorKey}`,
     `  emails:        ${outboxDir}   (one .eml file per message sent)`,
+    `  archive:       npm run archive -- read --local --tenant <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD>`,
   ];
   if (demo) {
     lines.push(
@@ -118,6 +119,11 @@ const main = async (): Promise<void> => {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Where operator tools (`npm run archive -- … --local`) find this stack's endpoints.
+  await writePrivateFile(
+    join(dataDir, 'local.json'),
+    `${JSON.stringify({ url: stack.url, s3Endpoint: stack.s3Endpoint, dynamoEndpoint: stack.dynamoEndpoint }, null, 2)}\n`,
+  );
 
   let demo: Demo | undefined;
   try {

@@ -22,7 +22,7 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-type LogFn = (level: string, message: string) => void;
+type LogFn = (level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR', message: string) => void;
 
 export const scheduledEvent = (name: string, now = new Date()): ScheduledEvent => ({
   version: '0',

@@ -3,6 +3,8 @@
  * environment the handlers read, and the local HTTP gateway in front of the handlers. The export
  * queue (fake-sqs.ts, delivering to the real export worker) and SES (fake-ses.ts, writing to the
  * outbox folder) are local endpoints the unchanged AWS SDK clients reach through the environment.
+ * The events table's stream feeds the real archiver through the stream poller (stream-poller.ts,
+ * shard positions kept across restarts), and scheduled functions run on timers (scheduler.ts).
  * Used by `npm start` (persistent, under a data dir) and by the integration tests (in memory).
  * One stack per process: handler modules are imported once and keep the clients they built.
  */
@@ -11,15 +13,26 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ENV, EXPORT_WORKER } from '#shared/config/routes.ts';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { ARCHIVE_COMPACTOR, ARCHIVER, ENV, EXPORT_WORKER, RETENTION_WORKER } from '#shared/config/routes.ts';
 import { BUCKETS } from '#shared/config/storage.ts';
-import { TABLES } from '#shared/config/tables.ts';
+import { EVENTS_TABLE, TABLES } from '#shared/config/tables.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
 import { startFakeSes } from './fake-ses.ts';
 import { lambdaConsumer, type QueueHooks, startFakeSqs } from './fake-sqs.ts';
 import { type AccessLogEntry, startGateway } from './gateway.ts';
+import { lambdaInvoker } from './lambda.ts';
 import { ensureBuckets, S3RVER_CREDENTIALS, startLocalS3 } from './s3.ts';
+import { type Scheduler, startScheduler } from './scheduler.ts';
+import { type StreamPoller, startStreamPoller } from './stream-poller.ts';
 import { ensureTables } from './tables.ts';
+
+/** Scheduled functions and their local periods (AWS: each definition's `schedule`). */
+export const SCHEDULED = {
+  'retention-worker': RETENTION_WORKER,
+  'archive-compactor': ARCHIVE_COMPACTOR,
+} as const;
+export type ScheduledName = keyof typeof SCHEDULED;
 
 export interface LocalStackOptions {
   /** Persist everything under this directory; undefined = in memory and temporary directories. */
@@ -38,6 +51,20 @@ export interface LocalStackOptions {
   readonly exportTimeReserveMs?: number;
   /** Delay before a failed export job is delivered again (default 1000 ms; SQS: the visibility timeout). */
   readonly queueRetryDelayMs?: number;
+  /** How often the retention worker runs locally (default 2000 ms; AWS: every minute). */
+  readonly retentionEveryMs?: number;
+  /** TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS for the compactor (tests: 0 compacts today). */
+  readonly archiveCloseAfterHours?: number;
+  /** The stream poller's batching window (default 200 ms; AWS: ARCHIVER.stream). */
+  readonly streamBatchingWindowMs?: number;
+}
+
+/** The archive pipeline's hooks (tests). */
+export interface ArchiveHooks {
+  /** The running stream poller (a new one after restartPoller). */
+  poller(): StreamPoller;
+  /** Stops the poller and starts a new one from the saved shard positions. */
+  restartPoller(): Promise<void>;
 }
 
 export interface LocalStack {
@@ -57,6 +84,9 @@ export interface LocalStack {
    * answers again. Without a data dir the stack is in memory, and a restart loses every table.
    */
   restartDynamoDb(options?: DynamoDbRestartOptions): Promise<void>;
+  readonly archive: ArchiveHooks;
+  /** Invokes a scheduled function now (after a run in progress) and returns its result. */
+  runScheduled(name: ScheduledName): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -175,6 +205,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     });
     cleanups.push(() => sqs.stop());
     log('INFO', `export queue on ${sqs.url}; emails go to ${outboxDir}`);
+    const closeAfterHours = options.archiveCloseAfterHours ?? process.env[ENV.archiveCloseAfterHours];
     const exportPartBytes = options.exportPartBytes ?? process.env.TRAILKEEPER_EXPORT_PART_BYTES;
     const exportTimeReserveMs = options.exportTimeReserveMs ?? process.env[ENV.exportTimeReserveMs];
 
@@ -188,6 +219,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ...(exportTimeReserveMs === undefined
         ? {}
         : { [ENV.exportTimeReserveMs]: String(exportTimeReserveMs) }),
+      ...(closeAfterHours === undefined ? {} : { [ENV.archiveCloseAfterHours]: String(closeAfterHours) }),
       [ENV.operatorKey]: secrets.operatorKey,
       [ENV.cursorKey]: secrets.cursorKey,
       AWS_REGION: 'us-east-1',
@@ -225,6 +257,39 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       }
     });
 
+    // The archiver reads the events table's stream, as its event source mapping does in AWS.
+    const streamDir =
+      dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-stream-')) : join(dataDir, 'stream');
+    if (dataDir === undefined) cleanups.push(() => rm(streamDir, { recursive: true, force: true }));
+    await mkdir(streamDir, { recursive: true, mode: 0o700 });
+    const archiver = lambdaInvoker<DynamoDBStreamEvent, DynamoDBBatchResponse>('archiver', ARCHIVER);
+    const startPoller = () =>
+      startStreamPoller({
+        endpoint: dynamo.value.endpoint,
+        tableName: EVENTS_TABLE.localName,
+        positionsFile: join(streamDir, 'positions.json'),
+        invoke: archiver,
+        batchSize: ARCHIVER.stream.batchSize,
+        maxBatchingWindowMs: options.streamBatchingWindowMs ?? 200,
+        bisectBatchOnError: ARCHIVER.stream.bisectBatchOnError,
+        log,
+      });
+    let poller = await startPoller();
+    cleanups.push(() => poller.stop());
+
+    // Local periods: the retention worker every few seconds (so a backfill starts at once), the
+    // rest at their AWS rate.
+    const scheduler: Scheduler = startScheduler(
+      Object.entries(SCHEDULED).map(([name, fn]) => ({
+        name,
+        fn,
+        everyMs:
+          name === 'retention-worker' ? (options.retentionEveryMs ?? 2000) : fn.schedule.rateMinutes * 60_000,
+      })),
+      log,
+    );
+    cleanups.push(() => scheduler.stop());
+
     const gateway = await startGateway({
       port: options.port ?? 0,
       onRequest: (entry: AccessLogEntry) => {
@@ -256,6 +321,15 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           `DynamoDB Local restarted on ${dynamo.value.endpoint} (pid ${before} -> ${dynamo.value.pid})`,
         );
       },
+      archive: {
+        poller: () => poller,
+        restartPoller: async () => {
+          await poller.stop();
+          poller = await startPoller();
+          log('INFO', 'stream poller restarted from its saved positions');
+        },
+      },
+      runScheduled: (name) => scheduler.runNow(name),
       stop: cleanUp,
     };
   } catch (error) {
