@@ -17,7 +17,7 @@ const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 
 
 const closeAfterHours = (): number => {
   const value = Number(process.env[ENV.archiveCloseAfterHours] ?? ARCHIVE.closeAfterHours);
-  return Number.isFinite(value) && value >= 0 ? value : ARCHIVE.closeAfterHours;
+  return Number.isFinite(value) ? value : ARCHIVE.closeAfterHours;
 };
 
 const deps = {

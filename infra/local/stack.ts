@@ -53,7 +53,7 @@ export interface LocalStackOptions {
   readonly queueRetryDelayMs?: number;
   /** How often the retention worker runs locally (default 2000 ms; AWS: every minute). */
   readonly retentionEveryMs?: number;
-  /** TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS for the compactor (tests: 0 compacts today). */
+  /** TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS for the compactor (tests: -24 compacts today). */
   readonly archiveCloseAfterHours?: number;
   /** The stream poller's batching window (default 200 ms; AWS: ARCHIVER.stream). */
   readonly streamBatchingWindowMs?: number;

@@ -233,7 +233,7 @@ export const ENV = {
   archiveBucket: 'ARCHIVE_BUCKET',
   /** Name of the archive staging bucket (the archiver's per-batch objects, awaiting compaction). */
   archiveStagingBucket: 'ARCHIVE_STAGING_BUCKET',
-  /** Hours after the end of a UTC day before the compactor treats the day as closed. */
+  /** Hours after the end of a UTC day before the compactor treats the day as closed (tests: -24 closes today). */
   archiveCloseAfterHours: 'TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS',
   /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */
   exportTimeReserveMs: 'TRAILKEEPER_EXPORT_TIME_RESERVE_MS',

@@ -1,0 +1,187 @@
+/**
+ * The archive end to end, on a stack of its own (it restarts the stream poller and injects
+ * failures): events ingested through the API reach the local stream, the real archiver stages
+ * them in S3, the compactor (closing today at once: close-after −24 h) finalizes one object per
+ * tenant and day, and the operator CLI reads them back — each event exactly once, also across a
+ * poller restart, crashed invocations and client retries.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localS3ClientConfig } from '#infra/local/s3.ts';
+import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
+import { ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET } from '#shared/config/storage.ts';
+import type { CompactionResult } from '#shared/usecases/archive-compaction.ts';
+
+const exec = promisify(execFile);
+/** The CLI as an operator runs it (`npm run archive -- …`), on this test's Node. */
+const archiveCli = (args: string[], env: Record<string, string>) =>
+  exec(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'cli/archive.ts', ...args], {
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+const OPERATOR = 'tk_op_archive-integration-test-operator-key-000000';
+
+let stack: LocalStack;
+let s3: S3Client;
+let dataDir: string;
+
+const call = async (method: string, path: string, token: string, body?: unknown) => {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+const newTenant = async (name: string) => {
+  const tenant = await call('POST', '/v1/tenants', OPERATOR, { name, plan: 'pro', shards: 2 });
+  const key = await call('POST', `/v1/tenants/${tenant.body.id}/keys`, OPERATOR, {
+    name: 'k',
+    scopes: ['events:write', 'events:read'],
+  });
+  return { id: tenant.body.id as string, key: key.body.key as string };
+};
+
+const ingest = async (key: string, ids: string[]) => {
+  for (let i = 0; i < ids.length; i += 100) {
+    const events = ids
+      .slice(i, i + 100)
+      .map((id) => ({ id, action: 'document.shared', actor: { id: 'u1' }, metadata: { n: id } }));
+    const res = await call('POST', '/v1/events', key, { events });
+    expect(res.status).toBe(201);
+  }
+};
+
+const keys = async (bucket: string, prefix = ''): Promise<string[]> => {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    out.push(...(page.Contents ?? []).map((o) => o.Key as string));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+};
+
+const archivedIds = async (bucket: string, prefix: string): Promise<string[]> => {
+  const ids: string[] = [];
+  for (const key of await keys(bucket, prefix)) {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = gunzipSync(Buffer.from(await (out.Body as any).transformToByteArray())).toString('utf8');
+    ids.push(
+      ...text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).id as string),
+    );
+  }
+  return ids;
+};
+
+const today = () => new Date().toISOString().slice(0, 10);
+const range = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    operatorKey: OPERATOR,
+    logLevel: 'ERROR',
+    archiveCloseAfterHours: -24,
+    retentionEveryMs: 0,
+  });
+  s3 = new S3Client(localS3ClientConfig(stack.s3Endpoint));
+  dataDir = await mkdtemp(join(tmpdir(), 'trailkeeper-archive-cli-'));
+  await writeFile(join(dataDir, 'local.json'), JSON.stringify({ s3Endpoint: stack.s3Endpoint }));
+}, 120_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await stack?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('archive', () => {
+  it('archives every event exactly once, across a poller restart, crashes and client retries', async () => {
+    const a = await newTenant('A');
+    const b = await newTenant('B');
+    const first = range('a1', 250);
+    await ingest(a.key, first);
+    await ingest(b.key, range('b', 40));
+    await stack.archive.poller().idle(60_000);
+
+    // The poller restarts and continues from its saved positions.
+    await stack.archive.restartPoller();
+    const second = range('a2', 150);
+    await ingest(a.key, second);
+    // Two crashed invocations: the batch is delivered again, nothing is lost.
+    stack.archive.poller().failNext(2);
+    const third = range('a3', 120);
+    await ingest(a.key, third);
+    // A client retry of acknowledged events adds nothing to the stream.
+    await ingest(a.key, third.slice(0, 50));
+    await stack.archive.poller().idle(60_000);
+    expect(stack.archive.poller().stats().failures).toBeGreaterThanOrEqual(2);
+    expect(stack.archive.poller().deadLetters()).toEqual([]);
+
+    const staged = await keys(ARCHIVE_STAGING_BUCKET.localName, `tenant=${a.id}/`);
+    expect(staged.length).toBeGreaterThan(1);
+
+    const result = (await stack.runScheduled('archive-compactor')) as CompactionResult;
+    expect(result.partitions.map((p) => p.partition.tenantId).sort()).toEqual([a.id, b.id].sort());
+    const day = today();
+    const finalA = await keys(ARCHIVE_BUCKET.localName, `tenant=${a.id}/date=${day}/`);
+    expect(finalA).toHaveLength(1);
+    expect(finalA[0]).toMatch(/\/events-[0-9a-f]{16}\.ndjson\.gz$/);
+    const idsA = await archivedIds(ARCHIVE_BUCKET.localName, `tenant=${a.id}/`);
+    expect(idsA.sort()).toEqual([...first, ...second, ...third].sort());
+    expect((await archivedIds(ARCHIVE_BUCKET.localName, `tenant=${b.id}/`)).sort()).toEqual(range('b', 40));
+    expect(await keys(ARCHIVE_STAGING_BUCKET.localName)).toEqual([]);
+
+    // A second run has nothing to do and writes nothing.
+    const again = (await stack.runScheduled('archive-compactor')) as CompactionResult;
+    expect(again.partitions).toEqual([]);
+
+    // Later events of the same day become a second object: still each event once.
+    await ingest(a.key, range('a4', 30));
+    await stack.archive.poller().idle(60_000);
+    await stack.runScheduled('archive-compactor');
+    const all = await archivedIds(ARCHIVE_BUCKET.localName, `tenant=${a.id}/`);
+    expect(all).toHaveLength(new Set(all).size);
+    expect(all.sort()).toEqual([...first, ...second, ...third, ...range('a4', 30)].sort());
+
+    // The operator reads the range back with the CLI.
+    const cli = await archiveCli(['read', '--local', '--tenant', a.id, '--from', day, '--to', day], {
+      TRAILKEEPER_DATA_DIR: dataDir,
+    });
+    const lines = cli.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((e) => e.id).sort()).toEqual(all);
+    const listed = await call('GET', `/v1/events/${first[0]}`, a.key);
+    expect(lines.find((e) => e.id === first[0])).toEqual(listed.body);
+  }, 180_000);
+
+  it('lets the CLI refuse bad input without touching S3', async () => {
+    const failed = await archiveCli(
+      ['read', '--local', '--tenant', '../x', '--from', today(), '--to', today()],
+      {
+        TRAILKEEPER_DATA_DIR: dataDir,
+      },
+    ).catch((error: { code: number; stderr: string; stdout: string }) => error);
+    expect((failed as { code: number }).code).toBe(2);
+    expect((failed as { stdout: string }).stdout).toBe('');
+  });
+});
