@@ -7,13 +7,17 @@
  * event may be stored twice (by id, or as a second copy under another key).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localS3ClientConfig } from '#infra/local/s3.ts';
 import { dynamoDocumentClient } from '#shared/adapters/clients.ts';
+import { ARCHIVE_BUCKET } from '#shared/config/storage.ts';
 import {
   contentHash,
   countBy,
@@ -269,7 +273,8 @@ describe('ingest under load with DynamoDB crashes, throttling and slow calls', (
   let summary = 'did not finish';
 
   beforeAll(async () => {
-    ts = await startTestStack('load');
+    // The compactor closes today at once, so the archive can be checked at the end.
+    ts = await startTestStack('load', { archiveCloseAfterHours: -24 });
     http = createHttpClient(ts.stack.url, 64);
     tenant = await createTenant(http, { name: 'Load', shards: 4 });
   });
@@ -473,5 +478,51 @@ describe('ingest under load with DynamoDB crashes, throttling and slow calls', (
         problems.push(`GET ${id}: ${reply.status} ${reply.text.slice(0, 200)}`);
     });
     expect(problems).toEqual([]);
+  });
+
+  it('archives every stored event exactly once, through the DynamoDB restarts', async () => {
+    const { events: all } = await scanStoredEvents(ts.stack.dynamoEndpoint);
+    const storedIds = all.filter((s) => s.tenantId === tenant.id).map((s) => s.id);
+    await ts.stack.archive.poller().idle(120_000);
+    await ts.stack.runScheduled('archive-compactor');
+    const s3 = new S3Client(localS3ClientConfig(ts.stack.s3Endpoint));
+    const archived: string[] = [];
+    try {
+      let token: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: ARCHIVE_BUCKET.localName,
+            Prefix: `tenant=${tenant.id}/`,
+            ContinuationToken: token,
+          }),
+        );
+        for (const object of page.Contents ?? []) {
+          const out = await s3.send(
+            new GetObjectCommand({ Bucket: ARCHIVE_BUCKET.localName, Key: object.Key }),
+          );
+          const text = gunzipSync(
+            await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+          );
+          archived.push(
+            ...text
+              .toString('utf8')
+              .trim()
+              .split('\n')
+              .map((line) => String(JSON.parse(line).id)),
+          );
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } finally {
+      s3.destroy();
+    }
+    const archivedSet = new Set(archived);
+    const missing = storedIds.filter((id) => !archivedSet.has(id));
+    summary += `; archived ${fmt(archived.length)} (${fmt(archived.length - archivedSet.size)} twice, ${fmt(missing.length)} missing)`;
+    expect(ts.stack.archive.poller().deadLetters()).toEqual([]);
+    expect(missing.slice(0, 20)).toEqual([]);
+    expect(archived.length).toBe(archivedSet.size);
+    expect(archived.length).toBe(storedIds.length);
   });
 });

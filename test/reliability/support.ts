@@ -15,7 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import canonicalize from 'canonicalize';
 import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
-import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '#infra/local/stack.ts';
 import { fromItem } from '#shared/adapters/event-store.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 
@@ -32,7 +32,10 @@ export interface TestStack {
 }
 
 /** Starts the whole service in this process, persisting under a fresh temporary directory. */
-export const startTestStack = async (label: string): Promise<TestStack> => {
+export const startTestStack = async (
+  label: string,
+  options: Omit<LocalStackOptions, 'dataDir' | 'port' | 'operatorKey'> = {},
+): Promise<TestStack> => {
   const dataDir = await mkdtemp(join(tmpdir(), `trailkeeper-${label}-`));
   try {
     const stack = await startLocalStack({
@@ -40,6 +43,7 @@ export const startTestStack = async (label: string): Promise<TestStack> => {
       port: 0,
       operatorKey: RELIABILITY_OPERATOR_KEY,
       logLevel: 'ERROR',
+      ...options,
     });
     return {
       stack,
