@@ -10,7 +10,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { requiredEnv } from '#shared/adapters/clients.ts';
 import { S3BlobWriter, s3Client } from '#shared/adapters/object-store.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ARCHIVER, ENV } from '#shared/config/routes.ts';
 import { ARCHIVE_QUARANTINE_PREFIX } from '#shared/config/storage.ts';
 import { archiveStreamBatch } from '#shared/usecases/archive-stream.ts';
 
@@ -43,12 +43,13 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     });
   }
   const { counts } = result;
-  metrics.addMetric('EventsInserted', MetricUnit.Count, counts.insert);
-  metrics.addMetric('EventsArchived', MetricUnit.Count, counts.archived);
-  metrics.addMetric('EventsExpired', MetricUnit.Count, counts.expiry);
-  metrics.addMetric('EventsRetimed', MetricUnit.Count, counts.retiming);
-  metrics.addMetric('EventTampering', MetricUnit.Count, counts.tampering);
-  metrics.addMetric('ArchiveQuarantined', MetricUnit.Count, counts.quarantined);
+  const names = ARCHIVER.metrics;
+  metrics.addMetric(names.inserted, MetricUnit.Count, counts.insert);
+  metrics.addMetric(names.archived, MetricUnit.Count, counts.archived);
+  metrics.addMetric(names.expired, MetricUnit.Count, counts.expiry);
+  metrics.addMetric(names.retimed, MetricUnit.Count, counts.retiming);
+  metrics.addMetric(names.tampering, MetricUnit.Count, counts.tampering);
+  metrics.addMetric(names.quarantined, MetricUnit.Count, counts.quarantined);
   metrics.publishStoredMetrics();
   logger.info('stream batch', {
     records: event.Records.length,

@@ -4,7 +4,11 @@
  * is either fixed or acknowledged with its reason next to the construct it concerns.
  *
  * Context: `alarmEmail` (alarm subscription), `emailFrom` (sender of export emails, `address` or
- * `Name <address>`), `emailDomain` (verify this domain in SES instead of the single address).
+ * `Name <address>`), `emailDomain` (verify this domain in SES instead of the single address),
+ * `redactKeys` (extra key names to redact, read by ServiceFunction), and the archive settings read
+ * and validated by the Archive construct: `archiveRetentionDays` (Object Lock retention and
+ * expiry, at least the longest plan), `archiveLockMode` (COMPLIANCE | GOVERNANCE),
+ * `archiveGlacierAfterDays` and `archiveDeepArchiveAfterDays` (lifecycle tiering ages).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

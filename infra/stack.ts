@@ -1,21 +1,33 @@
 /**
- * The Trailkeeper stack: wires the constructs together (tables, secrets, access logs, exports,
- * API, stream monitor, monitoring) and exports what an operator needs after `cdk deploy`.
+ * The Trailkeeper stack: wires the constructs together (tables, secrets, access logs, archive,
+ * exports, API, archiver, scheduled jobs, monitoring) and exports what an operator needs after
+ * `cdk deploy`.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ARCHIVE_COMPACTOR, type FunctionDefinition, RETENTION_WORKER } from '#shared/config/routes.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
 import { Api } from './constructs/api.ts';
+import { Archive } from './constructs/archive.ts';
+import { Archiver } from './constructs/archiver.ts';
 import { ControlTable } from './constructs/control-table.ts';
 import { EventsTable } from './constructs/events-table.ts';
 import { Exports, type SenderOptions } from './constructs/exports.ts';
 import { Monitoring } from './constructs/monitoring.ts';
-import type { ServiceResources } from './constructs/service-function.ts';
+import { ServiceFunction, type ServiceResources } from './constructs/service-function.ts';
 import { ServiceSecrets } from './constructs/service-secrets.ts';
-import { StreamMonitor } from './constructs/stream-monitor.ts';
 
 /** A queued export that has waited this long means the worker is failing or starved. */
 export const EXPORT_QUEUE_MAX_AGE = Duration.minutes(30);
+
+/** The jobs that run on their definition's `schedule` (each gets its rule, DLQ and concurrency 1 from it). */
+export const SCHEDULED_JOBS = {
+  archiveCompactor: { definition: ARCHIVE_COMPACTOR, description: 'Trailkeeper archive compactor' },
+  retentionWorker: { definition: RETENTION_WORKER, description: 'Trailkeeper retention backfill worker' },
+} as const satisfies Record<string, { definition: FunctionDefinition; description: string }>;
+export type ScheduledJobName = keyof typeof SCHEDULED_JOBS;
+
+const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 
 export interface TrailkeeperStackProps extends StackProps, SenderOptions {
   /** E-mail address subscribed to the alarm topic (context `alarmEmail`). */
@@ -27,9 +39,11 @@ export class TrailkeeperStack extends Stack {
   readonly control: ControlTable;
   readonly secrets: ServiceSecrets;
   readonly accessLogs: AccessLogBucket;
+  readonly archive: Archive;
   readonly exports: Exports;
   readonly api: Api;
-  readonly streamMonitor: StreamMonitor;
+  readonly archiver: Archiver;
+  readonly jobs: Readonly<Record<ScheduledJobName, ServiceFunction>>;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: TrailkeeperStackProps = {}) {
@@ -39,32 +53,58 @@ export class TrailkeeperStack extends Stack {
     this.control = new ControlTable(this, 'Control');
     this.secrets = new ServiceSecrets(this, 'Secrets');
     this.accessLogs = new AccessLogBucket(this, 'AccessLogs');
-    const tables = { events: this.events, control: this.control, secrets: this.secrets };
+    this.archive = new Archive(this, 'Archive', { accessLogs: this.accessLogs.bucket });
+    const base = { events: this.events, control: this.control, secrets: this.secrets, archive: this.archive };
     this.exports = new Exports(this, 'Exports', {
-      resources: tables,
+      resources: base,
       accessLogs: this.accessLogs.bucket,
       ...(props.emailFrom ? { emailFrom: props.emailFrom } : {}),
       ...(props.emailDomain ? { emailDomain: props.emailDomain } : {}),
     });
-    const resources: ServiceResources = { ...tables, exports: this.exports };
+    const resources: ServiceResources = { ...base, exports: this.exports };
 
     this.api = new Api(this, 'Api', { resources });
-    this.streamMonitor = new StreamMonitor(this, 'StreamMonitor', { resources });
+    this.archiver = new Archiver(this, 'Archiver', { resources });
+    this.jobs = Object.fromEntries(
+      Object.entries(SCHEDULED_JOBS).map(([name, { definition, description }]) => [
+        name,
+        new ServiceFunction(this, constructId(name), { definition, resources, description }),
+      ]),
+    ) as Record<ScheduledJobName, ServiceFunction>;
+    const jobEntries = Object.entries(this.jobs) as [ScheduledJobName, ServiceFunction][];
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       httpApi: this.api.httpApi,
       functions: {
         ...Object.fromEntries(Object.entries(this.api.functions).map(([name, fn]) => [name, fn.fn])),
         authorizer: this.api.authorizerFunction.fn,
-        streamMonitor: this.streamMonitor.monitorFunction.fn,
+        archiver: this.archiver.archiverFunction.fn,
         exportWorker: this.exports.worker.fn,
       },
+      scheduledFunctions: Object.fromEntries(jobEntries.map(([name, job]) => [name, job.fn])),
+      streamConsumers: { archiver: this.archiver.archiverFunction.fn },
       eventsTable: this.events.table,
       deadLetterQueues: {
-        StreamMonitor: {
-          queue: this.streamMonitor.deadLetterQueue,
-          description: 'Stream batches the tamper monitor could not process: those changes are unchecked.',
+        Archiver: {
+          queue: this.archiver.deadLetterQueue,
+          description:
+            'Stream records the archiver gave up on after retrying them for a day: those changes are neither archived nor checked for tampering. The message names the shard and sequence range; recover the events from the table (or point-in-time recovery).',
         },
+        ...Object.fromEntries(
+          jobEntries.flatMap(([name, job]) =>
+            job.schedule
+              ? [
+                  [
+                    `${constructId(name)}Schedule`,
+                    {
+                      queue: job.schedule.deadLetterQueue,
+                      description: `EventBridge could not invoke the scheduled ${name} job: its runs are not happening.`,
+                    },
+                  ],
+                ]
+              : [],
+          ),
+        ),
         ExportJobs: {
           queue: this.exports.deadLetterQueue,
           description:
@@ -90,6 +130,15 @@ export class TrailkeeperStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'ExportsBucketName', { value: this.exports.bucket.bucketName });
     new CfnOutput(this, 'ExportQueueUrl', { value: this.exports.queue.queueUrl });
+    new CfnOutput(this, 'ArchiveBucketName', {
+      value: this.archive.bucket.bucketName,
+      description: `Object Lock archive (${this.archive.settings.lockMode}, ${this.archive.settings.retentionDays} days)`,
+    });
+    new CfnOutput(this, 'ArchiveStagingBucketName', { value: this.archive.stagingBucket.bucketName });
+    new CfnOutput(this, 'ArchiveKeyArn', {
+      value: this.archive.key.keyArn,
+      description: 'KMS key encrypting the archive: whoever reads the archive needs kms:Decrypt on it',
+    });
     const { identity } = this.exports.sender;
     new CfnOutput(this, 'EmailSender', {
       value: this.exports.emailFrom,

@@ -5,13 +5,14 @@
  * those bundle s3:DeleteObject*, s3:List* and object tagging/retention writes, none of which an
  * export needs.
  */
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { Grant, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IEmailIdentity } from 'aws-cdk-lib/aws-ses';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { type BucketAccess, ENV, type FunctionDefinition } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
+import { nagObjectsFinding } from './nag.ts';
 
 /** What a function may be given of the export machinery (the Exports construct provides it). */
 export interface ExportResources {
@@ -38,12 +39,6 @@ export const BUCKET_ACTIONS: Readonly<Record<BucketAccess, readonly string[]>> =
  * Receive/Delete/ChangeVisibility come from its SqsEventSource, which grants them itself.
  */
 export const QUEUE_SEND_ACTIONS = ['sqs:SendMessage'] as const;
-
-/** How cdk-nag names `<bucket ARN>/*` in an IAM5 finding: `Resource::<LogicalId.Arn>/*`. */
-const nagObjectsFinding = (bucket: IBucket): string => {
-  const cfn = bucket.node.defaultChild as CfnElement;
-  return `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfn)}.Arn>/*]`;
-};
 
 export const grantExportAccess = (
   grantee: IRole,

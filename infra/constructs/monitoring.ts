@@ -1,8 +1,9 @@
 /**
- * Alarms and where they go: API 5xx, errors and throttles of every function, DynamoDB throttling
- * on the events table, the tampering metric, messages in any dead-letter queue and jobs waiting
- * too long in a work queue, all sent to one encrypted SNS topic (optionally with an e-mail
- * subscription).
+ * Alarms and where they go: API 5xx, errors and throttles of every function (errors only for
+ * scheduled jobs), DynamoDB throttling on the events table, the archiver's tampering and
+ * quarantine metrics, stream consumers falling behind, messages in any dead-letter queue and
+ * jobs waiting too long in a work queue, all sent to one encrypted SNS topic (optionally with an
+ * e-mail subscription).
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -22,7 +23,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TAMPERING_METRIC } from './stream-monitor.ts';
+import { type ArchiverMetric, QUARANTINE_METRIC, TAMPERING_METRIC } from './archiver.ts';
 
 /** Operations our functions run on the events table (see table-access.ts). */
 const EVENTS_OPERATIONS = [
@@ -35,10 +36,30 @@ const EVENTS_OPERATIONS = [
 
 const PERIOD = Duration.minutes(5);
 
+/** A stream consumer whose oldest unprocessed record is older than this is falling behind. */
+export const MAX_ITERATOR_AGE = Duration.hours(1);
+
+/** One-minute sums: a single occurrence of a security metric is an alarm. */
+const sumOf = (metric: ArchiverMetric): Metric =>
+  new Metric({
+    namespace: metric.namespace,
+    metricName: metric.metricName,
+    dimensionsMap: { ...metric.dimensions },
+    period: Duration.minutes(1),
+    statistic: 'Sum',
+  });
+
 export interface MonitoringProps {
   readonly httpApi: IHttpApi;
   /** Every function of the stack, by a readable name used in alarm descriptions. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /**
+   * Scheduled jobs (reserved concurrency 1), alarmed on errors only: a tick that finds the previous
+   * run still going is throttled by design, and the next tick picks the work up.
+   */
+  readonly scheduledFunctions: Readonly<Record<string, IFunction>>;
+  /** Functions fed by a stream event source, alarmed when their IteratorAge exceeds MAX_ITERATOR_AGE. */
+  readonly streamConsumers: Readonly<Record<string, IFunction>>;
   readonly eventsTable: ITableV2;
   /** Dead-letter queues by a readable name: one message in any of them is an alarm. */
   readonly deadLetterQueues: Readonly<Record<string, { queue: IQueue; description: string }>>;
@@ -88,6 +109,20 @@ export class Monitoring extends Construct {
       });
     }
 
+    for (const [name, fn] of Object.entries(props.scheduledFunctions)) {
+      this.alarmOn(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), {
+        description: `The scheduled ${name} job threw or timed out; the next run resumes its work, so repeated alarms mean it keeps failing.`,
+      });
+    }
+
+    for (const [name, fn] of Object.entries(props.streamConsumers)) {
+      this.alarmOn(`${name}IteratorAge`, fn.metric('IteratorAge', { period: PERIOD, statistic: 'Maximum' }), {
+        description: `The ${name} function is over ${MAX_ITERATOR_AGE.toHours()} hour behind the events stream (failing or too slow): records leave the stream after 24 hours.`,
+        threshold: MAX_ITERATOR_AGE.toMilliseconds(),
+        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+    }
+
     this.alarmOn(
       'EventsTableThrottles',
       props.eventsTable.metricThrottledRequestsForOperations({
@@ -98,17 +133,14 @@ export class Monitoring extends Construct {
       { description: 'DynamoDB throttled requests on the events table (hot partition or account limit).' },
     );
 
-    this.alarmOn(
-      'EventTampering',
-      new Metric({
-        namespace: TAMPERING_METRIC.namespace,
-        metricName: TAMPERING_METRIC.metricName,
-        dimensionsMap: { ...TAMPERING_METRIC.dimensions },
-        period: Duration.minutes(1),
-        statistic: 'Sum',
-      }),
-      { description: 'A stored event was modified or deleted other than by TTL. Investigate immediately.' },
-    );
+    this.alarmOn('EventTampering', sumOf(TAMPERING_METRIC), {
+      description:
+        'A stored event was modified other than by a retention re-timing, or deleted other than by TTL. Investigate immediately.',
+    });
+    this.alarmOn('ArchiveQuarantined', sumOf(QUARANTINE_METRIC), {
+      description:
+        'The archiver could not read a stream record and wrote it to the archive quarantine/ prefix: that event is not in the regular archive. Inspect the quarantined object.',
+    });
 
     for (const [name, { queue, description }] of Object.entries(props.deadLetterQueues)) {
       this.alarmOn(

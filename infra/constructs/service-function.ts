@@ -1,7 +1,8 @@
 /**
  * One Lambda function of Trailkeeper, built from a FunctionDefinition (shared/config/routes.ts):
  * the runtime/bundling defaults every handler shares, its own log group and role, its environment,
- * and the IAM grants its definition asks for — nothing more.
+ * the IAM grants its definition asks for — nothing more — and, for a definition with `schedule`,
+ * its EventBridge schedule (schedule.ts) and a concurrency of one.
  */
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
@@ -12,16 +13,18 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, type FunctionDefinition } from '#shared/config/routes.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
+import { type ArchiveResources, archiveEnvironment, grantArchiveAccess } from './archive-access.ts';
 import type { ControlTable } from './control-table.ts';
 import type { EventsTable } from './events-table.ts';
 import { type ExportResources, exportEnvironment, grantExportAccess } from './export-access.ts';
+import { FunctionSchedule } from './schedule.ts';
 import type { ServiceSecrets } from './service-secrets.ts';
 import { grantControlAccess, grantEventsAccess } from './table-access.ts';
 
 /** Entries in routes.ts are relative to the repository root. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Service name and metrics namespace for Powertools (the tampering alarm depends on both). */
+/** Service name and metrics namespace for Powertools (the archiver's metric alarms depend on both). */
 export const SERVICE_NAME = 'trailkeeper';
 export const METRICS_NAMESPACE = 'Trailkeeper';
 
@@ -39,6 +42,7 @@ export interface ServiceResources {
   readonly control: ControlTable;
   readonly secrets: ServiceSecrets;
   readonly exports: ExportResources;
+  readonly archive: ArchiveResources;
 }
 
 export interface ServiceFunctionProps {
@@ -54,6 +58,8 @@ export class ServiceFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: IRole;
   readonly logGroup: LogGroup;
+  /** The EventBridge schedule of a definition with `schedule` (absent otherwise). */
+  readonly schedule?: FunctionSchedule;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
@@ -80,6 +86,9 @@ export class ServiceFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: definition.memoryMiB,
       timeout: Duration.seconds(definition.timeoutSeconds),
+      // A scheduled job must never run twice at once (two compactions of the same day, two
+      // backfills of the same tenant racing on its checkpoint): at most one instance, ever.
+      ...(definition.schedule ? { reservedConcurrentExecutions: 1 } : {}),
       role,
       logGroup: this.logGroup,
       environment: {
@@ -87,6 +96,7 @@ export class ServiceFunction extends Construct {
         [CONTROL_TABLE.envVar]: resources.control.table.tableName,
         ...resources.secrets.environmentFor(definition.secrets),
         ...exportEnvironment(resources.exports, definition),
+        ...archiveEnvironment(resources.archive, definition),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
@@ -112,5 +122,13 @@ export class ServiceFunction extends Construct {
     grantControlAccess(role, resources.control, definition.control);
     for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
     grantExportAccess(role, resources.exports, definition);
+    grantArchiveAccess(role, resources.archive, definition);
+
+    if (definition.schedule) {
+      this.schedule = new FunctionSchedule(this, 'Schedule', {
+        fn: this.fn,
+        rateMinutes: definition.schedule.rateMinutes,
+      });
+    }
   }
 }

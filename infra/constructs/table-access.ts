@@ -1,19 +1,33 @@
 /**
  * Least-privilege DynamoDB grants, derived from the `events` / `control` fields of a
  * FunctionDefinition (shared/config/routes.ts). The events table is append-only: no grant here
- * ever includes UpdateItem, DeleteItem, BatchWriteItem or PartiQL writes on it, which is why the
- * events grants are explicit action lists rather than `grantWriteData` / `grantReadData` (those
- * bundle BatchWriteItem, UpdateItem, DeleteItem and Scan).
+ * includes DeleteItem, BatchWriteItem or PartiQL writes on it, which is why the events grants are
+ * explicit action lists rather than `grantWriteData` / `grantReadData` (those bundle
+ * BatchWriteItem, UpdateItem, DeleteItem and Scan).
+ *
+ * The one update grant on events is `retime` (the retention backfill): UpdateItem restricted by
+ * IAM's `dynamodb:Attributes` condition to the key and the TTL attribute, AWS's documented pattern
+ * for write access to specific attributes (the key attribute must be listed or no request
+ * matches). DynamoDB refuses a request that accesses any other attribute (so the handler's update
+ * and condition expressions name only these two) or asks for ALL_OLD/ALL_NEW return values. So
+ * the role can move an event's expiry and nothing else, and that cannot alter an event: the
+ * event's stored hash covers every attribute but `expires_at`, and the archiver counts a MODIFY
+ * that changes only `expires_at` as a re-timing and any other as tampering.
  */
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ControlAccess, EventsAccess } from '#shared/config/routes.ts';
+import { EVENTS_TABLE } from '#shared/config/tables.ts';
 
 interface TableActions {
   /** Actions on the table ARN itself. */
   readonly table: readonly string[];
-  /** Actions on each of the table's indexes (only Query reads an index). */
+  /** IAM conditions on the table statement (absent = none). */
+  readonly tableConditions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Actions on the table's indexes (only Query reads an index). */
   readonly indexes: readonly string[];
+  /** The indexes `indexes` applies to (absent = every index of the table). */
+  readonly onlyIndexes?: readonly string[];
 }
 
 /** Conditional PutItem for idempotent ingest; ConditionCheckItem for transactions that guard it. */
@@ -35,11 +49,32 @@ const union = (...sets: TableActions[]): TableActions => ({
 
 const NONE: TableActions = { table: [], indexes: [] };
 
+/**
+ * The conditions of the retention backfill's UpdateItem: only the partition key (it must be
+ * listed: every UpdateItem names it) and the TTL attribute; and no return values that would
+ * read back other attributes.
+ */
+export const RETIME_UPDATE_CONDITIONS = {
+  'ForAllValues:StringEquals': {
+    'dynamodb:Attributes': [EVENTS_TABLE.partitionKey, EVENTS_TABLE.ttlAttribute],
+  },
+  StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+} as const;
+
+/** Walk a tenant's events by time (the byTenantTime index) and move each one's expiry. */
+const RETIME: TableActions = {
+  table: ['dynamodb:UpdateItem'],
+  tableConditions: RETIME_UPDATE_CONDITIONS,
+  indexes: ['dynamodb:Query'],
+  onlyIndexes: [EVENTS_TABLE.indexes.byTenantTime.name],
+};
+
 export const EVENTS_ACTIONS: Readonly<Record<EventsAccess, TableActions>> = {
   none: NONE,
   append: APPEND,
   read: READ,
   'read-append': union(READ, APPEND),
+  retime: RETIME,
 };
 
 /** The authorizer's view of the control table: key lookups only. */
@@ -48,6 +83,22 @@ const CONTROL_READ: TableActions = {
   indexes: ['dynamodb:Query'],
 };
 
+/**
+ * Tenants, keys, export and retention jobs are mutable records (revocation, plan changes,
+ * checkpoints): full item access. Listed rather than `grantReadWriteData`, which adds Scan, stream
+ * reads and an `index/*` wildcard; indexes are granted Query by name like everywhere else.
+ */
+const CONTROL_READ_WRITE: TableActions = union(CONTROL_READ, {
+  table: [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  indexes: [],
+});
+
 export interface GrantableTable {
   readonly table: ITableV2;
   readonly indexNames: readonly string[];
@@ -55,15 +106,25 @@ export interface GrantableTable {
 
 const grantActions = (grantee: IGrantable, target: GrantableTable, actions: TableActions): void => {
   if (actions.table.length > 0) {
-    Grant.addToPrincipal({ grantee, actions: [...actions.table], resourceArns: [target.table.tableArn] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...actions.table],
+      resourceArns: [target.table.tableArn],
+      ...(actions.tableConditions
+        ? { conditions: actions.tableConditions as Record<string, Record<string, unknown>> }
+        : {}),
+    });
   }
   // One ARN per named index rather than `index/*`: a new index is a deploy anyway, and it keeps
   // the policy free of wildcards.
-  if (actions.indexes.length > 0 && target.indexNames.length > 0) {
+  const indexNames = actions.onlyIndexes ?? target.indexNames;
+  const unknown = indexNames.filter((name) => !target.indexNames.includes(name));
+  if (unknown.length > 0) throw new Error(`no index ${unknown.join(', ')} on ${target.table.node.path}`);
+  if (actions.indexes.length > 0 && indexNames.length > 0) {
     Grant.addToPrincipal({
       grantee,
       actions: [...actions.indexes],
-      resourceArns: target.indexNames.map((name) => `${target.table.tableArn}/index/${name}`),
+      resourceArns: indexNames.map((name) => `${target.table.tableArn}/index/${name}`),
     });
   }
 };
@@ -83,8 +144,7 @@ export const grantControlAccess = (
       grantActions(grantee, control, CONTROL_READ);
       return;
     case 'read-write':
-      // Tenants and keys are mutable records (revocation, plan changes): full data access is intended.
-      control.table.grantReadWriteData(grantee);
+      grantActions(grantee, control, CONTROL_READ_WRITE);
       return;
   }
 };

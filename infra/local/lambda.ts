@@ -24,7 +24,8 @@ export const lambdaInvoker = <E, R = unknown>(
       pending = loading;
     }
     const module = (await pending) as { handler?: unknown };
-    if (typeof module.handler !== 'function') throw new Error(`${fn.entry} does not export a handler function`);
+    if (typeof module.handler !== 'function')
+      throw new Error(`${fn.entry} does not export a handler function`);
     const handler = module.handler as (event: E, context: unknown) => R | Promise<R>;
     const run = Promise.resolve(handler(event, createLambdaContext(name, fn)));
     return withTimeout(run, fn.timeoutSeconds * 1000, `function ${name}`);

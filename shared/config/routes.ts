@@ -144,6 +144,17 @@ export const ARCHIVER = {
   control: 'none',
   secrets: [],
   archive: 'stage',
+  /** Metric names (EMF, namespace Trailkeeper): the handler emits them, CDK alarms on two of them. */
+  metrics: {
+    inserted: 'EventsInserted',
+    archived: 'EventsArchived',
+    expired: 'EventsExpired',
+    retimed: 'EventsRetimed',
+    /** A MODIFY other than a re-timing, or a REMOVE other than a TTL expiry. Alarmed. */
+    tampering: 'EventTampering',
+    /** Records that could not be read as events, written to the archive's quarantine/ prefix. Alarmed. */
+    quarantined: 'ArchiveQuarantined',
+  },
   stream: {
     batchSize: 1000,
     maxBatchingWindowSeconds: 30,
@@ -154,6 +165,7 @@ export const ARCHIVER = {
     parallelizationFactor: 1,
   },
 } as const satisfies FunctionDefinition & {
+  metrics: Record<string, string>;
   stream: {
     batchSize: number;
     maxBatchingWindowSeconds: number;

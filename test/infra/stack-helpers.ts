@@ -4,14 +4,14 @@
  */
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { TrailkeeperStack } from '#infra/stack.ts';
+import { SCHEDULED_JOBS, type ScheduledJobName, type TrailkeeperStack } from '#infra/stack.ts';
 import {
+  ARCHIVER,
   AUTHORIZER,
   EXPORT_WORKER,
   FUNCTIONS,
   type FunctionDefinition,
   type FunctionName,
-  STREAM_MONITOR,
 } from '#shared/config/routes.ts';
 
 export type Json = unknown;
@@ -45,10 +45,10 @@ export const functionCases = (stack: TrailkeeperStack): FunctionCase[] => [
     role: stack.api.authorizerFunction.role,
   },
   {
-    name: 'streamMonitor',
-    definition: STREAM_MONITOR,
-    fn: stack.streamMonitor.monitorFunction.fn,
-    role: stack.streamMonitor.monitorFunction.role,
+    name: 'archiver',
+    definition: ARCHIVER,
+    fn: stack.archiver.archiverFunction.fn,
+    role: stack.archiver.archiverFunction.role,
   },
   {
     name: 'exportWorker',
@@ -56,6 +56,12 @@ export const functionCases = (stack: TrailkeeperStack): FunctionCase[] => [
     fn: stack.exports.worker.fn,
     role: stack.exports.worker.role,
   },
+  ...(Object.keys(SCHEDULED_JOBS) as ScheduledJobName[]).map((name) => ({
+    name,
+    definition: SCHEDULED_JOBS[name].definition,
+    fn: stack.jobs[name].fn,
+    role: stack.jobs[name].role,
+  })),
 ];
 
 /** The logical id of a role's default policy (where its grants land). */

@@ -2,18 +2,22 @@
  * Assertions on the synthesized TrailkeeperStack template: the events table as tables.ts declares
  * it, every Lambda on nodejs24.x/arm64 with the environment of its definition, every route of
  * routes.ts with its authorizer, the append-only IAM guarantee on the events table (over every
- * role, the export worker's included), alarms, and a clean cdk-nag run. The export resources
- * themselves are covered by exports.test.ts.
+ * role, the export worker's included; the retention worker's one attribute-restricted UpdateItem
+ * is the single exception, checked to the letter), alarms, and a clean cdk-nag run. The export
+ * resources are covered by exports.test.ts, the archive, archiver and schedules by archive.test.ts.
  * The stack is synthesized (and its handlers bundled) once for the whole file.
  */
+
+import { isDeepStrictEqual } from 'node:util';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrailkeeperStack } from '#infra/stack.ts';
 import { AUTHORIZER, ENV, FUNCTIONS, ROUTES } from '#shared/config/routes.ts';
-import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
-import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
+import { ARCHIVE, EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
+import { CONTROL_TABLE, EVENTS_TABLE, type IndexDefinition } from '#shared/config/tables.ts';
 import {
   asList,
   functionCases as casesOf,
@@ -127,10 +131,42 @@ interface Finding {
   readonly resource: string;
 }
 
-const findForbiddenGrants = (policies: [string, Json[]][], eventsId: string): Finding[] =>
+/**
+ * The one update on events any role may hold: the retention worker's UpdateItem, restricted to the
+ * partition key and the TTL attribute and to return values that read nothing else back.
+ */
+const RETIME_CONDITION = {
+  'ForAllValues:StringEquals': {
+    'dynamodb:Attributes': [EVENTS_TABLE.partitionKey, EVENTS_TABLE.ttlAttribute],
+  },
+  StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+};
+
+/** Exactly `Allow dynamodb:UpdateItem` on the events table ARN alone, with exactly RETIME_CONDITION. */
+const isRestrictedRetime = (statement: Record<string, Json>, eventsId: string): boolean =>
+  statement.Effect === 'Allow' &&
+  statement.NotAction === undefined &&
+  statement.NotResource === undefined &&
+  isDeepStrictEqual(asList(statement.Action), ['dynamodb:UpdateItem']) &&
+  isDeepStrictEqual(
+    asList(statement.Resource).map((r) => render(r, eventsId)),
+    [eventsTableArn(`Trailkeeper-${eventsId}-SAMPLE`)],
+  ) &&
+  isDeepStrictEqual(statement.Condition, RETIME_CONDITION);
+
+/**
+ * Forbidden writes on the events table in any of `policies`. A statement of a policy in
+ * `retimePolicies` is let through only when it is exactly the restricted retime statement.
+ */
+const findForbiddenGrants = (
+  policies: [string, Json[]][],
+  eventsId: string,
+  retimePolicies: ReadonlySet<string> = new Set(),
+): Finding[] =>
   policies.flatMap(([policy, statements]) =>
     statements.flatMap((raw) => {
       const statement = raw as Record<string, Json>;
+      if (retimePolicies.has(policy) && isRestrictedRetime(statement, eventsId)) return [];
       const actions = forbiddenActionsGranted(statement);
       if (actions.length === 0) return [];
       // NotResource with Allow grants everything except the listed resources.
@@ -239,6 +275,67 @@ describe('control table', () => {
       ],
     });
   });
+
+  it('has the indexes of tables.ts, projecting keys only where the definition names no attribute', () => {
+    const table = resources[logicalId(stack.control.table)];
+    const indexes: IndexDefinition[] = Object.values(CONTROL_TABLE.indexes);
+    expect(indexes.map((index) => index.name)).toContain('activeJobs');
+    expect(table?.Properties?.GlobalSecondaryIndexes).toEqual(
+      indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection:
+          index.projection.length === 0
+            ? { ProjectionType: 'KEYS_ONLY' }
+            : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
+      })),
+    );
+  });
+
+  it('grants item actions on the table and Query on each named index, never Scan, stream reads or index/*', () => {
+    const controlId = logicalId(stack.control.table);
+    const tableArn = { 'Fn::GetAtt': [controlId, 'Arn'] };
+    const indexArns = Object.values(CONTROL_TABLE.indexes).map((index) => ({
+      'Fn::Join': ['', [tableArn, `/index/${index.name}`]],
+    }));
+    const read = ['dynamodb:BatchGetItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query'];
+    const expected: Record<string, { table: string[]; indexes: Json[] }> = {
+      none: { table: [], indexes: [] },
+      read: { table: read, indexes: indexArns },
+      'read-write': {
+        table: [
+          ...read,
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ].sort(),
+        indexes: indexArns,
+      },
+    };
+    for (const { name, definition, role } of functionCases()) {
+      const statements = asList(
+        (resources[defaultPolicyId(role)]?.Properties?.PolicyDocument as { Statement?: Json })?.Statement,
+      ) as Record<string, Json>[];
+      const onControl = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${controlId}"`));
+      const onTable = onControl.filter((s) => isDeepStrictEqual(asList(s.Resource), [tableArn]));
+      const onIndexes = onControl.filter((s) => !onTable.includes(s));
+      expect(onTable.flatMap((s) => asList(s.Action)).sort(), name).toEqual(
+        expected[definition.control]?.table,
+      );
+      expect(
+        onIndexes.flatMap((s) => asList(s.Resource)),
+        `${name} indexes`,
+      ).toEqual(expected[definition.control]?.indexes);
+      expect([...new Set(onIndexes.flatMap((s) => asList(s.Action)))], `${name} index actions`).toEqual(
+        definition.control === 'none' ? [] : ['dynamodb:Query'],
+      );
+    }
+  });
 });
 
 describe('functions', () => {
@@ -282,6 +379,19 @@ describe('functions', () => {
       );
       expect(variables[ENV.emailFrom], `${name} email sender`).toEqual(
         definition.sendsEmail ? stack.exports.emailFrom : undefined,
+      );
+      expect(variables[ENV.archiveBucket], `${name} archive bucket`).toEqual(
+        definition.archive ? { Ref: logicalId(stack.archive.bucket) } : undefined,
+      );
+      expect(variables[ENV.archiveStagingBucket], `${name} staging bucket`).toEqual(
+        definition.archive ? { Ref: logicalId(stack.archive.stagingBucket) } : undefined,
+      );
+      expect(variables[ENV.archiveCloseAfterHours], `${name} close after`).toEqual(
+        definition.archive === 'compact' ? String(ARCHIVE.closeAfterHours) : undefined,
+      );
+      // Only scheduled jobs are capped (at one run at a time).
+      expect(properties?.ReservedConcurrentExecutions, `${name} reserved concurrency`).toBe(
+        definition.schedule ? 1 : undefined,
       );
     }
   });
@@ -399,10 +509,79 @@ describe('IAM on the events table', () => {
     ]);
   });
 
-  it('no policy grants UpdateItem, DeleteItem, BatchWriteItem, PartiQL writes or a wildcard on the events table', () => {
+  it('the checker lets through only the exact restricted UpdateItem, and only in the retention worker policy', () => {
+    const eventsId = 'EventsTableABC';
+    const table = { 'Fn::GetAtt': [eventsId, 'Arn'] };
+    const update = (Condition: Json, Action: Json = 'dynamodb:UpdateItem', Resource: Json = table) => ({
+      Effect: 'Allow',
+      Action,
+      Resource,
+      ...(Condition === undefined ? {} : { Condition }),
+    });
+    const wider = {
+      ...RETIME_CONDITION,
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'expires_at', 'doc'] },
+    };
+    const noReturnValues = { 'ForAllValues:StringEquals': RETIME_CONDITION['ForAllValues:StringEquals'] };
+    const retimePolicies = new Set(['Restricted', 'Bare', 'Wider', 'NoReturnValues', 'Mixed', 'Index']);
+    const findings = findForbiddenGrants(
+      [
+        ['Restricted', [update(RETIME_CONDITION)]],
+        ['Bare', [update(undefined)]],
+        ['Wider', [update(wider)]],
+        ['NoReturnValues', [update(noReturnValues)]],
+        ['Mixed', [update(RETIME_CONDITION, ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'])]],
+        [
+          'Index',
+          [update(RETIME_CONDITION, 'dynamodb:UpdateItem', [table, { 'Fn::Join': ['', [table, '/*']] }])],
+        ],
+        ['Elsewhere', [update(RETIME_CONDITION)]],
+      ],
+      eventsId,
+      retimePolicies,
+    );
+    expect(findings.map((f) => f.policy)).toEqual([
+      'Bare',
+      'Wider',
+      'NoReturnValues',
+      'Mixed',
+      'Index',
+      'Index',
+      'Elsewhere',
+    ]);
+  });
+
+  it('no policy grants UpdateItem, DeleteItem, BatchWriteItem, PartiQL writes or a wildcard on the events table, but the retention worker its restricted UpdateItem', () => {
     const policies = allPolicyStatements();
     expect(policies.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length + 2);
-    expect(findForbiddenGrants(policies, logicalId(stack.events.table))).toEqual([]);
+    const retimePolicy = defaultPolicyId(stack.jobs.retentionWorker.role);
+    expect(findForbiddenGrants(policies, logicalId(stack.events.table), new Set([retimePolicy]))).toEqual([]);
+  });
+
+  it('lets the retention worker update events only through the one statement restricted to the key and the TTL attribute', () => {
+    const eventsId = logicalId(stack.events.table);
+    const statements = asList(
+      (
+        resources[defaultPolicyId(stack.jobs.retentionWorker.role)]?.Properties?.PolicyDocument as {
+          Statement?: Json;
+        }
+      )?.Statement,
+    ) as Record<string, Json>[];
+    const updates = statements.filter(
+      (s) =>
+        forbiddenActionsGranted(s).length > 0 &&
+        asList(s.Resource).some((resource) => touchesEventsTable(resource, eventsId)),
+    );
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'expires_at'] },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+    });
+    expect(updates.every((s) => isRestrictedRetime(s, eventsId))).toBe(true);
+    // Without the exemption the same statement is a finding: the walker does see it.
+    expect(findForbiddenGrants(allPolicyStatements(), eventsId).map((f) => [f.policy, f.actions])).toEqual([
+      [defaultPolicyId(stack.jobs.retentionWorker.role), ['dynamodb:UpdateItem']],
+    ]);
   });
 
   it('no role attaches a managed policy that could reach DynamoDB', () => {
@@ -434,24 +613,40 @@ describe('IAM on the events table', () => {
         'dynamodb:PutItem',
         'dynamodb:Query',
       ],
+      retime: ['dynamodb:UpdateItem'],
     };
-    // The stream monitor reads the stream, not the table: its own test below.
-    for (const { name, definition, role } of functionCases().filter((c) => c.name !== 'streamMonitor')) {
+    const allIndexes = Object.values(EVENTS_TABLE.indexes).map((index) => `${eventsArn}/index/${index.name}`);
+    const expectedIndexes: Record<string, string[]> = {
+      none: [],
+      append: [],
+      read: allIndexes,
+      'read-append': allIndexes,
+      retime: [`${eventsArn}/index/${EVENTS_TABLE.indexes.byTenantTime.name}`],
+    };
+    // The archiver reads the stream, not the table: its own test below.
+    const cases = functionCases().filter((c) => c.name !== 'archiver');
+    expect(cases.map((c) => c.definition.events)).toContain('retime');
+    for (const { name, definition, role } of cases) {
       const onTable = statementsOf(defaultPolicyId(role))
         .filter((s) => s.resources.includes(eventsArn))
         .flatMap((s) => s.actions);
       expect([...new Set(onTable)].sort(), name).toEqual(expected[definition.events]);
-      const onIndexes = statementsOf(defaultPolicyId(role))
-        .filter((s) => s.resources.some((r) => r.startsWith(`${eventsArn}/index/`)))
-        .flatMap((s) => s.actions);
-      expect(onIndexes, `${name} index actions`).toEqual(
-        definition.events.startsWith('read') ? ['dynamodb:Query'] : [],
+      const indexStatements = statementsOf(defaultPolicyId(role)).filter((s) =>
+        s.resources.some((r) => r.startsWith(`${eventsArn}/index/`)),
       );
+      expect(
+        indexStatements.flatMap((s) => s.actions),
+        `${name} index actions`,
+      ).toEqual(expectedIndexes[definition.events]?.length ? ['dynamodb:Query'] : []);
+      expect(
+        indexStatements.flatMap((s) => s.resources),
+        `${name} indexes`,
+      ).toEqual(expectedIndexes[definition.events]);
     }
   });
 
-  it('lets the stream monitor read only the events stream', () => {
-    const statements = statementsOf(defaultPolicyId(stack.streamMonitor.monitorFunction.role));
+  it('lets the archiver read only the events stream', () => {
+    const statements = statementsOf(defaultPolicyId(stack.archiver.archiverFunction.role));
     const dynamo = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.length).toBeGreaterThan(0);
     for (const statement of dynamo) {
@@ -482,40 +677,25 @@ describe('secrets', () => {
   });
 });
 
-describe('stream monitor', () => {
-  it('reads the events stream from the trim horizon with bisecting, partial failures and a DLQ', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.events.table), 'StreamArn'] },
-      FunctionName: { Ref: logicalId(stack.streamMonitor.monitorFunction.fn) },
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: 100,
-      BisectBatchOnFunctionError: true,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      MaximumRetryAttempts: 10,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } },
-    });
-  });
-
-  it('encrypts the dead-letter queue and refuses plain HTTP to it', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
-  });
-});
-
 describe('monitoring', () => {
-  it('alarms on API 5xx, errors and throttles of every function, table throttles, tampering, dead letters and queue age', () => {
-    const functionCount = functionCases().length;
-    const deadLetterQueues = 2; // stream monitor, export jobs
+  it('alarms on API 5xx, errors of every function, throttles of all but the scheduled jobs, table throttles, archiver metrics and lag, dead letters and queue age', () => {
+    const scheduled = functionCases().filter((c) => c.definition.schedule !== undefined);
+    const unscheduled = functionCases().filter((c) => c.definition.schedule === undefined);
+    expect(scheduled.map((c) => c.name).sort()).toEqual(['archiveCompactor', 'retentionWorker']);
+    const archiverMetrics = 2; // EventTampering, ArchiveQuarantined
+    const iteratorAge = 1; // archiver
+    const deadLetterQueues = 4; // archiver, export jobs, one per schedule
     const workQueues = 1; // export jobs
     template.resourceCountIs(
       'AWS::CloudWatch::Alarm',
-      1 + 2 * functionCount + 1 + 1 + deadLetterQueues + workQueues,
+      1 +
+        2 * unscheduled.length +
+        scheduled.length +
+        1 +
+        archiverMetrics +
+        iteratorAge +
+        deadLetterQueues +
+        workQueues,
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5xx',
@@ -525,7 +705,7 @@ describe('monitoring', () => {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Namespace: 'AWS/SQS',
     });
-    for (const { name, fn } of functionCases()) {
+    for (const { name, fn, definition } of functionCases()) {
       for (const metric of ['Errors', 'Throttles']) {
         const alarms = template.findResources('AWS::CloudWatch::Alarm', {
           Properties: {
@@ -534,7 +714,9 @@ describe('monitoring', () => {
             Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn) } }],
           },
         });
-        expect(Object.keys(alarms), `${name} ${metric}`).toHaveLength(1);
+        // A scheduled job's throttle is a skipped tick (reserved concurrency 1), not a fault.
+        const expected = metric === 'Throttles' && definition.schedule ? 0 : 1;
+        expect(Object.keys(alarms), `${name} ${metric}`).toHaveLength(expected);
       }
     }
   });
@@ -624,7 +806,9 @@ describe('cdk-nag', () => {
           })),
         ),
     );
-    const exportObjects = `AwsSolutions-IAM5[Resource::<${logicalId(stack.exports.bucket)}.Arn>/*]`;
+    const objects = (bucket: IConstruct, pattern = '*') =>
+      `AwsSolutions-IAM5[Resource::<${logicalId(bucket)}.Arn>/${pattern}]`;
+    const exportObjects = objects(stack.exports.bucket);
     expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual(
       [
         'Trailkeeper/AccessLogs/Bucket AwsSolutions-S1',
@@ -633,7 +817,13 @@ describe('cdk-nag', () => {
         'Trailkeeper/Api/HttpApi/GET--health AwsSolutions-APIG4',
         'Trailkeeper/Secrets/CursorKey AwsSolutions-SMG4',
         'Trailkeeper/Secrets/OperatorKey AwsSolutions-SMG4',
-        'Trailkeeper/StreamMonitor/DeadLetterQueue AwsSolutions-SQS3',
+        'Trailkeeper/Archiver/DeadLetterQueue AwsSolutions-SQS3',
+        `Trailkeeper/Archiver/Function/Role ${objects(stack.archive.stagingBucket)}`,
+        `Trailkeeper/Archiver/Function/Role ${objects(stack.archive.bucket, 'quarantine/*')}`,
+        `Trailkeeper/ArchiveCompactor/Role ${objects(stack.archive.stagingBucket)}`,
+        `Trailkeeper/ArchiveCompactor/Role ${objects(stack.archive.bucket)}`,
+        'Trailkeeper/ArchiveCompactor/Schedule/DeadLetterQueue AwsSolutions-SQS3',
+        'Trailkeeper/RetentionWorker/Schedule/DeadLetterQueue AwsSolutions-SQS3',
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
