@@ -88,12 +88,14 @@ describe('local DynamoDB', () => {
       const indexes = (Table?.GlobalSecondaryIndexes ?? []).map((index) => ({
         name: index.IndexName,
         keys: index.KeySchema?.map((key) => key.AttributeName),
-        projection: index.Projection?.NonKeyAttributes,
+        projection: index.Projection?.NonKeyAttributes ?? [],
+        type: index.Projection?.ProjectionType,
       }));
       const expected = Object.values(definition.indexes).map((index) => ({
         name: index.name,
         keys: [index.partitionKey, index.sortKey],
         projection: [...index.projection],
+        type: index.projection.length === 0 ? 'KEYS_ONLY' : 'INCLUDE',
       }));
       expect(indexes).toEqual(expect.arrayContaining(expected));
       expect(indexes).toHaveLength(expected.length);
