@@ -513,8 +513,11 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
         buffer = [];
         readAll = false;
         const delay = backoff(readFailures++);
+        // DynamoDB Local answers a brand-new shard's first read from TRIM_HORIZON this way: expected.
+        const quirk =
+          errorName(error) === 'TrimmedDataAccessException' && shard.position.sequenceNumber === undefined;
         log(
-          'WARN',
+          quirk ? 'DEBUG' : 'WARN',
           `${shard.id}: ${describeError(error)}; reading again after ${shard.position.sequenceNumber ?? 'the trim horizon'} in ${delay} ms`,
         );
         await pause(delay);
