@@ -14,7 +14,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { ARCHIVE_COMPACTOR, ARCHIVER, ENV, EXPORT_WORKER, RETENTION_WORKER } from '#shared/config/routes.ts';
+import { ensureSigningKeyFile } from '#shared/adapters/signer.ts';
+import {
+  ARCHIVE_COMPACTOR,
+  ARCHIVER,
+  ENV,
+  EXPORT_WORKER,
+  INTEGRITY_SCAN,
+  RETENTION_WORKER,
+  SEALER,
+} from '#shared/config/routes.ts';
 import { BUCKETS } from '#shared/config/storage.ts';
 import { EVENTS_TABLE, TABLES } from '#shared/config/tables.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
@@ -31,6 +40,8 @@ import { ensureTables } from './tables.ts';
 export const SCHEDULED = {
   'retention-worker': RETENTION_WORKER,
   'archive-compactor': ARCHIVE_COMPACTOR,
+  sealer: SEALER,
+  'integrity-scan': INTEGRITY_SCAN,
 } as const;
 export type ScheduledName = keyof typeof SCHEDULED;
 
@@ -57,6 +68,8 @@ export interface LocalStackOptions {
   readonly archiveCloseAfterHours?: number;
   /** The stream poller's batching window (default 200 ms; AWS: ARCHIVER.stream). */
   readonly streamBatchingWindowMs?: number;
+  /** The sealer's watermark lag (tests: short; default INTEGRITY's, as in AWS). */
+  readonly sealWatermarkLagMs?: number;
 }
 
 /** The archive pipeline's hooks (tests). */
@@ -206,6 +219,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     cleanups.push(() => sqs.stop());
     log('INFO', `export queue on ${sqs.url}; emails go to ${outboxDir}`);
     const closeAfterHours = options.archiveCloseAfterHours ?? process.env[ENV.archiveCloseAfterHours];
+    const sealLagMs = options.sealWatermarkLagMs ?? process.env[ENV.sealWatermarkLagMs];
+    // The digest signing key: KMS in AWS; a P-256 key file here, created once (0600).
+    const keyDir = dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-keys-')) : dataDir;
+    if (dataDir === undefined) cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
+    const signingKeyFile = await ensureSigningKeyFile(join(keyDir, 'signing-key.pem'));
     const exportPartBytes = options.exportPartBytes ?? process.env.TRAILKEEPER_EXPORT_PART_BYTES;
     const exportTimeReserveMs = options.exportTimeReserveMs ?? process.env[ENV.exportTimeReserveMs];
 
@@ -220,6 +238,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         ? {}
         : { [ENV.exportTimeReserveMs]: String(exportTimeReserveMs) }),
       ...(closeAfterHours === undefined ? {} : { [ENV.archiveCloseAfterHours]: String(closeAfterHours) }),
+      ...(sealLagMs === undefined ? {} : { [ENV.sealWatermarkLagMs]: String(sealLagMs) }),
+      [ENV.signingKeyFile]: signingKeyFile,
       [ENV.operatorKey]: secrets.operatorKey,
       [ENV.cursorKey]: secrets.cursorKey,
       AWS_REGION: 'us-east-1',

@@ -31,6 +31,8 @@ export interface ControlStore {
   ): Promise<TenantRecord | null>;
   /** Tenants with a pending or running retention job (eventually consistent). */
   listActiveRetentionJobs(): Promise<string[]>;
+  /** Every tenant id (eventually consistent), in id order. */
+  listTenantIds(): Promise<string[]>;
   /**
    * Saves the tenant's retention job if it is still the one at `expectedVersion` (a newer change
    * replaces the job; a concurrent run bumps the version). Saves it with version + 1 and returns
@@ -52,11 +54,13 @@ const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT
 const apiKeyKey = (tenantId: string, keyId: string) => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${keyId}` });
 
 const strip = <T>(item: Record<string, unknown>): T => {
-  const { pk: _pk, sk: _sk, active_job: _job, active_since: _since, ...rest } = item;
+  const { pk: _pk, sk: _sk, active_job: _job, active_since: _since, entity: _entity, ...rest } = item;
   return rest as T;
 };
 
 const ACTIVE_JOBS = CONTROL_TABLE.indexes.activeJobs;
+const TENANTS = CONTROL_TABLE.indexes.tenants;
+const TENANT_ENTITY = 'tenant';
 const RETENTION_QUEUE = 'retention';
 
 /** The tenant was changed by someone else between read and write: re-read and retry. */
@@ -85,7 +89,8 @@ export class DynamoControlStore implements ControlStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...tenantKey(tenant.id), ...tenant },
+        // `entity` lists the tenant in the sparse `tenants` index (the sealer walks it).
+        Item: { ...tenantKey(tenant.id), ...tenant, [TENANTS.partitionKey]: TENANT_ENTITY },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -139,6 +144,26 @@ export class DynamoControlStore implements ControlStore {
       if (guarded && (error as { Item?: unknown }).Item !== undefined) throw new ConcurrentUpdateError();
       return null;
     }
+  }
+
+  async listTenantIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TENANTS.name,
+          KeyConditionExpression: '#entity = :entity',
+          ExpressionAttributeNames: { '#entity': TENANTS.partitionKey },
+          ExpressionAttributeValues: { ':entity': TENANT_ENTITY },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) if (typeof item.id === 'string') ids.push(item.id);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   async listActiveRetentionJobs(): Promise<string[]> {

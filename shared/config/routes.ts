@@ -6,7 +6,7 @@
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-export type FunctionName = 'health' | 'ingest' | 'query' | 'admin' | 'exports';
+export type FunctionName = 'health' | 'ingest' | 'query' | 'admin' | 'exports' | 'integrity';
 
 export interface RouteDefinition {
   readonly method: HttpMethod;
@@ -24,8 +24,14 @@ export interface RouteDefinition {
 export type EventsAccess = 'none' | 'append' | 'read' | 'read-append' | 'retime';
 export type ControlAccess = 'none' | 'read' | 'read-write';
 export type SecretName = 'operatorKey' | 'cursorKey';
-/** Archive: `stage` = put objects into the staging bucket (the stream archiver); `compact` = read and delete staged objects, read and put finalized ones (the compactor). */
-export type ArchiveAccess = 'stage' | 'compact';
+/**
+ * Archive: `stage` = put objects into the staging bucket (the stream archiver); `compact` = read
+ * and delete staged objects, read and put finalized ones (the compactor); `digests` = put and read
+ * signed digests under `digests/` of the archive bucket (the sealer).
+ */
+export type ArchiveAccess = 'stage' | 'compact' | 'digests';
+/** The digest signing key: `sign` (KMS Sign and GetPublicKey) or `public-key` (GetPublicKey only). */
+export type SigningAccess = 'sign' | 'public-key';
 /** Exports bucket: `write` = put objects and run multipart uploads; `read` = presign downloads (GetObject). */
 export type BucketAccess = 'read' | 'write' | 'read-write';
 
@@ -48,6 +54,8 @@ export interface FunctionDefinition {
   readonly nodeFlags?: readonly string[];
   /** Archive buckets (absent = none). */
   readonly archive?: ArchiveAccess;
+  /** The digest signing key (absent = none). */
+  readonly signing?: SigningAccess;
   /** Invoked on a fixed rate (EventBridge schedule in AWS, a timer locally). */
   readonly schedule?: { readonly rateMinutes: number };
 }
@@ -88,6 +96,16 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
     exportQueue: 'send',
     // A synchronous export with notify_email mails the link at once.
     sendsEmail: true,
+  },
+  integrity: {
+    entry: 'functions/integrity.ts',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    // Proofs: the event, and the hashes of its digest's interval on the seal index.
+    events: 'read',
+    control: 'read',
+    secrets: [],
+    signing: 'public-key',
   },
   admin: {
     entry: 'functions/admin.ts',
@@ -192,6 +210,39 @@ export const ARCHIVE_COMPACTOR = {
 } as const satisfies FunctionDefinition;
 
 /**
+ * Seals each tenant's newly received events into a signed, chained digest (RFC 6962 Merkle root)
+ * every few minutes, once no write can still land in the interval (see shared/config/integrity.ts).
+ */
+export const SEALER = {
+  entry: 'functions/sealer.ts',
+  memoryMiB: 1024,
+  timeoutSeconds: 300,
+  events: 'read',
+  control: 'read-write',
+  secrets: [],
+  archive: 'digests',
+  signing: 'sign',
+  schedule: { rateMinutes: 5 },
+} as const satisfies FunctionDefinition;
+
+/**
+ * Re-verifies sealed intervals against the hot store: recomputes each stored event's hash from
+ * its document and the interval's Merkle root from the seal index, checks the digest's signature
+ * and chain link; any mismatch raises the IntegrityMismatch metric (alarmed).
+ */
+export const INTEGRITY_SCAN = {
+  entry: 'functions/integrity-scan.ts',
+  memoryMiB: 1024,
+  timeoutSeconds: 600,
+  events: 'read',
+  control: 'read-write',
+  secrets: [],
+  signing: 'public-key',
+  schedule: { rateMinutes: 15 },
+  metrics: { mismatch: 'IntegrityMismatch', verified: 'EventsVerified' },
+} as const satisfies FunctionDefinition & { metrics: Record<string, string> };
+
+/**
  * Re-times a tenant's stored events after its retention changed (PATCH /v1/tenants/{id}):
  * picks up pending jobs every minute, checkpoints on the tenant after every page, and resumes
  * where the previous run stopped.
@@ -211,6 +262,10 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/events', fn: 'ingest', authorized: true },
   { method: 'GET', path: '/v1/events', fn: 'query', authorized: true },
   { method: 'GET', path: '/v1/events/{id}', fn: 'query', authorized: true },
+  { method: 'GET', path: '/v1/events/{id}/proof', fn: 'integrity', authorized: true },
+  { method: 'GET', path: '/v1/integrity/digests', fn: 'integrity', authorized: true },
+  // Public by nature: anyone must be able to check a signature without our word for the key.
+  { method: 'GET', path: '/v1/integrity/public-key', fn: 'integrity', authorized: false },
   { method: 'POST', path: '/v1/tenants', fn: 'admin', authorized: true },
   { method: 'GET', path: '/v1/tenants/{tenant_id}', fn: 'admin', authorized: true },
   { method: 'PATCH', path: '/v1/tenants/{tenant_id}', fn: 'admin', authorized: true },
@@ -247,6 +302,12 @@ export const ENV = {
   archiveStagingBucket: 'ARCHIVE_STAGING_BUCKET',
   /** Hours after the end of a UTC day before the compactor treats the day as closed (tests: -24 closes today). */
   archiveCloseAfterHours: 'TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS',
+  /** The digest signing key in AWS: a KMS key id or ARN (ECC_NIST_P256, SIGN_VERIFY). */
+  signingKeyId: 'TRAILKEEPER_SIGNING_KEY_ID',
+  /** Locally: a PKCS#8 PEM file holding a P-256 private key (created under .data/ on first start). */
+  signingKeyFile: 'TRAILKEEPER_SIGNING_KEY_FILE',
+  /** Local runtime and tests only: the sealer's watermark lag in ms (AWS: INTEGRITY's, from the timeouts). */
+  sealWatermarkLagMs: 'TRAILKEEPER_SEAL_WATERMARK_LAG_MS',
   /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */
   exportTimeReserveMs: 'TRAILKEEPER_EXPORT_TIME_RESERVE_MS',
 } as const;

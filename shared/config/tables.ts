@@ -31,6 +31,8 @@ export interface TableDefinition {
 
 /** Attribute shared by every event index as its sort key: `<occurred_at ISO>#<event id>`. */
 export const EVENT_SORT_KEY = 'sk';
+/** Sort key of the seal index: `<received_at ISO>#<event id>`. */
+export const SEAL_SORT_KEY = 'seal_sk';
 
 /**
  * What a list query needs from an index item: the event document, its hash and its expiry.
@@ -74,6 +76,11 @@ export const EVENTS_TABLE = {
     byMethod: eventIndex('byMethod', 'method_pk'),
     byStatus: eventIndex('byStatus', 'status_pk'),
     byImpersonated: eventIndex('byImpersonated', 'impersonated_pk'),
+    /**
+     * Not a filter: the sealer's view. Partition `<tenant>#<shard>#<UTC hour received>`, sorted
+     * by `<received_at>#<id>`, projecting only the hash: what a digest's Merkle tree is built from.
+     */
+    bySeal: { name: 'bySeal', partitionKey: 'seal_pk', sortKey: 'seal_sk', projection: ['hash'] },
   },
 } as const satisfies TableDefinition;
 
@@ -95,6 +102,8 @@ export const CONTROL_TABLE = {
      * retention worker finds its work with one small query.
      */
     activeJobs: { name: 'activeJobs', partitionKey: 'active_job', sortKey: 'active_since', projection: [] },
+    /** Sparse: every tenant record carries `entity: 'tenant'`, so the sealer can list tenants. */
+    tenants: { name: 'tenants', partitionKey: 'entity', sortKey: 'id', projection: [] },
   },
 } as const satisfies TableDefinition;
 

@@ -4,7 +4,7 @@
  * `<tenant>#<shard>#<value>` (the shard spreads one tenant's writes over several partitions;
  * queries fan out over all shards and merge). Every index sorts by `<occurred_at>#<id>`.
  */
-import { EVENT_SORT_KEY, EVENTS_TABLE, type EventIndexName } from '../config/tables.ts';
+import { EVENT_SORT_KEY, EVENTS_TABLE, type EventIndexName, SEAL_SORT_KEY } from '../config/tables.ts';
 import type { StoredEvent } from './event.ts';
 
 /** Upper bound of shards per tenant; a tenant's shard count may grow, never shrink. */
@@ -26,7 +26,15 @@ export const ACCESS_PATTERNS: Readonly<Record<EventIndexName, (e: StoredEvent) =
   byStatus: (e) => (e.status === undefined ? undefined : String(e.status)),
   // Sparse: only impersonated events are indexed, the rare ones worth finding fast.
   byImpersonated: (e) => (e.impersonated ? 'true' : undefined),
+  // The sealer's: by the UTC hour the event was received (sorted by seal_sk, see sealSortKey).
+  bySeal: (e) => sealHour(e.received_at),
 };
+
+/** `YYYY-MM-DDTHH` of an ISO time: the seal index's partition bucket. */
+export const sealHour = (iso: string): string => iso.slice(0, 13);
+
+/** `<received_at>#<id>`: the seal index's order, which is also a digest's leaf order. */
+export const sealSortKey = (receivedAt: string, eventId: string): string => `${receivedAt}#${eventId}`;
 
 /** First segment of an action: `secret` for `secret.key.rotated`; serves `secret.*`. */
 export const actionCategory = (action: string): string => action.split('.', 1)[0] ?? action;
@@ -71,6 +79,7 @@ export const eventKeys = (event: StoredEvent, shards: number): Record<string, st
   const keys: Record<string, string> = {
     ...eventItemKey(event.tenant_id, event.id),
     [EVENT_SORT_KEY]: eventSortKey(event.occurred_at, event.id),
+    [SEAL_SORT_KEY]: sealSortKey(event.received_at, event.id),
   };
   for (const [name, keyOf] of Object.entries(ACCESS_PATTERNS) as [
     EventIndexName,

@@ -21,6 +21,20 @@ export interface TenantRecord {
   updated_at: string;
   /** The latest retention backfill (absent until the retention first changes). */
   retention_job?: RetentionJob;
+  /** Where the tenant's digest chain stands (absent until its first digest). */
+  seal?: SealState;
+  /** The interval end and sequence of the last digest the integrity scan has verified. */
+  scanned_through?: string;
+  scanned_sequence?: number;
+}
+
+export interface SealState {
+  /** Sequence number of the last digest (the first is 1). */
+  sequence: number;
+  /** End of the last sealed interval (received_at, inclusive). */
+  end: string;
+  /** SHA-256 (hex) of the last digest, the next one's `previous_digest_hash`. */
+  digest_hash: string;
 }
 
 export interface ApiKeyRecord {

@@ -143,7 +143,7 @@ export const listEvents = async (
 };
 
 export const getEvent = async (
-  deps: EventDeps,
+  deps: Pick<EventDeps, 'store' | 'now'>,
   principal: KeyPrincipal,
   eventId: string,
 ): Promise<StoredEvent> => {

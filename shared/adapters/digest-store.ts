@@ -1,0 +1,190 @@
+/**
+ * Where digests live: each one as an object in the archive bucket (Object Lock: deleting the
+ * table cannot erase them) and as a record in the control table for lookup, next to the tenant's
+ * chain state. The object is written first and never replaced (a conditional put); the record and
+ * the chain state are then written in one transaction conditioned on the chain not having moved.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { INTEGRITY } from '../config/integrity.ts';
+import { digestHash, type SignedDigest } from '../domain/digest.ts';
+import type { SealState } from '../domain/tenant.ts';
+
+const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+const digestSk = (end: string) => `DIGEST#${end}`;
+
+export const digestObjectKey = (tenantId: string, sequence: number): string =>
+  `${INTEGRITY.digestsPrefix}tenant=${tenantId}/${String(sequence).padStart(10, '0')}.json`;
+
+export class ChainMovedError extends Error {
+  constructor() {
+    super("The tenant's digest chain moved while sealing (another sealer ran).");
+    this.name = 'ChainMovedError';
+  }
+}
+
+export interface DigestStore {
+  /**
+   * Stores the object (or, when one exists for this sequence already — a run that died after
+   * writing it — returns that one, which then wins), then the record and the chain state.
+   */
+  save(digest: SignedDigest, previous: SealState | undefined): Promise<SignedDigest>;
+  /** Digests whose interval ends in [from, to], ascending, at most `limit`. */
+  list(tenantId: string, from: string, to: string, limit: number): Promise<SignedDigest[]>;
+  /** The digest whose interval holds `receivedAt`, if sealed. */
+  covering(tenantId: string, receivedAt: string): Promise<SignedDigest | null>;
+  /** Digests ending strictly after `after` ('' = from the first), ascending, at most `limit`. */
+  after(tenantId: string, after: string, limit: number): Promise<SignedDigest[]>;
+}
+
+const sameContent = (a: SignedDigest, b: SignedDigest): boolean =>
+  a.tenant_id === b.tenant_id &&
+  a.sequence === b.sequence &&
+  a.interval.start === b.interval.start &&
+  a.interval.end === b.interval.end &&
+  a.event_count === b.event_count &&
+  a.merkle_root === b.merkle_root &&
+  a.previous_digest_hash === b.previous_digest_hash;
+
+export class S3DynamoDigestStore implements DigestStore {
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  private async putObject(digest: SignedDigest): Promise<SignedDigest> {
+    const key = digestObjectKey(digest.tenant_id, digest.sequence);
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: `${JSON.stringify(digest, null, 2)}\n`,
+          ContentType: 'application/json',
+          // S3 conditional write: never a second version of a digest.
+          IfNoneMatch: '*',
+        }),
+      );
+      return digest;
+    } catch (error) {
+      const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+      if (status !== 412 && status !== 409) throw error;
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const existing = JSON.parse(
+        await (out.Body as { transformToString(): Promise<string> }).transformToString(),
+      );
+      if (!sameContent(existing as SignedDigest, digest)) {
+        throw new Error(`digest ${digest.sequence} of ${digest.tenant_id} exists with other content`);
+      }
+      return existing as SignedDigest;
+    }
+  }
+
+  async save(digest: SignedDigest, previous: SealState | undefined): Promise<SignedDigest> {
+    const stored = await this.putObject(digest);
+    const state: SealState = {
+      sequence: stored.sequence,
+      end: stored.interval.end,
+      digest_hash: digestHash(stored),
+    };
+    try {
+      await this.dynamo.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: tenantPk(stored.tenant_id),
+                  sk: digestSk(stored.interval.end),
+                  sequence: stored.sequence,
+                  digest: stored,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: tenantPk(stored.tenant_id), sk: 'TENANT' },
+                UpdateExpression: 'SET #seal = :seal',
+                ConditionExpression:
+                  previous === undefined
+                    ? 'attribute_exists(pk) AND attribute_not_exists(#seal)'
+                    : 'attribute_exists(pk) AND #seal.#sequence = :previous',
+                ExpressionAttributeNames: {
+                  '#seal': 'seal',
+                  ...(previous === undefined ? {} : { '#sequence': 'sequence' }),
+                },
+                ExpressionAttributeValues: {
+                  ':seal': state,
+                  ...(previous === undefined ? {} : { ':previous': previous.sequence }),
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TransactionCanceledException')
+        throw new ChainMovedError();
+      throw error;
+    }
+    return stored;
+  }
+
+  private async query(
+    tenantId: string,
+    condition: string,
+    values: Record<string, string>,
+    limit: number,
+  ): Promise<SignedDigest[]> {
+    const digests: SignedDigest[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.dynamo.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: `pk = :pk AND ${condition}`,
+          ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ...values },
+          Limit: limit - digests.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      digests.push(...(out.Items ?? []).map((item) => item.digest as SignedDigest));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined && digests.length < limit);
+    return digests;
+  }
+
+  list(tenantId: string, from: string, to: string, limit: number): Promise<SignedDigest[]> {
+    return this.query(
+      tenantId,
+      'sk BETWEEN :from AND :to',
+      { ':from': digestSk(from), ':to': digestSk(to) },
+      limit,
+    );
+  }
+
+  async covering(tenantId: string, receivedAt: string): Promise<SignedDigest | null> {
+    // The first digest ending at or after receivedAt; intervals are contiguous, so it holds it.
+    const [digest] = await this.query(
+      tenantId,
+      'sk BETWEEN :from AND :last',
+      { ':from': digestSk(receivedAt), ':last': 'DIGEST#\uffff' },
+      1,
+    );
+    return digest !== undefined && receivedAt > digest.interval.start ? digest : null;
+  }
+
+  after(tenantId: string, after: string, limit: number): Promise<SignedDigest[]> {
+    return this.query(
+      tenantId,
+      'sk BETWEEN :from AND :last',
+      { ':from': `${digestSk(after)}\u0000`, ':last': 'DIGEST#\uffff' },
+      limit,
+    );
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Production wiring of the integrity functions (sealer, scan, API), built once per container.
+ */
+import { ENV } from '../config/routes.ts';
+import { ARCHIVE_BUCKET } from '../config/storage.ts';
+import { dynamoDocumentClient, requiredEnv } from './clients.ts';
+import { S3DynamoDigestStore } from './digest-store.ts';
+import { s3Client } from './object-store.ts';
+import { DynamoSealStore } from './seal-store.ts';
+
+export const sealStore = () => new DynamoSealStore(dynamoDocumentClient(), requiredEnv(ENV.eventsTable));
+
+/** The API and the scan only read digests: they need no bucket. */
+export const digestStore = () =>
+  new S3DynamoDigestStore(
+    dynamoDocumentClient(),
+    requiredEnv(ENV.controlTable),
+    s3Client(),
+    process.env[ARCHIVE_BUCKET.envVar] ?? '',
+  );

@@ -1,0 +1,149 @@
+/**
+ * The events table as the sealer and the integrity scan see it: a tenant's events by the time
+ * they were received (the `bySeal` index, hashes only), merged over the tenant's write shards in
+ * leaf order, and the stored documents by key for re-hashing.
+ */
+import { createHash } from 'node:crypto';
+import { brotliDecompressSync } from 'node:zlib';
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { EVENTS_TABLE, SEAL_SORT_KEY } from '../config/tables.ts';
+import type { SealedEvent } from '../domain/digest.ts';
+import { eventItemKey, partitionValue, sealHour } from '../domain/keys.ts';
+
+const INDEX = EVENTS_TABLE.indexes.bySeal;
+const HOUR_MS = 3_600_000;
+
+/** What the scan learns of one stored event: whether its document still hashes to its hash. */
+export interface StoredHash {
+  /** The item's `hash` attribute. */
+  hash: string;
+  /** SHA-256 of the stored document (the canonical JSON that was hashed at ingest). */
+  documentHash: string;
+}
+
+export interface SealStore {
+  /**
+   * Events received in (start, end], in leaf order, at most `limit` (the first ones). Reads each
+   * shard's hour partitions in order and stops a shard after `limit` events.
+   */
+  receivedBetween(
+    tenantId: string,
+    shards: number,
+    start: string,
+    end: string,
+    limit: number,
+  ): Promise<SealedEvent[]>;
+  /** The stored hashes of events by id (absent ids are missing from the table). */
+  storedHashes(tenantId: string, ids: readonly string[]): Promise<Map<string, StoredHash>>;
+}
+
+/** The UTC hours (`YYYY-MM-DDTHH`) that (start, end] touches. */
+export const hoursBetween = (start: string, end: string): string[] => {
+  const hours: string[] = [];
+  const first = Date.parse(`${sealHour(new Date(Date.parse(start) + 1).toISOString())}:00:00.000Z`);
+  for (let t = first; t <= Date.parse(end); t += HOUR_MS) hours.push(sealHour(new Date(t).toISOString()));
+  return hours;
+};
+
+const parseSealKey = (key: string): { received_at: string; id: string } => {
+  const split = key.indexOf('#');
+  return { received_at: key.slice(0, split), id: key.slice(split + 1) };
+};
+
+export class DynamoSealStore implements SealStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async receivedBetween(
+    tenantId: string,
+    shards: number,
+    start: string,
+    end: string,
+    limit: number,
+  ): Promise<SealedEvent[]> {
+    // Strictly after `start` (every key of that millisecond sorts below start + 1 ms), up to and
+    // including every key of the millisecond `end` (`#` and any id sort below U+FFFF).
+    const low = new Date(Date.parse(start) + 1).toISOString();
+    const high = `${end}#\uffff`;
+    const perShard = await Promise.all(
+      Array.from({ length: Math.max(1, shards) }, async (_, shard) => {
+        const found: SealedEvent[] = [];
+        for (const hour of hoursBetween(start, end)) {
+          let startKey: Record<string, unknown> | undefined;
+          do {
+            const out = await this.client.send(
+              new QueryCommand({
+                TableName: this.tableName,
+                IndexName: INDEX.name,
+                KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+                ExpressionAttributeNames: {
+                  '#pk': INDEX.partitionKey,
+                  '#sk': SEAL_SORT_KEY,
+                  '#hash': 'hash',
+                },
+                ExpressionAttributeValues: {
+                  ':pk': partitionValue(tenantId, shard, hour),
+                  ':low': low,
+                  ':high': high,
+                },
+                ProjectionExpression: '#sk, #hash',
+                Limit: Math.min(1000, limit - found.length),
+                ExclusiveStartKey: startKey,
+              }),
+            );
+            for (const item of out.Items ?? []) {
+              found.push({ ...parseSealKey(String(item[SEAL_SORT_KEY])), hash: String(item.hash) });
+            }
+            startKey = out.LastEvaluatedKey;
+          } while (startKey !== undefined && found.length < limit);
+          if (found.length >= limit) break;
+        }
+        return found;
+      }),
+    );
+    const merged = perShard.flat();
+    merged.sort((a, b) => {
+      const x = `${a.received_at}#${a.id}`;
+      const y = `${b.received_at}#${b.id}`;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    return merged.slice(0, limit);
+  }
+
+  async storedHashes(tenantId: string, ids: readonly string[]): Promise<Map<string, StoredHash>> {
+    const found = new Map<string, StoredHash>();
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = ids
+        .slice(i, i + 100)
+        .map((id) => eventItemKey(tenantId, id));
+      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const out = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ProjectionExpression: 'pk, #hash, doc',
+                ExpressionAttributeNames: { '#hash': 'hash' },
+                ConsistentRead: true,
+              },
+            },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const id = String(item.pk).slice(tenantId.length + 1);
+          const document = brotliDecompressSync(item.doc as Uint8Array);
+          found.set(id, {
+            hash: String(item.hash),
+            documentHash: createHash('sha256').update(document).digest('hex'),
+          });
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Sealing parameters, derived from the function definitions so they cannot drift from them.
+ */
+import { EXPORT_WORKER, FUNCTIONS, type FunctionDefinition } from './routes.ts';
+
+const appenders: readonly FunctionDefinition[] = [...Object.values(FUNCTIONS), EXPORT_WORKER].filter(
+  (fn) => fn.events === 'append' || fn.events === 'read-append',
+);
+
+export const INTEGRITY = {
+  /**
+   * An interval is sealed only this long after its end: an event's `received_at` is stamped when
+   * its function starts building it, and no function that writes events can still be running (so
+   * still writing) after its timeout. One minute more covers a request already on the wire and
+   * clock differences between functions.
+   */
+  watermarkLagSeconds: Math.max(...appenders.map((fn) => fn.timeoutSeconds)) + 60,
+  /** At most this many events per digest (proofs stay ≤ 16 hashes and cheap to build). */
+  maxLeavesPerDigest: 65_536,
+  /** A tenant without events still gets a digest this often: the chain shows nothing was dropped. */
+  heartbeatHours: 24,
+  /** Digests in the archive bucket (Object Lock): `digests/tenant=<id>/<sequence>.json`. */
+  digestsPrefix: 'digests/',
+  signingAlgorithm: 'ECDSA_SHA_256',
+} as const;

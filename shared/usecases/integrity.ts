@@ -1,0 +1,102 @@
+/**
+ * The integrity API: the public key digests are signed with, a tenant's digests for a time range,
+ * and an event's inclusion proof (the digest that covers it and the RFC 6962 audit path from its
+ * leaf to that digest's signed root). All tenant-scoped by the key's tenant.
+ */
+import * as z from 'zod';
+import type { DigestStore } from '../adapters/digest-store.ts';
+import type { EventStore } from '../adapters/event-store.ts';
+import type { SealStore } from '../adapters/seal-store.ts';
+import type { PublicKeyInfo, Signer } from '../adapters/signer.ts';
+import { eventLeaf, rootOf, type SignedDigest } from '../domain/digest.ts';
+import { toFieldErrors } from '../domain/event.ts';
+import { inclusionProof } from '../domain/merkle.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { getEvent, type KeyPrincipal } from './events.ts';
+
+export interface IntegrityDeps {
+  store: EventStore;
+  seals: SealStore;
+  digests: DigestStore;
+  signer: Signer;
+  now: () => number;
+}
+
+export const MAX_DIGESTS_PER_PAGE = 1000;
+
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' });
+const digestsQuery = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
+
+export const publicKey = (deps: Pick<IntegrityDeps, 'signer'>): Promise<PublicKeyInfo> =>
+  deps.signer.publicKey();
+
+/** Digests whose interval ends in [from, to] (default: the last 24 hours), oldest first. */
+export const listDigests = async (
+  deps: IntegrityDeps,
+  principal: KeyPrincipal,
+  query: Record<string, string>,
+): Promise<{ data: SignedDigest[]; next: string | null }> => {
+  const parsed = digestsQuery.safeParse(query);
+  if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
+  const to = new Date(parsed.data.to ?? new Date(deps.now()).toISOString()).toISOString();
+  const from = new Date(
+    parsed.data.from ?? new Date(Date.parse(to) - 86_400_000).toISOString(),
+  ).toISOString();
+  if (from > to) throw new ValidationError([{ field: 'from', message: 'must not be after `to`' }]);
+  const page = await deps.digests.list(principal.tenantId, from, to, MAX_DIGESTS_PER_PAGE + 1);
+  const data = page.slice(0, MAX_DIGESTS_PER_PAGE);
+  const last = data.at(-1);
+  // The next page starts just after the last digest's end.
+  const next =
+    page.length > MAX_DIGESTS_PER_PAGE && last !== undefined
+      ? new Date(Date.parse(last.interval.end) + 1).toISOString()
+      : null;
+  return { data, next };
+};
+
+export interface InclusionProof {
+  event_id: string;
+  event_hash: string;
+  leaf_index: number;
+  tree_size: number;
+  /** Hex sibling hashes, from the leaf up. */
+  audit_path: string[];
+  digest: SignedDigest;
+}
+
+export const proveEvent = async (
+  deps: IntegrityDeps,
+  principal: KeyPrincipal,
+  eventId: string,
+): Promise<InclusionProof> => {
+  const event = await getEvent(deps, principal, eventId);
+  const digest = await deps.digests.covering(principal.tenantId, event.received_at);
+  if (digest === null) {
+    throw new NotFoundError(
+      'This event is not sealed yet: digests are made every few minutes, once no write can still land in their interval.',
+    );
+  }
+  const events = await deps.seals.receivedBetween(
+    principal.tenantId,
+    principal.shards,
+    digest.interval.start,
+    digest.interval.end,
+    digest.event_count + 1,
+  );
+  const index = events.findIndex((e) => e.id === event.id);
+  if (index < 0 || events.length !== digest.event_count || rootOf(events) !== digest.merkle_root) {
+    // The stored events no longer match their digest: the integrity scan alarms on it.
+    throw new ConflictError("The stored events of this event's interval no longer match its signed digest.");
+  }
+  return {
+    event_id: event.id,
+    event_hash: event.hash,
+    leaf_index: index,
+    tree_size: events.length,
+    audit_path: inclusionProof(
+      events.map((e) => eventLeaf(e.hash)),
+      index,
+    ).map((hash) => hash.toString('hex')),
+    digest,
+  };
+};

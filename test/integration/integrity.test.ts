@@ -1,0 +1,196 @@
+/**
+ * Tamper evidence end to end, on a stack of its own with a short sealing watermark (the sealer
+ * and the integrity scan are invoked by the test): events are sealed into signed, chained
+ * digests; every event gets an inclusion proof that leads to its digest's signed root; events
+ * written around a seal land in exactly one digest; the scan finds a tampered event.
+ */
+import { createPublicKey } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
+import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
+import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import {
+  chainProblems,
+  eventLeaf,
+  publicKeyFromPem,
+  type SignedDigest,
+  verifyDigestSignature,
+} from '#shared/domain/digest.ts';
+import { verifyInclusion } from '#shared/domain/merkle.ts';
+import type { ScanResult } from '#shared/usecases/integrity-scan.ts';
+
+const OPERATOR = 'tk_op_integrity-integration-test-operator-key-00000';
+const LAG_MS = 1500;
+
+let stack: LocalStack;
+let dynamo: DynamoDBClient;
+
+const call = async (method: string, path: string, token?: string, body?: unknown) => {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+};
+
+const newTenant = async (shards = 2) => {
+  const tenant = await call('POST', '/v1/tenants', OPERATOR, { name: 'T', plan: 'pro', shards });
+  const key = await call('POST', `/v1/tenants/${tenant.body.id}/keys`, OPERATOR, {
+    name: 'k',
+    scopes: ['events:write', 'events:read'],
+  });
+  return { id: tenant.body.id as string, key: key.body.key as string };
+};
+
+const ingest = async (key: string, ids: string[]) => {
+  const res = await call('POST', '/v1/events', key, {
+    events: ids.map((id) => ({ id, action: 'secret.key.rotated', actor: { id: 'u1' }, metadata: { id } })),
+  });
+  expect(res.status).toBe(201);
+};
+
+/** Waits out the watermark, then seals. */
+const seal = async () => {
+  await sleep(LAG_MS + 50);
+  return stack.runScheduled('sealer');
+};
+
+const digestsOf = async (key: string): Promise<SignedDigest[]> => {
+  const res = await call('GET', `/v1/integrity/digests?from=2000-01-01T00:00:00Z`, key);
+  expect(res.status).toBe(200);
+  return res.body.data;
+};
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    operatorKey: OPERATOR,
+    logLevel: 'ERROR',
+    sealWatermarkLagMs: LAG_MS,
+    retentionEveryMs: 0,
+  });
+  dynamo = new DynamoDBClient(localDynamoDbClientConfig(stack.dynamoEndpoint));
+}, 120_000);
+
+afterAll(async () => {
+  dynamo?.destroy();
+  await stack?.stop();
+});
+
+describe('integrity', () => {
+  it('publishes the public key without authentication', async () => {
+    const res = await call('GET', '/v1/integrity/public-key');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      algorithm: 'ECDSA_SHA_256',
+      curve: 'P-256',
+      key_id: expect.stringMatching(/^local:/),
+    });
+    expect(createPublicKey(res.body.public_key_pem).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  });
+
+  it('seals events into signed, chained digests, and proves each event into exactly one', async () => {
+    const tenant = await newTenant();
+    const other = await newTenant();
+    const first = ids('a', 150);
+    await ingest(tenant.key, first.slice(0, 100));
+    await ingest(tenant.key, first.slice(100));
+    await ingest(other.key, ids('o', 3));
+    await seal();
+
+    // A write just before a seal (inside the watermark) and a retry of a sealed event after it.
+    const late = ids('late', 5);
+    await ingest(tenant.key, late);
+    await stack.runScheduled('sealer'); // the watermark excludes `late` from this run
+    await ingest(tenant.key, first.slice(0, 10)); // a client retry: a replay, not a new event
+    await seal();
+
+    const digests = await digestsOf(tenant.key);
+    const { public_key_pem } = (await call('GET', '/v1/integrity/public-key')).body;
+    const key = publicKeyFromPem(public_key_pem);
+    expect(digests.map((d) => d.sequence)).toEqual(digests.map((_, i) => i + 1));
+    expect(digests.every((d) => verifyDigestSignature(d, key))).toBe(true);
+    expect(chainProblems(digests)).toEqual([]);
+    expect(digests[0]?.previous_digest_hash).toBeNull();
+    expect(digests.reduce((n, d) => n + d.event_count, 0)).toBe(first.length + late.length);
+    // The other tenant's digests are its own.
+    expect((await digestsOf(other.key)).map((d) => d.event_count)).toEqual([3]);
+
+    const sequences = new Map<string, number>();
+    for (const id of [...first, ...late]) {
+      const res = await call('GET', `/v1/events/${id}/proof`, tenant.key);
+      expect(res.status, id).toBe(200);
+      const proof = res.body;
+      const root = Buffer.from(proof.digest.merkle_root, 'hex');
+      const path = proof.audit_path.map((h: string) => Buffer.from(h, 'hex'));
+      expect(
+        verifyInclusion(eventLeaf(proof.event_hash), proof.leaf_index, proof.tree_size, path, root),
+      ).toBe(true);
+      expect(digests.find((d) => d.sequence === proof.digest.sequence)).toEqual(proof.digest);
+      expect(path.length).toBeLessThanOrEqual(Math.ceil(Math.log2(proof.tree_size)));
+      sequences.set(id, proof.digest.sequence);
+    }
+    const firstSequence = sequences.get(first[0] as string);
+    expect(first.every((id) => sequences.get(id) === firstSequence)).toBe(true);
+    expect(late.every((id) => (sequences.get(id) ?? 0) > (firstSequence ?? 0))).toBe(true);
+  });
+
+  it('answers 404 for an event not sealed yet, and for another tenant', async () => {
+    const tenant = await newTenant(1);
+    const other = await newTenant(1);
+    await ingest(tenant.key, ['fresh']);
+    const unsealed = await call('GET', '/v1/events/fresh/proof', tenant.key);
+    expect(unsealed.status).toBe(404);
+    expect(unsealed.headers.get('content-type')).toContain('application/problem+json');
+    await seal();
+    expect((await call('GET', '/v1/events/fresh/proof', tenant.key)).status).toBe(200);
+    expect((await call('GET', '/v1/events/fresh/proof', other.key)).status).toBe(404);
+    const bad = await call('GET', '/v1/integrity/digests?from=yesterday', tenant.key);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('from');
+    expect((await call('GET', '/v1/integrity/digests')).status).toBe(401);
+  });
+
+  it('finds a stored event that no longer matches its sealed hash', async () => {
+    const tenant = await newTenant(1);
+    await ingest(tenant.key, ids('s', 20));
+    await seal();
+    const clean = (await stack.runScheduled('integrity-scan')) as ScanResult;
+    expect(clean.findings).toEqual([]);
+    expect(clean.events).toBeGreaterThanOrEqual(20);
+
+    await ingest(tenant.key, ids('t', 5));
+    await seal();
+    // Someone with table access rewrites an event's hash after it was sealed.
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: EVENTS_TABLE.localName,
+        Key: { pk: { S: `${tenant.id}#t-2` } },
+        UpdateExpression: 'SET #hash = :hash',
+        ExpressionAttributeNames: { '#hash': 'hash' },
+        ExpressionAttributeValues: { ':hash': { S: 'f'.repeat(64) } },
+      }),
+    );
+    const scan = (await stack.runScheduled('integrity-scan')) as ScanResult;
+    expect(scan.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          tenantId: tenant.id,
+          problem: 'the stored events do not hash to the sealed Merkle root',
+        }),
+        expect.objectContaining({
+          tenantId: tenant.id,
+          problem: 'event t-2: stored content does not match its sealed hash',
+        }),
+      ]),
+    );
+    expect((await call('GET', '/v1/events/t-1/proof', tenant.key)).status).toBe(409);
+  });
+});
