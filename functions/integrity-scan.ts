@@ -39,6 +39,7 @@ export const handler = async (_event: unknown, context: Context) => {
   }
   metrics.addMetric(INTEGRITY_SCAN.metrics.mismatch, MetricUnit.Count, result.findings.length);
   metrics.addMetric(INTEGRITY_SCAN.metrics.verified, MetricUnit.Count, result.events);
+  metrics.addMetric(INTEGRITY_SCAN.metrics.missing, MetricUnit.Count, result.missing);
   metrics.publishStoredMetrics();
   logger.info('integrity scan', {
     digests: result.digests,

@@ -2,14 +2,14 @@
  * GET /v1/integrity/public-key (public), GET /v1/integrity/digests and GET /v1/events/{id}/proof
  * (`events:read`). Thin adapter over shared/usecases/integrity.ts.
  */
-import { digestStore, sealStore } from '#shared/adapters/integrity-wiring.ts';
+import { digestStore } from '#shared/adapters/integrity-wiring.ts';
 import { signerFromEnv } from '#shared/adapters/signer.ts';
 import { eventStore } from '#shared/adapters/wiring.ts';
 import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { listDigests, proveEvent, publicKey } from '#shared/usecases/integrity.ts';
 
-const base = { store: eventStore(), seals: sealStore(), digests: digestStore(), now: () => Date.now() };
+const base = { store: eventStore(), digests: digestStore(), now: () => Date.now() };
 const deps = async () => ({ ...base, signer: await signerFromEnv() });
 
 export const handler = createApiHandler({

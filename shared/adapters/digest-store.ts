@@ -16,6 +16,10 @@ const digestSk = (end: string) => `DIGEST#${end}`;
 export const digestObjectKey = (tenantId: string, sequence: number): string =>
   `${INTEGRITY.digestsPrefix}tenant=${tenantId}/${String(sequence).padStart(10, '0')}.json`;
 
+/** The digest's event hashes in leaf order, 32 bytes each: proofs outlive the hot store's events. */
+export const leavesObjectKey = (tenantId: string, sequence: number): string =>
+  `${INTEGRITY.digestsPrefix}tenant=${tenantId}/${String(sequence).padStart(10, '0')}.leaves`;
+
 export class ChainMovedError extends Error {
   constructor() {
     super("The tenant's digest chain moved while sealing (another sealer ran).");
@@ -25,10 +29,17 @@ export class ChainMovedError extends Error {
 
 export interface DigestStore {
   /**
-   * Stores the object (or, when one exists for this sequence already — a run that died after
-   * writing it — returns that one, which then wins), then the record and the chain state.
+   * Stores the event hashes, then the digest object (or, when one exists for this sequence
+   * already — a run that died after writing it — returns that one, which then wins), then the
+   * record and the chain state.
    */
-  save(digest: SignedDigest, previous: SealState | undefined): Promise<SignedDigest>;
+  save(
+    digest: SignedDigest,
+    eventHashes: readonly string[],
+    previous: SealState | undefined,
+  ): Promise<SignedDigest>;
+  /** The event hashes (hex) of a digest, in leaf order, as sealed. */
+  leaves(tenantId: string, sequence: number): Promise<string[]>;
   /** Digests whose interval ends in [from, to], ascending, at most `limit`. */
   list(tenantId: string, from: string, to: string, limit: number): Promise<SignedDigest[]>;
   /** The digest whose interval holds `receivedAt`, if sealed. */
@@ -54,36 +65,62 @@ export class S3DynamoDigestStore implements DigestStore {
     private readonly bucket: string,
   ) {}
 
-  private async putObject(digest: SignedDigest): Promise<SignedDigest> {
-    const key = digestObjectKey(digest.tenant_id, digest.sequence);
+  /** Puts an object once (S3 conditional write); false when one already exists under the key. */
+  private async putOnce(key: string, body: string | Buffer, contentType: string): Promise<boolean> {
     try {
       await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          Body: `${JSON.stringify(digest, null, 2)}\n`,
-          ContentType: 'application/json',
-          // S3 conditional write: never a second version of a digest.
+          Body: body,
+          ContentType: contentType,
           IfNoneMatch: '*',
         }),
       );
-      return digest;
+      return true;
     } catch (error) {
       const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
-      if (status !== 412 && status !== 409) throw error;
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const existing = JSON.parse(
-        await (out.Body as { transformToString(): Promise<string> }).transformToString(),
-      );
-      if (!sameContent(existing as SignedDigest, digest)) {
-        throw new Error(`digest ${digest.sequence} of ${digest.tenant_id} exists with other content`);
-      }
-      return existing as SignedDigest;
+      if (status === 412 || status === 409) return false;
+      throw error;
     }
   }
 
-  async save(digest: SignedDigest, previous: SealState | undefined): Promise<SignedDigest> {
-    const stored = await this.putObject(digest);
+  private async getObject(key: string): Promise<Buffer> {
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return Buffer.from(
+      await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+  }
+
+  async leaves(tenantId: string, sequence: number): Promise<string[]> {
+    const bytes = await this.getObject(leavesObjectKey(tenantId, sequence));
+    const hashes: string[] = [];
+    for (let i = 0; i + 32 <= bytes.length; i += 32) hashes.push(bytes.subarray(i, i + 32).toString('hex'));
+    return hashes;
+  }
+
+  async save(
+    digest: SignedDigest,
+    eventHashes: readonly string[],
+    previous: SealState | undefined,
+  ): Promise<SignedDigest> {
+    const leavesKey = leavesObjectKey(digest.tenant_id, digest.sequence);
+    const leaves = Buffer.concat(eventHashes.map((hash) => Buffer.from(hash, 'hex')));
+    if (!(await this.putOnce(leavesKey, leaves, 'application/octet-stream'))) {
+      if (!(await this.getObject(leavesKey)).equals(leaves)) {
+        throw new Error(`digest ${digest.sequence} of ${digest.tenant_id} has other leaves stored`);
+      }
+    }
+    const key = digestObjectKey(digest.tenant_id, digest.sequence);
+    let stored = digest;
+    if (!(await this.putOnce(key, `${JSON.stringify(digest, null, 2)}\n`, 'application/json'))) {
+      // A run that died after writing it: that digest (and its signature) wins.
+      const existing = JSON.parse((await this.getObject(key)).toString('utf8')) as SignedDigest;
+      if (!sameContent(existing, digest)) {
+        throw new Error(`digest ${digest.sequence} of ${digest.tenant_id} exists with other content`);
+      }
+      stored = existing;
+    }
     const state: SealState = {
       sequence: stored.sequence,
       end: stored.interval.end,

@@ -10,11 +10,11 @@ import { DynamoSealStore } from './seal-store.ts';
 
 export const sealStore = () => new DynamoSealStore(dynamoDocumentClient(), requiredEnv(ENV.eventsTable));
 
-/** The API and the scan only read digests: they need no bucket. */
+/** Digests in DynamoDB and, with their leaves, in the archive bucket. */
 export const digestStore = () =>
   new S3DynamoDigestStore(
     dynamoDocumentClient(),
     requiredEnv(ENV.controlTable),
     s3Client(),
-    process.env[ARCHIVE_BUCKET.envVar] ?? '',
+    requiredEnv(ARCHIVE_BUCKET.envVar),
   );

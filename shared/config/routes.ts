@@ -27,9 +27,10 @@ export type SecretName = 'operatorKey' | 'cursorKey';
 /**
  * Archive: `stage` = put objects into the staging bucket (the stream archiver); `compact` = read
  * and delete staged objects, read and put finalized ones (the compactor); `digests` = put and read
- * signed digests under `digests/` of the archive bucket (the sealer).
+ * signed digests under `digests/` of the archive bucket (the sealer); `digests-read` = read them
+ * (the integrity API's proofs, the integrity scan).
  */
-export type ArchiveAccess = 'stage' | 'compact' | 'digests';
+export type ArchiveAccess = 'stage' | 'compact' | 'digests' | 'digests-read';
 /** The digest signing key: `sign` (KMS Sign and GetPublicKey) or `public-key` (GetPublicKey only). */
 export type SigningAccess = 'sign' | 'public-key';
 /** Exports bucket: `write` = put objects and run multipart uploads; `read` = presign downloads (GetObject). */
@@ -101,11 +102,12 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
     entry: 'functions/integrity.ts',
     memoryMiB: 1024,
     timeoutSeconds: 29,
-    // Proofs: the event, and the hashes of its digest's interval on the seal index.
+    // Proofs: the event, its digest (control table) and the digest's sealed leaves (archive).
     events: 'read',
     control: 'read',
     secrets: [],
     signing: 'public-key',
+    archive: 'digests-read',
   },
   admin: {
     entry: 'functions/admin.ts',
@@ -238,8 +240,9 @@ export const INTEGRITY_SCAN = {
   control: 'read-write',
   secrets: [],
   signing: 'public-key',
+  archive: 'digests-read',
   schedule: { rateMinutes: 15 },
-  metrics: { mismatch: 'IntegrityMismatch', verified: 'EventsVerified' },
+  metrics: { mismatch: 'IntegrityMismatch', verified: 'EventsVerified', missing: 'SealedEventsMissing' },
 } as const satisfies FunctionDefinition & { metrics: Record<string, string> };
 
 /**

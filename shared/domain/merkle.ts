@@ -96,5 +96,5 @@ export const verifyInclusion = (
   root: Hash,
 ): boolean => {
   const computed = rootFromInclusionProof(leaf, index, size, proof);
-  return computed !== null && computed.equals(root);
+  return computed?.equals(root) ?? false;
 };

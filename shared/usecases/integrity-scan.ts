@@ -12,11 +12,12 @@ import type { SealStore } from '../adapters/seal-store.ts';
 import type { Signer } from '../adapters/signer.ts';
 import {
   chainProblems,
+  eventLeaf,
   publicKeyFromPem,
-  rootOf,
   type SignedDigest,
   verifyDigestSignature,
 } from '../domain/digest.ts';
+import { merkleRoot } from '../domain/merkle.ts';
 
 export interface ScanDeps {
   control: ControlStore;
@@ -34,20 +35,37 @@ export interface ScanFinding {
 export interface ScanResult {
   digests: number;
   events: number;
+  /** Sealed events no longer in the hot store (TTL, or a deletion the archiver flagged). */
+  missing: number;
   findings: ScanFinding[];
 }
 
-/** Verifies one digest against the store; problems as readable sentences (ids, never content). */
+/**
+ * Verifies one digest against what is stored. Problems (tampering) as readable sentences — ids,
+ * never content: a bad signature or chain link; sealed leaves that no longer hash to the signed
+ * root; a stored event of the interval that is not among its leaves in order (inserted or
+ * altered); an event whose stored document does not hash to its hash. Sealed events no longer
+ * stored are only counted as `missing`: TTL removes events on their own schedule (an event that
+ * occurred long ago expires soon after it was sealed), and a deletion by anyone else is flagged
+ * from the stream by the archiver.
+ */
 export const verifyDigestAgainstStore = async (
   deps: ScanDeps,
   digest: SignedDigest,
   previous: SignedDigest | undefined,
   shards: number,
   publicKeyPem: string,
-): Promise<{ problems: string[]; events: number }> => {
+): Promise<{ problems: string[]; events: number; missing: number }> => {
   const problems: string[] = [];
   if (!verifyDigestSignature(digest, publicKeyFromPem(publicKeyPem))) problems.push('signature invalid');
   if (previous !== undefined) problems.push(...chainProblems([previous, digest]));
+  const sealed = await deps.digests.leaves(digest.tenant_id, digest.sequence);
+  if (
+    sealed.length !== digest.event_count ||
+    merkleRoot(sealed.map(eventLeaf)).toString('hex') !== digest.merkle_root
+  ) {
+    problems.push('the sealed leaves do not match the signed Merkle root');
+  }
   const events = await deps.seals.receivedBetween(
     digest.tenant_id,
     shards,
@@ -55,10 +73,13 @@ export const verifyDigestAgainstStore = async (
     digest.interval.end,
     digest.event_count + 1,
   );
-  if (events.length !== digest.event_count) {
-    problems.push(`${events.length} events stored for the interval, ${digest.event_count} sealed`);
-  } else if (rootOf(events) !== digest.merkle_root) {
-    problems.push('the stored events do not hash to the sealed Merkle root');
+  // Stored events must be the sealed leaves, in order, with gaps only where events are gone.
+  let next = 0;
+  for (const event of events) {
+    const at = sealed.indexOf(event.hash, next);
+    if (at < 0)
+      problems.push(`event ${event.id}: stored but not sealed in this interval (inserted or altered)`);
+    else next = at + 1;
   }
   const stored = await deps.seals.storedHashes(
     digest.tenant_id,
@@ -66,12 +87,11 @@ export const verifyDigestAgainstStore = async (
   );
   for (const event of events) {
     const item = stored.get(event.id);
-    if (item === undefined) problems.push(`event ${event.id}: missing from the table`);
-    else if (item.hash !== event.hash || item.documentHash !== event.hash) {
+    if (item !== undefined && (item.hash !== event.hash || item.documentHash !== event.hash)) {
       problems.push(`event ${event.id}: stored content does not match its sealed hash`);
     }
   }
-  return { problems, events: events.length };
+  return { problems, events: events.length, missing: Math.max(0, sealed.length - events.length) };
 };
 
 export const scanTenant = async (
@@ -81,7 +101,7 @@ export const scanTenant = async (
   reserveMs: number,
   batch = 20,
 ): Promise<ScanResult> => {
-  const result: ScanResult = { digests: 0, events: 0, findings: [] };
+  const result: ScanResult = { digests: 0, events: 0, missing: 0, findings: [] };
   const tenant = await deps.control.getTenant(tenantId, true);
   if (tenant?.seal === undefined) return result;
   const publicKeyPem = (await deps.signer.publicKey()).public_key_pem;
@@ -93,7 +113,7 @@ export const scanTenant = async (
     if (digests.length === 0) break;
     for (const digest of digests) {
       if (remainingMs() < reserveMs) break;
-      const { problems, events } = await verifyDigestAgainstStore(
+      const { problems, events, missing } = await verifyDigestAgainstStore(
         deps,
         digest,
         previous,
@@ -103,6 +123,7 @@ export const scanTenant = async (
       result.findings.push(...problems.map((problem) => ({ tenantId, sequence: digest.sequence, problem })));
       result.digests += 1;
       result.events += events;
+      result.missing += missing;
       previous = digest;
       through = digest.interval.end;
       await deps.control.updateTenant(tenantId, {
@@ -119,12 +140,13 @@ export const scanAll = async (
   remainingMs: () => number,
   reserveMs: number,
 ): Promise<ScanResult> => {
-  const total: ScanResult = { digests: 0, events: 0, findings: [] };
+  const total: ScanResult = { digests: 0, events: 0, missing: 0, findings: [] };
   for (const tenantId of await deps.control.listTenantIds()) {
     if (remainingMs() < reserveMs) break;
     const result = await scanTenant(deps, tenantId, remainingMs, reserveMs);
     total.digests += result.digests;
     total.events += result.events;
+    total.missing += result.missing;
     total.findings.push(...result.findings);
   }
   return total;

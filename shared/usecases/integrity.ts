@@ -6,17 +6,15 @@
 import * as z from 'zod';
 import type { DigestStore } from '../adapters/digest-store.ts';
 import type { EventStore } from '../adapters/event-store.ts';
-import type { SealStore } from '../adapters/seal-store.ts';
 import type { PublicKeyInfo, Signer } from '../adapters/signer.ts';
-import { eventLeaf, rootOf, type SignedDigest } from '../domain/digest.ts';
+import { eventLeaf, type SignedDigest } from '../domain/digest.ts';
 import { toFieldErrors } from '../domain/event.ts';
-import { inclusionProof } from '../domain/merkle.ts';
+import { inclusionProof, merkleRoot } from '../domain/merkle.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { getEvent, type KeyPrincipal } from './events.ts';
 
 export interface IntegrityDeps {
   store: EventStore;
-  seals: SealStore;
   digests: DigestStore;
   signer: Signer;
   now: () => number;
@@ -76,27 +74,25 @@ export const proveEvent = async (
       'This event is not sealed yet: digests are made every few minutes, once no write can still land in their interval.',
     );
   }
-  const events = await deps.seals.receivedBetween(
-    principal.tenantId,
-    principal.shards,
-    digest.interval.start,
-    digest.interval.end,
-    digest.event_count + 1,
-  );
-  const index = events.findIndex((e) => e.id === event.id);
-  if (index < 0 || events.length !== digest.event_count || rootOf(events) !== digest.merkle_root) {
-    // The stored events no longer match their digest: the integrity scan alarms on it.
-    throw new ConflictError("The stored events of this event's interval no longer match its signed digest.");
+  // The leaves as sealed (kept with the digest): the proof does not depend on which of the
+  // interval's other events are still in the hot store.
+  const hashes = await deps.digests.leaves(principal.tenantId, digest.sequence);
+  const leaves = hashes.map(eventLeaf);
+  const index = hashes.indexOf(event.hash);
+  if (
+    index < 0 ||
+    hashes.length !== digest.event_count ||
+    merkleRoot(leaves).toString('hex') !== digest.merkle_root
+  ) {
+    // The stored event no longer matches what was sealed: the integrity scan alarms on it.
+    throw new ConflictError('This event no longer matches the hash that was sealed for it.');
   }
   return {
     event_id: event.id,
     event_hash: event.hash,
     leaf_index: index,
-    tree_size: events.length,
-    audit_path: inclusionProof(
-      events.map((e) => eventLeaf(e.hash)),
-      index,
-    ).map((hash) => hash.toString('hex')),
+    tree_size: hashes.length,
+    audit_path: inclusionProof(leaves, index).map((hash) => hash.toString('hex')),
     digest,
   };
 };

@@ -78,7 +78,11 @@ export const sealTenant = async (
       ...body,
       signature: (await deps.signer.sign(signingPayload(body))).toString('base64'),
     };
-    const stored = await deps.digests.save(signed, state);
+    const stored = await deps.digests.save(
+      signed,
+      events.map((event) => event.hash),
+      state,
+    );
     state = { sequence: stored.sequence, end: stored.interval.end, digest_hash: digestHash(stored) };
     result.digests += 1;
     result.events += stored.event_count;

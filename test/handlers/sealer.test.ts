@@ -110,7 +110,14 @@ describe('sealer', () => {
       ProjectionExpression: '#sk, #hash',
     });
 
-    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    // The sealed event hashes first (what proofs are built from), then the digest.
+    expect(puts.map((p) => p.Key)).toEqual([
+      `digests/tenant=${TENANT}/0000000001.leaves`,
+      `digests/tenant=${TENANT}/0000000001.json`,
+    ]);
+    expect(puts[0]?.IfNoneMatch).toBe('*');
+    const put = puts[1];
     expect(put).toMatchObject({
       Bucket: 'archive-test',
       Key: `digests/tenant=${TENANT}/0000000001.json`,
@@ -120,6 +127,7 @@ describe('sealer', () => {
     const digest = JSON.parse(String(put?.Body)) as SignedDigest;
     // Leaves in received order across both shards.
     const order = [0, 1, 2].flatMap((i) => [0, 1].map((shard) => hash(shard * 10 + i)));
+    expect(Buffer.from(puts[0]?.Body as Buffer).toString('hex')).toBe(order.join(''));
     expect(digest).toMatchObject({
       version: 1,
       tenant_id: TENANT,
@@ -157,7 +165,7 @@ describe('sealer', () => {
   it('chains the next digest to the last one, from where it ended', async () => {
     tenant.seal = { sequence: 7, end: '2026-03-01T09:30:00.000Z', digest_hash: 'a'.repeat(64) };
     await handler({}, context);
-    const digest = JSON.parse(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
+    const digest = JSON.parse(String(s3.commandCalls(PutObjectCommand)[1]?.args[0].input.Body));
     expect(digest).toMatchObject({
       sequence: 8,
       previous_digest_hash: 'a'.repeat(64),
@@ -180,29 +188,30 @@ describe('sealer', () => {
   });
 
   it('adopts the digest a crashed run already wrote to S3 instead of signing a second one', async () => {
-    s3.on(PutObjectCommand).rejects(
+    const preconditionFailed = () =>
       new S3ServiceException({
         name: 'PreconditionFailed',
         $fault: 'client',
         $metadata: { httpStatusCode: 412 },
-      }),
-    );
-    let existing: SignedDigest | undefined;
-    s3.on(PutObjectCommand).callsFakeOnce((input) => {
-      existing = {
-        ...JSON.parse(String(input.Body)),
-        sealed_at: '2026-03-01T11:00:00.000Z',
-        signature: 'earlier',
-      };
-      throw new S3ServiceException({
-        name: 'PreconditionFailed',
-        $fault: 'client',
-        $metadata: { httpStatusCode: 412 },
       });
+    const objects = new Map<string, Buffer>();
+    let existing: SignedDigest | undefined;
+    // The crashed run stored the leaves and its own signed digest; both puts now fail their condition.
+    s3.on(PutObjectCommand).callsFake((input) => {
+      const body = Buffer.from(input.Body as string | Buffer);
+      if (String(input.Key).endsWith('.json')) {
+        existing = {
+          ...JSON.parse(body.toString('utf8')),
+          sealed_at: '2026-03-01T11:00:00.000Z',
+          signature: 'earlier',
+        };
+        objects.set(input.Key, Buffer.from(JSON.stringify(existing)));
+      } else objects.set(input.Key, body);
+      throw preconditionFailed();
     });
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
-    s3.on(GetObjectCommand).callsFake(() => ({
-      Body: { transformToString: async () => JSON.stringify(existing) },
+    s3.on(GetObjectCommand).callsFake((input) => ({
+      Body: { transformToByteArray: async () => new Uint8Array(objects.get(input.Key) as Buffer) },
     }));
     await handler({}, context);
     const saved = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item;
