@@ -1,11 +1,17 @@
 /**
  * The Trailkeeper stack: wires the constructs together (tables, secrets, access logs, archive,
- * exports, API, archiver, scheduled jobs, monitoring) and exports what an operator needs after
- * `cdk deploy`.
+ * digest signing key, exports, API, archiver, scheduled jobs, monitoring) and exports what an
+ * operator needs after `cdk deploy`.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ARCHIVE_COMPACTOR, type FunctionDefinition, RETENTION_WORKER } from '#shared/config/routes.ts';
+import {
+  ARCHIVE_COMPACTOR,
+  type FunctionDefinition,
+  INTEGRITY_SCAN,
+  RETENTION_WORKER,
+  SEALER,
+} from '#shared/config/routes.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
 import { Api } from './constructs/api.ts';
 import { Archive } from './constructs/archive.ts';
@@ -16,6 +22,7 @@ import { Exports, type SenderOptions } from './constructs/exports.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { ServiceFunction, type ServiceResources } from './constructs/service-function.ts';
 import { ServiceSecrets } from './constructs/service-secrets.ts';
+import { SigningKey } from './constructs/signing-key.ts';
 
 /** A queued export that has waited this long means the worker is failing or starved. */
 export const EXPORT_QUEUE_MAX_AGE = Duration.minutes(30);
@@ -24,6 +31,8 @@ export const EXPORT_QUEUE_MAX_AGE = Duration.minutes(30);
 export const SCHEDULED_JOBS = {
   archiveCompactor: { definition: ARCHIVE_COMPACTOR, description: 'Trailkeeper archive compactor' },
   retentionWorker: { definition: RETENTION_WORKER, description: 'Trailkeeper retention backfill worker' },
+  sealer: { definition: SEALER, description: 'Trailkeeper sealer: signed, chained Merkle digests' },
+  integrityScan: { definition: INTEGRITY_SCAN, description: 'Trailkeeper continuous integrity scan' },
 } as const satisfies Record<string, { definition: FunctionDefinition; description: string }>;
 export type ScheduledJobName = keyof typeof SCHEDULED_JOBS;
 
@@ -40,6 +49,7 @@ export class TrailkeeperStack extends Stack {
   readonly secrets: ServiceSecrets;
   readonly accessLogs: AccessLogBucket;
   readonly archive: Archive;
+  readonly signingKey: SigningKey;
   readonly exports: Exports;
   readonly api: Api;
   readonly archiver: Archiver;
@@ -54,7 +64,14 @@ export class TrailkeeperStack extends Stack {
     this.secrets = new ServiceSecrets(this, 'Secrets');
     this.accessLogs = new AccessLogBucket(this, 'AccessLogs');
     this.archive = new Archive(this, 'Archive', { accessLogs: this.accessLogs.bucket });
-    const base = { events: this.events, control: this.control, secrets: this.secrets, archive: this.archive };
+    this.signingKey = new SigningKey(this, 'SigningKey');
+    const base = {
+      events: this.events,
+      control: this.control,
+      secrets: this.secrets,
+      archive: this.archive,
+      signing: this.signingKey,
+    };
     this.exports = new Exports(this, 'Exports', {
       resources: base,
       accessLogs: this.accessLogs.bucket,
@@ -81,7 +98,11 @@ export class TrailkeeperStack extends Stack {
         archiver: this.archiver.archiverFunction.fn,
         exportWorker: this.exports.worker.fn,
       },
-      scheduledFunctions: Object.fromEntries(jobEntries.map(([name, job]) => [name, job.fn])),
+      scheduledFunctions: Object.fromEntries(
+        jobEntries.flatMap(([name, job]) =>
+          job.schedule ? [[name, { fn: job.fn, rateMinutes: job.schedule.rateMinutes }]] : [],
+        ),
+      ),
       streamConsumers: { archiver: this.archiver.archiverFunction.fn },
       eventsTable: this.events.table,
       deadLetterQueues: {
@@ -138,6 +159,10 @@ export class TrailkeeperStack extends Stack {
     new CfnOutput(this, 'ArchiveKeyArn', {
       value: this.archive.key.keyArn,
       description: 'KMS key encrypting the archive: whoever reads the archive needs kms:Decrypt on it',
+    });
+    new CfnOutput(this, 'SigningKeyArn', {
+      value: this.signingKey.key.keyArn,
+      description: `KMS key (ECC_NIST_P256, ${this.signingKey.alias.aliasName}) signing the integrity digests; its public key is served at GET /v1/integrity/public-key (or: aws kms get-public-key --key-id …)`,
     });
     const { identity } = this.exports.sender;
     new CfnOutput(this, 'EmailSender', {

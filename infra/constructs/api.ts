@@ -1,6 +1,9 @@
 /**
  * The public HTTP API: one function per FUNCTIONS entry, the Lambda authorizer, and one route per
  * ROUTES entry (shared/config/routes.ts), on a `$default` stage with access logs and throttling.
+ * A route runs without the authorizer only when routes.ts declares it so and this file says why
+ * (UNAUTHENTICATED_ROUTES): a new public route fails synth until someone has written down why it
+ * may be public.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -9,13 +12,44 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AUTHORIZER, FUNCTIONS, type FunctionName, ROUTES } from '#shared/config/routes.ts';
+import {
+  AUTHORIZER,
+  FUNCTIONS,
+  type FunctionName,
+  ROUTES,
+  type RouteDefinition,
+} from '#shared/config/routes.ts';
 import { ServiceFunction, type ServiceResources } from './service-function.ts';
 
 /** Stage-wide default: beyond this API Gateway answers 429 before any Lambda runs. */
 export const API_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 
 const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+
+/** Why each `authorized: false` route of routes.ts may be called by anyone (the cdk-nag acknowledgement). */
+export const UNAUTHENTICATED_ROUTES: Readonly<Record<string, string>> = {
+  'GET /health': 'Liveness probe for load balancers and uptime checks: answers a constant, reads no data.',
+  'GET /v1/integrity/public-key':
+    'The public half of the digest signing key: auditors must fetch it to verify digests without credentials from us, and it reveals nothing about any tenant.',
+};
+
+const routeKey = (route: { method: string; path: string }): string => `${route.method} ${route.path}`;
+
+/** Fails synth on an `authorized: false` route that UNAUTHENTICATED_ROUTES does not explain. */
+export const assertPublicRoutesExplained = (
+  routes: readonly RouteDefinition[],
+  reasons: Readonly<Record<string, string>> = UNAUTHENTICATED_ROUTES,
+): void => {
+  const unexplained = routes
+    .filter((route) => !route.authorized)
+    .map(routeKey)
+    .filter((key) => reasons[key] === undefined);
+  if (unexplained.length > 0) {
+    throw new Error(
+      `unauthenticated route(s) ${unexplained.join(', ')} need a reason in UNAUTHENTICATED_ROUTES (infra/constructs/api.ts)`,
+    );
+  }
+};
 
 /** JSON access log: ids, status and timings only, never bodies or the Authorization header. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
@@ -99,6 +133,7 @@ export class Api extends Construct {
       return integration;
     };
 
+    assertPublicRoutesExplained(ROUTES);
     for (const route of ROUTES) {
       const [httpRoute] = this.httpApi.addRoutes({
         path: route.path,
@@ -109,7 +144,7 @@ export class Api extends Construct {
       if (!route.authorized && httpRoute) {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is declared unauthenticated in shared/config/routes.ts (liveness probe, no data).`,
+          reason: `${routeKey(route)} is declared unauthenticated in shared/config/routes.ts. ${UNAUTHENTICATED_ROUTES[routeKey(route)]}`,
         });
       }
     }

@@ -6,12 +6,14 @@
  * (governance mode in particular) the first would let a role shorten what the lock protects.
  * No role ever gets s3:DeleteObject on the archive bucket, s3:PutObjectRetention,
  * s3:BypassGovernanceRetention or s3:PutBucketObjectLockConfiguration (test/infra checks every
- * policy of the stack for them).
+ * policy of the stack for them). So whatever a role puts into the archive, signed digests
+ * included, keeps the bucket's default Object Lock retention.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Grant, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { INTEGRITY } from '#shared/config/integrity.ts';
 import { type ArchiveAccess, ENV, type FunctionDefinition } from '#shared/config/routes.ts';
 import { ARCHIVE, ARCHIVE_QUARANTINE_PREFIX } from '#shared/config/storage.ts';
 import { nagObjectsFinding } from './nag.ts';
@@ -29,10 +31,24 @@ export interface ArchiveResources {
 interface BucketActions {
   /** Actions on objects under `prefix` (`*` = every object). */
   readonly objects: readonly string[];
+  /**
+   * Writes under `prefix` allowed only as S3 conditional writes that create a new key
+   * (`If-None-Match: *`, IAM key `s3:if-none-match`): they can never replace an existing object.
+   */
+  readonly createOnly?: readonly string[];
   readonly prefix: string;
   /** Actions on the bucket ARN itself (listing). */
   readonly bucket: readonly string[];
+  /** Why `prefix` ends in a wildcard (the cdk-nag acknowledgement); absent = the bucket's reason. */
+  readonly keysReason?: string;
 }
+
+const NO_ACTIONS: BucketActions = { objects: [], prefix: '*', bucket: [] };
+
+const DIGEST_KEYS_REASON = `Digest keys are ${INTEGRITY.digestsPrefix}tenant=<tenant>/<sequence>.json (and .leaves, its event hashes), one per tenant and seal, so no fixed key list exists; the grant is limited to that prefix, to get and at most create-only put (If-None-Match), never delete or retention changes, and every version is Object Locked.`;
+
+/** The IAM condition of `createOnly` writes: the request carries `If-None-Match: *`. */
+export const CREATE_ONLY_CONDITION = { StringEquals: { 's3:if-none-match': '*' } } as const;
 
 export interface ArchiveGrant {
   readonly staging: BucketActions;
@@ -50,6 +66,15 @@ export interface ArchiveGrant {
  *   UploadPart and CompleteMultipartUpload are authorized as s3:PutObject; AbortMultipartUpload
  *   only discards the parts of an upload that never completed, so it is no delete. Reading
  *   SSE-KMS objects and completing a multipart upload need kms:Decrypt.
+ * - `digests` (the sealer): create and read signed digests and their leaves (the interval's event
+ *   hashes) under INTEGRITY.digestsPrefix of the archive bucket, nothing else of either bucket.
+ *   They are only ever created: the put must be a conditional write (shared/adapters/
+ *   digest-store.ts sends `If-None-Match: *`), so not even the sealer's role can put a second
+ *   version over a published digest. Reading lets a rerun compare what an interrupted run already
+ *   wrote. No listing: digest keys are derived from the control table's records. Single small
+ *   PUTs, so no multipart abort.
+ * - `digests-read` (the integrity API's proofs, the integrity scan): read them, nothing else;
+ *   kms:Decrypt is all reading an SSE-KMS object needs.
  */
 export const ARCHIVE_GRANTS: Readonly<Record<ArchiveAccess, ArchiveGrant>> = {
   stage: {
@@ -66,6 +91,27 @@ export const ARCHIVE_GRANTS: Readonly<Record<ArchiveAccess, ArchiveGrant>> = {
     },
     key: ['kms:Decrypt', 'kms:GenerateDataKey'],
   },
+  digests: {
+    staging: NO_ACTIONS,
+    archive: {
+      objects: ['s3:GetObject'],
+      createOnly: ['s3:PutObject'],
+      prefix: `${INTEGRITY.digestsPrefix}*`,
+      bucket: [],
+      keysReason: DIGEST_KEYS_REASON,
+    },
+    key: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  },
+  'digests-read': {
+    staging: NO_ACTIONS,
+    archive: {
+      objects: ['s3:GetObject'],
+      prefix: `${INTEGRITY.digestsPrefix}*`,
+      bucket: [],
+      keysReason: DIGEST_KEYS_REASON,
+    },
+    key: ['kms:Decrypt'],
+  },
 };
 
 const OBJECT_KEY_REASONS: Readonly<Record<'staging' | 'archive', string>> = {
@@ -76,13 +122,27 @@ const OBJECT_KEY_REASONS: Readonly<Record<'staging' | 'archive', string>> = {
 };
 
 const grantBucket = (grantee: IRole, bucket: IBucket, actions: BucketActions, reason: string): void => {
+  const createOnly = actions.createOnly ?? [];
   if (actions.objects.length > 0) {
     Grant.addToPrincipal({
       grantee,
       actions: [...actions.objects],
       resourceArns: [bucket.arnForObjects(actions.prefix)],
     });
-    Validations.of(grantee).acknowledge({ id: nagObjectsFinding(bucket, actions.prefix), reason });
+  }
+  if (createOnly.length > 0) {
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...createOnly],
+      resourceArns: [bucket.arnForObjects(actions.prefix)],
+      conditions: CREATE_ONLY_CONDITION,
+    });
+  }
+  if (actions.objects.length + createOnly.length > 0) {
+    Validations.of(grantee).acknowledge({
+      id: nagObjectsFinding(bucket, actions.prefix),
+      reason: actions.keysReason ?? reason,
+    });
   }
   if (actions.bucket.length > 0) {
     Grant.addToPrincipal({ grantee, actions: [...actions.bucket], resourceArns: [bucket.bucketArn] });
@@ -108,18 +168,22 @@ export const grantArchiveAccess = (
   });
 };
 
-/** The variables through which a function finds the archive buckets its definition asks for. */
+const grantsAny = (actions: BucketActions): boolean =>
+  actions.objects.length + (actions.createOnly?.length ?? 0) + actions.bucket.length > 0;
+
+/** The variables through which a function finds the archive buckets its grant reaches (and no other). */
 export const archiveEnvironment = (
   archive: ArchiveResources,
   definition: FunctionDefinition,
-): Record<string, string> =>
-  definition.archive
-    ? {
-        [ENV.archiveBucket]: archive.bucket.bucketName,
-        [ENV.archiveStagingBucket]: archive.stagingBucket.bucketName,
-        // Set explicitly so the deployed value is visible on the function, not just a code default.
-        ...(definition.archive === 'compact'
-          ? { [ENV.archiveCloseAfterHours]: String(ARCHIVE.closeAfterHours) }
-          : {}),
-      }
-    : {};
+): Record<string, string> => {
+  if (!definition.archive) return {};
+  const grant = ARCHIVE_GRANTS[definition.archive];
+  return {
+    ...(grantsAny(grant.archive) ? { [ENV.archiveBucket]: archive.bucket.bucketName } : {}),
+    ...(grantsAny(grant.staging) ? { [ENV.archiveStagingBucket]: archive.stagingBucket.bucketName } : {}),
+    // Set explicitly so the deployed value is visible on the function, not just a code default.
+    ...(definition.archive === 'compact'
+      ? { [ENV.archiveCloseAfterHours]: String(ARCHIVE.closeAfterHours) }
+      : {}),
+  };
+};

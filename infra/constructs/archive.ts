@@ -2,7 +2,9 @@
  * The cold-storage archive (ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET and ARCHIVE in
  * shared/config/storage.ts): the customer-managed KMS key both buckets are encrypted with, the
  * Object Lock bucket that is the record of truth for events past their hot retention, and the
- * unlocked staging bucket where the archiver's per-batch objects wait for the compactor.
+ * unlocked staging bucket where the archiver's per-batch objects wait for the compactor. The
+ * archive bucket also keeps the sealer's signed digests (under INTEGRITY.digestsPrefix): locked
+ * like every object, never tiered to Glacier, so a verifier can always read them at once.
  *
  * Deployment settings come from ARCHIVE, each overridable by CDK context (`archiveRetentionDays`,
  * `archiveLockMode`, `archiveGlacierAfterDays`, `archiveDeepArchiveAfterDays`) and validated here:
@@ -24,6 +26,7 @@ import {
   StorageClass,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { INTEGRITY } from '#shared/config/integrity.ts';
 import {
   ARCHIVE,
   ARCHIVE_BUCKET,
@@ -167,6 +170,17 @@ export class Archive extends Construct implements ArchiveResources {
       );
     }
 
+    // Digests are a few hundred bytes each and must stay readable at once (a Glacier restore
+    // takes hours): the tiering rule's prefix must not reach them, nor they be filed under it.
+    if (
+      INTEGRITY.digestsPrefix.startsWith(ARCHIVE_EVENTS_PREFIX) ||
+      ARCHIVE_EVENTS_PREFIX.startsWith(INTEGRITY.digestsPrefix)
+    ) {
+      throw new Error(
+        `INTEGRITY.digestsPrefix (${INTEGRITY.digestsPrefix}) and ARCHIVE_EVENTS_PREFIX (${ARCHIVE_EVENTS_PREFIX}) overlap: digests would be tiered to Glacier with the event objects`,
+      );
+    }
+
     // A customer-managed key rather than SSE-S3: every decrypt of the archive is a CloudTrail
     // event naming the role, and the key policy (not just IAM) decides who can read it at all.
     // Retained: without the key the archive is unreadable.
@@ -190,8 +204,8 @@ export class Archive extends Construct implements ArchiveResources {
       },
       {
         // Not size-filtered (small objects must expire too) and over the whole bucket: the
-        // quarantine is locked for the same period. Expiry adds a delete marker once the lock
-        // has run out; the noncurrent locked version is then removed the day after.
+        // quarantine and the digests are locked for the same period. Expiry adds a delete marker
+        // once the lock has run out; the noncurrent locked version is then removed the day after.
         id: 'ExpireAfterRetention',
         expiration: Duration.days(retentionDays),
         noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_EXPIRATION_DAYS),
@@ -202,8 +216,9 @@ export class Archive extends Construct implements ArchiveResources {
     ];
 
     this.bucket = new Bucket(this, ARCHIVE_BUCKET.id, {
-      // Object Lock needs versioning; every object version is locked for the retention period
-      // by default, so no role needs (or holds) s3:PutObjectRetention.
+      // Object Lock needs versioning; every object version (events, quarantine, digests: the
+      // default retention has no prefix filter) is locked for the retention period by default,
+      // so no role needs (or holds) s3:PutObjectRetention.
       versioned: true,
       objectLockEnabled: true,
       objectLockDefaultRetention:

@@ -13,24 +13,16 @@ import { Construct } from 'constructs';
 import { ARCHIVER } from '#shared/config/routes.ts';
 import { ARCHIVE } from '#shared/config/storage.ts';
 import {
-  METRICS_NAMESPACE,
-  SERVICE_NAME,
   ServiceFunction,
+  type ServiceMetric,
   type ServiceResources,
+  serviceMetric,
 } from './service-function.ts';
 
 /** A metric the archiver emits: what the handler writes and an alarm watches. Change one, change both. */
-export interface ArchiverMetric {
-  readonly namespace: string;
-  readonly metricName: string;
-  readonly dimensions: { readonly service: string };
-}
+export type ArchiverMetric = ServiceMetric;
 
-const archiverMetric = (metricName: string): ArchiverMetric => ({
-  namespace: METRICS_NAMESPACE,
-  metricName,
-  dimensions: { service: SERVICE_NAME },
-});
+const archiverMetric = serviceMetric;
 
 /** Every metric of the archiver (names from ARCHIVER.metrics). Two are alarmed; the others are counts to graph. */
 export const ARCHIVER_METRICS = {

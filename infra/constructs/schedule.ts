@@ -5,8 +5,9 @@
  * definition that has a schedule; the local runtime runs the same definitions on a timer.
  *
  * Scheduled functions are jobs that resume where the previous run stopped (the compactor is
- * idempotent per day, the retention worker checkpoints after every page), so a run that fails or
- * is skipped is simply picked up by the next tick: nothing here retries a failed run.
+ * idempotent per day, the retention worker checkpoints after every page, the sealer and the
+ * integrity scan go on from the last digest they sealed or verified), so a run that fails or is skipped is simply
+ * picked up by the next tick: nothing here retries a failed run.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -25,6 +26,8 @@ export interface FunctionScheduleProps {
 
 export class FunctionSchedule extends Construct {
   readonly rule: Rule;
+  /** Minutes between two ticks (monitoring.ts alarms when ticks stop producing runs). */
+  readonly rateMinutes: number;
   /** Invocations EventBridge gave up delivering land here (alarmed in monitoring.ts). */
   readonly deadLetterQueue: Queue;
 
@@ -34,6 +37,7 @@ export class FunctionSchedule extends Construct {
     if (!Number.isInteger(rateMinutes) || rateMinutes < 1) {
       throw new Error(`schedule.rateMinutes must be a whole number of minutes ≥ 1, got ${rateMinutes}`);
     }
+    this.rateMinutes = rateMinutes;
     // A tick older than the interval is superseded by the next one. Both EventBridge and Lambda
     // accept no less than a minute.
     const tickLifetime = Duration.minutes(Math.max(1, rateMinutes));

@@ -19,14 +19,29 @@ import type { EventsTable } from './events-table.ts';
 import { type ExportResources, exportEnvironment, grantExportAccess } from './export-access.ts';
 import { FunctionSchedule } from './schedule.ts';
 import type { ServiceSecrets } from './service-secrets.ts';
+import { grantSigningAccess, type SigningResources, signingEnvironment } from './signing-access.ts';
 import { grantControlAccess, grantEventsAccess } from './table-access.ts';
 
 /** Entries in routes.ts are relative to the repository root. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Service name and metrics namespace for Powertools (the archiver's metric alarms depend on both). */
+/** Service name and metrics namespace for Powertools (the metric alarms of monitoring.ts depend on both). */
 export const SERVICE_NAME = 'trailkeeper';
 export const METRICS_NAMESPACE = 'Trailkeeper';
+
+/** A metric a handler emits (Powertools EMF) and an alarm may watch. Change one, change both. */
+export interface ServiceMetric {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: { readonly service: string };
+}
+
+/** A handler metric by name: the namespace and `service` dimension Powertools gives every function here. */
+export const serviceMetric = (metricName: string): ServiceMetric => ({
+  namespace: METRICS_NAMESPACE,
+  metricName,
+  dimensions: { service: SERVICE_NAME },
+});
 
 /**
  * ESM bundles still meet CommonJS dependencies that call `require` (e.g. for Node built-ins);
@@ -43,6 +58,7 @@ export interface ServiceResources {
   readonly secrets: ServiceSecrets;
   readonly exports: ExportResources;
   readonly archive: ArchiveResources;
+  readonly signing: SigningResources;
 }
 
 export interface ServiceFunctionProps {
@@ -97,6 +113,7 @@ export class ServiceFunction extends Construct {
         ...resources.secrets.environmentFor(definition.secrets),
         ...exportEnvironment(resources.exports, definition),
         ...archiveEnvironment(resources.archive, definition),
+        ...signingEnvironment(resources.signing, definition),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
@@ -123,6 +140,7 @@ export class ServiceFunction extends Construct {
     for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
     grantExportAccess(role, resources.exports, definition);
     grantArchiveAccess(role, resources.archive, definition);
+    grantSigningAccess(role, resources.signing, definition);
 
     if (definition.schedule) {
       this.schedule = new FunctionSchedule(this, 'Schedule', {

@@ -21,5 +21,4 @@ export const INTEGRITY = {
   heartbeatHours: 24,
   /** Digests in the archive bucket (Object Lock): `digests/tenant=<id>/<sequence>.json`. */
   digestsPrefix: 'digests/',
-  signingAlgorithm: 'ECDSA_SHA_256',
 } as const;

@@ -496,14 +496,20 @@ describe('scheduled jobs', () => {
       job: stack.jobs[name],
     }));
 
-  it('schedules exactly the definitions that have a schedule: the compactor and the retention worker', () => {
+  it('schedules exactly the definitions that have a schedule: compactor, retention worker, sealer, integrity scan', () => {
     const scheduled = functionCases(stack).filter((c) => c.definition.schedule !== undefined);
-    expect(scheduled.map((c) => c.name).sort()).toEqual(['archiveCompactor', 'retentionWorker']);
+    expect(scheduled.map((c) => c.name).sort()).toEqual([
+      'archiveCompactor',
+      'integrityScan',
+      'retentionWorker',
+      'sealer',
+    ]);
+    expect(jobs().map(({ name }) => name)).toEqual(scheduled.map((c) => c.name));
     template.resourceCountIs('AWS::Events::Rule', scheduled.length);
   });
 
   it('invokes each on its rate, with a bounded retry policy and a dead-letter queue', () => {
-    expect(jobs().map(({ definition }) => definition.schedule.rateMinutes)).toEqual([60, 1]);
+    expect(jobs().map(({ definition }) => definition.schedule.rateMinutes)).toEqual([60, 1, 5, 15]);
     for (const { name, definition, job } of jobs()) {
       const schedule = job.schedule;
       expect(schedule, name).toBeDefined();
@@ -585,6 +591,25 @@ describe('grants on the archive', () => {
           Resource: getAtt(key),
         },
       ],
+      digests: [
+        { Action: 's3:GetObject', Effect: 'Allow', Resource: objectsOf(bucket, 'digests/*') },
+        {
+          Action: 's3:PutObject',
+          Condition: { StringEquals: { 's3:if-none-match': '*' } },
+          Effect: 'Allow',
+          Resource: objectsOf(bucket, 'digests/*'),
+        },
+        {
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Condition: viaS3,
+          Effect: 'Allow',
+          Resource: getAtt(key),
+        },
+      ],
+      'digests-read': [
+        { Action: 's3:GetObject', Effect: 'Allow', Resource: objectsOf(bucket, 'digests/*') },
+        { Action: 'kms:Decrypt', Condition: viaS3, Effect: 'Allow', Resource: getAtt(key) },
+      ],
       compact: [
         { Action: ['s3:GetObject', 's3:DeleteObject'], Effect: 'Allow', Resource: objectsOf(stagingBucket) },
         { Action: 's3:ListBucket', Effect: 'Allow', Resource: getAtt(stagingBucket) },
@@ -608,7 +633,7 @@ describe('grants on the archive', () => {
         .filter((c) => c.definition.archive)
         .map((c) => c.name)
         .sort(),
-    ).toEqual(['archiveCompactor', 'archiver']);
+    ).toEqual(['archiveCompactor', 'archiver', 'integrity', 'integrityScan', 'sealer']);
     for (const { name, definition, role } of cases) {
       const onArchive = statementsOfRole(role).filter((s) =>
         ids.some((id) => JSON.stringify(s.Resource).includes(id)),
@@ -674,6 +699,11 @@ describe('grants on the archive', () => {
     ]);
     expect(acknowledgedOn(finding(stack.archive.bucket, 'quarantine/*'))).toEqual(['archiver']);
     expect(acknowledgedOn(finding(stack.archive.bucket, '*'))).toEqual(['archiveCompactor']);
+    expect(acknowledgedOn(finding(stack.archive.bucket, 'digests/*'))).toEqual([
+      'integrity',
+      'integrityScan',
+      'sealer',
+    ]);
   });
 });
 

@@ -2,10 +2,11 @@
  * Assertions on the synthesized TrailkeeperStack template: the events table as tables.ts declares
  * it, every Lambda on nodejs24.x/arm64 with the environment of its definition, every route of
  * routes.ts with its authorizer, the append-only IAM guarantee on the events table (over every
- * role, the export worker's included; the retention worker's one attribute-restricted UpdateItem
- * is the single exception, checked to the letter), alarms, and a clean cdk-nag run. The export
- * resources are covered by exports.test.ts, the archive, archiver and schedules by archive.test.ts.
- * The stack is synthesized (and its handlers bundled) once for the whole file.
+ * role, the export worker's, the sealer's and the integrity scan's included; the retention
+ * worker's one attribute-restricted UpdateItem is the single exception, checked to the letter),
+ * alarms, and a clean cdk-nag run. The export resources are covered by exports.test.ts, the
+ * archive, archiver and schedules by archive.test.ts, the signing key, digests and integrity jobs
+ * by integrity.test.ts. The stack is synthesized (and its handlers bundled) once for the whole file.
  */
 
 import { isDeepStrictEqual } from 'node:util';
@@ -14,6 +15,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ARCHIVE_GRANTS } from '#infra/constructs/archive-access.ts';
 import { TrailkeeperStack } from '#infra/stack.ts';
 import { AUTHORIZER, ENV, FUNCTIONS, ROUTES } from '#shared/config/routes.ts';
 import { ARCHIVE, EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
@@ -383,9 +385,17 @@ describe('functions', () => {
       expect(variables[ENV.archiveBucket], `${name} archive bucket`).toEqual(
         definition.archive ? { Ref: logicalId(stack.archive.bucket) } : undefined,
       );
+      // Only the buckets its grant reaches: the sealer's digests live in the archive bucket alone.
+      const staging = definition.archive ? ARCHIVE_GRANTS[definition.archive].staging : undefined;
       expect(variables[ENV.archiveStagingBucket], `${name} staging bucket`).toEqual(
-        definition.archive ? { Ref: logicalId(stack.archive.stagingBucket) } : undefined,
+        staging && staging.objects.length + staging.bucket.length > 0
+          ? { Ref: logicalId(stack.archive.stagingBucket) }
+          : undefined,
       );
+      expect(variables[ENV.signingKeyId], `${name} signing key`).toEqual(
+        definition.signing ? { 'Fn::GetAtt': [logicalId(stack.signingKey.key), 'Arn'] } : undefined,
+      );
+      expect(variables[ENV.signingKeyFile], `${name} local key file`).toBeUndefined();
       expect(variables[ENV.archiveCloseAfterHours], `${name} close after`).toEqual(
         definition.archive === 'compact' ? String(ARCHIVE.closeAfterHours) : undefined,
       );
@@ -678,21 +688,26 @@ describe('secrets', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on API 5xx, errors of every function, throttles of all but the scheduled jobs, table throttles, archiver metrics and lag, dead letters and queue age', () => {
+  it('alarms on API 5xx, errors of every function, throttles of all but the scheduled jobs, stalled jobs, table throttles, archiver and integrity metrics, lag, dead letters and queue age', () => {
     const scheduled = functionCases().filter((c) => c.definition.schedule !== undefined);
     const unscheduled = functionCases().filter((c) => c.definition.schedule === undefined);
-    expect(scheduled.map((c) => c.name).sort()).toEqual(['archiveCompactor', 'retentionWorker']);
-    const archiverMetrics = 2; // EventTampering, ArchiveQuarantined
+    expect(scheduled.map((c) => c.name).sort()).toEqual([
+      'archiveCompactor',
+      'integrityScan',
+      'retentionWorker',
+      'sealer',
+    ]);
+    const securityMetrics = 3; // EventTampering, ArchiveQuarantined, IntegrityMismatch
     const iteratorAge = 1; // archiver
-    const deadLetterQueues = 4; // archiver, export jobs, one per schedule
+    const deadLetterQueues = 2 + scheduled.length; // archiver, export jobs, one per schedule
     const workQueues = 1; // export jobs
     template.resourceCountIs(
       'AWS::CloudWatch::Alarm',
       1 +
         2 * unscheduled.length +
-        scheduled.length +
+        2 * scheduled.length + // Errors and Stalled
         1 +
-        archiverMetrics +
+        securityMetrics +
         iteratorAge +
         deadLetterQueues +
         workQueues,
@@ -815,6 +830,7 @@ describe('cdk-nag', () => {
         `Trailkeeper/Api/Exports/Role ${exportObjects}`,
         `Trailkeeper/Exports/Worker/Role ${exportObjects}`,
         'Trailkeeper/Api/HttpApi/GET--health AwsSolutions-APIG4',
+        'Trailkeeper/Api/HttpApi/GET--v1--integrity--public-key AwsSolutions-APIG4',
         'Trailkeeper/Secrets/CursorKey AwsSolutions-SMG4',
         'Trailkeeper/Secrets/OperatorKey AwsSolutions-SMG4',
         'Trailkeeper/Archiver/DeadLetterQueue AwsSolutions-SQS3',
@@ -824,6 +840,11 @@ describe('cdk-nag', () => {
         `Trailkeeper/ArchiveCompactor/Role ${objects(stack.archive.bucket)}`,
         'Trailkeeper/ArchiveCompactor/Schedule/DeadLetterQueue AwsSolutions-SQS3',
         'Trailkeeper/RetentionWorker/Schedule/DeadLetterQueue AwsSolutions-SQS3',
+        `Trailkeeper/Sealer/Role ${objects(stack.archive.bucket, 'digests/*')}`,
+        `Trailkeeper/Api/Integrity/Role ${objects(stack.archive.bucket, 'digests/*')}`,
+        `Trailkeeper/IntegrityScan/Role ${objects(stack.archive.bucket, 'digests/*')}`,
+        'Trailkeeper/Sealer/Schedule/DeadLetterQueue AwsSolutions-SQS3',
+        'Trailkeeper/IntegrityScan/Schedule/DeadLetterQueue AwsSolutions-SQS3',
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
