@@ -143,9 +143,12 @@ export class ServiceFunction extends Construct {
     grantSigningAccess(role, resources.signing, definition);
 
     if (definition.schedule) {
+      // A deployment may change a job's rate (`cdk deploy -c sealEveryMinutes=10`).
+      const { contextKey, rateMinutes } = definition.schedule;
+      const override: unknown = contextKey === undefined ? undefined : this.node.tryGetContext(contextKey);
       this.schedule = new FunctionSchedule(this, 'Schedule', {
         fn: this.fn,
-        rateMinutes: definition.schedule.rateMinutes,
+        rateMinutes: override === undefined ? rateMinutes : Number(override),
       });
     }
   }

@@ -57,8 +57,11 @@ export interface FunctionDefinition {
   readonly archive?: ArchiveAccess;
   /** The digest signing key (absent = none). */
   readonly signing?: SigningAccess;
-  /** Invoked on a fixed rate (EventBridge schedule in AWS, a timer locally). */
-  readonly schedule?: { readonly rateMinutes: number };
+  /**
+   * Invoked on a fixed rate (EventBridge schedule in AWS, a timer locally); `contextKey` names
+   * the CDK context value that overrides the rate at deploy time.
+   */
+  readonly schedule?: { readonly rateMinutes: number; readonly contextKey?: string };
 }
 
 export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDefinition>> = {
@@ -224,7 +227,7 @@ export const SEALER = {
   secrets: [],
   archive: 'digests',
   signing: 'sign',
-  schedule: { rateMinutes: 5 },
+  schedule: { rateMinutes: 5, contextKey: 'sealEveryMinutes' },
 } as const satisfies FunctionDefinition;
 
 /**

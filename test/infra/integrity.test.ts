@@ -526,6 +526,16 @@ describe('sealer and integrity scan', () => {
     }
   });
 
+  it('seal at the rate a deployment asks for (-c sealEveryMinutes)', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], sealEveryMinutes: '10' } });
+    const custom = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' } });
+    const customResources = Template.fromStack(custom).toJSON().Resources as Record<string, Resource>;
+    const rule = custom.jobs.sealer.schedule?.rule;
+    expect(rule && customResources[logicalId(rule)]?.Properties).toMatchObject({
+      ScheduleExpression: Schedule.rate(Duration.minutes(10)).expressionString,
+    });
+  });
+
   it('are told the signing key by its ARN', () => {
     for (const { name, job } of jobs()) {
       expect(variablesOf(job.fn)[ENV.signingKeyId], name).toEqual(getAtt(stack.signingKey.key));
