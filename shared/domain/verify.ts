@@ -246,6 +246,12 @@ export class EventLedger {
   reject(finding: Finding): void {
     this.findings.push(finding);
   }
+
+  /** Counts an event whose content could not be read at all, with the reason. */
+  unreadable(finding: Finding): void {
+    this.checked += 1;
+    this.findings.push(finding);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +295,7 @@ export const checkChain = (given: readonly SignedDigest[], publicKey: PublicKeyI
           ),
         );
       }
-      // Of several versions, carry on with a validly signed one: the report then shows the others.
+      // Of several versions, the checks that follow use a validly signed one: the genuine digest.
       return candidates.find((c) => c.valid) ?? (candidates[0] as (typeof candidates)[number]);
     });
   const digests = chosen.map((c) => c.digest);
@@ -304,7 +310,7 @@ export const checkChain = (given: readonly SignedDigest[], publicKey: PublicKeyI
   });
   if (chosen.length > 1 && chosen.every((c) => !c.valid)) {
     findings.push(
-      failure('signature', 'public key', 'no digest verifies under it: is it the service’s signing key?'),
+      failure('signature', 'public key', "no digest verifies under it: is it the service's signing key?"),
     );
   }
   for (const problem of chainProblems(digests)) {
@@ -350,10 +356,10 @@ export const checkProof = (chain: ChainCheck, event: SealedEvent, proof: unknown
   const index = isRecord(given) ? chain.digests.findIndex((d) => d.sequence === given.sequence) : -1;
   const digest = chain.digests[index];
   if (digest === undefined || chain.hashes[index] !== digestHash(given as SignedDigest)) {
-    return failure('proof', subject, 'the proof’s digest is not one of the verified chain');
+    return failure('proof', subject, "the proof's digest is not one of the verified chain");
   }
   if (!covers(digest, event.received_at)) {
-    return failure('proof', subject, `digest ${digest.sequence}’s interval does not cover its received_at`);
+    return failure('proof', subject, `digest ${digest.sequence}'s interval does not cover its received_at`);
   }
   const included =
     tree_size === digest.event_count &&
@@ -366,7 +372,7 @@ export const checkProof = (chain: ChainCheck, event: SealedEvent, proof: unknown
     );
   return included
     ? null
-    : failure('proof', subject, `the inclusion proof does not lead to digest ${digest.sequence}’s root`);
+    : failure('proof', subject, `the inclusion proof does not lead to digest ${digest.sequence}'s root`);
 };
 
 export interface ProofResults {
@@ -473,9 +479,9 @@ const missingText = (digest: SignedDigest, ordered: readonly SealedEvent[]): str
   if (lastRef !== null && !ids.has(lastRef.id) && lastRef.id !== firstRef?.id) {
     named.push(`last event ${lastRef.id}`);
   }
-  return named.length > 0
-    ? `missing include its ${named.join(' and its ')}`
-    : 'missing: not identifiable, a digest names only its first and last events';
+  if (named.length === 0) return 'missing: not identifiable, a digest names only its first and last events';
+  const all = named.length === digest.event_count - ordered.length;
+  return `missing${all ? ':' : ' include'} its ${named.join(' and its ')}`;
 };
 
 /** Checks 4 and 5 over the ledger's events, and the report of every check. */
@@ -490,8 +496,8 @@ export const buildReport = (input: {
   const { digests } = chain;
   const findings: Finding[] = [...ledger.findings, ...chain.findings];
 
-  const tenantId =
-    digests[0]?.tenant_id ?? (ledger.byTenant.size === 1 ? [...ledger.byTenant.keys()][0] : null);
+  const onlyTenant = ledger.byTenant.size === 1 ? [...ledger.byTenant.keys()][0] : undefined;
+  const tenantId: string | null = digests[0]?.tenant_id ?? onlyTenant ?? null;
   for (const [tenant, events] of ledger.byTenant) {
     if (tenant === tenantId) continue;
     findings.push(
@@ -500,7 +506,7 @@ export const buildReport = (input: {
         `tenant ${tenant}`,
         tenantId === null
           ? `${events.length} event(s) of several tenants in one input (${sampleIds(events)})`
-          : `${events.length} event(s) belong to another tenant than the digests’ ${tenantId} (${sampleIds(events)})`,
+          : `${events.length} event(s) belong to another tenant than the digests' ${tenantId} (${sampleIds(events)})`,
       ),
     );
   }
@@ -525,8 +531,8 @@ export const buildReport = (input: {
           'coverage',
           `event ${event.id}`,
           first !== undefined && event.received_at <= first.interval.start
-            ? `received at ${event.received_at}, before the tenant’s first digest began (inserted?)`
-            : `received at ${event.received_at}, in no digest’s interval (inserted, or its digest is missing)`,
+            ? `received at ${event.received_at}, before the tenant's first digest began (inserted?)`
+            : `received at ${event.received_at}, in no digest's interval (inserted, or its digest is missing)`,
         ),
       );
     }
@@ -640,7 +646,7 @@ export const buildReport = (input: {
   const head = digests.at(-1);
   return {
     ok: failures === 0,
-    tenant_id: tenantId ?? null,
+    tenant_id: tenantId,
     options,
     public_key: { key_id: input.publicKey.keyId, fingerprint: input.publicKey.fingerprint },
     summary: {

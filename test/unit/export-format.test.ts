@@ -1,7 +1,13 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
-import { CSV_COLUMNS, FORMATTERS, neutraliseCell } from '#shared/domain/export-format.ts';
+import {
+  CSV_COLUMNS,
+  csvHeaderProblem,
+  eventFromCsvRecord,
+  FORMATTERS,
+  neutraliseCell,
+} from '#shared/domain/export-format.ts';
 
 const event = (i: number, extra: Partial<StoredEvent> = {}): StoredEvent => ({
   id: `e${i}`,
@@ -31,11 +37,30 @@ const write = (format: keyof typeof FORMATTERS, events: StoredEvent[], chunk: nu
 describe('export formats', () => {
   const events = [0, 1, 2, 3, 4].map((i) => event(i));
 
-  it('writes CSV with the exact header of SPEC, one row per event, whatever the chunking', () => {
+  it("writes CSV with SPEC's columns then the verification columns, one row per event, whatever the chunking", () => {
     const csv = write('csv', events, 2);
     expect(csv.startsWith('\uFEFF')).toBe(true);
     const rows = parse(csv.slice(1)) as string[][];
-    expect(rows[0]).toEqual([...CSV_COLUMNS]);
+    expect(rows[0]).toEqual([
+      'timestamp',
+      'actor_id',
+      'actor_type',
+      'actor_name',
+      'actor_email',
+      'action',
+      'target_type',
+      'target_id',
+      'team_id',
+      'ip',
+      'user_agent',
+      'status',
+      'impersonated',
+      'metadata_json',
+      'id',
+      'received_at',
+      'hash',
+      'event_json',
+    ]);
     expect(rows.slice(1).map((r) => r[1])).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
     expect(rows[1]).toEqual([
       '2026-11-21T12:00:00.000Z',
@@ -52,6 +77,10 @@ describe('export formats', () => {
       'success',
       'false',
       '{"from":"member","to":"admin"}',
+      'e0',
+      '2026-11-21T12:00:00.000Z',
+      'h',
+      JSON.stringify(events[0]),
     ]);
     expect(write('csv', events, 1)).toBe(write('csv', events, 5));
   });
@@ -70,6 +99,15 @@ describe('export formats', () => {
     expect(rows[1]?.[13]).toBe('{"note":"+1,2"}');
   });
 
+  it('neutralises a formula-like event id in the id column but keeps event_json and hash exact', () => {
+    const hostile = event(8, { id: '=cmd|calc', hash: 'a'.repeat(64), metadata: { note: '=1+1' } });
+    const rows = parse(write('csv', [hostile], 1).slice(1), { columns: true }) as Record<string, string>[];
+    expect(rows[0]?.id).toBe(`'=cmd|calc`);
+    expect(rows[0]?.hash).toBe('a'.repeat(64));
+    expect(rows[0]?.event_json).toBe(JSON.stringify(hostile));
+    expect(JSON.parse(rows[0]?.event_json ?? '')).toEqual(hostile);
+  });
+
   it.each(['=1', '+1', '-1', '@x', '\tx', '\rx', '\nx'])('neutralises %j', (cell) => {
     expect(neutraliseCell(cell)).toBe(`'${cell}`);
   });
@@ -79,5 +117,56 @@ describe('export formats', () => {
     expect(JSON.parse(write('json', [], 2))).toEqual([]);
     const lines = write('ndjson', events, 3).trim().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual(events);
+  });
+});
+
+describe('reading a CSV export back', () => {
+  const records = (events: StoredEvent[]): string[][] =>
+    parse(write('csv', events, 2), { bom: true }) as string[][];
+
+  it('returns the event of each record, exactly as exported, hostile cells included', () => {
+    const events = [
+      event(0),
+      event(1, { id: '@x', actor: { id: '=HYPERLINK("http://evil")', name: 'Smith, "Al"\nJr' } }),
+      event(2, { context: { user_agent: ' padded ' }, metadata: undefined, status: 404 }),
+    ];
+    const [header, ...rows] = records(events);
+    expect(csvHeaderProblem(header ?? [])).toBeNull();
+    expect(rows.map(eventFromCsvRecord)).toEqual(events.map((e) => ({ ok: true, event: e })));
+  });
+
+  it('names the cells that differ from event_json, so an edit outside event_json is caught', () => {
+    const [, row] = records([event(0)]);
+    const edited = [...(row ?? [])];
+    edited[1] = 'mallory';
+    edited[16] = 'b'.repeat(64);
+    const reading = eventFromCsvRecord(edited);
+    expect(reading).toEqual({
+      ok: false,
+      event: event(0),
+      problem: 'column(s) actor_id, hash differ from its event_json (edited in the file?)',
+    });
+  });
+
+  it('rejects a record with a cell missing, or whose event_json is not an event', () => {
+    const [, row] = records([event(0)]);
+    expect(eventFromCsvRecord((row ?? []).slice(1))).toEqual({
+      ok: false,
+      problem: `has ${CSV_COLUMNS.length - 1} cells, expected ${CSV_COLUMNS.length}`,
+    });
+    const notJson = [...(row ?? [])];
+    notJson[CSV_COLUMNS.length - 1] = '{"id":';
+    expect(eventFromCsvRecord(notJson)).toEqual({ ok: false, problem: 'its event_json cell is not JSON' });
+    const notEvent = [...(row ?? [])];
+    notEvent[CSV_COLUMNS.length - 1] = '{"id":"e0"}';
+    expect(eventFromCsvRecord(notEvent)).toMatchObject({
+      ok: false,
+      problem: 'its event_json is not an event',
+    });
+  });
+
+  it('explains why a header from before verifiable CSV exports, or a foreign one, cannot be verified', () => {
+    expect(csvHeaderProblem(CSV_COLUMNS.slice(0, 14))).toMatch(/exported before .* event_json/);
+    expect(csvHeaderProblem(['id', 'hash'])).toMatch(/not a Trailkeeper export/);
   });
 });
