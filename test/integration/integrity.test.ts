@@ -4,8 +4,13 @@
  * digests; every event gets an inclusion proof that leads to its digest's signed root; events
  * written around a seal land in exactly one digest; the scan finds a tampered event.
  */
+import { execFile } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
@@ -43,7 +48,7 @@ const newTenant = async (shards = 2) => {
   const tenant = await call('POST', '/v1/tenants', OPERATOR, { name: 'T', plan: 'pro', shards });
   const key = await call('POST', `/v1/tenants/${tenant.body.id}/keys`, OPERATOR, {
     name: 'k',
-    scopes: ['events:write', 'events:read'],
+    scopes: ['events:write', 'events:read', 'exports:write'],
   });
   return { id: tenant.body.id as string, key: key.body.key as string };
 };
@@ -66,6 +71,14 @@ const digestsOf = async (key: string): Promise<SignedDigest[]> => {
   expect(res.status).toBe(200);
   return res.body.data;
 };
+
+const exec = promisify(execFile);
+/** The verifier as an auditor runs it (`npm run verify -- …`), on this test's Node. */
+const verifyCli = (args: string[], env: Record<string, string> = {}) =>
+  exec(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'cli/verify.ts', ...args], {
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
@@ -195,4 +208,94 @@ describe('integrity', () => {
     expect((await call('GET', '/v1/events/t-2/proof', tenant.key)).status).toBe(409);
     expect((await call('GET', '/v1/events/t-1/proof', tenant.key)).status).toBe(200);
   });
+
+  it('lets an auditor verify an export offline, and catches each kind of tampering in it', async () => {
+    const tenant = await newTenant(2);
+    await ingest(tenant.key, ids('x', 100));
+    await ingest(tenant.key, ids('y', 40));
+    await seal();
+    const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-verify-'));
+    try {
+      const files: Record<string, string> = {};
+      for (const format of ['ndjson', 'csv', 'json'] as const) {
+        const created = await call('POST', '/v1/exports', tenant.key, {
+          format,
+          from: '2026-01-01T00:00:00Z',
+        });
+        expect(created.status).toBe(201);
+        const redirect = await fetch(`${stack.url}/v1/exports/${created.body.id}/download`, {
+          headers: { authorization: `Bearer ${tenant.key}` },
+          redirect: 'manual',
+        });
+        // The file exactly as an auditor downloads it (CSV with its BOM).
+        const file = await fetch(redirect.headers.get('location') ?? '');
+        files[format] = join(dir, `export.${format}`);
+        await writeFile(files[format] as string, Buffer.from(await file.arrayBuffer()));
+      }
+      const digests = join(dir, 'digests.json');
+      await writeFile(
+        digests,
+        JSON.stringify(
+          (await call('GET', '/v1/integrity/digests?from=2000-01-01T00:00:00Z', tenant.key)).body,
+        ),
+      );
+      const key = join(dir, 'public-key.json');
+      await writeFile(key, JSON.stringify((await call('GET', '/v1/integrity/public-key')).body));
+
+      const verify = (events: string) =>
+        verifyCli(['--events', events, '--digests', digests, '--public-key', key]).then(
+          (out) => ({ code: 0, stdout: out.stdout }),
+          (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+        );
+      for (const format of ['ndjson', 'csv', 'json']) {
+        const result = await verify(files[format] as string);
+        expect(result.stdout, format).toContain('Trailkeeper integrity verification: PASSED');
+        expect(result.code, format).toBe(0);
+      }
+
+      const lines = (await readFile(files.ndjson as string, 'utf8')).trim().split('\n');
+      const tampered = async (name: string, content: string[]) => {
+        const path = join(dir, `${name}.ndjson`);
+        await writeFile(path, `${content.join('\n')}\n`);
+        return verify(path);
+      };
+      const edited = await tampered(
+        'edited',
+        lines.map((line) => (line.includes('"x-7"') ? line.replace('"u1"', '"u2"') : line)),
+      );
+      expect(edited.code).toBe(1);
+      expect(edited.stdout).toContain('event x-7');
+      expect(edited.stdout).toContain('hash mismatch');
+      const removed = await tampered(
+        'removed',
+        lines.filter((line) => !line.includes('"x-50"')),
+      );
+      expect(removed.code).toBe(1);
+      expect(removed.stdout).toMatch(/of \d+ events present/);
+      const forged = JSON.parse(lines[0] as string);
+      const inserted = await tampered('inserted', [...lines, JSON.stringify({ ...forged, id: 'forged' })]);
+      expect(inserted.code).toBe(1);
+
+      // Straight from the API, with every inclusion proof.
+      const online = await verifyCli(
+        [
+          '--api',
+          stack.url,
+          '--from',
+          '2026-01-01T00:00:00Z',
+          '--to',
+          new Date().toISOString(),
+          '--partial',
+          '--proofs',
+        ],
+        {
+          TRAILKEEPER_API_KEY: tenant.key,
+        },
+      );
+      expect(online.stdout).toContain('Trailkeeper integrity verification: PASSED');
+      expect(online.stdout).not.toContain(tenant.key);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
