@@ -1,8 +1,10 @@
 /** The bench's parts, in the order they run. Adding a measurement = one module + one line here. */
 import type { BenchPart } from '../lib/part.ts';
+import { archivePart } from './archive.ts';
 import { bundlesPart } from './bundles.ts';
 import { exportPart } from './export.ts';
 import { ingestPart } from './ingest.ts';
+import { integrityPart } from './integrity.ts';
 import { partitionsPart } from './partitions.ts';
 import { readsPart } from './reads.ts';
 import { writesPart } from './writes.ts';
@@ -13,5 +15,7 @@ export const PARTS: readonly BenchPart[] = [
   partitionsPart,
   writesPart,
   exportPart,
+  archivePart,
+  integrityPart,
   bundlesPart,
 ];
