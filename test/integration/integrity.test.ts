@@ -212,8 +212,9 @@ describe('integrity', () => {
   it('lets an auditor verify an export offline, and catches each kind of tampering in it', async () => {
     const tenant = await newTenant(2);
     await ingest(tenant.key, ids('x', 100));
-    await ingest(tenant.key, ids('y', 40));
     await seal();
+    await ingest(tenant.key, ids('y', 40));
+    await seal(); // two digests: x-… in the first, y-… in the second
     const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-verify-'));
     try {
       const files: Record<string, string> = {};
@@ -275,6 +276,62 @@ describe('integrity', () => {
       const forged = JSON.parse(lines[0] as string);
       const inserted = await tampered('inserted', [...lines, JSON.stringify({ ...forged, id: 'forged' })]);
       expect(inserted.code).toBe(1);
+
+      // Tampering with the digests themselves.
+      const page = JSON.parse(await readFile(digests, 'utf8')) as { data: SignedDigest[] };
+      expect(page.data.map((d) => d.sequence)).toEqual([1, 2]);
+      const [d1, d2] = page.data as [SignedDigest, SignedDigest];
+      const withDigests = async (name: string, data: unknown[]) => {
+        const path = join(dir, `${name}.json`);
+        await writeFile(path, JSON.stringify({ data }));
+        return verifyCli(['--events', files.ndjson as string, '--digests', path, '--public-key', key]).then(
+          (out) => ({ code: 0, stdout: out.stdout }),
+          (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+        );
+      };
+      const edited2 = await withDigests('edited-digest', [d1, { ...d2, event_count: d2.event_count - 1 }]);
+      expect(edited2.code).toBe(1);
+      expect(edited2.stdout).toContain('digest 2: signature invalid');
+      const broken = await withDigests('broken-chain', [d1, { ...d2, previous_digest_hash: 'f'.repeat(64) }]);
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toContain('previous_digest_hash does not match digest 1');
+      const reordered = await withDigests('reordered', [
+        { ...d2, sequence: 1 },
+        { ...d1, sequence: 2 },
+      ]);
+      expect(reordered.code).toBe(1);
+      // Without digest 1, its events are sealed by nothing the auditor was given: a warning
+      // (a later digest may anchor a later period), a failure under --strict.
+      const dropped = await withDigests('dropped', [d2]);
+      expect(dropped.stdout).toMatch(/warning/i);
+      const strict = await verifyCli([
+        '--events',
+        files.ndjson as string,
+        '--digests',
+        join(dir, 'dropped.json'),
+        '--public-key',
+        key,
+        '--strict',
+      ]).then(
+        () => 0,
+        (error: { code: number }) => error.code,
+      );
+      expect(strict).toBe(1);
+      const { generateKeyPairSync, sign } = await import('node:crypto');
+      const { signingPayload } = await import('#shared/domain/digest.ts');
+      const impostor = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const { signature: _s, ...body } = d2;
+      const replaced = {
+        ...body,
+        merkle_root: '0'.repeat(64),
+        signature: sign('sha256', signingPayload(body as never), {
+          key: impostor.privateKey,
+          dsaEncoding: 'der',
+        }).toString('base64'),
+      };
+      const swapped = await withDigests('replaced', [d1, replaced]);
+      expect(swapped.code).toBe(1);
+      expect(swapped.stdout).toContain('digest 2: signature invalid');
 
       // Straight from the API, with every inclusion proof.
       const online = await verifyCli(
