@@ -60,8 +60,19 @@ export const sealTenant = async (
       // Cut before the millisecond of the first event that does not fit, so no millisecond is split.
       const overflowAt = (found[maxLeaves] as { received_at: string }).received_at;
       end = iso(Date.parse(overflowAt) - 1);
-      if (end <= start) end = overflowAt; // one millisecond holds more than maxLeaves: keep it whole
       events = found.filter((event) => event.received_at <= end);
+      if (events.length === 0) {
+        // The first millisecond alone holds more than maxLeaves events: seal it whole, in one
+        // larger digest, rather than split it.
+        end = overflowAt;
+        events = await deps.events.receivedBetween(
+          tenantId,
+          tenant.shards,
+          start,
+          end,
+          Number.MAX_SAFE_INTEGER,
+        );
+      }
     }
     if (events.length === 0 && Date.parse(watermark) - Date.parse(start) < heartbeatMs) break;
     const body = buildDigestBody({
