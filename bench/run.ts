@@ -95,7 +95,8 @@ const main = async (): Promise<void> => {
         progress.note(
           `bench: ${mode} mode, ${ordered.length} part(s); starting the local stack (in memory)…`,
         );
-        stack = await startLocalStack({ port: 0, logLevel: 'ERROR' });
+        // No stream poller: in AWS the archiver is its own Lambda, not a rival of the ingest path.
+        stack = await startLocalStack({ port: 0, logLevel: 'ERROR', streams: false });
         dynamo = createBenchDynamo(stack.dynamoEndpoint);
         ctx = createContext({ mode, stack, dynamo, progress });
       }

@@ -1,6 +1,6 @@
 /**
  * Part 5 — cold-start proxy. Bundles every Lambda entry of shared/config/routes.ts (FUNCTIONS,
- * AUTHORIZER, ARCHIVER, ARCHIVE_COMPACTOR, RETENTION_WORKER, EXPORT_WORKER) with esbuild and the options of
+ * AUTHORIZER, ARCHIVER, ARCHIVE_COMPACTOR, RETENTION_WORKER, SEALER, INTEGRITY_SCAN, EXPORT_WORKER) with esbuild and the options of
  * infra/constructs/service-function.ts (minified ESM for node24, module/main fields, the
  * createRequire banner, AWS SDK bundled),
  * then times importing each bundle in a fresh Node process against starting an empty one.
@@ -18,9 +18,16 @@ import {
   ENV,
   EXPORT_WORKER,
   FUNCTIONS,
+  INTEGRITY_SCAN,
   RETENTION_WORKER,
+  SEALER,
 } from '#shared/config/routes.ts';
-import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
+import {
+  ARCHIVE_BUCKET,
+  ARCHIVE_STAGING_BUCKET,
+  EXPORT_QUEUE,
+  EXPORTS_BUCKET,
+} from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { atMost, type BenchPart, type PartResult } from '../lib/part.ts';
@@ -125,6 +132,8 @@ export const bundlesPart: BenchPart = {
       ['archiver', ARCHIVER.entry],
       ['archive-compactor', ARCHIVE_COMPACTOR.entry],
       ['retention-worker', RETENTION_WORKER.entry],
+      ['sealer', SEALER.entry],
+      ['integrity-scan', INTEGRITY_SCAN.entry],
       ['export-worker', EXPORT_WORKER.entry],
     ];
     const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-bench-bundles-'));
@@ -170,6 +179,9 @@ export const bundlesPart: BenchPart = {
         [ENV.operatorKeySecretArn]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-operator',
         [ENV.cursorKeySecretArn]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-cursor',
         [EXPORTS_BUCKET.envVar]: 'bench-exports',
+        [ARCHIVE_BUCKET.envVar]: 'bench-archive',
+        [ARCHIVE_STAGING_BUCKET.envVar]: 'bench-archive-staging',
+        [ENV.signingKeyId]: 'arn:aws:kms:us-east-1:000000000000:key/bench',
         [EXPORT_QUEUE.envVar]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-export-jobs',
         [ENV.emailFrom]: 'Trailkeeper <no-reply@bench.example>',
         AWS_REGION: 'us-east-1',

@@ -70,6 +70,11 @@ export interface LocalStackOptions {
   readonly streamBatchingWindowMs?: number;
   /** The sealer's watermark lag (tests: short; default INTEGRITY's, as in AWS). */
   readonly sealWatermarkLagMs?: number;
+  /**
+   * Run the stream poller feeding the archiver (default true). The bench turns it off: in AWS the
+   * archiver is its own Lambda, while here it would compete for the cores the measured path uses.
+   */
+  readonly streams?: boolean;
 }
 
 /** The archive pipeline's hooks (tests). */
@@ -294,8 +299,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         bisectBatchOnError: ARCHIVER.stream.bisectBatchOnError,
         log,
       });
-    let poller = await startPoller();
-    cleanups.push(() => poller.stop());
+    let poller = options.streams === false ? undefined : await startPoller();
+    cleanups.push(async () => poller?.stop());
 
     // Local periods: the retention worker every few seconds (so a backfill starts at once), the
     // rest at their AWS rate.
@@ -342,9 +347,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         );
       },
       archive: {
-        poller: () => poller,
+        poller: () => {
+          if (poller === undefined) throw new Error('this stack runs without the stream poller');
+          return poller;
+        },
         restartPoller: async () => {
-          await poller.stop();
+          await poller?.stop();
           poller = await startPoller();
           log('INFO', 'stream poller restarted from its saved positions');
         },
