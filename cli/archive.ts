@@ -1,6 +1,8 @@
 /**
- * `npm run archive -- <read|list> …`: the operator's way to get a tenant's events back from the
- * cold-storage archive, for audits long after hot retention ended. `read` is all-or-nothing on
+ * `npm run archive -- <read|list|check|restage> …`: the operator's way to get a tenant's events
+ * back from the cold-storage archive, for audits long after hot retention ended, and to repair it
+ * when the archiver lost records (`check` compares it with the events table, `restage` stages
+ * what it misses for the next compaction; the logic is shared/usecases/archive-reconcile.ts). `read` is all-or-nothing on
  * purpose: when part of the range sits in Glacier / Deep Archive it requests the restores, says how
  * long they take and exits 75 without writing a single event, because a partial answer handed to
  * an auditor looks complete. stdout carries only the NDJSON events (or the `list` table);
@@ -13,7 +15,10 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
 import { localS3ClientConfig } from '#infra/local/s3.ts';
 import {
   ArchiveInputError,
@@ -26,8 +31,22 @@ import {
   type RestoreTier,
   restoreEstimate,
 } from '#shared/adapters/archive-reader.ts';
-import { ARCHIVE_BUCKET } from '#shared/config/storage.ts';
+import { S3BlobWriter } from '#shared/adapters/object-store.ts';
+import { DynamoSealStore } from '#shared/adapters/seal-store.ts';
+import { ENV } from '#shared/config/routes.ts';
+import { ARCHIVE, ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET } from '#shared/config/storage.ts';
+import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import { MAX_SHARDS } from '#shared/domain/keys.ts';
 import { isTenantId } from '#shared/domain/tenant.ts';
+import {
+  type ArchiveIds,
+  checkArchive,
+  type DayCheck,
+  type ReceivedEvents,
+  restageMissing,
+  type StoredEvents,
+} from '#shared/usecases/archive-reconcile.ts';
+import type { BlobWriter } from '#shared/usecases/archive-stream.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, restorePending: 75 } as const;
 
@@ -37,9 +56,18 @@ Reads a tenant's events back from the archive bucket (gzip NDJSON, one object pe
 of receipt and compaction run).
 
 Commands:
-  read   Write the tenant's archived events of the day range to stdout as NDJSON, in day order.
-  list   Write the range's objects to stdout as a tab-separated table: day, storage class,
-         status (readable | restored until <time> | restoring | archived), bytes, last modified, key.
+  read     Write the tenant's archived events of the day range to stdout as NDJSON, in day order.
+  list     Write the range's objects to stdout as a tab-separated table: day, storage class,
+           status (readable | restored until <time> | restoring | archived), bytes, last modified, key.
+  check    Compare, per day, the event ids the events table holds with the ids in the archive:
+           a tab-separated table of day, state, stored, archived, missing, extra (archived but no
+           longer stored: normal after expiry) and the first 20 missing ids.
+           States: complete | missing | open (the day is not closed yet: its events may still be
+           staged, not counted as missing) | needs-restore (an object is in Glacier / Deep
+           Archive: the day cannot be checked until \`read\` has restored it).
+  restage  Check, then stage the missing events of every closed day (read whole from the events
+           table) in the staging bucket, ≤ 1,000 per object; the next compaction archives them,
+           each once. Running it again overwrites the same objects.
 
 Options:
   --tenant <id>            tenant id (tnt_…)                                          required
@@ -50,6 +78,15 @@ Options:
   --local                  use the local stack of \`npm start\` (s3rver endpoint from
                            .data/local.json, or $TRAILKEEPER_DATA_DIR/local.json)
   -h, --help               print this text
+
+check and restage:
+  --table <name>           events table (default: env EVENTS_TABLE; with --local:
+                           ${EVENTS_TABLE.localName})
+  --shards <n>             index shards to read (default ${MAX_SHARDS}, every possible one; the
+                           tenant's shard count or more is enough and reads less)
+  --staging-bucket <name>  restage only: staging bucket (default: env ARCHIVE_STAGING_BUCKET;
+                           with --local: ${ARCHIVE_STAGING_BUCKET.localName})
+  Days close ${ARCHIVE.closeAfterHours} h after they end (env ${ENV.archiveCloseAfterHours} overrides, as for the compactor).
 
 read only:
   --occurred-from <time>   keep events with occurred_at at or after this RFC 3339 time
@@ -66,12 +103,14 @@ long they take, writes NOTHING to stdout and exits 75: run the same command agai
 gives. Retrieval times (AWS): Glacier Expedited 1–5 minutes, Standard 3–5 hours, Bulk 5–12 hours;
 Deep Archive Standard within 12 hours, Bulk within 48 hours.
 
-Exit codes: 0 done, 1 failure (if read fails midway, stdout is INCOMPLETE), 2 usage error,
-75 restores pending (run again later).
+Exit codes: 0 done, 1 failure (if read fails midway, stdout is INCOMPLETE; check: events are
+missing, or a closed day needs a restore to be checked; restage: a day could not be checked),
+2 usage error, 75 restores pending (run again later).
 
 In AWS the default credential chain is used (profile, SSO, environment). Examples:
   npm run archive -- list --tenant tnt_… --from 2025-01-01 --to 2025-12-31 --bucket <ArchiveBucketName>
   npm run archive -- read --local --tenant tnt_… --from 2026-11-20 --to 2026-11-21 > events.ndjson
+  npm run archive -- check --tenant tnt_… --from 2026-03-01 --to 2026-03-31 --table <EventsTableName> --bucket <ArchiveBucketName>
 `;
 
 /** What the CLI needs of the archive: the ArchiveReader's surface. */
@@ -82,6 +121,22 @@ export interface ReaderTarget {
   readonly local: boolean;
 }
 
+export interface ReconcileTarget {
+  readonly local: boolean;
+  readonly table: string;
+  readonly bucket: string;
+  /** restage only. */
+  readonly stagingBucket: string | undefined;
+}
+
+/** What check and restage work with: the events table, the archive, and (restage) the staging bucket. */
+export interface Reconciler {
+  table: ReceivedEvents & StoredEvents;
+  archive: ArchiveIds;
+  staging: BlobWriter | undefined;
+  close(): void;
+}
+
 export interface CliIo {
   /** Event lines and the list table; may return a promise to apply back-pressure. */
   stdout(text: string): void | Promise<void>;
@@ -89,6 +144,7 @@ export interface CliIo {
   stderr(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
   openReader(target: ReaderTarget): Promise<{ reader: ArchiveSource; close(): void }>;
+  openReconciler(target: ReconcileTarget): Promise<Reconciler>;
   now(): Date;
 }
 
@@ -110,6 +166,25 @@ const READ_OPTIONS = {
   'restore-tier': { type: 'string' },
   'restore-days': { type: 'string' },
 } as const;
+
+const CHECK_OPTIONS = {
+  ...COMMON_OPTIONS,
+  table: { type: 'string' },
+  shards: { type: 'string' },
+} as const;
+
+const RESTAGE_OPTIONS = { ...CHECK_OPTIONS, 'staging-bucket': { type: 'string' } } as const;
+
+const COMMAND_OPTIONS = {
+  read: READ_OPTIONS,
+  list: COMMON_OPTIONS,
+  check: CHECK_OPTIONS,
+  restage: RESTAGE_OPTIONS,
+} as const;
+
+type Command = keyof typeof COMMAND_OPTIONS;
+
+const isCommand = (value: string): value is Command => Object.hasOwn(COMMAND_OPTIONS, value);
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -150,13 +225,23 @@ const parseInstant = (values: Record<string, unknown>, name: string): number | u
   return ms;
 };
 
-const resolveBucket = (values: Record<string, unknown>, env: CliIo['env']): string => {
-  if (typeof values.bucket === 'string' && values.bucket !== '') return values.bucket;
-  if (values.local === true) return ARCHIVE_BUCKET.localName;
-  const fromEnv = env[ARCHIVE_BUCKET.envVar];
+/** A table or bucket name: the option, else the local stack's name with --local, else the environment. */
+const resolveName = (
+  values: Record<string, unknown>,
+  option: string,
+  definition: { envVar: string; localName: string },
+  env: CliIo['env'],
+): string => {
+  const given = values[option];
+  if (typeof given === 'string' && given !== '') return given;
+  if (values.local === true) return definition.localName;
+  const fromEnv = env[definition.envVar];
   if (fromEnv) return fromEnv;
-  throw new UsageError(`no bucket: pass --bucket <name> or set ${ARCHIVE_BUCKET.envVar} (or use --local)`);
+  throw new UsageError(`no ${option}: pass --${option} <name> or set ${definition.envVar} (or use --local)`);
 };
+
+const resolveBucket = (values: Record<string, unknown>, env: CliIo['env']): string =>
+  resolveName(values, 'bucket', ARCHIVE_BUCKET, env);
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
 const mapLimited = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>) => {
@@ -335,25 +420,122 @@ const read = async (
   return EXIT.ok;
 };
 
+const SHOWN_MISSING = 20;
+
+const parseShards = (values: Record<string, unknown>): number => {
+  const text = values.shards ?? String(MAX_SHARDS);
+  const shards = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : 0;
+  if (shards < 1 || shards > MAX_SHARDS) {
+    throw new UsageError(`--shards must be a whole number from 1 to ${MAX_SHARDS}`);
+  }
+  return shards;
+};
+
+/** The compactor's setting (its environment variable, else the deployed default). */
+const closeAfterHours = (env: CliIo['env']): number => {
+  const value = Number(env[ENV.archiveCloseAfterHours] ?? ARCHIVE.closeAfterHours);
+  return Number.isFinite(value) ? value : ARCHIVE.closeAfterHours;
+};
+
+const missingColumn = (missing: readonly string[]): string =>
+  missing.length <= SHOWN_MISSING
+    ? missing.join(',')
+    : `${missing.slice(0, SHOWN_MISSING).join(',')} (+${missing.length - SHOWN_MISSING} more)`;
+
+/** The per-day table on stdout, a summary on stderr (ids and counts only). */
+const reportChecks = async (checks: readonly DayCheck[], io: CliIo): Promise<void> => {
+  await io.stdout('date\tstate\tstored\tarchived\tmissing\textra\tmissing_ids\n');
+  for (const c of checks) {
+    const archived = c.state === 'needs-restore' ? '-' : String(c.archived);
+    const row = [c.day, c.state, String(c.stored), archived, String(c.missing.length), String(c.extra)];
+    await io.stdout(`${[...row, missingColumn(c.missing)].join('\t')}\n`);
+  }
+  const count = (state: DayCheck['state']) => checks.filter((c) => c.state === state);
+  const missing = count('missing');
+  const open = count('open');
+  const cold = count('needs-restore');
+  io.stderr(
+    `${checks.length} day(s): ${count('complete').length} complete, ${missing.length} missing ` +
+      `${missing.reduce((sum, c) => sum + c.missing.length, 0)} event(s)\n`,
+  );
+  if (open.length > 0) {
+    io.stderr(
+      `${open.length} day(s) still open (${open.map((c) => c.day).join(', ')}): their events may still ` +
+        `be staged for compaction, not counted as missing; check again once they close\n`,
+    );
+  }
+  if (cold.length > 0) {
+    io.stderr(
+      `${cold.length} day(s) NOT CHECKED (${cold.map((c) => c.day).join(', ')}): ` +
+        `${cold.reduce((sum, c) => sum + c.unreadable, 0)} object(s) in Glacier / Deep Archive need a ` +
+        'restore; `read` the same days to request it, then check again\n',
+    );
+  }
+};
+
+const reconcile = async (
+  command: 'check' | 'restage',
+  reconciler: Reconciler,
+  selection: Selection,
+  shards: number,
+  io: CliIo,
+): Promise<number> => {
+  const checks = await checkArchive(reconciler, {
+    tenantId: selection.tenant,
+    fromDate: selection.from,
+    toDate: selection.to,
+    shards,
+    nowMs: io.now().getTime(),
+    closeAfterHours: closeAfterHours(io.env),
+  });
+  await reportChecks(checks, io);
+  const unchecked = checks.some((c) => c.state === 'needs-restore');
+  if (command === 'check') {
+    return unchecked || checks.some((c) => c.state === 'missing') ? EXIT.failure : EXIT.ok;
+  }
+  if (reconciler.staging === undefined) throw new Error('no staging bucket to restage into');
+  const result = await restageMissing(
+    { table: reconciler.table, staging: reconciler.staging },
+    selection.tenant,
+    checks,
+  );
+  await io.stdout('date\tevents\tkey\n');
+  for (const object of result.objects) await io.stdout(`${object.day}\t${object.events}\t${object.key}\n`);
+  io.stderr(
+    `restaged ${result.objects.reduce((sum, o) => sum + o.events, 0)} event(s) in ${result.objects.length} ` +
+      'object(s); the next compaction archives them\n',
+  );
+  if (result.gone > 0) {
+    io.stderr(`${result.gone} missing event(s) were no longer in the events table (expired): not restaged\n`);
+  }
+  return unchecked ? EXIT.failure : EXIT.ok;
+};
+
 const errorText = (error: unknown): string =>
   error instanceof Error
     ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
     : String(error);
 
-/** The s3rver endpoint `npm start` wrote to `<data dir>/local.json`. */
-export const localS3Endpoint = async (dataDir: string): Promise<string> => {
+/** An endpoint (s3rver's, DynamoDB Local's) that `npm start` wrote to `<data dir>/local.json`. */
+export const localEndpoint = async (
+  dataDir: string,
+  name: 's3Endpoint' | 'dynamoEndpoint',
+): Promise<string> => {
   const path = resolve(dataDir, 'local.json');
   let endpoint: unknown;
   try {
-    endpoint = (JSON.parse(await readFile(path, 'utf8')) as { s3Endpoint?: unknown }).s3Endpoint;
+    endpoint = (JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>)[name];
   } catch (error) {
     throw new Error(`cannot read ${path} (is \`npm start\` running?): ${errorText(error)}`);
   }
   if (typeof endpoint !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
-    throw new Error(`${path} has no s3Endpoint URL (is \`npm start\` running?)`);
+    throw new Error(`${path} has no ${name} URL (is \`npm start\` running?)`);
   }
   return endpoint;
 };
+
+/** The s3rver endpoint `npm start` wrote to `<data dir>/local.json`. */
+export const localS3Endpoint = (dataDir: string): Promise<string> => localEndpoint(dataDir, 's3Endpoint');
 
 /** Real S3 (default credential chain) or the local s3rver, with its own settings. */
 const openS3Reader = async (target: ReaderTarget, env: CliIo['env']) => {
@@ -361,6 +543,26 @@ const openS3Reader = async (target: ReaderTarget, env: CliIo['env']) => {
     ? new S3Client(localS3ClientConfig(await localS3Endpoint(env.TRAILKEEPER_DATA_DIR ?? '.data')))
     : new S3Client({});
   return { reader: new ArchiveReader(client, target.bucket), close: () => client.destroy() };
+};
+
+/** The events table, the archive and the staging bucket, in AWS or on the local stack. */
+const openDynamoReconciler = async (target: ReconcileTarget, env: CliIo['env']): Promise<Reconciler> => {
+  const dataDir = env.TRAILKEEPER_DATA_DIR ?? '.data';
+  const s3 = target.local
+    ? new S3Client(localS3ClientConfig(await localEndpoint(dataDir, 's3Endpoint')))
+    : new S3Client({});
+  const dynamo = target.local
+    ? new DynamoDBClient(localDynamoDbClientConfig(await localEndpoint(dataDir, 'dynamoEndpoint')))
+    : new DynamoDBClient({ maxAttempts: 6 });
+  return {
+    table: new DynamoSealStore(DynamoDBDocumentClient.from(dynamo), target.table),
+    archive: new ArchiveReader(s3, target.bucket),
+    staging: target.stagingBucket === undefined ? undefined : new S3BlobWriter(s3, target.stagingBucket),
+    close: () => {
+      s3.destroy();
+      dynamo.destroy();
+    },
+  };
 };
 
 const writeStdout = async (text: string): Promise<void> => {
@@ -374,6 +576,7 @@ const processIo = (): CliIo => ({
   },
   env: process.env,
   openReader: (target) => openS3Reader(target, process.env),
+  openReconciler: (target) => openDynamoReconciler(target, process.env),
   now: () => new Date(),
 });
 
@@ -388,11 +591,13 @@ export const main = async (argv: readonly string[], io: CliIo = processIo()): Pr
     return EXIT.ok;
   }
   let reader: { reader: ArchiveSource; close(): void } | undefined;
+  let reconciler: Reconciler | undefined;
   try {
-    if (command !== 'read' && command !== 'list') throw new UsageError(`unknown command ${command}`);
+    if (!isCommand(command)) throw new UsageError(`unknown command ${command}`);
     const { values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: command === 'read' ? READ_OPTIONS : COMMON_OPTIONS,
+      // Every command's options under one type; parseArgs still accepts only the command's own.
+      options: COMMAND_OPTIONS[command] as typeof RESTAGE_OPTIONS & typeof READ_OPTIONS,
       strict: true,
       allowPositionals: true,
     });
@@ -402,6 +607,20 @@ export const main = async (argv: readonly string[], io: CliIo = processIo()): Pr
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const selection = parseSelection(values);
+    if (command === 'check' || command === 'restage') {
+      const shards = parseShards(values);
+      const target: ReconcileTarget = {
+        local: values.local === true,
+        table: resolveName(values, 'table', EVENTS_TABLE, io.env),
+        bucket: resolveBucket(values, io.env),
+        stagingBucket:
+          command === 'restage'
+            ? resolveName(values, 'staging-bucket', ARCHIVE_STAGING_BUCKET, io.env)
+            : undefined,
+      };
+      reconciler = await io.openReconciler(target);
+      return await reconcile(command, reconciler, selection, shards, io);
+    }
     const readOptions = command === 'read' ? parseReadOptions(values) : undefined;
     const bucket = resolveBucket(values, io.env);
     reader = await io.openReader({ bucket, local: values.local === true });
@@ -418,6 +637,7 @@ export const main = async (argv: readonly string[], io: CliIo = processIo()): Pr
     return usage ? EXIT.usage : EXIT.failure;
   } finally {
     reader?.close();
+    reconciler?.close();
   }
 };
 

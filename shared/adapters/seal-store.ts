@@ -1,14 +1,16 @@
 /**
  * The events table as the sealer and the integrity scan see it: a tenant's events by the time
  * they were received (the `bySeal` index, hashes only), merged over the tenant's write shards in
- * leaf order, and the stored documents by key for re-hashing.
+ * leaf order, and the stored documents by key for re-hashing (and whole, for the archive's re-staging).
  */
 import { createHash } from 'node:crypto';
 import { brotliDecompressSync } from 'node:zlib';
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENTS_TABLE, SEAL_SORT_KEY } from '../config/tables.ts';
 import type { SealedEvent } from '../domain/digest.ts';
+import type { StoredEvent } from '../domain/event.ts';
 import { eventItemKey, partitionValue, sealHour } from '../domain/keys.ts';
+import { fromItem } from './event-store.ts';
 
 const INDEX = EVENTS_TABLE.indexes.bySeal;
 const HOUR_MS = 3_600_000;
@@ -114,6 +116,36 @@ export class DynamoSealStore implements SealStore {
 
   async storedHashes(tenantId: string, ids: readonly string[]): Promise<Map<string, StoredHash>> {
     const found = new Map<string, StoredHash>();
+    const projection = {
+      ProjectionExpression: 'pk, #hash, doc',
+      ExpressionAttributeNames: { '#hash': 'hash' },
+    };
+    for await (const item of this.batchGet(tenantId, ids, projection)) {
+      const id = String(item.pk).slice(tenantId.length + 1);
+      const document = brotliDecompressSync(item.doc as Uint8Array);
+      found.set(id, {
+        hash: String(item.hash),
+        documentHash: createHash('sha256').update(document).digest('hex'),
+      });
+    }
+    return found;
+  }
+
+  /** The stored events by id, as the API returns them (absent ids are gone from the table). */
+  async storedEvents(tenantId: string, ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+    const found = new Map<string, StoredEvent>();
+    for await (const item of this.batchGet(tenantId, ids, {})) {
+      found.set(String(item.pk).slice(tenantId.length + 1), fromItem(item));
+    }
+    return found;
+  }
+
+  /** The items of `ids`, 100 keys per BatchGetItem, unprocessed keys retried with backoff. */
+  private async *batchGet(
+    tenantId: string,
+    ids: readonly string[],
+    projection: { ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> },
+  ): AsyncGenerator<Record<string, unknown>> {
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = ids
         .slice(i, i + 100)
@@ -123,27 +155,12 @@ export class DynamoSealStore implements SealStore {
           await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
         const out = await this.client.send(
           new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: keys,
-                ProjectionExpression: 'pk, #hash, doc',
-                ExpressionAttributeNames: { '#hash': 'hash' },
-                ConsistentRead: true,
-              },
-            },
+            RequestItems: { [this.tableName]: { Keys: keys, ...projection, ConsistentRead: true } },
           }),
         );
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const id = String(item.pk).slice(tenantId.length + 1);
-          const document = brotliDecompressSync(item.doc as Uint8Array);
-          found.set(id, {
-            hash: String(item.hash),
-            documentHash: createHash('sha256').update(document).digest('hex'),
-          });
-        }
+        yield* out.Responses?.[this.tableName] ?? [];
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
       }
     }
-    return found;
   }
 }

@@ -3,7 +3,8 @@
  * failures): events ingested through the API reach the local stream, the real archiver stages
  * them in S3, the compactor (closing today at once: close-after −24 h) finalizes one object per
  * tenant and day, and the operator CLI reads them back — each event exactly once, also across a
- * poller restart, crashed invocations and client retries.
+ * poller restart, crashed invocations and client retries. When the archiver loses events (the
+ * poller stopped), the CLI's `check` names them and `restage` puts them back for the compactor.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -103,7 +104,10 @@ beforeAll(async () => {
   });
   s3 = new S3Client(localS3ClientConfig(stack.s3Endpoint));
   dataDir = await mkdtemp(join(tmpdir(), 'trailkeeper-archive-cli-'));
-  await writeFile(join(dataDir, 'local.json'), JSON.stringify({ s3Endpoint: stack.s3Endpoint }));
+  await writeFile(
+    join(dataDir, 'local.json'),
+    JSON.stringify({ s3Endpoint: stack.s3Endpoint, dynamoEndpoint: stack.dynamoEndpoint }),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -184,4 +188,57 @@ describe('archive', () => {
     expect((failed as { code: number }).code).toBe(2);
     expect((failed as { stdout: string }).stdout).toBe('');
   });
+
+  // Last: it stops the stream poller for good.
+  it('finds events the archiver lost, restages them from the table, and the archive then holds each once', async () => {
+    const c = await newTenant('C');
+    const kept = range('c1', 30);
+    await ingest(c.key, kept);
+    await stack.archive.poller().idle(60_000);
+    await stack.runScheduled('archive-compactor');
+    // The archiver loses what comes next (in AWS: records left in its dead-letter queue past 24 h).
+    await stack.archive.poller().stop();
+    const lost = range('c2', 12);
+    await ingest(c.key, lost);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const days = ['--local', '--tenant', c.id, '--from', yesterday, '--to', today(), '--shards', '2'];
+    const env = { TRAILKEEPER_DATA_DIR: dataDir, TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS: '-24' };
+    type CliFailure = { code: number; stdout: string; stderr: string };
+
+    const before = (await archiveCli(['check', ...days], env).catch(
+      (error: CliFailure) => error,
+    )) as CliFailure;
+    expect(before.code).toBe(1);
+    const missingRow = before.stdout.split('\n').find((line) => line.split('\t')[1] === 'missing');
+    expect(missingRow?.split('\t').slice(2, 6)).toEqual(['42', '30', '12', '0']);
+    expect(missingRow?.split('\t')[6]?.split(',').sort()).toEqual(lost);
+
+    const restage = await archiveCli(['restage', ...days], env);
+    expect(restage.stderr).toContain('restaged 12 event(s) in 1 object(s)');
+    const staged = await keys(ARCHIVE_STAGING_BUCKET.localName, `tenant=${c.id}/`);
+    expect(staged).toHaveLength(1);
+    expect(staged[0]).toMatch(/\/restage-[0-9a-f]{16}\.ndjson\.gz$/);
+    // Restaging again (nothing compacted yet) overwrites the same object.
+    await archiveCli(['restage', ...days], env);
+    expect(await keys(ARCHIVE_STAGING_BUCKET.localName, `tenant=${c.id}/`)).toEqual(staged);
+
+    await stack.runScheduled('archive-compactor');
+    const after = await archiveCli(['check', ...days], env);
+    expect(after.stdout.split('\n').filter((line) => line.split('\t')[1] === 'missing')).toEqual([]);
+    expect(after.stdout).toContain('\tcomplete\t42\t42\t0\t0\t');
+    const ids = await archivedIds(ARCHIVE_BUCKET.localName, `tenant=${c.id}/`);
+    expect(ids).toHaveLength(new Set(ids).size);
+    expect(ids.sort()).toEqual([...kept, ...lost].sort());
+    // The restaged events are the archiver's lines: the API's JSON of each event.
+    const cli = await archiveCli(
+      ['read', '--local', '--tenant', c.id, '--from', yesterday, '--to', today()],
+      env,
+    );
+    const restaged = cli.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .find((e) => e.id === lost[0]);
+    expect(restaged).toEqual((await call('GET', `/v1/events/${lost[0]}`, c.key)).body);
+  }, 180_000);
 });

@@ -1,11 +1,13 @@
 /**
  * The archive CLI's contract, run in-process against an in-memory archive: argument checking and
  * exit codes, bucket resolution, all-or-nothing reads (restores requested, nothing on stdout, 75),
- * and that stdout carries only the events while stderr never carries their content.
+ * that stdout carries only the events while stderr never carries their content, and check /
+ * restage against an in-memory events table and staging bucket.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
   ArchivedEvent,
@@ -13,7 +15,8 @@ import type {
   ObjectStatus,
   RestoreTier,
 } from '#shared/adapters/archive-reader.ts';
-import type { ArchiveSource, CliIo, ReaderTarget } from '../../cli/archive.ts';
+import type { StoredEvent } from '#shared/domain/event.ts';
+import type { ArchiveSource, CliIo, ReaderTarget, Reconciler, ReconcileTarget } from '../../cli/archive.ts';
 import { localS3Endpoint, main, USAGE } from '../../cli/archive.ts';
 
 const TENANT = 'tnt_01jd0000000000000000000000';
@@ -92,6 +95,7 @@ interface Run {
   stdout: string;
   stderr: string;
   targets: ReaderTarget[];
+  reconcileTargets: ReconcileTarget[];
   closed: number;
 }
 
@@ -99,8 +103,15 @@ const run = async (
   argv: string[],
   archive = new FakeArchive([]),
   env: Record<string, string | undefined> = { ARCHIVE_BUCKET: 'env-bucket' },
+  reconciler?: Omit<Reconciler, 'close'>,
 ): Promise<Run> => {
-  const out = { stdout: '', stderr: '', targets: [] as ReaderTarget[], closed: 0 };
+  const out = {
+    stdout: '',
+    stderr: '',
+    targets: [] as ReaderTarget[],
+    reconcileTargets: [] as ReconcileTarget[],
+    closed: 0,
+  };
   const io: CliIo = {
     stdout: (text) => {
       out.stdout += text;
@@ -113,6 +124,16 @@ const run = async (
       out.targets.push(target);
       return {
         reader: archive,
+        close: () => {
+          out.closed += 1;
+        },
+      };
+    },
+    openReconciler: async (target) => {
+      out.reconcileTargets.push(target);
+      if (reconciler === undefined) throw new Error('this test opens no events table');
+      return {
+        ...reconciler,
         close: () => {
           out.closed += 1;
         },
@@ -421,5 +442,197 @@ describe('local endpoint file', () => {
     await expect(localS3Endpoint(dir)).rejects.toThrow(/local\.json \(is `npm start` running\?\)/);
     await writeFile(join(dir, 'local.json'), JSON.stringify({ s3Endpoint: 'file:///etc/passwd' }));
     await expect(localS3Endpoint(dir)).rejects.toThrow('has no s3Endpoint URL');
+  });
+});
+
+/** The events table as check/restage read it: bySeal ids by receipt time, whole events by id. */
+class FakeEventsTable {
+  readonly shardsAsked: number[] = [];
+  constructor(private readonly events: { id: string; received_at: string }[]) {}
+
+  async receivedBetween(_tenantId: string, shards: number, start: string, end: string) {
+    this.shardsAsked.push(shards);
+    return this.events
+      .filter((e) => e.received_at > start && e.received_at <= end)
+      .map((e) => ({ ...e, hash: 'h' }));
+  }
+
+  async storedEvents(_tenantId: string, ids: readonly string[]) {
+    const found = this.events.filter((e) => ids.includes(e.id));
+    return new Map(
+      found.map((e) => [
+        e.id,
+        { ...event(e.id, e.received_at), received_at: e.received_at } as unknown as StoredEvent,
+      ]),
+    );
+  }
+}
+
+class FakeStaging {
+  readonly puts: { key: string; ids: string[] }[] = [];
+  async put(objectKey: string, body: Buffer): Promise<void> {
+    const ids = gunzipSync(body)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: string }).id);
+    this.puts.push({ key: objectKey, ids });
+  }
+}
+
+const RECONCILE_ENV = {
+  ARCHIVE_BUCKET: 'env-bucket',
+  EVENTS_TABLE: 'env-table',
+  ARCHIVE_STAGING_BUCKET: 'env-staging',
+};
+/** 2026-01-08 is closed at NOW (2026-01-10T08:00Z, 25 h after the day); 2026-01-09 is still open. */
+const CLOSED_DAY = '2026-01-08';
+const OPEN_DAY = '2026-01-09';
+const DAYS = ['--tenant', TENANT, '--from', CLOSED_DAY, '--to', OPEN_DAY];
+
+describe('archive CLI check', () => {
+  it('names the missing events of a closed day and exits 1, not counting an open day', async () => {
+    const table = new FakeEventsTable([
+      { id: 'evt_1', received_at: `${CLOSED_DAY}T01:00:00.000Z` },
+      { id: 'evt_2', received_at: `${CLOSED_DAY}T02:00:00.000Z` },
+      { id: 'evt_3', received_at: `${OPEN_DAY}T02:00:00.000Z` },
+    ]);
+    const archive = new FakeArchive([
+      stored(CLOSED_DAY, 'a', readable(), [event('evt_1', 'x'), event('evt_expired', 'x')]),
+    ]);
+
+    const result = await run(['check', ...DAYS], archive, RECONCILE_ENV, {
+      table,
+      archive,
+      staging: undefined,
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.reconcileTargets).toEqual([
+      { local: false, table: 'env-table', bucket: 'env-bucket', stagingBucket: undefined },
+    ]);
+    expect(table.shardsAsked).toEqual([64, 64]);
+    expect(result.stdout.split('\n')).toEqual([
+      'date\tstate\tstored\tarchived\tmissing\textra\tmissing_ids',
+      `${CLOSED_DAY}\tmissing\t2\t2\t1\t1\tevt_2`,
+      `${OPEN_DAY}\topen\t1\t0\t1\t0\tevt_3`,
+      '',
+    ]);
+    expect(result.stderr).toContain('2 day(s): 0 complete, 1 missing 1 event(s)');
+    expect(result.stderr).toContain(`1 day(s) still open (${OPEN_DAY})`);
+    expect(result.stderr).not.toContain(SECRET);
+    expect(result.closed).toBe(1);
+  });
+
+  it('exits 0 when every stored event of the closed days is archived', async () => {
+    const table = new FakeEventsTable([{ id: 'evt_1', received_at: `${CLOSED_DAY}T01:00:00.000Z` }]);
+    const archive = new FakeArchive([stored(CLOSED_DAY, 'a', readable(), [event('evt_1', 'x')])]);
+
+    const result = await run(
+      ['check', '--tenant', TENANT, '--from', CLOSED_DAY, '--to', CLOSED_DAY, '--shards', '2'],
+      archive,
+      RECONCILE_ENV,
+      { table, archive, staging: undefined },
+    );
+
+    expect(result.code).toBe(0);
+    expect(table.shardsAsked).toEqual([2]);
+    expect(result.stdout).toContain(`${CLOSED_DAY}\tcomplete\t1\t1\t0\t0\t\n`);
+  });
+
+  it('shows the first 20 missing ids and how many more there are', async () => {
+    const ids = Array.from({ length: 23 }, (_, i) => `evt_${String(i).padStart(2, '0')}`);
+    const table = new FakeEventsTable(ids.map((id) => ({ id, received_at: `${CLOSED_DAY}T01:00:00.000Z` })));
+    const archive = new FakeArchive([]);
+
+    const result = await run(
+      ['check', '--tenant', TENANT, '--from', CLOSED_DAY, '--to', CLOSED_DAY],
+      archive,
+      RECONCILE_ENV,
+      {
+        table,
+        archive,
+        staging: undefined,
+      },
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`\t${ids.slice(0, 20).join(',')} (+3 more)\n`);
+  });
+
+  it('says a day in cold storage cannot be checked without a restore, and exits 1', async () => {
+    const table = new FakeEventsTable([{ id: 'evt_1', received_at: `${CLOSED_DAY}T01:00:00.000Z` }]);
+    const archive = new FakeArchive([
+      stored(CLOSED_DAY, 'a', { state: 'archived', storageClass: 'DEEP_ARCHIVE' }, [event('evt_1', 'x')]),
+    ]);
+
+    const result = await run(
+      ['check', '--tenant', TENANT, '--from', CLOSED_DAY, '--to', CLOSED_DAY],
+      archive,
+      RECONCILE_ENV,
+      {
+        table,
+        archive,
+        staging: undefined,
+      },
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`${CLOSED_DAY}\tneeds-restore\t1\t-\t0\t0\t`);
+    expect(result.stderr).toContain(
+      `1 day(s) NOT CHECKED (${CLOSED_DAY}): 1 object(s) in Glacier / Deep Archive`,
+    );
+    expect(archive.opened).toEqual([]);
+    expect(archive.restores).toEqual([]);
+  });
+
+  it('refuses a bad shard count or a missing table name with exit 2, before opening anything', async () => {
+    for (const [argv, message] of [
+      [['check', ...DAYS, '--shards', '0'], '--shards must be a whole number from 1 to 64'],
+      [['check', ...DAYS, '--shards', '65'], '--shards must be a whole number from 1 to 64'],
+      [['check', ...DAYS], 'no table: pass --table <name> or set EVENTS_TABLE'],
+      [
+        ['restage', ...DAYS, '--table', 't'],
+        'no staging-bucket: pass --staging-bucket <name> or set ARCHIVE_STAGING_BUCKET',
+      ],
+    ] as const) {
+      const result = await run([...argv], new FakeArchive([]), { ARCHIVE_BUCKET: 'b' });
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.reconcileTargets).toEqual([]);
+    }
+  });
+});
+
+describe('archive CLI restage', () => {
+  it('stages the missing events of closed days into the staging bucket and lists the objects', async () => {
+    const table = new FakeEventsTable([
+      { id: 'evt_1', received_at: `${CLOSED_DAY}T01:00:00.000Z` },
+      { id: 'evt_2', received_at: `${CLOSED_DAY}T02:00:00.000Z` },
+      { id: 'evt_3', received_at: `${OPEN_DAY}T02:00:00.000Z` },
+    ]);
+    const archive = new FakeArchive([stored(CLOSED_DAY, 'a', readable(), [event('evt_1', 'x')])]);
+    const staging = new FakeStaging();
+
+    const result = await run(['restage', '--local', ...DAYS], archive, {}, { table, archive, staging });
+
+    expect(result.code).toBe(0);
+    expect(result.reconcileTargets).toEqual([
+      {
+        local: true,
+        table: 'trailkeeper-events',
+        bucket: 'trailkeeper-archive',
+        stagingBucket: 'trailkeeper-archive-staging',
+      },
+    ]);
+    expect(staging.puts).toHaveLength(1);
+    expect(staging.puts[0]?.ids).toEqual(['evt_2']);
+    expect(staging.puts[0]?.key).toMatch(
+      new RegExp(`^tenant=${TENANT}/date=${CLOSED_DAY}/restage-[0-9a-f]{16}\\.ndjson\\.gz$`),
+    );
+    expect(result.stdout).toContain(`date\tevents\tkey\n${CLOSED_DAY}\t1\t${staging.puts[0]?.key}\n`);
+    expect(result.stderr).toContain('restaged 1 event(s) in 1 object(s)');
+    expect(result.stderr).not.toContain(SECRET);
   });
 });
