@@ -23,9 +23,7 @@
  * Output on stdout, one JSON object per line: `{"progress": n}` about once a second, then
  * `{"result": …}` (or `{"error": "…"}` and exit code 1).
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -41,6 +39,7 @@ import type { EventInput } from '#shared/domain/event.ts';
 import { type CompactionResult, compactArchive } from '#shared/usecases/archive-compaction.ts';
 import { type ArchiveCounts, archiveStreamBatch, type BlobWriter } from '#shared/usecases/archive-stream.ts';
 import { eventGenerator, HOT_DAY_POPULATION, storedEvent } from './lib/events.ts';
+import { gcTally, HWM_SOURCE, mib, peakRssMib } from './lib/memory.ts';
 import { seededRng } from './lib/random.ts';
 
 /** Records per delivered batch: the archiver's event source mapping in AWS. */
@@ -264,21 +263,6 @@ export interface CompactResult {
   verify_ms: number;
 }
 
-const MIB = 2 ** 20;
-const mib = (bytes: number): number => Math.round((bytes / MIB) * 10) / 10;
-const maxRssMib = (): number => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
-
-/** VmHWM of /proc/self/status (this address space's own peak), or null off Linux. */
-const vmHwmMib = (): number | null => {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
-  } catch {
-    return null;
-  }
-};
-const peakRssMib = (): number => vmHwmMib() ?? maxRssMib();
-
 const emit = (line: unknown): void => {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 };
@@ -404,16 +388,7 @@ const compact = async (config: CompactConfig): Promise<CompactResult> => {
       peakAt10 = peakRssMib();
     },
   };
-  const gc = { count: 0, major: 0, ms: 0 };
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      gc.count += 1;
-      gc.ms += entry.duration;
-      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
-        gc.major += 1;
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
+  const gc = gcTally();
 
   const rssStart = mib(process.memoryUsage().rss);
   const peakStart = peakRssMib();
@@ -434,7 +409,7 @@ const compact = async (config: CompactConfig): Promise<CompactResult> => {
   const compactionMs = performance.now() - startedAt;
   clearInterval(timer);
   sample();
-  observer.disconnect();
+  gc.stop();
   const peakEnd = peakRssMib();
   if (peakAt10 === 0) peakAt10 = peakEnd;
 
@@ -491,8 +466,8 @@ const compact = async (config: CompactConfig): Promise<CompactResult> => {
     compaction,
     staged_lines_read: store.stagedLines,
     compaction_ms: Math.round(compactionMs),
-    gc: { count: gc.count, major: gc.major, ms: Math.round(gc.ms) },
-    hwm_source: vmHwmMib() === null ? 'maxRSS' : 'VmHWM',
+    gc: gc.summary(),
+    hwm_source: HWM_SOURCE,
     rss_start_mib: rssStart,
     peak_rss_start_mib: peakStart,
     peak_rss_at_10pct_mib: peakAt10,

@@ -15,8 +15,6 @@
  * Input: one JSON argument (DriverConfig). Output on stdout, one JSON object per line:
  * `{"rows": n}` about once a second, then `{"result": …}` (or `{"error": "…"}` and exit code 1).
  */
-import { readFileSync } from 'node:fs';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
@@ -41,6 +39,7 @@ import {
   runExportJob,
 } from '#shared/usecases/export-job.ts';
 import { eventGenerator, HOT_DAY_POPULATION, storedEvent } from './lib/events.ts';
+import { gcTally, HWM_SOURCE, maxRssMib, mib, peakRssMib } from './lib/memory.ts';
 import { seededRng } from './lib/random.ts';
 
 export interface DriverConfig {
@@ -112,25 +111,10 @@ export interface DriverResult {
   samples: RssSample[];
 }
 
-const MIB = 2 ** 20;
 const DAY_MS = 86_400_000;
 const TEMPLATES = 1_000;
 const WINDOW_DAYS = 7;
 
-const mib = (bytes: number): number => Math.round((bytes / MIB) * 10) / 10;
-const maxRssMib = (): number => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
-
-/** VmHWM (KiB) from /proc/self/status, or null off Linux. */
-const vmHwmMib = (): number | null => {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
-  } catch {
-    return null;
-  }
-};
-const HWM_SOURCE = vmHwmMib() === null ? 'maxRSS' : 'VmHWM';
-const peakRssMib = (): number => vmHwmMib() ?? maxRssMib();
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** N events spread over [from, to), newest first, built on demand; see the module comment. */
@@ -385,16 +369,7 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
   await exports.create(record);
   const job: ExportJob = { tenantId: tenant.id, exportId };
 
-  const gc = { count: 0, major: 0, ms: 0 };
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      gc.count += 1;
-      gc.ms += entry.duration;
-      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
-        gc.major += 1;
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
+  const gc = gcTally();
 
   const rssStart = mib(process.memoryUsage().rss);
   const peakStart = peakRssMib();
@@ -403,7 +378,7 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
   let ticks = 0;
   const timer = setInterval(() => {
     sample();
-    if (++ticks % 4 === 0) emit({ rows: store?.served ?? 0 });
+    if (++ticks % 4 === 0) emit({ progress: store?.served ?? 0 });
   }, config.sampleMs);
 
   // As the worker runs it: one invocation with Lambda's time limit; a continuation (the job
@@ -422,7 +397,7 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
   const jobMs = performance.now() - jobStartedAt.ms;
   clearInterval(timer);
   sample();
-  observer.disconnect();
+  gc.stop();
   s3.destroy();
 
   const final = await exports.get(tenant.id, exportId);
@@ -454,7 +429,7 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
     queue_sends: queueSends,
     mails,
     audit_events: store.appended.length,
-    gc: { count: gc.count, major: gc.major, ms: Math.round(gc.ms) },
+    gc: gc.summary(),
     rss_start_mib: rssStart,
     hwm_source: HWM_SOURCE,
     peak_rss_start_mib: peakStart,

@@ -21,7 +21,6 @@
  *    million events per year in each class, and the per-object overhead of cold storage for
  *    per-batch objects against compacted tenant-day objects, over the archive's retention.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,12 +52,12 @@ import {
   streamSize,
   tenantIds,
 } from '../archive-driver.ts';
+import { runDriver } from '../lib/child.ts';
 import type { BenchContext } from '../lib/context.ts';
 import type { BenchPart, Headline, PartResult } from '../lib/part.ts';
 import { round } from '../lib/stats.ts';
 import { fmt, type Table } from '../lib/table.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DRIVER = fileURLToPath(new URL('../archive-driver.ts', import.meta.url));
 const STAGING = ARCHIVE_STAGING_BUCKET.localName;
 const ARCHIVE_BUCKET_NAME = ARCHIVE_BUCKET.localName;
@@ -211,59 +210,19 @@ const stageInProcess = async (
 // ---------------------------------------------------------------------------------------------
 // 2. Child processes.
 
-/** Runs the driver in a fresh node (tsx loader, `nodeFlags`); `onProgress` gets its counter. */
-const runDriver = <T>(
+/** Runs the driver in a fresh node with only `nodeFlags`; `onProgress` gets its counter. */
+const archiveChild = <T>(
   config: StageConfig | CompactConfig,
   nodeFlags: readonly string[],
   onProgress: (n: number) => void,
 ): Promise<T> =>
-  new Promise((resolve, reject) => {
-    // Only the flags given here: nothing of this process's NODE_OPTIONS.
-    const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [...nodeFlags, '--import', 'tsx', DRIVER, JSON.stringify(config)],
-      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let result: T | undefined;
-    let failure: string | undefined;
-    let buffer = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      failure = `the archive child (${config.mode}) did not finish within ${CHILD_TIMEOUT_MS / 1000} s`;
-      child.kill('SIGKILL');
-    }, CHILD_TIMEOUT_MS);
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        const message = JSON.parse(line) as { progress?: number; result?: T; error?: string };
-        if (message.progress !== undefined) onProgress(message.progress);
-        if (message.result !== undefined) result = message.result;
-        if (message.error !== undefined) failure = message.error;
-      }
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4_000);
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0 && result !== undefined) resolve(result);
-      else
-        reject(
-          new Error(
-            `archive child (${config.mode}) exited ${code ?? signal}: ${failure ?? 'no result'}${stderr ? `\n${stderr}` : ''}`,
-          ),
-        );
-    });
+  runDriver<T>({
+    driver: DRIVER,
+    config,
+    nodeFlags,
+    label: `archive child (${config.mode})`,
+    timeoutMs: CHILD_TIMEOUT_MS,
+    onProgress,
   });
 
 /** [from, to) ranges splitting `from..to` into `parts` contiguous pieces. */
@@ -471,7 +430,7 @@ export const archivePart: BenchPart = {
           const progress = ranges.map(() => 0);
           staged = await Promise.all(
             ranges.map(([fromBatch, toBatch], i) =>
-              runDriver<StageResult>(
+              archiveChild<StageResult>(
                 {
                   mode: 'stage',
                   endpoint: s3rver.endpoint,
@@ -499,7 +458,7 @@ export const archivePart: BenchPart = {
         ctx.progress.step(
           `compacting ${delivered.toLocaleString('en-US')} staged records in a child node (compactArchive)`,
         );
-        compacted = await runDriver<CompactResult>(
+        compacted = await archiveChild<CompactResult>(
           {
             mode: 'compact',
             endpoint: s3rver.endpoint,

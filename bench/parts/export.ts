@@ -7,7 +7,6 @@
  * at start, after 10 % of the events and at the end; this part then streams the object back and
  * checks its size against the bytes the job recorded and its line count against N.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +18,11 @@ import { EXPORT_WORKER } from '#shared/config/routes.ts';
 import type { ExportFormat } from '#shared/domain/export-format.ts';
 import { DEFAULT_PART_BYTES } from '#shared/usecases/export-job.ts';
 import type { DriverConfig, DriverResult, RssSample } from '../export-driver.ts';
+import { runDriver } from '../lib/child.ts';
 import type { BenchContext } from '../lib/context.ts';
 import type { BenchPart, Headline, PartResult } from '../lib/part.ts';
 import { round } from '../lib/stats.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DRIVER = fileURLToPath(new URL('../export-driver.ts', import.meta.url));
 const BUCKET = 'trailkeeper-bench-exports';
 const MAX_PEAK_RSS_MIB = 256;
@@ -53,60 +52,15 @@ interface FormatRun {
   wallMs: number;
 }
 
-/** Runs the driver in a fresh node (tsx loader, the worker's Node flags); `onRows` gets its progress. */
-const runDriver = (config: DriverConfig, onRows: (rows: number) => void): Promise<DriverResult> =>
-  new Promise((resolve, reject) => {
-    // The child runs with the worker's own Node flags as deployed (EXPORT_WORKER.nodeFlags), and
-    // nothing else from this process's NODE_OPTIONS.
-    const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [...(EXPORT_WORKER.nodeFlags ?? []), '--import', 'tsx', DRIVER, JSON.stringify(config)],
-      {
-        cwd: REPO_ROOT,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let result: DriverResult | undefined;
-    let failure: string | undefined;
-    let buffer = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      failure = `the export child did not finish within ${CHILD_TIMEOUT_MS / 1000} s`;
-      child.kill('SIGKILL');
-    }, CHILD_TIMEOUT_MS);
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        const message = JSON.parse(line) as { rows?: number; result?: DriverResult; error?: string };
-        if (message.rows !== undefined) onRows(message.rows);
-        if (message.result !== undefined) result = message.result;
-        if (message.error !== undefined) failure = message.error;
-      }
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4_000);
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0 && result !== undefined) resolve(result);
-      else
-        reject(
-          new Error(
-            `export child exited ${code ?? signal}: ${failure ?? 'no result'}${stderr ? `\n${stderr}` : ''}`,
-          ),
-        );
-    });
+/** Runs the driver in a fresh node with the worker's own Node flags as deployed (EXPORT_WORKER.nodeFlags). */
+const exportChild = (config: DriverConfig, onRows: (rows: number) => void): Promise<DriverResult> =>
+  runDriver<DriverResult>({
+    driver: DRIVER,
+    config,
+    nodeFlags: EXPORT_WORKER.nodeFlags ?? [],
+    label: 'export child',
+    timeoutMs: CHILD_TIMEOUT_MS,
+    onProgress: onRows,
   });
 
 /** First field of a CSV line whose first cell is an unquoted timestamp, or a NDJSON line's event. */
@@ -225,7 +179,7 @@ export const exportPart: BenchPart = {
           ctx.progress.step(
             `exporting ${events.toLocaleString('en-US')} events as ${format} in a child node`,
           );
-          const result = await runDriver(
+          const result = await exportChild(
             {
               endpoint: s3rver.endpoint,
               bucket: BUCKET,
