@@ -5,13 +5,14 @@
  * on-failure queue, and names the metrics the handler emits (Powertools EMF, namespace
  * Trailkeeper, dimension service=trailkeeper); the alarms on them live in monitoring.ts.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ARCHIVER } from '#shared/config/routes.ts';
 import { ARCHIVE } from '#shared/config/storage.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 import {
   ServiceFunction,
   type ServiceMetric,
@@ -66,16 +67,11 @@ export class Archiver extends Construct {
       description: 'Trailkeeper archiver and tamper detection on the events stream',
     });
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the on-failure destination of the stream event source mapping; nothing consumes it automatically, so it needs no DLQ of its own.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'on-failure destination of the stream event source mapping',
+    );
 
     this.archiverFunction.fn.addEventSource(
       new DynamoEventSource(props.resources.events.table, {

@@ -9,12 +9,13 @@
  * integrity scan go on from the last digest they sealed or verified), so a run that fails or is skipped is simply
  * picked up by the next tick: nothing here retries a failed run.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 /** Delivery retries of EventBridge when invoking the function fails (not the function's own errors). */
 export const SCHEDULE_DELIVERY_RETRIES = 3;
@@ -42,16 +43,7 @@ export class FunctionSchedule extends Construct {
     // accept no less than a minute.
     const tickLifetime = Duration.minutes(Math.max(1, rateMinutes));
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue of a schedule target; nothing consumes it automatically, so it needs no dead-letter queue of its own.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', 'dead-letter queue of a schedule target');
 
     this.rule = new Rule(this, 'Rule', {
       description: `Invokes ${fn.node.path} every ${rateMinutes} minute(s)`,

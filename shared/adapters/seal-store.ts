@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { brotliDecompressSync } from 'node:zlib';
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENTS_TABLE, SEAL_SORT_KEY } from '../config/tables.ts';
-import type { SealedEvent } from '../domain/digest.ts';
+import { inLeafOrder, type SealedEvent } from '../domain/digest.ts';
 import type { StoredEvent } from '../domain/event.ts';
 import { eventItemKey, partitionValue, sealHour } from '../domain/keys.ts';
 import { fromItem } from './event-store.ts';
@@ -105,12 +105,7 @@ export class DynamoSealStore implements SealStore {
         return found;
       }),
     );
-    const merged = perShard.flat();
-    merged.sort((a, b) => {
-      const x = `${a.received_at}#${a.id}`;
-      const y = `${b.received_at}#${b.id}`;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    const merged = inLeafOrder(perShard.flat());
     return merged.slice(0, limit);
   }
 

@@ -12,21 +12,13 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { ArchiveReader } from '../adapters/archive-reader.ts';
 import { isColdStorageClass } from '../adapters/archive-reader.ts';
+import type { SealStore } from '../adapters/seal-store.ts';
 import { archiveDay, isDayClosed, type Partition, partitionPrefix } from '../domain/archive.ts';
-import type { SealedEvent } from '../domain/digest.ts';
 import type { StoredEvent } from '../domain/event.ts';
 import type { BlobWriter } from './archive-stream.ts';
 
 /** The table's view by time of receipt (DynamoSealStore). */
-export interface ReceivedEvents {
-  receivedBetween(
-    tenantId: string,
-    shards: number,
-    start: string,
-    end: string,
-    limit: number,
-  ): Promise<SealedEvent[]>;
-}
+export type ReceivedEvents = Pick<SealStore, 'receivedBetween'>;
 
 /** Whole stored events by id (DynamoSealStore); absent ids are gone from the table. */
 export interface StoredEvents {

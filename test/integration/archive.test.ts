@@ -6,11 +6,9 @@
  * poller restart, crashed invocations and client retries. When the archiver loses events (the
  * poller stopped), the CLI's `check` names them and `restage` puts them back for the compactor.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,50 +16,17 @@ import { localS3ClientConfig } from '#infra/local/s3.ts';
 import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
 import { ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET } from '#shared/config/storage.ts';
 import type { CompactionResult } from '#shared/usecases/archive-compaction.ts';
+import { runCli, stackClient } from './own-stack.ts';
 
-const exec = promisify(execFile);
-/** The CLI as an operator runs it (`npm run archive -- …`), on this test's Node. */
-const archiveCli = (args: string[], env: Record<string, string>) =>
-  exec(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'cli/archive.ts', ...args], {
-    env: { ...process.env, ...env },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+const archiveCli = (args: string[], env: Record<string, string>) => runCli('cli/archive.ts', args, env);
 const OPERATOR = 'tk_op_archive-integration-test-operator-key-000000';
 
 let stack: LocalStack;
 let s3: S3Client;
 let dataDir: string;
 
-const call = async (method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-};
-
-const newTenant = async (name: string) => {
-  const tenant = await call('POST', '/v1/tenants', OPERATOR, { name, plan: 'pro', shards: 2 });
-  const key = await call('POST', `/v1/tenants/${tenant.body.id}/keys`, OPERATOR, {
-    name: 'k',
-    scopes: ['events:write', 'events:read'],
-  });
-  return { id: tenant.body.id as string, key: key.body.key as string };
-};
-
-const ingest = async (key: string, ids: string[]) => {
-  for (let i = 0; i < ids.length; i += 100) {
-    const events = ids
-      .slice(i, i + 100)
-      .map((id) => ({ id, action: 'document.shared', actor: { id: 'u1' }, metadata: { n: id } }));
-    const res = await call('POST', '/v1/events', key, { events });
-    expect(res.status).toBe(201);
-  }
-};
+const { call, ingest, newTenant: tenantWithKey } = stackClient(() => stack, OPERATOR);
+const newTenant = (_name: string) => tenantWithKey(2, ['events:write', 'events:read']);
 
 const keys = async (bucket: string, prefix = ''): Promise<string[]> => {
   const out: string[] = [];

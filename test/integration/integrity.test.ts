@@ -4,13 +4,11 @@
  * digests; every event gets an inclusion proof that leads to its digest's signed root; events
  * written around a seal land in exactly one digest; the scan finds a tampered event.
  */
-import { execFile } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
@@ -25,6 +23,7 @@ import {
 } from '#shared/domain/digest.ts';
 import { verifyInclusion } from '#shared/domain/merkle.ts';
 import type { ScanResult } from '#shared/usecases/integrity-scan.ts';
+import { runCli, stackClient } from './own-stack.ts';
 
 const OPERATOR = 'tk_op_integrity-integration-test-operator-key-00000';
 const LAG_MS = 1500;
@@ -32,33 +31,10 @@ const LAG_MS = 1500;
 let stack: LocalStack;
 let dynamo: DynamoDBClient;
 
-const call = async (method: string, path: string, token?: string, body?: unknown) => {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: {
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
-};
-
-const newTenant = async (shards = 2) => {
-  const tenant = await call('POST', '/v1/tenants', OPERATOR, { name: 'T', plan: 'pro', shards });
-  const key = await call('POST', `/v1/tenants/${tenant.body.id}/keys`, OPERATOR, {
-    name: 'k',
-    scopes: ['events:write', 'events:read', 'exports:write'],
-  });
-  return { id: tenant.body.id as string, key: key.body.key as string };
-};
-
-const ingest = async (key: string, ids: string[]) => {
-  const res = await call('POST', '/v1/events', key, {
-    events: ids.map((id) => ({ id, action: 'secret.key.rotated', actor: { id: 'u1' }, metadata: { id } })),
-  });
-  expect(res.status).toBe(201);
-};
+const client = stackClient(() => stack, OPERATOR);
+const { call } = client;
+const newTenant = (shards = 2) => client.newTenant(shards, ['events:write', 'events:read', 'exports:write']);
+const ingest = (key: string, ids: string[]) => client.ingest(key, ids, 'secret.key.rotated');
 
 /** Waits out the watermark, then seals. */
 const seal = async () => {
@@ -72,13 +48,7 @@ const digestsOf = async (key: string): Promise<SignedDigest[]> => {
   return res.body.data;
 };
 
-const exec = promisify(execFile);
-/** The verifier as an auditor runs it (`npm run verify -- …`), on this test's Node. */
-const verifyCli = (args: string[], env: Record<string, string> = {}) =>
-  exec(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'cli/verify.ts', ...args], {
-    env: { ...process.env, ...env },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+const verifyCli = (args: string[], env: Record<string, string> = {}) => runCli('cli/verify.ts', args, env);
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
