@@ -56,14 +56,15 @@ export const toItem = (event: StoredEvent, shards: number): Item => {
   };
 };
 
-export const fromItem = (item: Item): StoredEvent => {
-  const doc = JSON.parse(brotliDecompressSync(item.doc as Uint8Array).toString('utf8')) as Record<
-    string,
-    unknown
-  >;
+/** The event of an item whose `doc` is already decompressed (the canonical JSON that was hashed). */
+export const fromDocument = (canonical: Uint8Array, item: Item): StoredEvent => {
+  const doc = JSON.parse(Buffer.from(canonical).toString('utf8')) as Record<string, unknown>;
   const expires = typeof item.expires_at === 'number' ? new Date(item.expires_at * 1000).toISOString() : null;
   return presentEvent({ ...doc, expires_at: expires, hash: item.hash } as unknown as StoredEvent);
 };
+
+export const fromItem = (item: Item): StoredEvent =>
+  fromDocument(brotliDecompressSync(item.doc as Uint8Array), item);
 
 const notExpired = (item: Item, nowMs: number): boolean =>
   typeof item.expires_at !== 'number' || item.expires_at * 1000 > nowMs;

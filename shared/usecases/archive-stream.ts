@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { brotliDecompressSync, gzipSync } from 'node:zlib';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { fromItem } from '../adapters/event-store.ts';
+import { fromDocument } from '../adapters/event-store.ts';
 import {
   archiveDay,
   compareSequence,
@@ -72,7 +72,7 @@ export const decodeInsert = (record: DynamoDBRecord): Decoded => {
     if (createHash('sha256').update(canonical).digest('hex') !== item.hash) {
       return { ok: false, reason: 'hash mismatch' };
     }
-    const event = fromItem({ ...item, doc });
+    const event = fromDocument(canonical, item);
     if (!isTenantId(event.tenant_id) || item.pk !== `${event.tenant_id}#${event.id}`) {
       return { ok: false, reason: 'item key does not match the event' };
     }
