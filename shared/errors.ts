@@ -91,3 +91,12 @@ export class ConflictError extends HttpError {
     super(409, 'conflict', 'Conflict', detail);
   }
 }
+
+export class TooManyRequestsError extends HttpError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    detail = 'Too many requests for this tenant; retry after the time in Retry-After.',
+  ) {
+    super(429, 'too-many-requests', 'Too many requests', detail);
+  }
+}

@@ -316,4 +316,9 @@ export const ENV = {
   sealWatermarkLagMs: 'TRAILKEEPER_SEAL_WATERMARK_LAG_MS',
   /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */
   exportTimeReserveMs: 'TRAILKEEPER_EXPORT_TIME_RESERVE_MS',
+  /**
+   * The deployment's public base URL (`https://audit.example.com`): every link the service hands
+   * out is built from it, never from request headers. Unset: links are paths.
+   */
+  publicUrl: 'TRAILKEEPER_PUBLIC_URL',
 } as const;

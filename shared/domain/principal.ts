@@ -22,8 +22,12 @@ export type Principal =
 
 /** What the authorizer returns as `context` (and the local gateway passes as `authorizer.lambda`). */
 export interface AuthorizerContext {
-  /** `unavailable`: the credentials could not be checked (a dependency failed); answered 503. */
-  kind: 'operator' | 'key' | 'anonymous' | 'unavailable';
+  /**
+   * `unavailable`: the credentials could not be checked (a dependency failed); answered 503.
+   * `throttled`: the tenant is over its request rate; answered 429 with `retryAfter` seconds.
+   */
+  kind: 'operator' | 'key' | 'anonymous' | 'unavailable' | 'throttled';
+  retryAfter?: number;
   tenantId?: string;
   keyId?: string;
   keyName?: string;

@@ -4,6 +4,7 @@
 import * as z from 'zod';
 import { MAX_SHARDS } from './keys.ts';
 import { SCOPES } from './principal.ts';
+import { MAX_RATE_LIMIT_RPS } from './rate-limit.ts';
 import { MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';
 
 const name = z.string().trim().min(1, 'must not be empty').max(200);
@@ -24,6 +25,20 @@ export const createTenantSchema = z.strictObject({
   shards: shards.default(1),
 });
 
+/** A DNS name in lower case (`example.com`), as a recipient domain. */
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'must be a domain name, e.g. example.com',
+  );
+
+/** Fields a tenant's own `admin` key may change; everything else in an update is the operator's. */
+export const TENANT_SELF_SERVICE_FIELDS = ['email_domains'] as const;
+
 export const updateTenantSchema = z
   .strictObject({
     name: name.optional(),
@@ -31,6 +46,14 @@ export const updateTenantSchema = z
     /** null resets to the plan's retention. */
     retention_days: retentionDays.nullable().optional(),
     shards: shards.optional(),
+    /** Requests per second for this tenant; null returns to the plan's limit. */
+    rate_limit_rps: z.int('must be an integer').min(1).max(MAX_RATE_LIMIT_RPS).nullable().optional(),
+    /** Allowed recipient domains of export notification emails; [] allows any. */
+    email_domains: z
+      .array(domain)
+      .max(50, 'must hold at most 50 domains')
+      .transform((d) => [...new Set(d)])
+      .optional(),
   })
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 

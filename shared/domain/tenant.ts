@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Scope } from './principal.ts';
+import { effectiveRateLimitRps } from './rate-limit.ts';
 import { type CustomRetention, effectiveRetentionDays, type Plan, presentRetention } from './retention.ts';
 import { presentRetentionJob, type RetentionJob } from './retention-job.ts';
 
@@ -19,6 +20,10 @@ export interface TenantRecord {
   shards: number;
   created_at: string;
   updated_at: string;
+  /** Operator override of the plan's request rate limit (requests per second); absent/null = the plan's. */
+  rate_limit_rps?: number | null;
+  /** Domains export notification emails may go to (lower case); absent or empty = any domain. */
+  email_domains?: string[];
   /** The latest retention backfill (absent until the retention first changes). */
   retention_job?: RetentionJob;
   /** Where the tenant's digest chain stands (absent until its first digest). */
@@ -53,6 +58,8 @@ export const presentTenant = (t: TenantRecord) => ({
   plan: t.plan,
   retention_days: presentRetention(effectiveRetentionDays(t.plan, t.custom_retention_days)),
   shards: t.shards,
+  rate_limit_rps: effectiveRateLimitRps(t.plan, t.rate_limit_rps ?? null),
+  email_domains: t.email_domains ?? [],
   created_at: t.created_at,
   updated_at: t.updated_at,
   ...(t.retention_job === undefined ? {} : { retention_job: presentRetentionJob(t.retention_job) }),

@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
+import { ENV } from '../config/routes.ts';
 import {
   type AuthorizerContext,
   fromAuthorizerContext,
@@ -20,6 +21,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '../errors.ts';
@@ -37,7 +39,10 @@ export interface ApiRequest {
   body: unknown;
   query: Record<string, string>;
   params: Record<string, string>;
-  /** Absolute base URL of the API as the client reached it, for links. */
+  /**
+   * Base of every link the service hands out: the deployment's configured public URL (never a
+   * request header such as Host or X-Forwarded-Host), or '' (links are paths) when none is set.
+   */
   baseUrl: string;
   requestId: string;
   /** Adds fields to this request's access log line (counts and ids only). */
@@ -70,6 +75,9 @@ const isRetryableDependencyError = (error: unknown): boolean => {
     code === 'ETIMEDOUT'
   );
 };
+
+/** The configured public URL without a trailing slash; '' when none is configured. */
+export const publicBaseUrl = (): string => (process.env[ENV.publicUrl] ?? '').trim().replace(/\/+$/, '');
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Deeper than anything the API accepts; bounds every walk over a body. */
@@ -129,8 +137,11 @@ const problemErrors = (): MiddlewareObj<ApiEvent, HttpResult> => ({
       mapped = new HttpError(500, 'internal-error', 'Internal error', 'Something went wrong on our side.');
     }
     const response = problem(mapped, request.event.requestContext?.requestId);
-    if (mapped.status === 503 || mapped.status === 429)
-      response.headers = { ...response.headers, 'retry-after': '1' };
+    if (mapped.status === 503 || mapped.status === 429) {
+      const seconds =
+        mapped instanceof TooManyRequestsError ? Math.max(1, Math.ceil(mapped.retryAfterSeconds)) : 1;
+      response.headers = { ...response.headers, 'retry-after': String(seconds) };
+    }
     request.response = response;
   },
 });
@@ -153,9 +164,8 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
           throw new UnauthorizedError();
         if (principal?.kind === 'key')
           Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
-        const host =
-          event.headers?.['x-forwarded-host'] ?? event.headers?.host ?? event.requestContext.domainName;
-        const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
+        if (event.requestContext.authorizer?.lambda?.kind === 'throttled')
+          throw new TooManyRequestsError(Number(event.requestContext.authorizer.lambda.retryAfter ?? 1));
         const result = await route({
           routeKey: event.routeKey,
           principal,
@@ -170,7 +180,7 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
               (e): e is [string, string] => e[1] !== undefined,
             ),
           ),
-          baseUrl: `${proto}://${host}`,
+          baseUrl: publicBaseUrl(),
           requestId: event.requestContext.requestId,
           annotate: (more) => Object.assign(fields, more),
         });

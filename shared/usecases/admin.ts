@@ -19,7 +19,12 @@ import {
   presentTenant,
   type TenantRecord,
 } from '../domain/tenant.ts';
-import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
+import {
+  createKeySchema,
+  createTenantSchema,
+  TENANT_SELF_SERVICE_FIELDS,
+  updateTenantSchema,
+} from '../domain/tenant-input.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -99,8 +104,13 @@ export const updateTenant = async (
   tenantId: string,
   body: unknown,
 ) => {
-  requireOperator(principal);
   const input = parse(updateTenantSchema, body);
+  // A tenant's own admin key may change its self-service settings; everything else is the operator's.
+  const selfService = Object.keys(input).every((field) =>
+    (TENANT_SELF_SERVICE_FIELDS as readonly string[]).includes(field),
+  );
+  if (selfService) requireTenantAdmin(principal, tenantId);
+  else requireOperator(principal);
   for (let attempt = 1; ; attempt++) {
     const current = await loadTenant(deps, tenantId, true);
     if (input.shards !== undefined && input.shards < current.shards) {
@@ -122,6 +132,8 @@ export const updateTenant = async (
           ...(input.plan === undefined ? {} : { plan: input.plan }),
           ...(input.retention_days === undefined ? {} : { custom_retention_days: input.retention_days }),
           ...(input.shards === undefined ? {} : { shards: input.shards }),
+          ...(input.rate_limit_rps === undefined ? {} : { rate_limit_rps: input.rate_limit_rps }),
+          ...(input.email_domains === undefined ? {} : { email_domains: input.email_domains }),
           ...(before === after ? {} : { retention_job: newRetentionJob(newRetentionJobId(), after, now) }),
           updated_at: now,
         },
