@@ -1,37 +1,88 @@
 /**
  * HTTP API Lambda authorizer (simple responses). It always allows the request through with
- * the resolved principal — or `anonymous` — in its context, so the handlers answer 401/403 as
- * problem+json (API Gateway's own deny would be a bare 403). Results are cached by API
- * Gateway per Authorization header (AUTHORIZER.cacheTtlSeconds).
+ * the resolved principal — or `anonymous` — in its context, so the handlers answer 401/403/429
+ * as problem+json (API Gateway's own deny would be a bare 403, and its identity-source check a
+ * bare 401: the authorizer therefore has no identity source and API Gateway caches nothing).
+ *
+ * Instead, this instance keeps resolved credentials in memory for a few seconds
+ * (`TRAILKEEPER_AUTH_CACHE_SECONDS`, keyed by the token's SHA-256, never the token), and enforces
+ * each tenant's request rate (shared/usecases/rate-limit.ts) on every request, cached or not.
  */
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { dynamoDocumentClient, requiredEnv } from '#shared/adapters/clients.ts';
 import { controlStore, operatorKey } from '#shared/adapters/control-wiring.ts';
-import { type AuthorizerContext, toAuthorizerContext } from '#shared/domain/principal.ts';
+import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
+import { ENV } from '#shared/config/routes.ts';
+import { type AuthorizerContext, type Principal, toAuthorizerContext } from '#shared/domain/principal.ts';
 import { authenticate, bearerToken } from '#shared/usecases/authenticate.ts';
+import { RateLimiter } from '#shared/usecases/rate-limit.ts';
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
 const deps = { control: controlStore(), operatorKey };
+const limiter = new RateLimiter(
+  new DynamoRateCounterStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable)),
+  {
+    onSyncError: (error) =>
+      logger.warn('rate counter unavailable; admitting', {
+        error: error instanceof Error ? error.name : 'Error',
+      }),
+  },
+);
+
+const MAX_CACHED = 5000;
+const cache = new Map<string, { principal: Principal | null; until: number }>();
+
+const cacheSeconds = (): number => Math.max(0, Number(process.env[ENV.authCacheSeconds] ?? 0) || 0);
+const rateLimitsOn = (): boolean => process.env[ENV.rateLimits] !== 'off';
+
+/** The principal for `token`, from this instance's cache while fresh, else from the store. */
+const resolve = async (token: string | null, nowMs: number): Promise<Principal | null> => {
+  const ttlMs = cacheSeconds() * 1000;
+  if (token === null || ttlMs === 0) return authenticate(deps, token);
+  const key = createHash('sha256').update(token).digest('base64url');
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.until > nowMs) return hit.principal;
+  const principal = await authenticate(deps, token);
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(key, { principal, until: nowMs + ttlMs });
+  return principal;
+};
 
 export const handler = async (
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<{ isAuthorized: boolean; context: AuthorizerContext }> => {
   const token = bearerToken(event.headers?.authorization ?? event.identitySource?.[0]);
-  let principal: Awaited<ReturnType<typeof authenticate>>;
+  const nowMs = Date.now();
+  let principal: Principal | null;
   try {
-    principal = await authenticate(deps, token);
+    principal = await resolve(token, nowMs);
   } catch (error) {
     // The store or the secret could not be read: the caller should retry (503), not be told
-    // its key is bad (401). In AWS this answer is cached like any other, for at most the TTL.
+    // its key is bad (401). Nothing is cached.
     logger.warn('authorizer dependency unavailable', {
       error: error instanceof Error ? error.name : 'Error',
     });
     return { isAuthorized: true, context: { kind: 'unavailable' } };
   }
+  if (principal?.kind === 'key' && principal.rateLimitRps !== undefined && rateLimitsOn()) {
+    const decision = await limiter.check(principal.tenantId, principal.rateLimitRps, nowMs);
+    if (!decision.allowed) {
+      logger.info('throttled', { tenant_id: principal.tenantId, key_id: principal.keyId });
+      return {
+        isAuthorized: true,
+        context: { kind: 'throttled', tenantId: principal.tenantId, retryAfter: decision.retryAfterSeconds },
+      };
+    }
+  }
   const context = toAuthorizerContext(
     principal,
-    token === null ? 'malformed authorization header' : 'unknown or revoked key',
+    token === null ? 'missing or malformed authorization header' : 'unknown or revoked key',
   );
   logger.info('authorized', { kind: context.kind, tenant_id: context.tenantId, key_id: context.keyId });
   return { isAuthorized: true, context };
 };
+
+/** Test hook: forget cached credentials. */
+export const clearAuthorizerCache = (): void => cache.clear();

@@ -321,4 +321,11 @@ export const ENV = {
    * out is built from it, never from request headers. Unset: links are paths.
    */
   publicUrl: 'TRAILKEEPER_PUBLIC_URL',
+  /**
+   * Seconds the authorizer keeps a resolved credential in memory (AWS: API Gateway no longer
+   * caches, see AUTHORIZER). Unset or 0: no cache, a revoked key is refused at once (local).
+   */
+  authCacheSeconds: 'TRAILKEEPER_AUTH_CACHE_SECONDS',
+  /** `off` disables the per-tenant request rate limits (the bench's raw-throughput runs). */
+  rateLimits: 'TRAILKEEPER_RATE_LIMITS',
 } as const;

@@ -96,6 +96,8 @@ export const CONTROL_TABLE = {
   localName: 'trailkeeper-control',
   partitionKey: 'pk',
   sortKey: 'sk',
+  /** Epoch seconds; short-lived records only (per-second rate-limit counters). */
+  ttlAttribute: 'ttl',
   indexes: {
     /**
      * Sparse: only tenants with a pending or running retention job carry `active_job`, so the

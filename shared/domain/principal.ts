@@ -18,6 +18,8 @@ export type Principal =
       /** Tenant settings the data path needs, resolved with the key (cached with it). */
       retentionDays: number | null;
       shards: number;
+      /** Requests per second the tenant may make (plan or operator override); enforced by the authorizer. */
+      rateLimitRps?: number;
     };
 
 /** What the authorizer returns as `context` (and the local gateway passes as `authorizer.lambda`). */

@@ -156,16 +156,18 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
       const fields: Record<string, string | number | boolean> = { route: event.routeKey };
       try {
         if (route === undefined) throw new NotFoundError('No such route.');
-        if (event.requestContext.authorizer?.lambda?.kind === 'unavailable')
-          throw new ServiceUnavailableError();
+        const verdict = event.requestContext.authorizer?.lambda;
+        if (verdict?.kind === 'unavailable') throw new ServiceUnavailableError();
+        if (verdict?.kind === 'throttled') {
+          if (verdict.tenantId !== undefined) fields.tenant_id = String(verdict.tenantId);
+          throw new TooManyRequestsError(Number(verdict.retryAfter ?? 1));
+        }
         const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
         // Behind the authorizer, refuse unknown credentials before looking at the body.
         if (principal === null && event.requestContext.authorizer !== undefined)
           throw new UnauthorizedError();
         if (principal?.kind === 'key')
           Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
-        if (event.requestContext.authorizer?.lambda?.kind === 'throttled')
-          throw new TooManyRequestsError(Number(event.requestContext.authorizer.lambda.retryAfter ?? 1));
         const result = await route({
           routeKey: event.routeKey,
           principal,

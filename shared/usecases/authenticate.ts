@@ -4,6 +4,7 @@
  */
 import type { ControlStore } from '../adapters/control-store.ts';
 import type { Principal } from '../domain/principal.ts';
+import { effectiveRateLimitRps } from '../domain/rate-limit.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { hashToken, parseToken, secretsEqual } from '../domain/tenant.ts';
 
@@ -35,5 +36,6 @@ export const authenticate = async (deps: AuthDeps, token: string | null): Promis
     scopes: key.scopes,
     retentionDays: effectiveRetentionDays(tenant.plan, tenant.custom_retention_days),
     shards: tenant.shards,
+    rateLimitRps: effectiveRateLimitRps(tenant.plan, tenant.rate_limit_rps),
   };
 };
