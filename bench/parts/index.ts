@@ -5,12 +5,14 @@ import { bundlesPart } from './bundles.ts';
 import { exportPart } from './export.ts';
 import { ingestPart } from './ingest.ts';
 import { integrityPart } from './integrity.ts';
+import { limitsPart } from './limits.ts';
 import { partitionsPart } from './partitions.ts';
 import { readsPart } from './reads.ts';
 import { writesPart } from './writes.ts';
 
 export const PARTS: readonly BenchPart[] = [
   ingestPart,
+  limitsPart,
   readsPart,
   partitionsPart,
   writesPart,

@@ -1,7 +1,7 @@
 /**
  * The per-tenant request rate limiter of one authorizer instance (see shared/domain/rate-limit.ts
  * for the scheme). It decides from what it knows at once and brings its knowledge up to date with
- * the shared counter only every `syncEveryMs`, or sooner when a burst has used a quarter of the
+ * the shared counter only every `syncEveryMs`, or sooner when a burst has used a tenth of the
  * limit locally: at most a few counter writes per second per instance and tenant, whatever the
  * request rate. A counter that cannot be written fails open (the limit is a guard rail, not a
  * security boundary) and is retried with the next sync.
@@ -16,6 +16,12 @@ export interface RateLimiterOptions {
   /** Tenants tracked at once before stale windows are dropped. */
   maxTenants?: number;
 }
+
+/**
+ * An instance syncs early once it has admitted this share of the limit on its own: the most
+ * each instance can over-admit before it learns the others' counts (10 %).
+ */
+const BURST_SHARE = 10;
 
 interface TenantWindow extends WindowCount {
   lastSyncMs: number;
@@ -36,7 +42,7 @@ export class RateLimiter {
 
   async check(tenantId: string, limitRps: number, nowMs: number): Promise<RateDecision> {
     const state = this.windowFor(tenantId, nowMs);
-    const burst = Math.max(1, Math.floor(limitRps / 4));
+    const burst = Math.max(1, Math.floor(limitRps / BURST_SHARE));
     if (state.unsynced > 0 && (nowMs - state.lastSyncMs >= this.syncEveryMs || state.unsynced >= burst)) {
       await this.sync(tenantId, state, nowMs);
     }
