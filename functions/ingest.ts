@@ -1,5 +1,6 @@
 /**
- * POST /v1/events — one event, or a batch of up to 100. Thin adapter over ingestEvents.
+ * POST /v1/events — one event, or a batch of up to 100. Thin adapter over ingestEvents:
+ * 201 when anything was stored, 200 for a pure replay (SPEC "Idempotent replay").
  */
 import { eventStore, redactor } from '#shared/adapters/wiring.ts';
 import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
@@ -12,10 +13,8 @@ export const handler = createApiHandler({
   'POST /v1/events': async (request) => {
     const principal = requireKey(request, 'events:write');
     const outcome = await ingestEvents(deps, principal, request.body);
-    const created = outcome.results.filter((r) => r.created).length;
-    request.annotate({ events: outcome.results.length, created });
-    const [first] = outcome.results;
-    if (outcome.kind === 'single' && first !== undefined) return json(first.created ? 201 : 200, first.event);
-    return json(201, { data: outcome.results.map((r) => r.event) });
+    request.annotate({ events: outcome.data.length, created: outcome.created });
+    const status = outcome.created > 0 ? 201 : 200;
+    return json(status, outcome.kind === 'single' ? outcome.data[0] : { data: outcome.data });
   },
 });

@@ -1,7 +1,8 @@
 /**
  * Events table adapter (DynamoDB). Append-only by construction: the only write is a PutItem
- * conditioned on the item not existing, so a replayed id returns the stored event and nothing
- * is ever overwritten. Reads go through the indexes named in shared/config/tables.ts with keys
+ * conditioned on the item not existing, so a reused id returns the stored event (with the
+ * fingerprint of what was submitted for it, for the use case to tell a replay from a conflict)
+ * and nothing is ever overwritten. Reads go through the indexes named in shared/config/tables.ts with keys
  * from shared/domain/keys.ts, and never return an event past its expiry.
  */
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
@@ -10,15 +11,24 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } fro
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import canonicalize from 'canonicalize';
 import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
-import { presentEvent, type StoredEvent } from '../domain/event.ts';
+import { contentHash, presentEvent, type StoredEvent } from '../domain/event.ts';
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
 import { mergeNewestFirst } from '../domain/merge.ts';
 import { matchesConditions, type QueryPlan } from '../domain/query.ts';
 
-export interface AppendResult {
+/** An event to store, with the fingerprint of what its client submitted (see `contentHash`). */
+export interface NewEvent {
   event: StoredEvent;
-  /** False when an event with this id already existed (an idempotent replay). */
+  contentHash: string;
+}
+
+export interface AppendResult {
+  /** The event now stored under the id: the one given, or the one that was there already. */
+  event: StoredEvent;
+  /** False when an event with this id already existed: nothing was written. */
   created: boolean;
+  /** The stored event's submission fingerprint; absent for events stored before fingerprints. */
+  contentHash?: string;
 }
 
 export interface QueryPage {
@@ -29,7 +39,11 @@ export interface QueryPage {
 }
 
 export interface EventStore {
-  append(events: readonly StoredEvent[], shards: number): Promise<AppendResult[]>;
+  /**
+   * Stores each event unless its id exists. A bare StoredEvent (tools, benches) is fingerprinted
+   * as if its client had sent every field, `occurred_at` included.
+   */
+  append(events: readonly (NewEvent | StoredEvent)[], shards: number): Promise<AppendResult[]>;
   get(tenantId: string, eventId: string, nowMs: number): Promise<StoredEvent | null>;
   query(plan: QueryPlan, limit: number, before: string | undefined, nowMs: number): Promise<QueryPage>;
 }
@@ -41,19 +55,35 @@ const compress = (json: string): Uint8Array =>
     params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: json.length },
   });
 
+/** The item attribute holding the submission fingerprint (not the event's `hash`). */
+const CONTENT_HASH = 'content_hash';
+
 /**
  * The stored item: the keys of every access pattern that applies, the hash, the TTL attribute,
- * and `doc` — the exact canonical JSON that was hashed, brotli-compressed (≈45 % of its size,
- * so most index items stay within one 1 KB write unit).
+ * `doc` — the exact canonical JSON that was hashed, brotli-compressed (≈45 % of its size, so
+ * most index items stay within one 1 KB write unit) — and `content_hash`, the fingerprint of
+ * what the client submitted (32 raw bytes; on the table item only, no index projects it, and
+ * neither the event hash nor the archive covers it).
  */
-export const toItem = (event: StoredEvent, shards: number): Item => {
+export const toItem = (
+  event: StoredEvent,
+  shards: number,
+  submitted: string = contentHash(event, true),
+): Item => {
   const { expires_at, hash, ...covered } = event;
   return {
     ...eventKeys(event, shards),
     hash,
     expires_at: expires_at === null ? undefined : Math.floor(Date.parse(expires_at) / 1000),
     doc: compress(canonicalize(covered) ?? '{}'),
+    [CONTENT_HASH]: Buffer.from(submitted, 'hex'),
   };
+};
+
+/** The item's submission fingerprint as hex, or undefined for items stored before it existed. */
+const contentHashOf = (item: Item): string | undefined => {
+  const value = item[CONTENT_HASH];
+  return value instanceof Uint8Array ? Buffer.from(value).toString('hex') : undefined;
 };
 
 /** The event of an item whose `doc` is already decompressed (the canonical JSON that was hashed). */
@@ -77,33 +107,45 @@ export class DynamoEventStore implements EventStore {
 
   /**
    * Stores each event with its own PutItem conditioned on `attribute_not_exists(pk)`, all in
-   * parallel. An id that already exists is answered with its stored item (a replay); nothing is
-   * ever overwritten. The batch is acknowledged only when every put has succeeded; a retry of a
-   * partly stored batch stores the rest and replays the others. (One TransactWriteItems per
-   * batch was tried and measured: a round trip less, but transactional writes bill the table —
-   * and, in DynamoDB Local, every index — twice; see bench/README.md.)
+   * parallel. An id that already exists is answered with its stored item and that item's
+   * submission fingerprint; nothing is ever overwritten. The batch is acknowledged only when
+   * every put has succeeded; a retry of a partly stored batch stores the rest and replays the
+   * others. (One TransactWriteItems per batch was tried and measured: a round trip less, but
+   * transactional writes bill the table — and, in DynamoDB Local, every index — twice; see
+   * bench/README.md.)
    */
-  async append(events: readonly StoredEvent[], shards: number): Promise<AppendResult[]> {
-    return Promise.all(events.map((event) => this.appendOne(event, shards)));
+  async append(events: readonly (NewEvent | StoredEvent)[], shards: number): Promise<AppendResult[]> {
+    return Promise.all(
+      events.map((entry) =>
+        'event' in entry
+          ? this.appendOne(entry.event, entry.contentHash, shards)
+          : this.appendOne(entry, contentHash(entry, true), shards),
+      ),
+    );
   }
 
-  private async appendOne(event: StoredEvent, shards: number): Promise<AppendResult> {
+  private async appendOne(event: StoredEvent, submitted: string, shards: number): Promise<AppendResult> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: toItem(event, shards),
+          Item: toItem(event, shards, submitted),
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { event, created: true };
+      return { event, created: true, contentHash: submitted };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The document client does not unmarshall the item carried by the exception.
       const existing = error.Item ? unmarshall(error.Item) : await this.getItem(event.tenant_id, event.id);
       if (existing === undefined) throw error;
-      return { event: fromItem(existing), created: false };
+      const stored = contentHashOf(existing);
+      return {
+        event: fromItem(existing),
+        created: false,
+        ...(stored === undefined ? {} : { contentHash: stored }),
+      };
     }
   }
 

@@ -1,17 +1,22 @@
 /**
  * The audit event: the zod schemas are the single source of its shape (types are inferred),
  * plus the pure steps that turn a submitted event into a stored one: defaults, normalisation,
- * redaction, retention checks and the content hash (SHA-256 over RFC 8785 canonical JSON).
+ * redaction, retention checks, the content hash (SHA-256 over RFC 8785 canonical JSON) and the
+ * fingerprint of what the client submitted, which tells an idempotent replay from a conflict.
+ * Clients get a narrower schema than the service itself: the service's own actions
+ * (`audit_log.*`, `trailkeeper.*`) and ids (`tk_…`) are refused from them.
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import type { FieldError } from '../errors.ts';
-import { newEventId } from './ids.ts';
+import { isServiceEventId, newEventId, SERVICE_EVENT_ID_PREFIX } from './ids.ts';
 import { expiresAtEpochSeconds, retentionWindowStartMs } from './retention.ts';
 import type { Redactor } from './sanitize.ts';
 
 export const ACTION_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+/** Actions of the service's own trail (SPEC: "The tenant's own trail"); no client may send them. */
+export const RESERVED_ACTION_PREFIXES = ['audit_log.', 'trailkeeper.'] as const;
 export const MAX_BATCH = 100;
 export const MAX_PAYLOAD_BYTES = 32 * 1024;
 export const MAX_JSON_DEPTH = 20;
@@ -75,12 +80,16 @@ export const contextSchema = z.strictObject({
   location: text(256).optional(),
 });
 
-/** What a tenant sends. */
-export const eventInputSchema = z.strictObject({
-  id: identifier(128)
-    .regex(/^[^#]+$/, 'must not contain "#"')
-    .optional(),
-  action: z.string().max(128).regex(ACTION_PATTERN, 'must be dotted lower case, e.g. member.role_changed'),
+const eventIdSchema = identifier(128).regex(/^[^#]+$/, 'must not contain "#"');
+const actionSchema = z
+  .string()
+  .max(128)
+  .regex(ACTION_PATTERN, 'must be dotted lower case, e.g. member.role_changed');
+
+/** The event's shape, for every writer: a tenant's events and the service's own. */
+const eventShape = z.strictObject({
+  id: eventIdSchema.optional(),
+  action: actionSchema,
   occurred_at: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
   actor: actorSchema,
   impersonator: impersonatorSchema.optional(),
@@ -95,7 +104,24 @@ export const eventInputSchema = z.strictObject({
   metadata: payloadObject.optional(),
 });
 
-export type EventInput = z.infer<typeof eventInputSchema>;
+/**
+ * What a tenant may send: the shape without the service's own actions and ids. The service
+ * builds its events (recordAccess) straight from `EventInput`, never through this schema.
+ */
+export const eventInputSchema = eventShape.extend({
+  id: eventIdSchema
+    .refine(
+      (id) => !isServiceEventId(id),
+      `must not start with "${SERVICE_EVENT_ID_PREFIX}" (reserved for the service's own events)`,
+    )
+    .optional(),
+  action: actionSchema.refine(
+    (action) => !RESERVED_ACTION_PREFIXES.some((prefix) => action.startsWith(prefix)),
+    `must not start with ${RESERVED_ACTION_PREFIXES.map((p) => `"${p}"`).join(' or ')} (reserved for the service's own events)`,
+  ),
+});
+
+export type EventInput = z.infer<typeof eventShape>;
 
 /** The batch envelope: `{"events": [...]}` with 1..100 events. */
 export const batchInputSchema = z.strictObject({
@@ -148,19 +174,25 @@ export const presentEvent = (event: StoredEvent): StoredEvent => {
   return ordered as unknown as StoredEvent;
 };
 
-/** Turns zod issues into field errors, prefixed for batches (`events[3].actor.id`). */
+/**
+ * Turns zod issues into field errors, prefixed for batches (`events[3].actor.id`). Each unknown
+ * key is its own error, so the list (which ValidationError cuts at 100) bounds the answer.
+ */
 export const toFieldErrors = (error: z.ZodError, index?: number): FieldError[] =>
-  error.issues.map((issue) => {
+  error.issues.flatMap((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-    const field = unknownKeys.length > 0 ? `${path}.${unknownKeys.join(',')}` : path;
     const prefix = index === undefined ? '' : `events[${index}]`;
-    const full = `${prefix}${field}`.replace(/^\./, '');
-    return {
-      field: full || (index === undefined ? 'body' : `events[${index}]`),
-      message: unknownKeys.length > 0 ? 'unknown field' : issue.message,
-      ...(index === undefined ? {} : { index }),
+    const named = (field: string, message: string): FieldError => {
+      const full = `${prefix}${field}`.replace(/^\./, '');
+      return {
+        field: full || (index === undefined ? 'body' : `events[${index}]`),
+        message,
+        ...(index === undefined ? {} : { index }),
+      };
     };
+    if (issue.code === 'unrecognized_keys' && issue.keys.length > 0)
+      return issue.keys.map((key) => named(`${path}.${key}`, 'unknown field'));
+    return [named(path, issue.message)];
   });
 
 export interface TenantSettings {
@@ -170,16 +202,59 @@ export interface TenantSettings {
 
 const toIso = (ms: number): string => new Date(ms).toISOString();
 
-/** The fields the hash covers: everything but `expires_at` (retention may change) and the hash itself. */
-export const hashEvent = (event: Omit<StoredEvent, 'hash' | 'expires_at'> | StoredEvent): string => {
-  const { expires_at: _expires, hash: _hash, ...covered } = event as Partial<StoredEvent>;
-  const canonical = canonicalize(covered);
+const sha256Canonical = (value: unknown): string => {
+  const canonical = canonicalize(value);
   if (canonical === undefined) throw new Error('event is not serialisable');
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
 };
 
+/** The fields the hash covers: everything but `expires_at` (retention may change) and the hash itself. */
+export const hashEvent = (event: Omit<StoredEvent, 'hash' | 'expires_at'> | StoredEvent): string => {
+  const { expires_at: _expires, hash: _hash, ...covered } = event as Partial<StoredEvent>;
+  return sha256Canonical(covered);
+};
+
+/** Fields the service fills in, never part of what a client submitted. */
+const SERVER_FILLED = ['tenant_id', 'received_at', 'impersonated', 'expires_at', 'hash'] as const;
+
+/**
+ * Fingerprint of what a client submitted (SHA-256 hex of RFC 8785 canonical JSON), read off the
+ * event built from it: after sanitizing and normalising (trimmed strings, `occurred_at` in UTC),
+ * without the fields the service fills, and without `occurred_at` when it was defaulted to the
+ * time received. Two submissions of one id are the same event when their fingerprints agree.
+ */
+export const contentHash = (
+  event: Omit<StoredEvent, 'hash' | 'expires_at'> | StoredEvent,
+  occurredAtSent: boolean,
+): string => {
+  const submitted: Record<string, unknown> = { ...event };
+  for (const field of SERVER_FILLED) delete submitted[field];
+  if (!occurredAtSent) delete submitted.occurred_at;
+  return sha256Canonical(submitted);
+};
+
+/** What tells a replay of a submission from a conflicting reuse of its id. */
+export interface Submission {
+  contentHash: string;
+  occurredAtSent: boolean;
+}
+
+/**
+ * True when `stored`, the event already under the submission's id, holds the same submitted
+ * content. Its fingerprint is stored with it; events stored before fingerprints existed
+ * (`storedContentHash` undefined) are fingerprinted from the stored event instead. Whether their
+ * `occurred_at` was defaulted is no longer known, so for them it counts only when the replay
+ * sends one (a replay that omits it matches on every other field).
+ */
+export const isSameSubmission = (
+  submission: Submission,
+  stored: StoredEvent,
+  storedContentHash: string | undefined,
+): boolean =>
+  (storedContentHash ?? contentHash(stored, submission.occurredAtSent)) === submission.contentHash;
+
 export type BuildResult =
-  | { ok: true; event: StoredEvent; expiresAt: number | undefined }
+  | { ok: true; event: StoredEvent; expiresAt: number | undefined; submission: Submission }
   | { ok: false; errors: FieldError[] };
 
 /**
@@ -225,7 +300,9 @@ export const buildStoredEvent = (
     expires_at: expiresAt === undefined ? null : toIso(expiresAt * 1000),
     hash: hashEvent(withoutHash),
   });
-  return { ok: true, event, expiresAt };
+  const occurredAtSent = input.occurred_at !== undefined;
+  const submission = { contentHash: contentHash(withoutHash, occurredAtSent), occurredAtSent };
+  return { ok: true, event, expiresAt, submission };
 };
 
 /** Parses and validates a request body that is one event or a `{"events": [...]}` batch. */

@@ -24,7 +24,9 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
+  ValidationError,
 } from '../errors.ts';
+import { classifyContentType, inexactNumberPaths } from './json-body.ts';
 import { type HttpResult, problem } from './responses.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -106,19 +108,46 @@ const checkParsedBody = (value: unknown): void => {
   }
 };
 
+/** A field's batch index when its path is inside the `{"events": [...]}` envelope. */
+const batchIndexOf = (path: string): number | undefined => {
+  const match = /^events\[(\d+)\]/.exec(path);
+  return match === null ? undefined : Number(match[1]);
+};
+
+/**
+ * The body as JSON: bounded in size, sent as `application/json` (415 otherwise), valid UTF-8
+ * JSON, and holding only numbers a double keeps exactly (400 naming each other one).
+ */
 const decodeBody = (event: ApiEvent): unknown => {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-  const contentType = event.headers?.['content-type'];
-  if (contentType !== undefined && !/\bjson\b/i.test(contentType)) throw new UnsupportedMediaTypeError();
+  const mediaType = classifyContentType(event.headers?.['content-type']);
+  if (mediaType === 'several') throw new BadRequestError('The request carries more than one Content-Type.');
+  if (mediaType !== 'json') throw new UnsupportedMediaTypeError();
+  let text: string;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(raw));
+    text = utf8.decode(raw);
+    parsed = JSON.parse(text);
   } catch {
     throw new BadRequestError('The request body is not valid JSON (UTF-8).', 'malformed-json');
   }
   checkParsedBody(parsed);
+  const inexact = inexactNumberPaths(text);
+  if (inexact.length > 0) {
+    throw new ValidationError(
+      inexact.map((field) => {
+        const index = batchIndexOf(field);
+        return {
+          field,
+          message:
+            'is a number JSON cannot carry exactly (an integer beyond ±9007199254740991, or more digits or range than a 64-bit float holds); send it as a string',
+          ...(index === undefined ? {} : { index }),
+        };
+      }),
+    );
+  }
   return parsed;
 };
 

@@ -1,24 +1,34 @@
 /**
- * Event use cases: ingest (single or batch, all-or-nothing validation, idempotent storage),
+ * Event use cases: ingest (single or batch, all-or-nothing validation, idempotent storage:
+ * a replay of the same content is acknowledged, an id reused with other content is a conflict),
  * list with filters and cursors, get by id — and the audit of reads (`audit_log.viewed`).
  */
 
-import type { AppendResult, EventStore } from '../adapters/event-store.ts';
+import type { EventStore } from '../adapters/event-store.ts';
 import type { CursorCodec } from '../domain/cursor.ts';
 import {
   type BuildResult,
   buildStoredEvent,
   type EventInput,
+  isSameSubmission,
   parseSubmission,
   type StoredEvent,
   toFieldErrors,
 } from '../domain/event.ts';
+import { isServiceEventId, serviceEventId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import type { Principal } from '../domain/principal.ts';
 import { filtersFingerprint, listQuerySchema, planQuery, resolveWindow } from '../domain/query.ts';
 import { retentionWindowStartMs } from '../domain/retention.ts';
 import type { Redactor } from '../domain/sanitize.ts';
-import { BadRequestError, type FieldError, NotFoundError, ValidationError } from '../errors.ts';
+import {
+  BadRequestError,
+  type FieldError,
+  type IdConflict,
+  IdConflictError,
+  NotFoundError,
+  ValidationError,
+} from '../errors.ts';
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
 
@@ -28,12 +38,30 @@ export interface EventDeps {
   now: () => number;
 }
 
-export interface IngestOutcome {
-  kind: 'single' | 'batch';
-  results: AppendResult[];
+/** What a key without `events:read` gets for a replay: never the stored event (it may not read the log). */
+export interface ReplayAck {
+  id: string;
+  duplicate: true;
 }
 
-/** Validates everything first (any invalid event: 400 naming each, nothing stored), then stores all. */
+export interface IngestOutcome {
+  kind: 'single' | 'batch';
+  /**
+   * One entry per submitted event, in order: the stored event (new, or replayed to a key that
+   * may read the log), or a ReplayAck.
+   */
+  data: (StoredEvent | ReplayAck)[];
+  /** How many were stored now; the rest were replays of the same content. */
+  created: number;
+}
+
+type Built = Extract<BuildResult, { ok: true }>;
+
+/**
+ * Validates everything first (any invalid event: 400 naming each, nothing stored), then stores
+ * all. An id already stored with the same submitted content stores nothing (a replay); with
+ * other content it is a conflict: 409 naming every such id, after the rest were stored.
+ */
 export const ingestEvents = async (
   deps: EventDeps,
   principal: KeyPrincipal,
@@ -46,14 +74,32 @@ export const ingestEvents = async (
   const nowMs = deps.now();
   const tenant = { tenantId: principal.tenantId, retentionDays: principal.retentionDays };
   const batch = parsed.value.kind === 'batch';
-  const built: BuildResult[] = parsed.value.events.map((input, i) =>
+  const results: BuildResult[] = parsed.value.events.map((input, i) =>
     buildStoredEvent(input, tenant, nowMs, deps.redact, batch ? i : undefined),
   );
-  const errors: FieldError[] = built.flatMap((b) => (b.ok ? [] : b.errors));
+  const errors: FieldError[] = results.flatMap((b) => (b.ok ? [] : b.errors));
   if (errors.length > 0) throw new ValidationError(errors);
-  const events = built.map((b) => (b as Extract<BuildResult, { ok: true }>).event);
-  const results = await deps.store.append(events, principal.shards);
-  return { kind: parsed.value.kind, results };
+  const built = results as Built[];
+  const stored = await deps.store.append(
+    built.map((b) => ({ event: b.event, contentHash: b.submission.contentHash })),
+    principal.shards,
+  );
+
+  const mayRead = principal.scopes.includes('events:read');
+  const conflicts: IdConflict[] = [];
+  const data: (StoredEvent | ReplayAck)[] = [];
+  stored.forEach((result, i) => {
+    const submitted = built[i] as Built;
+    if (result.created) {
+      data.push(result.event);
+    } else if (isSameSubmission(submitted.submission, result.event, result.contentHash)) {
+      data.push(mayRead ? result.event : { id: result.event.id, duplicate: true });
+    } else {
+      conflicts.push({ id: submitted.event.id, ...(batch ? { index: i } : {}) });
+    }
+  });
+  if (conflicts.length > 0) throw new IdConflictError(conflicts, data.length);
+  return { kind: parsed.value.kind, data, created: stored.filter((r) => r.created).length };
 };
 
 /** Writes an event about the caller reading the trail into the same tenant's trail. */
@@ -63,9 +109,15 @@ export const recordAccess = async (
   action: 'audit_log.viewed' | 'audit_log.exported',
   metadata: Record<string, unknown>,
   requestId: string,
-  /** A deterministic id makes the record idempotent (a job that is retried writes it once). */
-  eventId?: string,
+  /**
+   * Makes the record idempotent (a job that is retried writes it once): the event's id is
+   * `serviceEventId(eventKey)`, in the namespace no client may use (a key already in it is kept
+   * as it is). Whatever is already stored under that id stands.
+   */
+  eventKey?: string,
 ): Promise<void> => {
+  const eventId =
+    eventKey === undefined ? undefined : isServiceEventId(eventKey) ? eventKey : serviceEventId(eventKey);
   const input: EventInput = {
     ...(eventId === undefined ? {} : { id: eventId }),
     action,
@@ -85,7 +137,10 @@ export const recordAccess = async (
     deps.redact,
   );
   if (!built.ok) throw new Error('access event did not validate');
-  await deps.store.append([built.event], principal.shards);
+  await deps.store.append(
+    [{ event: built.event, contentHash: built.submission.contentHash }],
+    principal.shards,
+  );
 };
 
 export interface ListDeps extends EventDeps {
