@@ -1,11 +1,12 @@
 /**
  * Export worker (SQS consumer). Runs each job until done or until its time runs low (then the
  * job re-enqueues itself). A failed attempt is reported back so SQS retries it; the last allowed
- * attempt marks the export failed and emails the requester instead. Logs ids, never events.
+ * attempt marks the export failed and emails the requester instead. Emails never fail a job (the
+ * use case records them on the export), and the handler never throws: one bad job must not make
+ * SQS redeliver the others of its batch. Logs ids, never events.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { exportDeps, exportPartBytes, exportTimeReserveMs } from '#shared/adapters/export-wiring.ts';
 import type { ExportJob } from '#shared/adapters/job-queue.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
@@ -15,7 +16,6 @@ const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 
 
 const deps = {
   ...exportDeps(),
-  control: controlStore(),
   partBytes: exportPartBytes(),
   reserveMs: exportTimeReserveMs(),
 };
@@ -51,9 +51,19 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         attempt,
         error: name,
       });
-      if (attempt >= EXPORT_QUEUE.maxReceiveCount) {
+      if (attempt < EXPORT_QUEUE.maxReceiveCount) {
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+        continue;
+      }
+      try {
         await failExport(deps, job, `the export failed ${attempt} times (${name})`);
-      } else {
+      } catch (failure) {
+        // Not even the failure could be recorded: let SQS move the job to its dead-letter queue.
+        logger.error('export could not be marked failed', {
+          export_id: job.exportId,
+          tenant_id: job.tenantId,
+          error: failure instanceof Error ? failure.name : 'Error',
+        });
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Exports: the request schema (the filters of `GET /v1/events` plus a format and an optional
- * email), the record kept in the control table while a job runs, and how the API shows it.
+ * email), the limits on notification emails, the record kept in the control table while a job
+ * runs, its cut-off (what the offline verifier may require it to hold), and how the API shows it.
  */
 import * as z from 'zod';
 import { EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
@@ -16,6 +17,50 @@ export const createExportSchema = eventFiltersSchema.extend({
   format: z.enum(EXPORT_FORMATS, { error: 'must be csv, json or ndjson' }),
   notify_email: z.email('must be an email address').max(320).optional(),
 });
+
+/** Exports with `notify_email` a tenant may request per clock hour (each one mails someone). */
+export const NOTIFY_EMAILS_PER_HOUR = 20;
+
+/** The clock hour a notification email counts against, and when its allowance renews. */
+export const emailQuotaWindow = (nowMs: number): { key: string; resetsAtMs: number } => {
+  const hourStartMs = Math.floor(nowMs / 3_600_000) * 3_600_000;
+  return { key: new Date(hourStartMs).toISOString().slice(0, 13), resetsAtMs: hourStartMs + 3_600_000 };
+};
+
+/**
+ * Whether `email` may receive notifications under the tenant's allowed domains (lower case; none
+ * listed = any). The domain must be listed exactly: `example.com` does not admit `eu.example.com`.
+ */
+export const emailDomainAllowed = (email: string, allowedDomains: readonly string[] | undefined): boolean => {
+  if (allowedDomains === undefined || allowedDomains.length === 0) return true;
+  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+  return allowedDomains.includes(domain);
+};
+
+/** An event may carry an occurred_at up to this far after its receipt (see shared/domain/event.ts). */
+const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+/**
+ * An export's cut-off (`as_of`): every event that matches its filters, lies in its window and was
+ * received at or before the cut-off is in the file; events received later may or may not be. The
+ * verifier requires completeness only of digest intervals that end by it, so a seal after the
+ * export never makes an untouched file look incomplete.
+ * - `readStartMs − lagMs`: an event's received_at is stamped before it is written, and the
+ *   sealer's own argument holds — no write stamped earlier than its watermark lag can still land.
+ * - the window's end: an event received before `to` may carry an occurred_at after it (up to the
+ *   future skew) and be legitimately left out. With `to` defaulted to the request time, the lag
+ *   (16 minutes in AWS) already exceeds that skew; with an explicit `to`, the skew is taken off.
+ */
+export const exportCutoff = (fields: {
+  readStartMs: number;
+  window: TimeWindow;
+  toGiven: boolean;
+  lagMs: number;
+}): string => {
+  const visible = fields.readStartMs - fields.lagMs;
+  const inWindow = Date.parse(fields.window.to) - (fields.toGiven ? MAX_FUTURE_SKEW_MS : fields.lagMs);
+  return new Date(Math.min(visible, inWindow)).toISOString();
+};
 
 export type ExportStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -35,7 +80,10 @@ export interface ExportRecord {
   status: ExportStatus;
   format: ExportFormat;
   filters: EventFilters;
-  /** The resolved time window: fixed when the export is requested. */
+  /**
+   * The resolved time window, fixed when the export is requested; its start is raised to the
+   * tenant's retention at every read (a retention shortened meanwhile hides older events at once).
+   */
   window: TimeWindow;
   notify_email: string | null;
   /** Key id that asked for it. */
@@ -46,6 +94,10 @@ export interface ExportRecord {
   rows: number;
   bytes: number;
   error: string | null;
+  /** Why the notification email could not be sent (short, no secrets); the export stands. */
+  email_error?: string | null;
+  /** The export's cut-off (see exportCutoff); null until it starts reading. */
+  as_of?: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -81,6 +133,8 @@ export const newExportRecord = (fields: {
   rows: 0,
   bytes: 0,
   error: null,
+  email_error: null,
+  as_of: null,
   created_at: new Date(fields.nowMs).toISOString(),
   started_at: null,
   completed_at: null,
@@ -119,6 +173,8 @@ export const presentExport = (record: ExportRecord) => ({
   progress: Math.round(exportProgress(record) * 1000) / 1000,
   error: record.error,
   notify_email: record.notify_email,
+  email_error: record.email_error ?? null,
+  as_of: record.as_of ?? null,
   created_at: record.created_at,
   started_at: record.started_at,
   completed_at: record.completed_at,

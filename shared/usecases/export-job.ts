@@ -6,16 +6,22 @@
  * version, so a duplicate delivery can never interleave with a running job, and re-uploading a
  * part after a crash rewrites that part rather than adding one: retries never produce a
  * duplicate or corrupt file. Memory holds one part and one page, whatever the export's size.
+ *
+ * Every invocation re-reads the tenant and clamps the window to its CURRENT retention, so a
+ * retention shortened between invocations hides older events from the rest of the export too.
+ * Once the file is complete nothing can fail the job any more: a failing email is recorded on the
+ * export (`email_error`), never thrown, so SQS does not redeliver a finished export.
  */
 import type { ControlStore } from '../adapters/control-store.ts';
 import type { ExportJob } from '../adapters/job-queue.ts';
-import type { ExportCheckpoint, ExportRecord } from '../domain/export.ts';
+import { type ExportCheckpoint, type ExportRecord, exportCutoff } from '../domain/export.ts';
 import { FORMATTERS } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { planQuery } from '../domain/query.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { type KeyPrincipal, recordAccess } from './events.ts';
-import { type ExportDeps, failedEmail, readyEmail } from './exports.ts';
+import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
+import { clampToRetention } from './read-window.ts';
 
 /** S3's smallest part (except the last) is 5 MiB; 8 MiB keeps 10,000 parts ≥ 80 GB. */
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
@@ -33,7 +39,10 @@ export type JobOutcome = 'completed' | 'continued' | 'failed' | 'skipped';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Marks the export failed (if nobody else finished it meanwhile) and tells the requester. */
+/**
+ * Marks the export failed (if nobody else finished it meanwhile) and tells the requester; a
+ * failing email is recorded on the export, not thrown.
+ */
 export const failExport = async (deps: ExportJobDeps, job: ExportJob, reason: string): Promise<void> => {
   const record = await deps.exports.get(job.tenantId, job.exportId);
   if (record === null || record.status === 'completed' || record.status === 'failed') return;
@@ -46,8 +55,7 @@ export const failExport = async (deps: ExportJobDeps, job: ExportJob, reason: st
     checkpoint: null,
     completed_at: iso(deps.now()),
   });
-  if (failed?.notify_email)
-    await deps.mailer.send({ from: deps.emailFrom, to: failed.notify_email, ...failedEmail(failed) });
+  if (failed !== null) await notifyRequester(deps, failed, failedEmail(failed));
 };
 
 export const runExportJob = async (
@@ -63,13 +71,25 @@ export const runExportJob = async (
     return 'failed';
   }
   const formatter = FORMATTERS[record.format];
+  const retentionDays = effectiveRetentionDays(tenant.plan, tenant.custom_retention_days);
+  // The tenant's retention as it is NOW: it may have been shortened since the last invocation.
+  const readable = clampToRetention(record.window, retentionDays, deps.now());
+  const window = readable ?? record.window;
 
   if (record.checkpoint === null) {
     const uploadId = await deps.objects.startUpload(record.object_key, formatter.contentType);
+    const startedMs = deps.now();
     const started: ExportRecord | null = await deps.exports.save({
       ...record,
+      window,
       status: 'running',
-      started_at: iso(deps.now()),
+      started_at: iso(startedMs),
+      as_of: exportCutoff({
+        readStartMs: startedMs,
+        window,
+        toGiven: record.filters.to !== undefined,
+        lagMs: lagMsOf(deps),
+      }),
       checkpoint: { position: null, uploadId, parts: [], rows: 0, bytes: 0 },
     });
     if (started === null) {
@@ -80,14 +100,18 @@ export const runExportJob = async (
   }
 
   let checkpoint = record.checkpoint as ExportCheckpoint;
-  const plan = planQuery(tenant.id, tenant.shards, record.filters, record.window);
+  const plan = readable === null ? null : planQuery(tenant.id, tenant.shards, record.filters, readable);
   let chunks: string[] = checkpoint.rows === 0 && checkpoint.parts.length === 0 ? [formatter.begin()] : [];
   let buffered = chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0);
   let rows = checkpoint.rows;
   let position = checkpoint.position;
 
   for (;;) {
-    const page = await deps.store.query(plan, PAGE_SIZE, position ?? undefined, deps.now());
+    // Nothing left to read: the window is past the retention, or the position already below it.
+    const exhausted = plan === null || (position !== null && position < plan.from);
+    const page = exhausted
+      ? { events: [], more: false }
+      : await deps.store.query(plan, PAGE_SIZE, position ?? undefined, deps.now());
     const chunk = formatter.rows(page.events, rows);
     chunks.push(chunk);
     buffered += Buffer.byteLength(chunk, 'utf8');
@@ -120,6 +144,7 @@ export const runExportJob = async (
     };
     const saved: ExportRecord | null = await deps.exports.save({
       ...record,
+      window,
       rows,
       bytes: checkpoint.bytes,
       checkpoint,
@@ -142,7 +167,7 @@ export const runExportJob = async (
     keyId: record.requested_by,
     keyName: '',
     scopes: [],
-    retentionDays: effectiveRetentionDays(tenant.plan, tenant.custom_retention_days),
+    retentionDays,
     shards: tenant.shards,
   };
   await recordAccess(
@@ -160,8 +185,6 @@ export const runExportJob = async (
     checkpoint: null,
   });
   if (completed === null) return 'skipped';
-  if (completed.notify_email) {
-    await deps.mailer.send({ from: deps.emailFrom, to: completed.notify_email, ...readyEmail(completed) });
-  }
+  await notifyRequester(deps, completed, readyEmail(completed));
   return 'completed';
 };

@@ -1,18 +1,28 @@
 /**
  * Export use cases. Up to SYNC_EXPORT_MAX_ROWS matching events the file is written within the
  * request (201, completed); beyond, the export is queued (202) and the worker (export-job.ts)
- * streams it. Every export can be read back and downloaded through a fresh presigned URL.
+ * streams it. Every export can be read back and downloaded through a fresh presigned URL. Reads
+ * never reach past the tenant's current retention (read-window.ts). A `notify_email` must be in
+ * the tenant's allowed domains and within its hourly allowance; once the file is written, a
+ * failing email is recorded on the export (`email_error`) and never undoes it.
  */
+import type { ControlStore } from '../adapters/control-store.ts';
+import type { EmailQuotaStore } from '../adapters/email-quota-store.ts';
 import type { ExportStore } from '../adapters/export-store.ts';
 import type { JobQueue } from '../adapters/job-queue.ts';
 import type { Mailer } from '../adapters/mailer.ts';
 import type { ObjectStore } from '../adapters/object-store.ts';
+import { INTEGRITY } from '../config/integrity.ts';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../config/storage.ts';
-import { toFieldErrors } from '../domain/event.ts';
+import { type StoredEvent, toFieldErrors } from '../domain/event.ts';
 import {
   createExportSchema,
   downloadPath,
   type ExportRecord,
+  emailDomainAllowed,
+  emailQuotaWindow,
+  exportCutoff,
+  NOTIFY_EMAILS_PER_HOUR,
   newExportRecord,
   presentExport,
   SYNC_EXPORT_MAX_ROWS,
@@ -21,15 +31,25 @@ import { FORMATTERS } from '../domain/export-format.ts';
 import { newExportId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { planQuery, resolveWindow } from '../domain/query.ts';
-import { HttpError, NotFoundError, ValidationError } from '../errors.ts';
+import { HttpError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.ts';
 import { type EventDeps, type KeyPrincipal, recordAccess } from './events.ts';
+import { clampToRetention } from './read-window.ts';
 
+/** What the export job and the export API share. */
 export interface ExportDeps extends EventDeps {
   exports: ExportStore;
   objects: ObjectStore;
   queue: JobQueue;
   mailer: Mailer;
   emailFrom: string;
+  /** The sealer's watermark lag, which sets each export's cut-off (default: INTEGRITY's). */
+  sealLagMs?: number;
+}
+
+/** What creating an export needs on top: the tenant's allowed email domains and email allowance. */
+export interface CreateExportDeps extends ExportDeps {
+  control: Pick<ControlStore, 'getTenant'>;
+  emailQuota: EmailQuotaStore;
 }
 
 export interface ExportOutcome {
@@ -38,6 +58,9 @@ export interface ExportOutcome {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+export const lagMsOf = (deps: Pick<ExportDeps, 'sealLagMs'>): number =>
+  deps.sealLagMs ?? INTEGRITY.watermarkLagSeconds * 1000;
 
 export const readyEmail = (record: ExportRecord) => ({
   subject: `Your audit log export is ready (${record.rows.toLocaleString('en-US')} events)`,
@@ -61,8 +84,72 @@ export const failedEmail = (record: ExportRecord) => ({
   ].join('\n'),
 });
 
+/** The reason recorded on an export whose email failed: the error's name only (no addresses, no SDK text). */
+const emailErrorText = (error: unknown): string => {
+  const name =
+    error instanceof Error && /^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(error.name) ? error.name : 'Error';
+  return `the notification email could not be sent (${name})`;
+};
+
+/**
+ * Sends the export's notification and, when that fails, records why on the export. Never throws:
+ * the export itself is done, and an email must not undo it (nor make SQS redo it). Returns the
+ * record as it now stands.
+ */
+export const notifyRequester = async (
+  deps: Pick<ExportDeps, 'mailer' | 'emailFrom' | 'exports'>,
+  record: ExportRecord,
+  message: { subject: string; text: string },
+): Promise<ExportRecord> => {
+  if (record.notify_email === null) return record;
+  try {
+    await deps.mailer.send({ from: deps.emailFrom, to: record.notify_email, ...message });
+    return record;
+  } catch (error) {
+    const failed = { ...record, email_error: emailErrorText(error) };
+    try {
+      return (await deps.exports.save(failed)) ?? failed;
+    } catch {
+      // The reason is still in this answer; the export stands either way.
+      return failed;
+    }
+  }
+};
+
+/** 400 unless the tenant's allowed domains admit the address; 429 once its hourly allowance is used. */
+const admitNotifyEmail = async (
+  deps: CreateExportDeps,
+  principal: KeyPrincipal,
+  email: string,
+  nowMs: number,
+): Promise<void> => {
+  const tenant = await deps.control.getTenant(principal.tenantId, true);
+  const domains = tenant?.email_domains ?? [];
+  if (!emailDomainAllowed(email, domains)) {
+    throw new ValidationError([
+      {
+        field: 'notify_email',
+        message: `must be an address at one of the workspace's allowed email domains (${domains.join(', ')})`,
+      },
+    ]);
+  }
+  const quota = emailQuotaWindow(nowMs);
+  const taken = await deps.emailQuota.take(
+    principal.tenantId,
+    quota.key,
+    NOTIFY_EMAILS_PER_HOUR,
+    Math.ceil(quota.resetsAtMs / 1000) + 86_400,
+  );
+  if (!taken) {
+    throw new TooManyRequestsError(
+      (quota.resetsAtMs - nowMs) / 1000,
+      `At most ${NOTIFY_EMAILS_PER_HOUR} exports with notify_email per workspace per hour; retry after the time in Retry-After, or export without notify_email.`,
+    );
+  }
+};
+
 export const createExport = async (
-  deps: ExportDeps,
+  deps: CreateExportDeps,
   principal: KeyPrincipal,
   body: unknown,
   baseUrl: string,
@@ -72,26 +159,32 @@ export const createExport = async (
   if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
   const { format, notify_email, ...filters } = parsed.data;
   const nowMs = deps.now();
-  const window = resolveWindow(filters, nowMs);
-  if ('error' in window) throw new ValidationError([{ field: 'from', message: window.error }]);
-  const plan = planQuery(principal.tenantId, principal.shards, filters, window);
+  const requested = resolveWindow(filters, nowMs);
+  if ('error' in requested) throw new ValidationError([{ field: 'from', message: requested.error }]);
+  if (notify_email !== undefined) await admitNotifyEmail(deps, principal, notify_email, nowMs);
+  // Never older than the tenant's current retention; null: the whole window is past it.
+  const readable = clampToRetention(requested, principal.retentionDays, nowMs);
+  const window = readable ?? requested;
 
   // Read one row past the synchronous limit to learn which path this export takes.
-  const events = [];
-  let before: string | undefined;
-  let more = true;
-  while (more && events.length <= SYNC_EXPORT_MAX_ROWS) {
-    const page = await deps.store.query(
-      plan,
-      Math.min(1000, SYNC_EXPORT_MAX_ROWS + 1 - events.length),
-      before,
-      nowMs,
-    );
-    events.push(...page.events);
-    more = page.more;
-    const last = page.events.at(-1);
-    if (last === undefined) break;
-    before = eventSortKey(last.occurred_at, last.id);
+  const events: StoredEvent[] = [];
+  if (readable !== null) {
+    const plan = planQuery(principal.tenantId, principal.shards, filters, readable);
+    let before: string | undefined;
+    let more = true;
+    while (more && events.length <= SYNC_EXPORT_MAX_ROWS) {
+      const page = await deps.store.query(
+        plan,
+        Math.min(1000, SYNC_EXPORT_MAX_ROWS + 1 - events.length),
+        before,
+        nowMs,
+      );
+      events.push(...page.events);
+      more = page.more;
+      const last = page.events.at(-1);
+      if (last === undefined) break;
+      before = eventSortKey(last.occurred_at, last.id);
+    }
   }
 
   const id = newExportId();
@@ -116,6 +209,12 @@ export const createExport = async (
       status: 'completed',
       rows: events.length,
       bytes: Buffer.byteLength(file, 'utf8'),
+      as_of: exportCutoff({
+        readStartMs: nowMs,
+        window,
+        toGiven: filters.to !== undefined,
+        lagMs: lagMsOf(deps),
+      }),
       started_at: base.created_at,
       completed_at: iso(deps.now()),
     };
@@ -128,9 +227,8 @@ export const createExport = async (
       requestId,
       `audit-export-${id}`,
     );
-    if (record.notify_email)
-      await deps.mailer.send({ from: deps.emailFrom, to: record.notify_email, ...readyEmail(record) });
-    return { status: 201, export: presentExport(record) };
+    const notified = await notifyRequester(deps, record, readyEmail(record));
+    return { status: 201, export: presentExport(notified) };
   }
 
   await deps.exports.create(base);

@@ -158,7 +158,7 @@ describe('export worker', () => {
     ).toHaveLength(parts.length);
     expect(record()).toMatchObject({ status: 'completed', rows: TOTAL, checkpoint: null });
     expect(ddb.commandCalls(PutCommand, { TableName: 'events-test' })[0]?.args[0].input.Item?.pk).toBe(
-      `${TENANT}#audit-export-${EXPORT_ID}`,
+      `${TENANT}#tk_audit-export-${EXPORT_ID}`,
     );
     const mail = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
     expect(mail?.Destination?.ToAddresses).toEqual(['ada@example.com']);

@@ -1,6 +1,13 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toItem } from '#shared/adapters/event-store.ts';
@@ -11,6 +18,7 @@ import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 const sqs = mockClient(SQSClient);
+const ses = mockClient(SESv2Client);
 let handler: typeof import('#functions/exports.ts').handler;
 
 beforeAll(async () => {
@@ -18,6 +26,9 @@ beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('EXPORTS_BUCKET', 'exports-test');
   vi.stubEnv('EXPORT_QUEUE_URL', 'https://sqs.test/123/export-jobs');
+  vi.stubEnv('TRAILKEEPER_PUBLIC_URL', 'https://audit.example.com/');
+  vi.stubEnv('TRAILKEEPER_EMAIL_FROM', 'exports@trailkeeper.test');
+  vi.stubEnv('TRAILKEEPER_SEAL_WATERMARK_LAG_MS', '90000');
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
@@ -29,6 +40,8 @@ afterEach(() => {
   ddb.reset();
   s3.reset();
   sqs.reset();
+  ses.reset();
+  vi.useRealTimers();
 });
 
 const exporter = keyContext('exports:write');
@@ -61,7 +74,7 @@ describe('POST /v1/exports handler', () => {
     expect(result.statusCode).toBe(201);
     const body = parse(result);
     expect(body).toMatchObject({ status: 'completed', rows: 2, format: 'csv' });
-    expect(body.download_url).toBe(`https://api.test/v1/exports/${body.id}/download`);
+    expect(body.download_url).toBe(`https://audit.example.com/v1/exports/${body.id}/download`);
 
     const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(put).toMatchObject({
@@ -76,7 +89,9 @@ describe('POST /v1/exports handler', () => {
       status: 'completed',
     });
     expect(
-      writes.some((w) => w.TableName === 'events-test' && w.Item?.pk === `${TENANT}#audit-export-${body.id}`),
+      writes.some(
+        (w) => w.TableName === 'events-test' && w.Item?.pk === `${TENANT}#tk_audit-export-${body.id}`,
+      ),
     ).toBe(true);
     expect(sqs.calls()).toHaveLength(0);
   });
@@ -120,6 +135,202 @@ describe('POST /v1/exports handler', () => {
   });
 });
 
+describe('POST /v1/exports: links, emails and retention', () => {
+  const tenantItem = (extra: Record<string, unknown> = {}) => ({
+    pk: `TENANT#${TENANT}`,
+    sk: 'TENANT',
+    id: TENANT,
+    name: 'A',
+    plan: 'pro',
+    custom_retention_days: null,
+    shards: 1,
+    ...extra,
+  });
+  const smallExport = () => {
+    ddb.on(QueryCommand).resolves({ Items: [item(1)] });
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({});
+  };
+  const post = (body: unknown, headers: Record<string, string> = {}, auth = exporter) =>
+    handler(apiEvent('POST /v1/exports', { body, auth, headers }), lambdaContext);
+
+  it('builds download_url and the emailed link from the configured public URL, never from Host or X-Forwarded-Host', async () => {
+    smallExport();
+    ddb.on(GetCommand).resolves({ Item: tenantItem() });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'mail-1' });
+
+    const result = await post(
+      { format: 'json', notify_email: 'ada@example.com' },
+      { host: 'evil.test', 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'http' },
+    );
+
+    expect(result.statusCode).toBe(201);
+    const body = parse(result);
+    expect(body.download_url).toBe(`https://audit.example.com/v1/exports/${body.id}/download`);
+    expect(body.email_error).toBeNull();
+    const mail = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
+    expect(mail).toMatchObject({
+      FromEmailAddress: 'exports@trailkeeper.test',
+      Destination: { ToAddresses: ['ada@example.com'] },
+    });
+    const text = Buffer.from(
+      (
+        Buffer.from(mail?.Content?.Raw?.Data ?? [])
+          .toString()
+          .split('\r\n\r\n')[1] ?? ''
+      ).replace(/\r\n/g, ''),
+      'base64',
+    ).toString();
+    expect(text).toContain(`https://audit.example.com/v1/exports/${body.id}/download`);
+    expect(text).not.toContain('evil.test');
+  });
+
+  it('records a failed email on the export (a short reason, no addresses) and still answers 201 completed', async () => {
+    smallExport();
+    ddb.on(GetCommand).resolves({ Item: tenantItem() });
+    ses
+      .on(SendEmailCommand)
+      .rejects(
+        Object.assign(new Error('Email address is not verified: ada@example.com'), {
+          name: 'MessageRejected',
+        }),
+      );
+
+    const result = await post({ format: 'csv', notify_email: 'ada@example.com' });
+
+    expect(result.statusCode).toBe(201);
+    const body = parse(result);
+    expect(body).toMatchObject({
+      status: 'completed',
+      rows: 1,
+      email_error: 'the notification email could not be sent (MessageRejected)',
+    });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    const records = ddb.commandCalls(PutCommand, { TableName: 'control-test' }).map((c) => c.args[0].input);
+    expect(records).toHaveLength(2);
+    expect(records[0]?.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(records[1]).toMatchObject({
+      ConditionExpression: 'version = :version',
+      ExpressionAttributeValues: { ':version': 0 },
+      Item: {
+        sk: `EXPORT#${body.id}`,
+        status: 'completed',
+        version: 1,
+        email_error: 'the notification email could not be sent (MessageRejected)',
+      },
+    });
+    expect(JSON.stringify(records[1])).not.toContain('not verified');
+  });
+
+  it('counts each notify_email against the tenant hour with one conditional increment', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse('2026-11-21T12:34:56.000Z'));
+    smallExport();
+    ddb.on(GetCommand).resolves({ Item: tenantItem({ email_domains: ['example.com'] }) });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'mail-1' });
+
+    const result = await post({ format: 'ndjson', notify_email: 'Ada@EXAMPLE.com' });
+
+    expect(result.statusCode).toBe(201);
+    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+      TableName: 'control-test',
+      Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' },
+      ConsistentRead: true,
+    });
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        TableName: 'control-test',
+        Key: { pk: `TENANT#${TENANT}`, sk: 'EMAIL_QUOTA#2026-11-21T12' },
+        UpdateExpression: 'SET #ttl = :ttl ADD #count :one',
+        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+        ExpressionAttributeNames: { '#count': 'count', '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':limit': 20,
+          ':ttl': Date.parse('2026-11-22T13:00:00.000Z') / 1000,
+        },
+      },
+    ]);
+  });
+
+  it('answers 429 naming notify_email once the hourly allowance is used, creating nothing', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse('2026-11-21T12:59:00.000Z'));
+    ddb.on(GetCommand).resolves({ Item: tenantItem() });
+    ddb
+      .on(UpdateCommand)
+      .rejects(Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException' }));
+
+    const result = await post({ format: 'csv', notify_email: 'ada@example.com' });
+
+    expect(result.statusCode).toBe(429);
+    expect(result.headers?.['content-type']).toBe('application/problem+json');
+    expect(result.headers?.['retry-after']).toBe('60');
+    expect(parse(result).detail).toContain('notify_email');
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(s3.calls().length + sqs.calls().length + ses.calls().length).toBe(0);
+  });
+
+  it("answers 400 naming notify_email for an address outside the tenant's allowed domains, counting and creating nothing", async () => {
+    ddb.on(GetCommand).resolves({ Item: tenantItem({ email_domains: ['example.com', 'example.org'] }) });
+
+    const outside = await post({ format: 'csv', notify_email: 'mallory@eu.example.com' });
+
+    expect(outside.statusCode).toBe(400);
+    expect(parse(outside).errors).toEqual([
+      {
+        field: 'notify_email',
+        message:
+          "must be an address at one of the workspace's allowed email domains (example.com, example.org)",
+      },
+    ]);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(s3.calls().length + sqs.calls().length + ses.calls().length).toBe(0);
+  });
+
+  it('clamps a synchronous export to the retention the key carries, and records its cut-off', async () => {
+    const now = Date.parse('2026-11-21T12:00:00.000Z');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(now);
+    smallExport();
+
+    const result = await post(
+      { format: 'json', from: '2026-08-01T00:00:00Z' },
+      {},
+      keyContext('exports:write', { retentionDays: 30 }),
+    );
+
+    expect(result.statusCode).toBe(201);
+    const floor = new Date(now - 30 * 86_400_000).toISOString();
+    const query = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(query?.ExpressionAttributeValues?.[':low']).toBe(floor);
+    const body = parse(result);
+    expect(body.filters).toMatchObject({ from: floor, to: new Date(now).toISOString() });
+    // The cut-off: the read time less the sealing lag (90 s in this test's environment).
+    expect(body.as_of).toBe(new Date(now - 90_000).toISOString());
+  });
+
+  it('does not read at all when the whole window is older than the retention', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.parse('2026-11-21T12:00:00.000Z'));
+    smallExport();
+
+    const result = await post(
+      { format: 'ndjson', from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' },
+      {},
+      keyContext('exports:write', { retentionDays: 30 }),
+    );
+
+    expect(result.statusCode).toBe(201);
+    expect(parse(result)).toMatchObject({ status: 'completed', rows: 0 });
+    expect(ddb.commandCalls(QueryCommand, { TableName: 'events-test' })).toHaveLength(0);
+  });
+});
+
 describe('GET /v1/exports/{id}/download handler', () => {
   const exportId = 'exp_01jd0000000000000000000000';
   const record = (status: string) => ({
@@ -151,6 +362,21 @@ describe('GET /v1/exports/{id}/download handler', () => {
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({
       pk: `TENANT#${TENANT}`,
       sk: `EXPORT#${exportId}`,
+    });
+  });
+
+  it('shows the email_error of an export whose email failed', async () => {
+    ddb.on(GetCommand).resolves({
+      Item: { ...record('completed'), email_error: 'the notification email could not be sent (Throttling)' },
+    });
+    const result = await handler(
+      apiEvent('GET /v1/exports/{id}', { params: { id: exportId }, auth: exporter }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(parse(result)).toMatchObject({
+      status: 'completed',
+      email_error: 'the notification email could not be sent (Throttling)',
     });
   });
 
