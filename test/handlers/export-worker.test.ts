@@ -109,9 +109,12 @@ beforeEach(() => {
   });
   ddb.on(PutCommand, { TableName: 'events-test' }).resolves({});
   ddb.on(QueryCommand).callsFake((input) => {
-    const high = input.ExpressionAttributeValues[':high'] as string;
-    // Newest first, strictly below the page's upper bound (a cursor position, or the window's end).
-    const rest = eventItems.filter((item) => high.endsWith('$') || String(item.sk) < high);
+    const { ':low': low, ':high': high } = input.ExpressionAttributeValues as Record<string, string>;
+    // Newest first, from the window's start, strictly below the page's upper bound (a cursor
+    // position, or the window's end).
+    const rest = eventItems.filter(
+      (item) => String(item.sk) >= low && (high.endsWith('$') || String(item.sk) < high),
+    );
     const page = rest.slice(0, input.Limit);
     return { Items: page, LastEvaluatedKey: rest.length > input.Limit ? { pk: 'more' } : undefined };
   });
@@ -127,6 +130,7 @@ afterEach(() => {
   s3.reset();
   sqs.reset();
   ses.reset();
+  vi.useRealTimers();
 });
 
 const sqsEvent = (attempt = 1): SQSEvent =>
@@ -157,6 +161,9 @@ describe('export worker', () => {
       s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.MultipartUpload?.Parts,
     ).toHaveLength(parts.length);
     expect(record()).toMatchObject({ status: 'completed', rows: TOTAL, checkpoint: null });
+    expect(record().email_error).toBeUndefined();
+    // The cut-off: the window's end (defaulted to the request time) less the sealing lag.
+    expect(record().as_of).toBe(new Date(NOW - 960_000).toISOString());
     expect(ddb.commandCalls(PutCommand, { TableName: 'events-test' })[0]?.args[0].input.Item?.pk).toBe(
       `${TENANT}#tk_audit-export-${EXPORT_ID}`,
     );
@@ -209,5 +216,92 @@ describe('export worker', () => {
     expect(
       Buffer.from(ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Content?.Raw?.Data ?? []).toString(),
     ).toContain('Subject: Your audit log export failed');
+  });
+
+  it('records a failed email on the completed export and does not ask SQS to redo it', async () => {
+    ses
+      .on(SendEmailCommand)
+      .rejects(Object.assign(new Error('Daily message quota exceeded'), { name: 'LimitExceededException' }));
+
+    expect(await handler(sqsEvent(), context(600_000))).toEqual({ batchItemFailures: [] });
+
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    expect(record()).toMatchObject({
+      status: 'completed',
+      rows: TOTAL,
+      email_error: 'the notification email could not be sent (LimitExceededException)',
+    });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
+    expect(sqs.calls()).toHaveLength(0);
+    // A redelivery anyway (at least once) finds it completed and touches nothing.
+    expect(await handler(sqsEvent(2), context(600_000))).toEqual({ batchItemFailures: [] });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+  });
+
+  it('records a failed email on a failed export too, without throwing', async () => {
+    s3.on(UploadPartCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+    ses.on(SendEmailCommand).rejects(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }));
+
+    expect(await handler(sqsEvent(5), context(600_000))).toEqual({ batchItemFailures: [] });
+
+    expect(record()).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('InternalError'),
+      email_error: 'the notification email could not be sent (ServiceUnavailable)',
+    });
+  });
+
+  it("re-clamps a resumed export to the tenant's CURRENT retention, read again at each invocation", async () => {
+    vi.stubEnv('TRAILKEEPER_EXPORT_TIME_RESERVE_MS', '60000');
+    await handler(sqsEvent(), context(1_000)); // one part, then it re-enqueues itself
+    const written = record().checkpoint.rows as number;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(1500);
+
+    // Meanwhile the tenant cuts its retention to one day, one day after the events: only the
+    // 1,501 newest events (occurred_at ≥ NOW − 2,500 ms) are still within it.
+    const tenantKey = `TENANT#${TENANT}|TENANT`;
+    control.set(tenantKey, { ...control.get(tenantKey), custom_retention_days: 1 });
+    const resumedAt = NOW - 2_500 + 86_400_000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(resumedAt);
+    let rounds = 0;
+    while (record().status === 'running' && rounds < 50) {
+      await handler(sqsEvent(), context(1_000));
+      rounds += 1;
+    }
+
+    const floor = new Date(NOW - 2_500).toISOString();
+    expect(record()).toMatchObject({ status: 'completed', rows: 1_501 });
+    expect(record().window.from).toBe(floor);
+    const tenantReads = ddb
+      .commandCalls(GetCommand, { TableName: 'control-test' })
+      .filter((c) => c.args[0].input.Key?.sk === 'TENANT');
+    expect(tenantReads.length).toBe(rounds + 1);
+    const lows = ddb
+      .commandCalls(QueryCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues?.[':low']);
+    expect(lows[0]).toBe(new Date(NOW - 86_400_000).toISOString());
+    expect(lows.slice(-1)).toEqual([floor]);
+    const ids = s3
+      .commandCalls(UploadPartCommand)
+      .map((c) => Buffer.from(c.args[0].input.Body as Buffer).toString('utf8'))
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).id);
+    expect(ids).toEqual(eventItems.slice(0, 1_501).map((_, i) => `e${String(i).padStart(6, '0')}`));
+  });
+
+  it('never throws when even the failure cannot be recorded: the job goes back to SQS (and its dead-letter queue)', async () => {
+    ddb
+      .on(PutCommand, { TableName: 'control-test' })
+      .rejects(Object.assign(new Error('down'), { name: 'InternalServerError' }));
+
+    expect(await handler(sqsEvent(5), context(600_000))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }],
+    });
+    expect(ses.calls()).toHaveLength(0);
   });
 });

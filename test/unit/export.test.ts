@@ -3,9 +3,13 @@ import { buildMime } from '#shared/domain/email.ts';
 import {
   createExportSchema,
   type ExportRecord,
+  emailDomainAllowed,
+  emailQuotaWindow,
+  exportCutoff,
   exportProgress,
   presentExport,
 } from '#shared/domain/export.ts';
+import { clampToRetention, retentionFloor } from '#shared/usecases/read-window.ts';
 
 const record: ExportRecord = {
   id: 'exp_01jd0000000000000000000000',
@@ -50,6 +54,66 @@ describe('export records', () => {
     expect(createExportSchema.safeParse({ format: 'xlsx' }).success).toBe(false);
     expect(createExportSchema.safeParse({ format: 'csv', notify_email: 'nope' }).success).toBe(false);
     expect(createExportSchema.safeParse({}).success).toBe(false);
+  });
+});
+
+describe('export cut-off (as_of)', () => {
+  const window = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-21T12:00:00.000Z' };
+  const readStartMs = Date.parse('2026-11-21T12:00:00.000Z');
+
+  it('is the read time less the sealing lag when `to` defaulted to the request time', () => {
+    expect(exportCutoff({ readStartMs, window, toGiven: false, lagMs: 960_000 })).toBe(
+      '2026-11-21T11:44:00.000Z',
+    );
+  });
+
+  it('stays before an explicit `to` by the 5-minute future skew an occurred_at may have', () => {
+    const past = { from: window.from, to: '2026-11-15T00:00:00.000Z' };
+    expect(exportCutoff({ readStartMs, window: past, toGiven: true, lagMs: 960_000 })).toBe(
+      '2026-11-14T23:55:00.000Z',
+    );
+  });
+
+  it('of a queued export is bounded by the window it was requested with, not only its later start', () => {
+    const started = readStartMs + 3_600_000;
+    expect(exportCutoff({ readStartMs: started, window, toGiven: false, lagMs: 1_500 })).toBe(
+      '2026-11-21T11:59:58.500Z',
+    );
+  });
+});
+
+describe('notify_email limits', () => {
+  it('admits any domain when the tenant lists none, else only a listed one, exactly, whatever the case', () => {
+    expect(emailDomainAllowed('ada@anything.test', undefined)).toBe(true);
+    expect(emailDomainAllowed('ada@anything.test', [])).toBe(true);
+    expect(emailDomainAllowed('Ada@Example.COM', ['example.com'])).toBe(true);
+    expect(emailDomainAllowed('ada@eu.example.com', ['example.com'])).toBe(false);
+    expect(emailDomainAllowed('ada@example.com.evil.test', ['example.com'])).toBe(false);
+    expect(emailDomainAllowed('"a@example.com"@evil.test', ['example.com'])).toBe(false);
+  });
+
+  it('counts emails per clock hour', () => {
+    expect(emailQuotaWindow(Date.parse('2026-11-21T12:59:59.999Z'))).toEqual({
+      key: '2026-11-21T12',
+      resetsAtMs: Date.parse('2026-11-21T13:00:00.000Z'),
+    });
+  });
+});
+
+describe('read window', () => {
+  const now = Date.parse('2026-11-21T12:00:00.000Z');
+
+  it("raises the window's start to the retention floor, and keeps it under unlimited retention", () => {
+    const window = { from: '2026-01-01T00:00:00.000Z', to: '2026-11-21T12:00:00.000Z' };
+    expect(retentionFloor(30, now)).toBe('2026-10-22T12:00:00.000Z');
+    expect(clampToRetention(window, 30, now)).toEqual({ from: '2026-10-22T12:00:00.000Z', to: window.to });
+    expect(retentionFloor(null, now)).toBe('');
+    expect(clampToRetention(window, null, now)).toEqual(window);
+  });
+
+  it('leaves nothing of a window older than the retention', () => {
+    const old = { from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' };
+    expect(clampToRetention(old, 30, now)).toBeNull();
   });
 });
 
