@@ -4,7 +4,7 @@
  * read auditing, expiry.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, createTenant, listAll, type TestTenant } from './client.ts';
+import { api, createKey, createTenant, listAll, type TestTenant } from './client.ts';
 
 const ACTIONS = [
   'auth.login',
@@ -158,18 +158,100 @@ describe('ingest', () => {
     expect(byId.body).toEqual(res.body);
   });
 
-  it('is idempotent on the client id: a replay returns the stored event and stores nothing new', async () => {
+  it('is idempotent on the client id: a same-content replay returns the stored event and stores nothing new', async () => {
     const body = { id: 'idem-1', action: 'auth.login', actor: { id: 'u9' } };
     const first = await api('POST', '/v1/events', { token: tenant.key, body });
-    const replay = await api('POST', '/v1/events', {
-      token: tenant.key,
-      body: { ...body, actor: { id: 'someone-else' } },
-    });
+    const replay = await api('POST', '/v1/events', { token: tenant.key, body });
     expect(first.status).toBe(201);
     expect(replay.status).toBe(200);
     expect(replay.body).toEqual(first.body);
     const { events } = await listAll(tenant.key, { actor_id: 'u9' });
     expect(events.map((e) => e.id)).toEqual(['idem-1']);
+  });
+
+  it('answers a write-only key replaying an id with {id, duplicate}, never the stored event', async () => {
+    const writer = await createKey(tenant.id, ['events:write']);
+    const body = { id: 'idem-w', action: 'auth.login', actor: { id: 'u-w' }, metadata: { secretish: 'x' } };
+    const first = await api('POST', '/v1/events', { token: writer.key, body });
+    const replay = await api('POST', '/v1/events', { token: writer.key, body });
+    expect(first.status).toBe(201);
+    expect(replay.status).toBe(200);
+    expect(replay.body).toEqual({ id: 'idem-w', duplicate: true });
+  });
+
+  it('refuses an id reused with other content with 409, keeping the stored event', async () => {
+    const body = { id: 'idem-c', action: 'auth.login', actor: { id: 'u-c' } };
+    const first = await api('POST', '/v1/events', { token: tenant.key, body });
+    const reuse = await api('POST', '/v1/events', {
+      token: tenant.key,
+      body: { ...body, actor: { id: 'someone-else' } },
+    });
+    expect(reuse.status).toBe(409);
+    expect(reuse.headers.get('content-type')).toBe('application/problem+json');
+    expect(reuse.body).toMatchObject({
+      type: '/problems/id-conflict',
+      errors: [{ field: 'id', id: 'idem-c' }],
+    });
+    const stored = await api('GET', '/v1/events/idem-c', { token: tenant.key });
+    expect(stored.body).toEqual(first.body);
+  });
+
+  it('stores the rest of a batch that reuses ids with other content, and lists every conflict', async () => {
+    const event = (i: number) => ({
+      id: `mix-${i}`,
+      action: 'auth.login',
+      actor: { id: 'mixer' },
+      metadata: { i },
+    });
+    expect(
+      (await api('POST', '/v1/events', { token: tenant.key, body: { events: [event(0), event(1)] } })).status,
+    ).toBe(201);
+    const events = [event(0), { ...event(1), metadata: { i: 'changed' } }, event(2), event(3)];
+    const res = await api('POST', '/v1/events', { token: tenant.key, body: { events } });
+    expect(res.status).toBe(409);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ field: 'events[1].id', index: 1, id: 'mix-1' }),
+    ]);
+    const stored = await listAll(tenant.key, { actor_id: 'mixer' });
+    expect(stored.events.map((e) => e.id).sort()).toEqual(['mix-0', 'mix-1', 'mix-2', 'mix-3']);
+    expect(stored.events.find((e) => e.id === 'mix-1')?.metadata).toEqual({ i: 1 });
+    const retry = await api('POST', '/v1/events', {
+      token: tenant.key,
+      body: { events: [event(2), event(3)] },
+    });
+    expect(retry.status).toBe(200);
+  });
+
+  it.each([
+    ['a reserved action', { action: 'audit_log.viewed', actor: { id: 'u' } }, 400, 'action'],
+    ['a service id', { id: 'tk_audit-export-exp_x', action: 'auth.login', actor: { id: 'u' } }, 400, 'id'],
+  ])('refuses %s with 400 naming the field', async (_name, body, status, field) => {
+    const res = await api('POST', '/v1/events', { token: tenant.key, body });
+    expect(res.status).toBe(status);
+    expect(res.body.errors).toEqual([expect.objectContaining({ field })]);
+  });
+
+  it('refuses a body that is not application/json with 415, and a number JSON cannot keep with 400', async () => {
+    const raw = '{"action":"auth.login","actor":{"id":"u-n"},"metadata":{"amount":12345678901234567890123}}';
+    const asText = await api('POST', '/v1/events', {
+      token: tenant.key,
+      rawBody: raw.replace('12345678901234567890123', '1'),
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(asText.status).toBe(415);
+    const noType = await api('POST', '/v1/events', {
+      token: tenant.key,
+      rawBody: raw.replace('12345678901234567890123', '1'),
+    });
+    expect(noType.status).toBe(415);
+    const big = await api('POST', '/v1/events', {
+      token: tenant.key,
+      rawBody: raw,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(big.status).toBe(400);
+    expect(big.body.errors).toEqual([expect.objectContaining({ field: 'metadata.amount' })]);
+    expect((await listAll(tenant.key, { actor_id: 'u-n' })).events).toEqual([]);
   });
 
   it('stores a batch of 100 and replays it safely', async () => {
@@ -182,6 +264,7 @@ describe('ingest', () => {
     expect(first.status).toBe(201);
     expect(first.body.data).toHaveLength(100);
     const again = await api('POST', '/v1/events', { token: tenant.key, body: { events } });
+    expect(again.status).toBe(200);
     expect(again.body.data).toEqual(first.body.data);
     const stored = await listAll(tenant.key, { actor_id: 'batcher', limit: '1000' });
     expect(stored.events).toHaveLength(100);
