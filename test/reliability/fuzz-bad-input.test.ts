@@ -912,6 +912,10 @@ const headerAbuse: Category = {
             'application/javascript',
             '',
             'text/csv',
+            // Only UTF-8 JSON is accepted: another charset is a media type we do not take.
+            'application/json; charset=utf-16',
+            'text/json',
+            'application/jsonp',
           ),
         )
         .map(([body, type]) =>
@@ -1054,7 +1058,6 @@ const headerAbuse: Category = {
             { 'x-amzn-trace-id': 'Root=forged' },
             { 'x-forwarded-for': '127.0.0.1, 10.0.0.1' },
             { cookie: 'session=1; token=2' },
-            { 'content-type': 'application/json; charset=utf-16' },
             { 'content-type': 'APPLICATION/JSON' },
           ),
         )
