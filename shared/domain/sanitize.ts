@@ -169,6 +169,9 @@ const AWS_ACCESS_KEY_ID = new RegExp(AWS_ACCESS_KEY_ID_SOURCE);
 /** RFC 7235 token68: the shape of Bearer and Basic credentials. */
 const TOKEN68 = '[A-Za-z0-9._~+/=-]';
 
+/** `name=value` or a bare attribute (`HttpOnly`), after the header's first `name=value`. */
+const COOKIE_PAIR = String.raw`[^\s=;"'\\]{1,64}(?:=[^\s;"'\\]{0,4096})?`;
+
 /** Names that make the value after `=` or `:` a secret, in text (`?access_token=…`, `Password=…;`). */
 const ASSIGNED_NAMES = [
   anyCase('pass(?:word|wd|phrase|code)'),
@@ -219,9 +222,9 @@ const VALUE_RULES: readonly ValueRule[] = [
     accept: looksLikeCredential,
   },
   {
-    // `Cookie: a=1; b=2` and `Set-Cookie: sid=…`: the whole header value, all cookies.
+    // `Cookie: a=1; b=2` and `Set-Cookie: sid=…; Path=/`: every cookie (and attribute) of the header.
     name: 'cookie-header',
-    source: String.raw`((?:${anyCase('set-')})?${anyCase('cookie')}\s{0,3}:\s{0,3})([^\s"'\\=;]{1,64}=[^\r\n"'\\]{0,4096})`,
+    source: String.raw`((?:${anyCase('set-')})?${anyCase('cookie')}\s{0,3}:\s{0,3})([^\s=;"'\\]{1,64}=[^\s;"'\\]{0,4096}(?:;[ \t]?${COOKIE_PAIR}){0,64})`,
   },
   {
     // `https://user:pass@host`, `postgres://app:pw@db/app`: the URL stays, the password goes.
@@ -240,15 +243,13 @@ const VALUE_RULES: readonly ValueRule[] = [
     source: String.raw`([?&]sig=)([^&\s#"'<>]{8,512})`,
   },
   {
-    // `"password": "…"`, `password='…'`: everything inside the quotes.
-    name: 'quoted-assignment',
-    source: String.raw`(${ASSIGNMENT}\\?["'])((?<=")[^"\\\r\n]{1,512}|(?<=')[^'\\\r\n]{1,512})`,
-  },
-  {
-    // `password=hunter2`, `?access_token=…&`, `Password=…;` (connection strings), `secret: s3cr3t`.
-    name: 'bare-assignment',
-    source: String.raw`(${ASSIGNMENT})([^\s"'\\&;,<>()[\]{}]{1,512})`,
-    accept: (secret, kept) => /=/.test(kept) || notProse(secret),
+    // `password=hunter2`, `?access_token=…&`, `Password=…;` (connection strings), `secret: s3cr3t`;
+    // quoted (`"password": "…"`, `password='…'`), everything inside the quotes, escapes included
+    // (a PEM key with `\n`s) but not past an escaped quote (`\"password\":\"…\"`, escaped JSON).
+    // An unquoted value is never a private key's first line: the key rule must see its BEGIN line.
+    name: 'assignment',
+    source: String.raw`(${ASSIGNMENT}(?:\\?["'])?)((?<=")(?:[^"\\\r\n]|\\[^"']){1,8192}|(?<=')(?:[^'\\\r\n]|\\[^"']){1,8192}|(?!-----BEGIN)[^\s"'\\&;,<>()[\]{}]{1,512})`,
+    accept: (secret, kept) => /["']$/.test(kept) || kept.includes('=') || notProse(secret),
   },
   {
     // Header and payload segments, a signature segment that may be empty (alg "none"), and the

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { buildStoredEvent, type EventInput } from '#shared/domain/event.ts';
+import { createRedactor } from '#shared/domain/sanitize.ts';
+import { HARMLESS_SAMPLES, SECRET_SAMPLES } from './fixtures/redaction-corpus.ts';
+
+const redact = createRedactor();
+const NOW = Date.parse('2026-12-01T12:00:00.000Z');
+const tenant = { tenantId: 'tnt_corpus', retentionDays: 90 };
+
+/** The places a value turns up in real events: under an innocent key, in a list, nested deep. */
+const placements = (value: unknown, embeddable: boolean): Record<string, unknown>[] => [
+  { note: value },
+  { notes: ['first note', value] },
+  { outer: { inner: [{ detail: { note: value } }] } },
+  ...(embeddable && typeof value === 'string'
+    ? [{ note: `Support ticket says: ${value} -- please rotate` }]
+    : []),
+];
+
+/** Metadata and request exactly as the ingest use case stores them. */
+const stored = (placement: Record<string, unknown>): string => {
+  const input = {
+    action: 'support.note_added',
+    actor: { id: 'user_1' },
+    metadata: placement,
+    request: placement,
+  };
+  const built = buildStoredEvent(input as EventInput, tenant, NOW, redact);
+  if (!built.ok) throw new Error(JSON.stringify(built.errors));
+  return JSON.stringify({ metadata: built.event.metadata, request: built.event.request });
+};
+
+describe('redaction corpus', () => {
+  it('has at least 100 secrets and 100 harmless look-alikes', () => {
+    const stringSecrets = SECRET_SAMPLES.filter((s) => typeof s.value === 'string').length;
+    console.info(
+      `redaction corpus: ${SECRET_SAMPLES.length} secret samples (${stringSecrets} strings), ` +
+        `${HARMLESS_SAMPLES.length} harmless samples`,
+    );
+    expect(SECRET_SAMPLES.length).toBeGreaterThanOrEqual(100);
+    expect(HARMLESS_SAMPLES.length).toBeGreaterThanOrEqual(100);
+    expect(new Set(SECRET_SAMPLES.map((s) => s.label)).size).toBe(SECRET_SAMPLES.length);
+  });
+
+  it('stores none of the secrets, wherever they are placed', () => {
+    const leaks: string[] = [];
+    let checked = 0;
+    for (const sample of SECRET_SAMPLES) {
+      for (const placement of placements(sample.value, sample.embeddable)) {
+        const text = stored(placement);
+        checked += 1;
+        for (const secret of sample.secrets) {
+          if (text.includes(JSON.stringify(secret).slice(1, -1)) || text.includes(secret))
+            leaks.push(`${sample.label}: ${text.slice(0, 160)}`);
+        }
+      }
+    }
+    console.info(`redaction corpus: ${checked} secret placements checked, ${leaks.length} leaked`);
+    expect(checked).toBeGreaterThan(3 * SECRET_SAMPLES.length);
+    expect(leaks).toEqual([]);
+  });
+
+  it('leaves every harmless value untouched, wherever it is placed', () => {
+    const damaged: string[] = [];
+    let checked = 0;
+    for (const sample of HARMLESS_SAMPLES) {
+      for (const placement of placements(sample.value, true)) {
+        checked += 1;
+        const out = redact(placement);
+        if (JSON.stringify(out) !== JSON.stringify(placement))
+          damaged.push(`${sample.label}: ${JSON.stringify(out).slice(0, 160)}`);
+      }
+    }
+    console.info(`redaction corpus: ${checked} harmless placements checked, ${damaged.length} altered`);
+    expect(checked).toBeGreaterThan(3 * HARMLESS_SAMPLES.length);
+    expect(damaged).toEqual([]);
+  });
+
+  it('redacts only the secret part of a string, keeping the text around it readable', () => {
+    const redacted = SECRET_SAMPLES.filter((s) => s.embeddable && typeof s.value === 'string').map((s) =>
+      String(redact(`Support ticket says: ${String(s.value)} -- please rotate`)),
+    );
+    expect(redacted.filter((text) => !text.startsWith('Support ticket says: '))).toEqual([]);
+    expect(redacted.filter((text) => !text.endsWith(' -- please rotate'))).toEqual([]);
+    expect(redacted.filter((text) => !text.includes('[REDACTED]'))).toEqual([]);
+  });
+
+  it('is idempotent over the whole corpus', () => {
+    for (const sample of [...SECRET_SAMPLES, ...HARMLESS_SAMPLES]) {
+      const once = redact({ note: sample.value });
+      expect(redact(once), sample.label).toEqual(once);
+    }
+  });
+});
