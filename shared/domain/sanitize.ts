@@ -48,7 +48,10 @@ export const DEFAULT_SECRET_KEYS = [
   'pin_code',
   'recovery_code',
   'backup_code',
-  // Whole words only: as substrings these would hit ordinary keys.
+  // Whole words only: as substrings these would hit ordinary keys (`otp` in `hotpot`).
+  // Deliberately absent: `signature` (email_signature, signature_required: `signature=` in a URL
+  // is still redacted by value) and `iban` (an account number, not a credential: add it with
+  // TRAILKEEPER_REDACT_KEYS where it counts as sensitive).
   'pw',
   'pwd',
   'otp',
@@ -193,12 +196,14 @@ const ASSIGNMENT = String.raw`(?:${ASSIGNED_NAMES})[A-Za-z0-9_-]{0,24}(?:\\?["']
 /**
  * The value-shaped secrets, tried left to right through the text as one combined regex.
  *
- * Linear by construction: every quantifier over a character class is bounded (at most 4096, most
- * far less), there are no nested quantifiers over overlapping classes, and each alternative
- * starts with a literal (`eyJ`, `://`, `-----BEGIN`, a token prefix) or a name behind a
- * boundary look-behind, so a start position does bounded work and few positions qualify. The
- * one unbounded run (a private key's body) starts only after `-----BEGIN … PRIVATE KEY-----` and
- * never backtracks: whatever it consumes is redacted.
+ * Linear by construction: every quantifier over a character class is bounded (at most 8192, most
+ * far less); the only repeated groups (a quoted value's characters-or-escapes, a cookie header's
+ * `; name=value` pairs, a private key's body) have alternatives that can't match the same text,
+ * so nothing is tried two ways; and each alternative starts with a literal (`eyJ`, `://`,
+ * `-----BEGIN`, a token prefix, a secret-sounding name), mostly behind a boundary look-behind,
+ * so a start position does bounded work and few positions qualify. The one unbounded run (a
+ * private key's body) starts only after `-----BEGIN … PRIVATE KEY-----` and never backtracks:
+ * whatever it consumes is redacted. No timing test guards this; keep new rules to that shape.
  */
 const VALUE_RULES: readonly ValueRule[] = [
   {
@@ -364,7 +369,7 @@ export const createRedactor = (extraKeys: readonly string[] = []): Redactor => {
   const namesSecret = (name: unknown): boolean =>
     typeof name === 'string' && name.length <= MAX_PAIR_NAME_LENGTH && looksSecret(name);
 
-  /** `[["Authorization", "Bearer …"], ["Accept", "*∕*"]]`: entries, as from `Object.entries` or `Headers`. */
+  /** `[["Authorization", "Bearer …"], ["Accept", "text/csv"]]`: entries, as from `Object.entries` or `Headers`. */
   const isEntryList = (items: readonly unknown[]): boolean =>
     items.length > 0 &&
     items.every((item) => Array.isArray(item) && item.length === 2 && typeof item[0] === 'string');
@@ -399,6 +404,7 @@ export const createRedactor = (extraKeys: readonly string[] = []): Redactor => {
       if (next !== v) changed = true;
       return [k, next];
     });
+    // Keys are kept as they are, even one that is itself a secret: only values are redacted.
     // fromEntries defines properties, so a `__proto__` key stays a key.
     return changed ? Object.fromEntries(out) : object;
   };
