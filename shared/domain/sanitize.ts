@@ -158,6 +158,9 @@ const looksLikeCredential = (value: string): boolean =>
 /** After `password:` (not `=`), a plain word is prose: `Password: must be 8 characters`. */
 const notProse = (value: string): boolean => !/^[A-Za-z][a-z]{0,15}[.!]?$/.test(value);
 
+/** `$KEY`, `${DB_PASSWORD}` (whose `{` ends an unquoted value): a reference to a secret, not one. */
+const isVariableReference = (value: string): boolean => /^\$(?:[A-Za-z_]\w*)?$/.test(value);
+
 interface ValueRule {
   readonly name: string;
   /** Exactly two capture groups: the context kept as it is, then the secret. */
@@ -252,9 +255,12 @@ const VALUE_RULES: readonly ValueRule[] = [
     // quoted (`"password": "…"`, `password='…'`), everything inside the quotes, escapes included
     // (a PEM key with `\n`s) but not past an escaped quote (`\"password\":\"…\"`, escaped JSON).
     // An unquoted value is never a private key's first line: the key rule must see its BEGIN line.
+    // `signature` counts only before `=` (`X-Amz-Signature=…`); `signature: RS256` is a field.
     name: 'assignment',
     source: String.raw`(${ASSIGNMENT}(?:\\?["'])?)((?<=")(?:[^"\\\r\n]|\\[^"']){1,8192}|(?<=')(?:[^'\\\r\n]|\\[^"']){1,8192}|(?!-----BEGIN)[^\s"'\\&;,<>()[\]{}]{1,512})`,
-    accept: (secret, kept) => /["']$/.test(kept) || kept.includes('=') || notProse(secret),
+    accept: (secret, kept) =>
+      !isVariableReference(secret) &&
+      (kept.includes('=') || (!/signature/i.test(kept) && (/["']$/.test(kept) || notProse(secret)))),
   },
   {
     // Header and payload segments, a signature segment that may be empty (alg "none"), and the
