@@ -23,26 +23,36 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { parse as parseCsv } from 'csv-parse';
+import { INTEGRITY } from '#shared/config/integrity.ts';
+import { exportCutoff } from '#shared/domain/export.ts';
 import { csvHeaderProblem, eventFromCsvRecord } from '#shared/domain/export-format.ts';
 import {
   buildReport,
   type ChainCheck,
   type Completeness,
+  type Cutoff,
   checkChain,
   checkProof,
   type DigestReport,
   digestsFrom,
   EventLedger,
+  type Exemption,
+  exportRecordFrom,
   type Finding,
   failure,
+  newestReceivedAt,
   type ProofResults,
   type PublicKeyInput,
   publicKeyFrom,
   type VerificationReport,
   VerifyInputError,
+  type VerifyOptions,
 } from '#shared/domain/verify.ts';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, nothingVerified: 3 } as const;
+
+/** The sealer's watermark lag in AWS: the longest any write may take to land (the verifier's margin). */
+const SEAL_LAG_MS = INTEGRITY.watermarkLagSeconds * 1000;
 
 export const API_KEY_ENV = 'TRAILKEEPER_API_KEY';
 
@@ -55,32 +65,45 @@ the events of each sealed interval compared with its event count and Merkle root
 From files:
   --events <file>          the events: an export (.csv, .json, .ndjson) or a saved GET /v1/events page
   --format <csv|json|ndjson>  the events' format when the extension does not say it
+  --record <file>          the export's record, saved from POST /v1/exports or GET /v1/exports/{id}:
+                           its cut-off (as_of), window and row count (recommended)
   --digests <file>         the JSON of GET /v1/integrity/digests: a page ({"data": [...]}), an
                            array of digests, or several pages one after the other
   --public-key <file>      the signing public key: a PEM, or the JSON of GET /v1/integrity/public-key
 
 From the API (a key with events:read):
   --api <base url>         e.g. https://…execute-api….amazonaws.com/prod or http://localhost:3000
-  --from <time> --to <time>  the window of events (occurred_at, RFC 3339), fetched page by page;
-                           the digests covering their receipt and the public key are fetched too
+  --from <time> [--to <time>]  the window of events (occurred_at, RFC 3339; --to defaults to now),
+                           fetched page by page; the digests covering their receipt and the public
+                           key are fetched too
   --key <api key>          the API key (default: env ${API_KEY_ENV}, which keeps it out of the
                            shell history); it is never printed
   --public-key <file>      pin the public key instead of trusting the one the API serves
   --proofs                 also fetch and check every event's inclusion proof (one request each)
 
+The cut-off: an export holds the events received up to the moment it read them (its as_of, in its
+record); events received later are legitimately missing, so intervals that end after the cut-off
+are never required complete. It comes from --record, or --as-of, or else is inferred as the newest
+received_at in the input less the sealing lag (${SEAL_LAG_MS / 60_000} minutes), which leaves the
+input's newest end unchecked. From the API it is the time of the fetch less that lag.
+  --as-of <time>           the cut-off, when you have it without the record
+
 Which intervals must be complete (an export or window selects events by occurred_at, digests seal
 them by received_at, so a filtered input holds only part of some intervals):
-  (default)                every interval from the first to the last one the input has events in:
-                           for a complete, unfiltered export
-  --complete               every interval of the digests given, even those the input has no event in
-  --partial                none: missing events are warnings; extra or altered events still fail
+  (default)                every interval from the first to the last one the input has events in,
+                           up to the cut-off, and (with --record) none that begins before the
+                           export's window: for a complete, unfiltered export
+  --complete               every interval of the digests given, even those the input has no event
+                           in, whatever the cut-off
+  --partial                none: missing events are warnings; extra events still fail (a filtered
+                           export with --record is verified this way)
 Events past their retention (expires_at) are gone from later exports: verify such a period from an
 export taken before they expired, or with --partial.
 
 Output:
   --json                   the report as JSON instead of text
   --strict                 every warning is a failure (events not sealed yet, events before the
-                           first digest given, missing events under --partial)
+                           first digest given, missing events under --partial or past the cut-off)
   -h, --help               print this text
 
 Checks and how their failures read:
@@ -92,18 +115,25 @@ Checks and how their failures read:
   digest <n>: 2 of 3 events present (missing …)
   digest <n>: the 3 events of its interval do not match its Merkle root: inserted, removed or altered
   event <id>: received at …, in no digest's interval (inserted, or its digest is missing)
+  export <id>: the record says 120 rows, the file holds 119
   warning: events received after the last digest are not sealed yet (verify again later)
 The digests given are sorted by sequence (duplicates from overlapping pages are dropped). The
 first digest given anchors the chain unless it is sequence 1: the report prints its hash and the
 head's, to compare with hashes recorded at an earlier verification.
 
-Exit codes: 0 verified (warnings possible), 1 a check failed (tampering detected), 2 the input could
-not be verified (usage, unreadable or malformed file, not a P-256 public key, API error).
+Exit codes:
+  0  PASSED: no check failed, and events were proven (in an interval matching its signed digest,
+     or by a valid inclusion proof); warnings possible
+  1  FAILED: a check failed (tampering detected)
+  2  the input could not be verified (usage, unreadable or malformed file, not a P-256 public key,
+     API error)
+  3  NOTHING VERIFIED: no check failed, but no event was proven (no events, no digests, or no
+     event in a sealed interval the input holds completely); a hash alone proves nothing
 
 Examples:
-  npm run verify -- --events export.ndjson --digests digests.json --public-key public-key.json
-  ${API_KEY_ENV}=… npm run verify -- --api http://localhost:3000 --from 2026-01-01T00:00:00Z \\
-      --to 2026-02-01T00:00:00Z --partial --proofs
+  npm run verify -- --events export.ndjson --record export-record.json --digests digests.json \\
+      --public-key public-key.json
+  ${API_KEY_ENV}=… npm run verify -- --api http://localhost:3000 --from 2026-01-01T00:00:00Z --partial --proofs
 `;
 
 export interface CliIo {
@@ -140,6 +170,8 @@ const OPTIONS = {
   key: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
+  record: { type: 'string' },
+  'as-of': { type: 'string' },
   proofs: { type: 'boolean' },
   partial: { type: 'boolean' },
   complete: { type: 'boolean' },
@@ -502,6 +534,7 @@ const fetchProofs = async (
 ): Promise<ProofResults> => {
   const events = tenantId === undefined ? [] : (ledger.byTenant.get(tenantId) ?? []);
   const findings: Finding[] = [];
+  const proven = new Set<string>();
   let next = 0;
   let checked = 0;
   const worker = async (): Promise<void> => {
@@ -513,6 +546,7 @@ const fetchProofs = async (
         const path = `/v1/events/${encodeURIComponent(event.id)}/proof`;
         const proof = await getJson(io, target, path, {}, { auth: true, allowMissing: true });
         problem = checkProof(chain, event, proof);
+        if (proof !== null && problem === null) proven.add(event.id);
       } catch (error) {
         // 409: the service itself finds the stored event no longer matches what was sealed.
         if (!(error instanceof ApiError) || error.status !== 409) throw error;
@@ -524,7 +558,7 @@ const fetchProofs = async (
     }
   };
   await Promise.all(Array.from({ length: PROOF_CONCURRENCY }, worker));
-  return { checked, findings };
+  return { checked, proven, findings };
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -554,30 +588,65 @@ const COMPLETENESS_TEXT: Record<Completeness, string> = {
   none: 'none required (--partial)',
 };
 
+const EXEMPTION_TEXT: Record<Exemption, string> = {
+  partial: 'allowed',
+  outside_span: 'allowed',
+  after_cutoff: 'after the cut-off',
+  before_window: 'before the window',
+};
+
+const completenessText = (report: VerificationReport): string => {
+  const filteredBy = report.options.filteredBy ?? [];
+  return report.options.completeness === 'none' && filteredBy.length > 0
+    ? `none required (a filtered export: ${filteredBy.join(', ')})`
+    : COMPLETENESS_TEXT[report.options.completeness];
+};
+
 /** A failed interval in capitals, so it stands out in a long table. */
 const statusText = (d: DigestReport): string => {
   if (d.status === 'mismatch') return 'MISMATCH';
-  if (d.status === 'incomplete') return d.must_be_complete ? 'INCOMPLETE' : 'incomplete (allowed)';
+  if (d.status === 'incomplete')
+    return d.exemption === null ? 'INCOMPLETE' : `incomplete (${EXEMPTION_TEXT[d.exemption]})`;
   return d.status.replace('_', ' ');
+};
+
+const CUTOFF_TEXT: Record<Cutoff['source'], string> = {
+  export_record: "the export record's as_of",
+  as_of: '--as-of',
+  inferred: `inferred: the input's newest received_at less the ${SEAL_LAG_MS / 60_000}-minute sealing lag; --record gives the export's own`,
+  api: `the fetch time less the ${SEAL_LAG_MS / 60_000}-minute sealing lag`,
+};
+
+/** The report's headline: the verdict, and for NOTHING VERIFIED why. */
+const headline = (report: VerificationReport): string => {
+  const s = report.summary;
+  const counts = `${s.failures} failure(s), ${s.warnings} warning(s)`;
+  if (report.verdict === 'nothing_verified')
+    return `NOTHING VERIFIED: ${report.nothing_verified} (${counts})`;
+  if (report.verdict === 'failed') return `FAILED (${counts})`;
+  return `PASSED (${counts}): ${s.events_proven} of ${s.events_checked} event(s) proven`;
 };
 
 /** The human report: summary first, then failures, warnings, and the intervals the input touches. */
 export const formatReport = (report: VerificationReport): string => {
   const s = report.summary;
-  const verdict = report.ok ? 'PASSED' : 'FAILED';
   const sequences =
     report.digests.length === 0
       ? ''
       : `, sequence ${report.digests[0]?.sequence}..${report.digests.at(-1)?.sequence}`;
+  const cutoff = report.options.cutoff ?? null;
+  const windowStart = report.options.windowStart ?? null;
   const out: string[] = [
-    `Trailkeeper integrity verification: ${verdict} (${s.failures} failure(s), ${s.warnings} warning(s))\n`,
-    `  events checked   ${s.events_checked}: ${s.event_hashes_valid} hashes valid, ${s.events_sealed} in sealed intervals, ${s.events_not_yet_sealed} not yet sealed\n`,
+    `Trailkeeper integrity verification: ${headline(report)}\n`,
+    `  events checked   ${s.events_checked}: ${s.event_hashes_valid} hashes valid, ${s.events_proven} proven, ${s.events_sealed} in sealed intervals, ${s.events_not_yet_sealed} not yet sealed\n`,
     `  digests checked  ${s.digests_checked}${sequences}: ${s.signatures_valid} signatures valid, ${s.chain_problems === 0 ? 'chain intact' : `${s.chain_problems} chain problem(s)`}\n`,
     `  intervals        ${s.intervals_complete} complete, ${s.intervals_incomplete} incomplete, ${s.intervals_mismatched} not matching their digest, ${s.intervals_outside_input} outside the input\n`,
   ];
   if (s.proofs_checked !== null) out.push(`  proofs checked   ${s.proofs_checked}\n`);
   out.push(
-    `  completeness     ${COMPLETENESS_TEXT[report.options.completeness]}${report.options.strict ? '; warnings are failures (--strict)' : ''}\n`,
+    `  completeness     ${completenessText(report)}${report.options.strict ? '; warnings are failures (--strict)' : ''}\n`,
+    ...(cutoff === null ? [] : [`  cut-off          ${cutoff.at} (${CUTOFF_TEXT[cutoff.source]})\n`]),
+    ...(windowStart === null ? [] : [`  window start     ${windowStart} (the export record's)\n`]),
     `  tenant           ${report.tenant_id ?? '(none)'}\n`,
     `  public key       ${report.public_key.key_id === null ? '' : `${report.public_key.key_id}, `}SHA-256 ${report.public_key.fingerprint}\n`,
   );
@@ -641,17 +710,24 @@ const apiTarget = (values: Values, env: CliIo['env']): ApiTarget => {
 
 const run = async (values: Values, io: CliIo): Promise<VerificationReport> => {
   const completeness = completenessOf(values);
-  const options = { completeness, strict: values.strict === true };
+  const options: VerifyOptions = { completeness, strict: values.strict === true };
+  const asOf: Cutoff | null =
+    values['as-of'] === undefined ? null : { at: parseInstant(values['as-of'], 'as-of'), source: 'as_of' };
+  if (asOf !== null && values.record !== undefined)
+    throw new UsageError('--as-of and --record exclude each other: the record holds the cut-off');
   const ledger = new EventLedger();
-  const pinnedKey = values['public-key'];
+  // `npm run` runs the script from the repository root; paths are the auditor's, from where they typed it.
+  const pathOf = (path: string): string => resolve(io.env.INIT_CWD ?? '.', path);
+  const pinnedKey = values['public-key'] === undefined ? undefined : pathOf(values['public-key']);
 
   if (values.api !== undefined) {
-    for (const name of ['events', 'digests', 'format'] as const) {
+    for (const name of ['events', 'digests', 'format', 'record'] as const) {
       if (values[name] !== undefined) throw new UsageError(`--${name} reads a file: not with --api`);
     }
     const target = apiTarget(values, io.env);
+    const fetchedAt = io.now();
     const from = parseInstant(values.from, 'from');
-    const to = parseInstant(values.to, 'to');
+    const to = values.to === undefined ? fetchedAt.toISOString() : parseInstant(values.to, 'to');
     if (from > to) throw new UsageError('--from is after --to');
     const range = await fetchEvents(io, target, from, to, ledger);
     const digestPages = await fetchDigests(io, target, range, { from, to });
@@ -664,20 +740,34 @@ const run = async (values: Values, io: CliIo): Promise<VerificationReport> => {
     const chain = checkChain(digestsFrom(digestPages), publicKey);
     const tenant = chain.digests[0]?.tenant_id ?? [...ledger.byTenant.keys()][0];
     const proofs = values.proofs ? await fetchProofs(io, target, ledger, tenant, chain) : undefined;
+    // The events were read at fetchedAt: like an export's, their cut-off trails it by the sealing lag.
+    options.cutoff = asOf ?? {
+      at: exportCutoff({
+        readStartMs: fetchedAt.getTime(),
+        window: { from, to },
+        toGiven: values.to !== undefined,
+        lagMs: SEAL_LAG_MS,
+      }),
+      source: 'api',
+    };
     return buildReport({ ledger, chain, publicKey, options, ...(proofs === undefined ? {} : { proofs }) });
   }
 
   for (const name of ['key', 'from', 'to', 'proofs'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} is for --api mode`);
   }
-  const eventsPath = values.events;
-  const digestsPath = values.digests;
-  if (eventsPath === undefined || digestsPath === undefined || pinnedKey === undefined) {
+  if (values.events === undefined || values.digests === undefined || pinnedKey === undefined) {
     throw new UsageError('pass --events, --digests and --public-key (or --api …)');
   }
+  const eventsPath = pathOf(values.events);
+  const digestsPath = pathOf(values.digests);
   const format = formatOf(eventsPath, values.format);
-  // The small inputs first, so a bad key or digests file fails before a long read.
+  // The small inputs first, so a bad key, record or digests file fails before a long read.
   const publicKey: PublicKeyInput = publicKeyFrom(await readText(pinnedKey, 'public key'));
+  const record =
+    values.record === undefined
+      ? undefined
+      : exportRecordFrom(parseJson(await readText(pathOf(values.record), 'record'), basename(values.record)));
   const digests = digestsFrom(jsonValues(await readText(digestsPath, 'digests'), basename(digestsPath)));
   try {
     for await (const raw of READERS[format](eventsPath)) ingest(ledger, raw, io);
@@ -685,7 +775,35 @@ const run = async (values: Values, io: CliIo): Promise<VerificationReport> => {
     if (error instanceof InputError) throw error;
     throw new InputError(`cannot read the events file ${eventsPath}: ${errorText(error)}`);
   }
-  return buildReport({ ledger, chain: checkChain(digests, publicKey), publicKey, options });
+  if (record !== undefined) {
+    options.cutoff = { at: record.asOf, source: 'export_record' };
+    options.windowStart = record.windowStart;
+    if (record.filteredBy.length > 0) {
+      options.filteredBy = record.filteredBy;
+      // A filtered export holds only part of any interval: none can be required complete.
+      if (completeness === 'span') options.completeness = 'none';
+    }
+  } else {
+    const newest = newestReceivedAt(ledger);
+    options.cutoff =
+      asOf ??
+      (newest === null
+        ? null
+        : { at: new Date(Date.parse(newest) - SEAL_LAG_MS).toISOString(), source: 'inferred' });
+  }
+  return buildReport({
+    ledger,
+    chain: checkChain(digests, publicKey),
+    publicKey,
+    options,
+    ...(record === undefined ? {} : { exportRecord: record }),
+  });
+};
+
+const EXIT_OF: Record<VerificationReport['verdict'], number> = {
+  passed: EXIT.ok,
+  failed: EXIT.failure,
+  nothing_verified: EXIT.nothingVerified,
 };
 
 export const main = async (argv: readonly string[], io: CliIo = processIo()): Promise<number> => {
@@ -704,7 +822,7 @@ export const main = async (argv: readonly string[], io: CliIo = processIo()): Pr
     if (argv.length === 0) throw new UsageError('nothing to verify');
     const report = await run(values, io);
     await io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return report.ok ? EXIT.ok : EXIT.failure;
+    return EXIT_OF[report.verdict];
   } catch (error) {
     const usage =
       error instanceof UsageError ||

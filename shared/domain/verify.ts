@@ -15,7 +15,16 @@
  *
  * Which intervals must be complete is a policy (`Completeness`): an export selects events by
  * `occurred_at` while digests seal them by `received_at`, so a filtered export legitimately holds
- * only part of some intervals, and nothing in the file says which.
+ * only part of some intervals, and nothing in the file says which. An export is also a snapshot:
+ * events received after its cut-off (`as_of`) are legitimately missing from it, so an interval
+ * sealed after the export and ending past its cut-off is never required complete; nor is one that
+ * begins before the export's window.
+ *
+ * The verdict is honest both ways: FAILED only on evidence of tampering, PASSED only when some
+ * events were actually proven — held in an interval whose count and Merkle root match a validly
+ * signed digest of the chain, or carrying a valid inclusion proof. Hashes alone prove nothing
+ * (whoever edits an event can recompute its hash), so an input that proves no event is
+ * NOTHING VERIFIED, not PASSED.
  *
  * Scale: an event is reduced to its `{id, received_at, hash}` as soon as its hash is checked, and
  * events are grouped by interval before they are sorted, so a million events fit in a few hundred MB.
@@ -55,7 +64,8 @@ export type CheckName =
   | 'chain'
   | 'interval'
   | 'coverage'
-  | 'proof';
+  | 'proof'
+  | 'export_record';
 
 export interface Finding {
   severity: Severity;
@@ -189,6 +199,59 @@ export const publicKeyFrom = (text: string): PublicKeyInput => {
 };
 
 // ---------------------------------------------------------------------------------------------
+// The export record: what the service says of the export the input is.
+
+/** What the verifier takes from an export's record (`POST /v1/exports`, `GET /v1/exports/{id}`). */
+export interface ExportRecordInput {
+  id: string;
+  /** Rows the service wrote into the file. */
+  rows: number;
+  /** The export's cut-off. */
+  asOf: string;
+  /** Start of its window (occurred_at). */
+  windowStart: string;
+  /** Its filters other than the window (a filtered export holds only part of any interval). */
+  filteredBy: string[];
+}
+
+const exportRecordShape = z.object({
+  id: z.string().min(1),
+  status: z.string(),
+  rows: z.int().min(0),
+  as_of: z.iso.datetime({ offset: true }).nullable().optional(),
+  filters: z.record(z.string(), z.unknown()).and(z.object({ from: z.iso.datetime({ offset: true }) })),
+});
+
+/** The record of a completed export, as saved from the API; throws VerifyInputError. */
+export const exportRecordFrom = (value: unknown): ExportRecordInput => {
+  const parsed = exportRecordShape.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VerifyInputError(
+      `the record is not an export's (GET /v1/exports/{id})${issue === undefined ? '' : ` (${issue.path.join('.')}: ${issue.message})`}`,
+    );
+  }
+  const record = parsed.data;
+  if (record.status !== 'completed')
+    throw new VerifyInputError(`export ${record.id} is ${record.status}: wait until it is completed`);
+  if (record.as_of === undefined || record.as_of === null) {
+    throw new VerifyInputError(
+      `export ${record.id}'s record has no as_of (taken before exports recorded their cut-off): verify without --record`,
+    );
+  }
+  return {
+    id: record.id,
+    rows: record.rows,
+    asOf: new Date(record.as_of).toISOString(),
+    windowStart: new Date(record.filters.from).toISOString(),
+    filteredBy: Object.entries(record.filters)
+      .filter(([name, v]) => name !== 'from' && name !== 'to' && v !== undefined && v !== null)
+      .map(([name]) => name)
+      .sort(),
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
 // Check 1: event hashes, streaming.
 
 /**
@@ -253,6 +316,14 @@ export class EventLedger {
     this.findings.push(finding);
   }
 }
+
+/** The newest received_at of the events read (null for none): what an inferred cut-off starts from. */
+export const newestReceivedAt = (ledger: EventLedger): string | null => {
+  let newest: string | null = null;
+  for (const events of ledger.byTenant.values())
+    for (const event of events) if (newest === null || event.received_at > newest) newest = event.received_at;
+  return newest;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Checks 2 and 3: signatures and the chain.
@@ -377,6 +448,8 @@ export const checkProof = (chain: ChainCheck, event: SealedEvent, proof: unknown
 
 export interface ProofResults {
   checked: number;
+  /** Ids of the events whose proof led to a digest of the verified chain. */
+  proven: ReadonlySet<string>;
   findings: Finding[];
 }
 
@@ -391,13 +464,39 @@ export interface ProofResults {
  */
 export type Completeness = 'span' | 'all' | 'none';
 
+/** Where an input's cut-off comes from. */
+export type CutoffSource = 'export_record' | 'as_of' | 'inferred' | 'api';
+
+export interface Cutoff {
+  /** received_at (inclusive): events received later may legitimately be missing from the input. */
+  at: string;
+  source: CutoffSource;
+}
+
 export interface VerifyOptions {
   completeness: Completeness;
   /** Every warning becomes a failure. */
   strict: boolean;
+  /**
+   * The input's cut-off: under `span`, an interval ending after it is not required complete.
+   * Absent or null: none (the input claims every event up to its last interval's end).
+   */
+  cutoff?: Cutoff | null;
+  /**
+   * Start of the export's window (occurred_at): under `span`, an interval beginning before it is
+   * not required complete (its earlier events are outside the window).
+   */
+  windowStart?: string | null;
+  /** The filters (other than the window) of the export the input is, when known. */
+  filteredBy?: readonly string[];
 }
 
 export type IntervalStatus = 'complete' | 'incomplete' | 'mismatch' | 'outside_input';
+
+/** Why an interval is not required complete. */
+export type Exemption = 'partial' | 'outside_span' | 'after_cutoff' | 'before_window';
+
+export type Verdict = 'passed' | 'failed' | 'nothing_verified';
 
 export interface DigestReport {
   sequence: number;
@@ -408,16 +507,24 @@ export interface DigestReport {
   status: IntervalStatus;
   /** Whether the input must hold all of its events (see Completeness). */
   must_be_complete: boolean;
+  /** Why it need not, when it need not. */
+  exemption: Exemption | null;
 }
 
 export interface VerificationReport {
+  /** PASSED: no failure, and at least one event proven. */
   ok: boolean;
+  verdict: Verdict;
+  /** Why nothing was verified (verdict `nothing_verified`). */
+  nothing_verified: string | null;
   tenant_id: string | null;
   options: VerifyOptions;
   public_key: { key_id: string | null; fingerprint: string };
   summary: {
     events_checked: number;
     event_hashes_valid: number;
+    /** Events in an interval matching its signed digest, or with a valid inclusion proof. */
+    events_proven: number;
     events_sealed: number;
     events_not_yet_sealed: number;
     digests_checked: number;
@@ -484,17 +591,46 @@ const missingText = (digest: SignedDigest, ordered: readonly SealedEvent[]): str
   return `missing${all ? ':' : ' include'} its ${named.join(' and its ')}`;
 };
 
+/** Why a report without failures still proves nothing; null when it proves something. */
+const nothingVerifiedReason = (
+  read: number,
+  events: number,
+  digests: number,
+  proven: number,
+  proofs: ProofResults | undefined,
+): string | null => {
+  if (read === 0) return 'the input holds no events';
+  if (digests === 0) return 'no digest was given: nothing links the events to a signature';
+  if (events === 0) return "none of the input's events belongs to the digests' tenant";
+  if (proven > 0) return null;
+  return `none of the ${events} event(s) lies in a sealed interval that the input holds completely${
+    proofs === undefined ? '' : ' or has a valid inclusion proof'
+  }, and a hash alone proves nothing (whoever edits an event can recompute it): verify an unfiltered export taken after its events were sealed (with --record), or from the API with --proofs`;
+};
+
 /** Checks 4 and 5 over the ledger's events, and the report of every check. */
 export const buildReport = (input: {
   ledger: EventLedger;
   chain: ChainCheck;
   publicKey: PublicKeyInput;
   proofs?: ProofResults;
+  /** The record of the export the input is: its row count must be the file's. */
+  exportRecord?: ExportRecordInput;
   options: VerifyOptions;
 }): VerificationReport => {
   const { ledger, chain, options } = input;
   const { digests } = chain;
   const findings: Finding[] = [...ledger.findings, ...chain.findings];
+  const record = input.exportRecord;
+  if (record !== undefined && record.rows !== ledger.checked) {
+    findings.push(
+      failure(
+        'export_record',
+        `export ${record.id}`,
+        `the record says ${record.rows} rows, the file holds ${ledger.checked} (truncated, padded, or another export's file)`,
+      ),
+    );
+  }
 
   const onlyTenant = ledger.byTenant.size === 1 ? [...ledger.byTenant.keys()][0] : undefined;
   const tenantId: string | null = digests[0]?.tenant_id ?? onlyTenant ?? null;
@@ -562,13 +698,32 @@ export const buildReport = (input: {
   const holding = buckets.map((b, i) => (b.length > 0 ? i : -1)).filter((i) => i !== -1);
   const spanFirst = holding[0] ?? Number.POSITIVE_INFINITY;
   const spanLast = holding.at(-1) ?? Number.NEGATIVE_INFINITY;
-  const mustBeComplete = (i: number): boolean =>
-    options.completeness === 'all' || (options.completeness === 'span' && i >= spanFirst && i <= spanLast);
+  const cutoff = options.cutoff ?? null;
+  const windowStart = options.windowStart ?? null;
+  const exemptionOf = (i: number): Exemption | null => {
+    if (options.completeness === 'all') return null;
+    if (options.completeness === 'none') return 'partial';
+    const digest = digests[i] as SignedDigest;
+    if (cutoff !== null && digest.interval.end > cutoff.at) return 'after_cutoff';
+    if (windowStart !== null && digest.interval.start < windowStart) return 'before_window';
+    return i >= spanFirst && i <= spanLast ? null : 'outside_span';
+  };
+  const exemptionText = (exemption: Exemption): string => {
+    switch (exemption) {
+      case 'after_cutoff':
+        return `it ends after the input's cut-off (${cutoff?.at}): events received after that are legitimately missing, and those present are not proven by this digest`;
+      case 'before_window':
+        return `it begins before the export's window (${windowStart}): events received before that are legitimately missing, and those present are not proven by this digest`;
+      default:
+        return 'not required complete (--partial)';
+    }
+  };
 
   const digestReports = digests.map((digest, i): DigestReport => {
     const ordered = inLeafOrder(buckets[i] as SealedEvent[]);
     const subject = `digest ${digest.sequence}`;
-    const complete = mustBeComplete(i);
+    const exemption = exemptionOf(i);
+    const complete = exemption === null;
     for (let j = 1; j < ordered.length; j++) {
       const previous = ordered[j - 1] as SealedEvent;
       const event = ordered[j] as SealedEvent;
@@ -622,7 +777,7 @@ export const buildReport = (input: {
           ),
         );
       } else {
-        findings.push(warning('interval', subject, `${text}; not required complete (--partial)`));
+        findings.push(warning('interval', subject, `${text}; ${exemptionText(exemption ?? 'partial')}`));
       }
     }
     return {
@@ -633,6 +788,7 @@ export const buildReport = (input: {
       signature_valid: chain.signatureValid[i] ?? false,
       status,
       must_be_complete: complete,
+      exemption,
     };
   });
 
@@ -642,16 +798,32 @@ export const buildReport = (input: {
     : findings;
   const failures = final.filter((f) => f.severity === 'failure').length;
   const count = (status: IntervalStatus) => digestReports.filter((d) => d.status === status).length;
+  // Proven: in an interval whose count, root and ends match its validly signed digest of the
+  // chain (a failure anywhere fails the whole report), or with a valid inclusion proof.
+  const provenIds = new Set(input.proofs?.proven ?? []);
+  digestReports.forEach((report, i) => {
+    if (report.status === 'complete' && report.signature_valid)
+      for (const event of buckets[i] as SealedEvent[]) provenIds.add(event.id);
+  });
+  const proven = events.filter((event) => provenIds.has(event.id)).length;
+  const nothingVerified =
+    failures > 0
+      ? null
+      : nothingVerifiedReason(ledger.checked, events.length, digests.length, proven, input.proofs);
+  const verdict: Verdict = failures > 0 ? 'failed' : nothingVerified !== null ? 'nothing_verified' : 'passed';
   const anchor = digests[0];
   const head = digests.at(-1);
   return {
-    ok: failures === 0,
+    ok: verdict === 'passed',
+    verdict,
+    nothing_verified: nothingVerified,
     tenant_id: tenantId,
     options,
     public_key: { key_id: input.publicKey.keyId, fingerprint: input.publicKey.fingerprint },
     summary: {
       events_checked: ledger.checked,
       event_hashes_valid: ledger.hashesMatching,
+      events_proven: proven,
       events_sealed: buckets.reduce((sum, b) => sum + b.length, 0),
       events_not_yet_sealed: unsealed.length,
       digests_checked: digests.length,

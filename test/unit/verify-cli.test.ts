@@ -103,6 +103,38 @@ const exportFile = (format: ExportFormat, events: readonly StoredEvent[]): strin
   return out + f.end(events.length);
 };
 
+const EXPORT_ID = 'exp_01jd0000000000000000000000';
+
+/** An export's record as GET /v1/exports/{id} shows it. */
+const exportRecord = (fields: {
+  rows: number;
+  as_of: string | null;
+  from?: string;
+  status?: string;
+  action?: string[];
+}) => ({
+  id: EXPORT_ID,
+  status: fields.status ?? 'completed',
+  format: 'ndjson',
+  filters: {
+    ...(fields.action === undefined ? {} : { action: fields.action }),
+    from: fields.from ?? iso(T0 - 86_400_000),
+    to: iso(T0 + 30 * 60_000),
+  },
+  rows: fields.rows,
+  bytes: 1,
+  progress: 1,
+  error: null,
+  notify_email: null,
+  email_error: null,
+  as_of: fields.as_of,
+  created_at: iso(T0),
+  started_at: iso(T0),
+  completed_at: iso(T0),
+  expires_at: iso(T0 + 7 * 86_400_000),
+  download_url: `/v1/exports/${EXPORT_ID}/download`,
+});
+
 interface Run {
   code: number;
   stdout: string;
@@ -159,6 +191,14 @@ describe('verify CLI: arguments', () => {
     expect(result).toMatchObject({ code: EXIT.ok, stdout: USAGE, stderr: '' });
   });
 
+  it('documents every exit code in the help', () => {
+    expect(EXIT).toEqual({ ok: 0, failure: 1, usage: 2, nothingVerified: 3 });
+    expect(USAGE).toMatch(/^ {2}0 {2}PASSED: /m);
+    expect(USAGE).toMatch(/^ {2}1 {2}FAILED: /m);
+    expect(USAGE).toMatch(/^ {2}2 {2}the input could not be verified/m);
+    expect(USAGE).toMatch(/^ {2}3 {2}NOTHING VERIFIED: /m);
+  });
+
   it.each([
     [[], 'nothing to verify'],
     [['--bogus'], "Unknown option '--bogus'"],
@@ -209,8 +249,12 @@ describe('verify CLI: export files', () => {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(EXIT.ok);
       const lines = result.stdout.split('\n');
-      expect(lines[0]).toBe('Trailkeeper integrity verification: PASSED (0 failure(s), 0 warning(s))');
-      expect(lines[1]).toBe('  events checked   9: 9 hashes valid, 9 in sealed intervals, 0 not yet sealed');
+      expect(lines[0]).toBe(
+        'Trailkeeper integrity verification: PASSED (0 failure(s), 0 warning(s)): 9 of 9 event(s) proven',
+      );
+      expect(lines[1]).toBe(
+        '  events checked   9: 9 hashes valid, 9 proven, 9 in sealed intervals, 0 not yet sealed',
+      );
       expect(lines[2]).toBe('  digests checked  4, sequence 1..4: 4 signatures valid, chain intact');
       expect(lines[3]).toBe(
         '  intervals        4 complete, 0 incomplete, 0 not matching their digest, 0 outside the input',
@@ -251,20 +295,53 @@ describe('verify CLI: export files', () => {
   });
 
   it('fails a JSON export with a removed event, in the JSON report too (exit 1)', async () => {
-    const events = await file('removed.json', exportFile('json', log.events.slice(1)));
+    const events = await file('removed.json', exportFile('json', log.events.slice(0, -1)));
+    const asOf = iso(T0 + 30 * 60_000);
 
-    const result = await run(['--events', events, '--digests', digests, '--public-key', publicKey, '--json']);
+    const result = await run([
+      ...['--events', events, '--digests', digests, '--public-key', publicKey],
+      ...['--as-of', asOf, '--json'],
+    ]);
 
     expect(result.code).toBe(EXIT.failure);
     const report = JSON.parse(result.stdout);
-    expect(report.ok).toBe(false);
+    expect(report).toMatchObject({
+      ok: false,
+      verdict: 'failed',
+      options: { cutoff: { at: asOf, source: 'as_of' } },
+    });
     expect(report.findings).toEqual([
       expect.objectContaining({
         check: 'interval',
-        subject: 'digest 4',
-        message: expect.stringMatching(/^3 of 4 events present/),
+        subject: 'digest 1',
+        message: expect.stringMatching(/^2 of 3 events present/),
       }),
     ]);
+  });
+
+  it("leaves the newest end unchecked without the export's record, and catches a removal there with it", async () => {
+    // The newest event removed: without --record the cut-off is inferred from the file itself
+    // (its newest received_at less the sealing lag), so the last interval is out of its reach.
+    const events = await file('removed-newest.ndjson', exportFile('ndjson', log.events.slice(1)));
+    const args = ['--events', events, '--digests', digests, '--public-key', publicKey];
+    const record = await file(
+      'removed-newest-record.json',
+      JSON.stringify(exportRecord({ rows: 9, as_of: iso(T0 + 4 * INTERVAL_MS) })),
+    );
+
+    const inferred = await run(args);
+    const withRecord = await run([...args, '--record', record]);
+
+    expect(inferred.code).toBe(EXIT.ok);
+    expect(inferred.stdout).toContain(
+      `  cut-off          ${iso(T0 + 18 * 60_000 - 960_000)} (inferred: the input's newest received_at less the 16-minute sealing lag; --record gives the export's own)\n`,
+    );
+    expect(inferred.stdout).toMatch(/ {2}valid {5}incomplete \(after the cut-off\)\n/);
+    expect(withRecord.code).toBe(EXIT.failure);
+    expect(withRecord.stdout).toContain(
+      `  export ${EXPORT_ID}: the record says 9 rows, the file holds 8 (truncated, padded, or another export's file)\n`,
+    );
+    expect(withRecord.stdout).toContain('  digest 4: 3 of 4 events present');
   });
 
   it('prints the machine-readable report with --json', async () => {
@@ -330,7 +407,7 @@ describe('verify CLI: export files', () => {
     expect(strict.code).toBe(EXIT.failure);
   });
 
-  it('fails a filtered export by default and passes it with warnings under --partial', async () => {
+  it('fails a filtered export by default; under --partial it proves nothing, and says so (exit 3)', async () => {
     const events = await file(
       'filtered.ndjson',
       exportFile(
@@ -339,16 +416,134 @@ describe('verify CLI: export files', () => {
       ),
     );
     const args = ['--events', events, '--digests', digests, '--public-key', publicKey];
+    const asOf = ['--as-of', iso(T0 + 30 * 60_000)];
 
-    const strictByDefault = await run(args);
+    const strictByDefault = await run([...args, ...asOf]);
     const partial = await run([...args, '--partial']);
 
     expect(strictByDefault.code).toBe(EXIT.failure);
     expect(strictByDefault.stdout).toContain('verify with --partial');
     expect(strictByDefault.stdout).toMatch(/ {2}valid {5}INCOMPLETE\n/);
-    expect(partial.code).toBe(EXIT.ok);
+    expect(strictByDefault.stdout).toContain(`  cut-off          ${iso(T0 + 30 * 60_000)} (--as-of)\n`);
+    expect(partial.code).toBe(EXIT.nothingVerified);
+    expect(partial.stdout).toMatch(
+      /^Trailkeeper integrity verification: NOTHING VERIFIED: none of the 5 event\(s\) lies in a sealed interval that the input holds completely, and a hash alone proves nothing/,
+    );
+    expect(partial.stdout).not.toContain('PASSED');
     expect(partial.stdout).toContain('  completeness     none required (--partial)');
     expect(partial.stdout).toMatch(/ {2}valid {5}incomplete \(allowed\)\n/);
+  });
+
+  it('says NOTHING VERIFIED (exit 3) for an input with no events, or no digests', async () => {
+    const empty = await file('empty.ndjson', '');
+    const events = await file('some.ndjson', exportFile('ndjson', log.events));
+    const noDigests = await file('no-digests.json', JSON.stringify({ data: [], next: null }));
+
+    const noEvents = await run(['--events', empty, '--digests', digests, '--public-key', publicKey]);
+    const unsigned = await run(['--events', events, '--digests', noDigests, '--public-key', publicKey]);
+
+    expect(noEvents.code).toBe(EXIT.nothingVerified);
+    expect(noEvents.stdout).toMatch(
+      /^Trailkeeper integrity verification: NOTHING VERIFIED: the input holds no events \(0 failure/,
+    );
+    expect(unsigned.code).toBe(EXIT.nothingVerified);
+    expect(unsigned.stdout).toMatch(
+      /^Trailkeeper integrity verification: NOTHING VERIFIED: no digest was given: nothing links the events to a signature/,
+    );
+  });
+
+  it('passes an untouched export taken before a later seal: intervals past its cut-off are not required complete', async () => {
+    // Exported while interval 4 was still open: its first two events are in the file, the two
+    // received after the export are not — and digest 4 was sealed after the export.
+    const exported = log.events.slice(2);
+    const events = await file('before-seal.ndjson', exportFile('ndjson', exported));
+    const record = await file(
+      'before-seal-record.json',
+      JSON.stringify(exportRecord({ rows: 7, as_of: iso(T0 + 17 * 60_000) })),
+    );
+    const args = ['--events', events, '--digests', digests, '--public-key', publicKey];
+
+    const result = await run([...args, '--record', record]);
+    const complete = await run([...args, '--record', record, '--complete']);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(
+      /^Trailkeeper integrity verification: PASSED \(0 failure\(s\), 1 warning\(s\)\): 5 of 7 event\(s\) proven\n/,
+    );
+    expect(result.stdout).toContain(
+      `  cut-off          ${iso(T0 + 17 * 60_000)} (the export record's as_of)\n`,
+    );
+    expect(result.stdout).toContain(
+      `  digest 4: 2 of 4 events present (missing include its last event evt-0008); it ends after the input's cut-off`,
+    );
+    expect(result.stdout).toMatch(/ {2}valid {5}incomplete \(after the cut-off\)\n/);
+    // --complete demands every interval given, cut-off or not: the same file fails.
+    expect(complete.code).toBe(EXIT.failure);
+  });
+
+  it("does not require the interval holding the export window's start, which also holds earlier events", async () => {
+    const exported = log.events.filter((e) => e.received_at > iso(T0 + 2 * 60_000));
+    const events = await file('window.ndjson', exportFile('ndjson', exported));
+    const record = await file(
+      'window-record.json',
+      JSON.stringify(
+        exportRecord({ rows: exported.length, as_of: iso(T0 + 30 * 60_000), from: iso(T0 + 2 * 60_000) }),
+      ),
+    );
+
+    const result = await run([
+      '--events',
+      events,
+      '--digests',
+      digests,
+      '--public-key',
+      publicKey,
+      '--record',
+      record,
+    ]);
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain(`  window start     ${iso(T0 + 2 * 60_000)} (the export record's)\n`);
+    expect(result.stdout).toMatch(/ {2}valid {5}incomplete \(before the window\)\n/);
+  });
+
+  it("verifies a filtered export's record as --partial, and refuses a record that is not a completed export's", async () => {
+    const events = await file('filtered-record.ndjson', exportFile('ndjson', log.events));
+    const filtered = await file(
+      'filtered-record.json',
+      JSON.stringify(
+        exportRecord({ rows: 9, as_of: iso(T0 + 30 * 60_000), action: ['member.role_changed'] }),
+      ),
+    );
+    const running = await file(
+      'running-record.json',
+      JSON.stringify(exportRecord({ rows: 0, as_of: null, status: 'running' })),
+    );
+    const args = ['--events', events, '--digests', digests, '--public-key', publicKey];
+
+    const partial = await run([...args, '--record', filtered]);
+    const notDone = await run([...args, '--record', running]);
+    const both = await run([...args, '--record', filtered, '--as-of', iso(T0)]);
+
+    expect(partial.code).toBe(EXIT.ok);
+    expect(partial.stdout).toContain('  completeness     none required (a filtered export: action)\n');
+    expect(notDone.code).toBe(EXIT.usage);
+    expect(notDone.stderr).toContain(`export ${EXPORT_ID} is running: wait until it is completed`);
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.stderr).toContain('--as-of and --record exclude each other');
+  });
+
+  it('reads relative paths from where `npm run verify` was typed (INIT_CWD)', async () => {
+    await file('relative.ndjson', exportFile('ndjson', log.events));
+
+    const result = await run(
+      ['--events', 'relative.ndjson', '--digests', 'digests.json', '--public-key', 'public-key.pem'],
+      undefined,
+      { INIT_CWD: dir },
+    );
+
+    expect(result.code).toBe(EXIT.ok);
   });
 
   it.each([
@@ -492,7 +687,11 @@ describe('verify CLI: from the API', () => {
 
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toContain(
-      '  events checked   10: 10 hashes valid, 9 in sealed intervals, 1 not yet sealed',
+      '  events checked   10: 10 hashes valid, 9 proven, 9 in sealed intervals, 1 not yet sealed',
+    );
+    // Read at `now`: the cut-off is the earlier of now less the sealing lag and --to less the skew.
+    expect(result.stdout).toContain(
+      `  cut-off          ${iso(T0 + 60 * INTERVAL_MS - 960_000)} (the fetch time less the 16-minute sealing lag)\n`,
     );
     expect(result.stdout).toContain('  digests checked  4, sequence 1..4: 4 signatures valid, chain intact');
     const paths = result.requests.map(

@@ -472,6 +472,92 @@ describe('events not sealed yet and completeness', () => {
   });
 });
 
+describe('cut-off, window and verdict', () => {
+  it('does not require an interval that ends after the cut-off, and does not count its events proven', () => {
+    const log = buildLog();
+    // Exported with its cut-off at T0 + 22 min: the two newest events of interval 5 arrived later.
+    log.events = log.events.filter((e) => !['evt-0010', 'evt-0011'].includes(e.id));
+    const cutoff = { at: iso(T0 + 22 * 60_000), source: 'export_record' as const };
+
+    const report = verify(log, { cutoff });
+    const without = verify(log);
+
+    expect(report).toMatchObject({ ok: true, verdict: 'passed', nothing_verified: null });
+    expect(report.summary.events_proven).toBe(9);
+    expect(report.digests.map((d) => [d.sequence, d.status, d.exemption])).toEqual([
+      [1, 'complete', null],
+      [2, 'complete', null],
+      [3, 'complete', null],
+      [4, 'complete', null],
+      [5, 'incomplete', 'after_cutoff'],
+    ]);
+    expect(warnings(report)).toEqual([
+      expect.stringMatching(
+        /^digest 5: 1 of 3 events present .*; it ends after the input's cut-off \(2026-03-01T00:22:00.000Z\)/,
+      ),
+    ]);
+    expect(without.verdict).toBe('failed');
+  });
+
+  it('still fails events inserted into an interval past the cut-off', () => {
+    const log = buildLog();
+    log.events.push(makeEvent(990, T0 + 24 * 60_000), makeEvent(991, T0 + 24 * 60_000 + 1));
+    const report = verify(log, { cutoff: { at: iso(T0 + 21 * 60_000), source: 'as_of' } });
+    expect(failures(report)).toEqual([
+      'digest 5: 5 events received in its interval, 3 sealed: inserted or altered events',
+    ]);
+  });
+
+  it("does not require an interval that begins before the export's window", () => {
+    const log = buildLog();
+    log.events = log.events.filter((e) => e.received_at > iso(T0 + 2 * 60_000));
+    const report = verify(log, { windowStart: iso(T0 + 2 * 60_000) });
+    expect(report.verdict).toBe('passed');
+    expect(report.digests[0]).toMatchObject({ status: 'incomplete', exemption: 'before_window' });
+    expect(warnings(report)).toEqual([
+      expect.stringMatching(/^digest 1: .*begins before the export's window/),
+    ]);
+  });
+
+  it('is NOTHING VERIFIED, not PASSED, when no event is proven', () => {
+    const log = buildLog();
+
+    const noEvents = verify({ events: [], digests: log.digests });
+    const noDigests = verify({ events: log.events, digests: [] });
+    const nothingComplete = verify(
+      {
+        events: log.events.filter((e) => !['evt-0000', 'evt-0003', 'evt-0005', 'evt-0009'].includes(e.id)),
+        digests: log.digests,
+      },
+      { completeness: 'none' },
+    );
+
+    expect(noEvents).toMatchObject({
+      ok: false,
+      verdict: 'nothing_verified',
+      nothing_verified: 'the input holds no events',
+    });
+    expect(noDigests).toMatchObject({
+      ok: false,
+      verdict: 'nothing_verified',
+      nothing_verified: 'no digest was given: nothing links the events to a signature',
+    });
+    expect(noDigests.summary.failures).toBe(0);
+    expect(nothingComplete.verdict).toBe('nothing_verified');
+    expect(nothingComplete.summary).toMatchObject({ failures: 0, events_checked: 8, events_proven: 0 });
+    expect(nothingComplete.nothing_verified).toMatch(
+      /^none of the 8 event\(s\) lies in a sealed interval that the input holds completely, and a hash alone proves nothing/,
+    );
+  });
+
+  it('is FAILED, not NOTHING VERIFIED, when a check fails', () => {
+    const log = buildLog();
+    const edited = { ...byId(log, 'evt-0001'), action: 'doc.deleted' };
+    const report = verify({ events: [edited], digests: log.digests }, { completeness: 'none' });
+    expect(report).toMatchObject({ ok: false, verdict: 'failed', nothing_verified: null });
+  });
+});
+
 describe('inclusion proofs', () => {
   const log = buildLog();
   const chain = checkChain(log.digests, PUBLIC_KEY);
@@ -529,7 +615,7 @@ describe('inclusion proofs', () => {
       ledger,
       chain,
       publicKey: PUBLIC_KEY,
-      proofs: { checked: 12, findings: bad === null ? [] : [bad] },
+      proofs: { checked: 12, proven: new Set(), findings: bad === null ? [] : [bad] },
       options: { completeness: 'span', strict: false },
     });
     expect(report.summary.proofs_checked).toBe(12);
