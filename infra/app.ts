@@ -3,12 +3,19 @@
  * region, no lookups (synth works offline), checked by cdk-nag's AwsSolutions pack. Every finding
  * is either fixed or acknowledged with its reason next to the construct it concerns.
  *
- * Context: `alarmEmail` (alarm subscription), `emailFrom` (sender of export emails, `address` or
- * `Name <address>`), `emailDomain` (verify this domain in SES instead of the single address),
- * `redactKeys` (extra key names to redact, read by ServiceFunction), and the archive settings read
- * and validated by the Archive construct: `archiveRetentionDays` (Object Lock retention and
- * expiry, at least the longest plan), `archiveLockMode` (COMPLIANCE | GOVERNANCE),
- * `archiveGlacierAfterDays` and `archiveDeepArchiveAfterDays` (lifecycle tiering ages).
+ * Context (keep a deployment's values in cdk.json "context": a deploy without them would drop the
+ * alarm subscription, replace the verified SES identity or change every link):
+ * - `emailFrom` (sender of export emails, `address` or `Name <address>`) and/or `emailDomain`
+ *   (verify this domain in SES instead of the single address): one of them is required, synth
+ *   fails without;
+ * - `alarmEmail` (alarm subscription);
+ * - `publicUrl` (base URL of links), `domainName` + `certificateArn` (custom domain of the API);
+ * - read by constructs: `redactKeys` (ServiceFunction), `reserveConcurrency` (ServiceFunction:
+ *   reserve one execution per scheduled job), `exportWorkerMaxConcurrency` (Exports),
+ *   `sealEveryMinutes` (the sealer's rate), and the archive settings validated by the Archive
+ *   construct: `archiveRetentionDays` (Object Lock retention and expiry, at least the longest
+ *   plan), `archiveLockMode` (COMPLIANCE | GOVERNANCE), `archiveGlacierAfterDays` and
+ *   `archiveDeepArchiveAfterDays` (lifecycle tiering ages).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -16,7 +23,7 @@ import { TrailkeeperStack } from './stack.ts';
 
 const app = new App();
 
-type ContextKey = 'alarmEmail' | 'emailFrom' | 'emailDomain';
+type ContextKey = 'alarmEmail' | 'emailFrom' | 'emailDomain' | 'publicUrl' | 'domainName' | 'certificateArn';
 
 /** `{ key: value }` for a non-empty string context value, else `{}` (the stack's default applies). */
 const contextString = <K extends ContextKey>(key: K): Partial<Record<K, string>> => {
@@ -35,6 +42,9 @@ new TrailkeeperStack(app, 'Trailkeeper', {
   ...contextString('alarmEmail'),
   ...contextString('emailFrom'),
   ...contextString('emailDomain'),
+  ...contextString('publicUrl'),
+  ...contextString('domainName'),
+  ...contextString('certificateArn'),
 });
 
 // cdk-nag 3 is a policy-validation plugin, not an Aspect: unacknowledged errors fail synth.

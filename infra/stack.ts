@@ -7,13 +7,14 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   ARCHIVE_COMPACTOR,
+  ENV,
   type FunctionDefinition,
   INTEGRITY_SCAN,
   RETENTION_WORKER,
   SEALER,
 } from '#shared/config/routes.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
-import { Api } from './constructs/api.ts';
+import { Api, type ApiDomain } from './constructs/api.ts';
 import { Archive } from './constructs/archive.ts';
 import { Archiver } from './constructs/archiver.ts';
 import { ControlTable } from './constructs/control-table.ts';
@@ -27,7 +28,7 @@ import { SigningKey } from './constructs/signing-key.ts';
 /** A queued export that has waited this long means the worker is failing or starved. */
 export const EXPORT_QUEUE_MAX_AGE = Duration.minutes(30);
 
-/** The jobs that run on their definition's `schedule` (each gets its rule, DLQ and concurrency 1 from it). */
+/** The jobs that run on their definition's `schedule` (each gets its rule and DLQ from it). */
 export const SCHEDULED_JOBS = {
   archiveCompactor: { definition: ARCHIVE_COMPACTOR, description: 'Trailkeeper archive compactor' },
   retentionWorker: { definition: RETENTION_WORKER, description: 'Trailkeeper retention backfill worker' },
@@ -41,7 +42,42 @@ const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${
 export interface TrailkeeperStackProps extends StackProps, SenderOptions {
   /** E-mail address subscribed to the alarm topic (context `alarmEmail`). */
   readonly alarmEmail?: string;
+  /**
+   * The base URL clients use and links are built from (context `publicUrl`), e.g. when a proxy
+   * or a domain managed outside this stack fronts the API. Default: the custom domain, else the
+   * API's execute-api endpoint.
+   */
+  readonly publicUrl?: string;
+  /** Custom domain of the API (context `domainName`), with `certificateArn` (ACM, same region). */
+  readonly domainName?: string;
+  readonly certificateArn?: string;
 }
+
+/** An https:// URL without query, fragment or trailing slash; throws (failing synth) otherwise. */
+export const normalizePublicUrl = (value: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`publicUrl must be an absolute https:// URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new Error(
+      `publicUrl must be an https:// URL without credentials, query or fragment, got ${JSON.stringify(value)}`,
+    );
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+};
+
+const apiDomain = (props: TrailkeeperStackProps): ApiDomain | undefined => {
+  if (!props.domainName && !props.certificateArn) return undefined;
+  if (!props.domainName || !props.certificateArn) {
+    throw new Error(
+      'a custom domain needs both domainName and certificateArn (an ACM certificate for it in the stack region)',
+    );
+  }
+  return { name: props.domainName.toLowerCase(), certificateArn: props.certificateArn };
+};
 
 export class TrailkeeperStack extends Stack {
   readonly events: EventsTable;
@@ -55,6 +91,8 @@ export class TrailkeeperStack extends Stack {
   readonly archiver: Archiver;
   readonly jobs: Readonly<Record<ScheduledJobName, ServiceFunction>>;
   readonly monitoring: Monitoring;
+  /** TRAILKEEPER_PUBLIC_URL of every function. */
+  readonly publicUrl: string;
 
   constructor(scope: Construct, id: string, props: TrailkeeperStackProps = {}) {
     super(scope, id, props);
@@ -80,7 +118,8 @@ export class TrailkeeperStack extends Stack {
     });
     const resources: ServiceResources = { ...base, exports: this.exports };
 
-    this.api = new Api(this, 'Api', { resources });
+    const domain = apiDomain(props);
+    this.api = new Api(this, 'Api', { resources, ...(domain ? { domain } : {}) });
     this.archiver = new Archiver(this, 'Archiver', { resources });
     this.jobs = Object.fromEntries(
       Object.entries(SCHEDULED_JOBS).map(([name, { definition, description }]) => [
@@ -89,6 +128,14 @@ export class TrailkeeperStack extends Stack {
       ]),
     ) as Record<ScheduledJobName, ServiceFunction>;
     const jobEntries = Object.entries(this.jobs) as [ScheduledJobName, ServiceFunction][];
+
+    // Every function builds links from one base URL, never from request headers. Added once all
+    // functions exist: a function referencing the API's endpoint is no cycle (the HttpApi resource
+    // depends on no function; its routes and integrations do).
+    this.publicUrl = props.publicUrl ? normalizePublicUrl(props.publicUrl) : this.api.defaultPublicUrl;
+    for (const construct of this.node.findAll()) {
+      if (construct instanceof ServiceFunction) construct.fn.addEnvironment(ENV.publicUrl, this.publicUrl);
+    }
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       httpApi: this.api.httpApi,
@@ -105,6 +152,7 @@ export class TrailkeeperStack extends Stack {
       ),
       streamConsumers: { archiver: this.archiver.archiverFunction.fn },
       eventsTable: this.events.table,
+      controlTable: this.control.table,
       deadLetterQueues: {
         Archiver: {
           queue: this.archiver.deadLetterQueue,
@@ -142,11 +190,29 @@ export class TrailkeeperStack extends Stack {
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Trailkeeper API' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.publicUrl,
+      description: 'Base URL of the Trailkeeper API (what links in responses and emails start with)',
+    });
+    new CfnOutput(this, 'ExecuteApiUrl', {
+      value: this.api.url,
+      description: "The API's own execute-api URL",
+    });
+    if (this.api.domainName) {
+      new CfnOutput(this, 'ApiDomainTarget', {
+        value: this.api.domainName.regionalDomainName,
+        description: `Point ${domain?.name} at this name (CNAME, or a Route 53 alias with hosted zone ${this.api.domainName.regionalHostedZoneId})`,
+      });
+    }
     new CfnOutput(this, 'OperatorKeySecretArn', {
       value: this.secrets.secrets.operatorKey.secretArn,
       description:
-        'Secrets Manager ARN of the operator key (aws secretsmanager get-secret-value --secret-id …)',
+        'Secrets Manager ARN of the operator key (aws secretsmanager get-secret-value --secret-id … --query SecretString --output text; rotate: npm run rotate -- operator-key --secret-id …)',
+    });
+    new CfnOutput(this, 'CursorKeySecretArn', {
+      value: this.secrets.secrets.cursorKey.secretArn,
+      description:
+        'Secrets Manager ARN of the cursor key (rotate: npm run rotate -- cursor-key --secret-id …)',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'ExportsBucketName', { value: this.exports.bucket.bucketName });
@@ -170,7 +236,7 @@ export class TrailkeeperStack extends Stack {
       description:
         identity.kind === 'domain'
           ? `Export emails come from this address. Publish the DkimRecord outputs in ${identity.name}'s DNS to verify it in SES. SES starts in sandbox mode (verified recipients only, 200/day): request production access before tenants rely on export emails.`
-          : `Export emails come from this address. SES mailed a verification link to ${identity.name}: click it, or no export email is sent (deploy with -c emailFrom=… or -c emailDomain=…). SES starts in sandbox mode (verified recipients only, 200/day): request production access before tenants rely on export emails.`,
+          : `Export emails come from this address. SES mailed a verification link to ${identity.name}: click it, or no export email is sent. SES starts in sandbox mode (verified recipients only, 200/day): request production access before tenants rely on export emails.`,
     });
     this.exports.dkimRecords.forEach((record, index) => {
       new CfnOutput(this, `DkimRecord${index + 1}`, {

@@ -7,9 +7,17 @@
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  ApiMapping,
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  type HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -72,8 +80,17 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
+/** A custom domain for the API (context `domainName` + `certificateArn`). */
+export interface ApiDomain {
+  /** e.g. `audit.example.com`: point its DNS (CNAME or alias) at the `ApiDomainTarget` output. */
+  readonly name: string;
+  /** An ACM certificate for `name`, in the stack's region. */
+  readonly certificateArn: string;
+}
+
 export interface ApiProps {
   readonly resources: ServiceResources;
+  readonly domain?: ApiDomain;
 }
 
 export class Api extends Construct {
@@ -81,6 +98,13 @@ export class Api extends Construct {
   readonly stage: HttpStage;
   readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
   readonly authorizerFunction: ServiceFunction;
+  /** The custom domain, when the deployment has one. */
+  readonly domainName?: DomainName;
+  /**
+   * The base URL clients should use: the custom domain when there is one, else the execute-api
+   * endpoint. No trailing slash.
+   */
+  readonly defaultPublicUrl: string;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -102,11 +126,18 @@ export class Api extends Construct {
       resources: props.resources,
       description: 'Trailkeeper bearer-token authorizer',
     });
+    if (AUTHORIZER.cacheTtlSeconds !== 0) {
+      throw new Error(
+        'AUTHORIZER.cacheTtlSeconds must be 0: API Gateway caches authorizer results only by identity source, and with one it answers a request without that header with its own 401 body',
+      );
+    }
     const authorizer = new HttpLambdaAuthorizer('BearerToken', this.authorizerFunction.fn, {
       // Simple responses: the authorizer answers isAuthorized plus a flat context (principal.ts).
       responseTypes: [HttpLambdaResponseType.SIMPLE],
-      // HTTP APIs match header names case-insensitively: this is AUTHORIZER.identityHeader.
-      identitySource: ['$request.header.Authorization'],
+      // No identity source: API Gateway would answer a request lacking it with a bare 401 before
+      // the authorizer runs. A REQUEST authorizer may have none when its cache is off (TTL 0);
+      // the authorizer caches results itself (AUTHORIZER.inMemoryCacheSeconds).
+      identitySource: [],
       resultsCacheTtl: Duration.seconds(AUTHORIZER.cacheTtlSeconds),
     });
 
@@ -122,6 +153,20 @@ export class Api extends Construct {
       throttle: API_THROTTLE,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
+
+    if (props.domain) {
+      this.domainName = new DomainName(this, 'DomainName', {
+        domainName: props.domain.name,
+        certificate: Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+      });
+      new ApiMapping(this, 'DomainMapping', {
+        api: this.httpApi,
+        domainName: this.domainName,
+        stage: this.stage,
+      });
+    }
+
+    this.defaultPublicUrl = props.domain ? `https://${props.domain.name}` : this.httpApi.apiEndpoint;
 
     const integrations = new Map<FunctionName, HttpLambdaIntegration>();
     const integrationFor = (name: FunctionName): HttpLambdaIntegration => {
@@ -150,6 +195,7 @@ export class Api extends Construct {
     }
   }
 
+  /** The execute-api URL of the `$default` stage (ends in `/`). */
   get url(): string {
     return this.stage.url;
   }

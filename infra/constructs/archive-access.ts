@@ -15,7 +15,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { INTEGRITY } from '#shared/config/integrity.ts';
 import { type ArchiveAccess, ENV, type FunctionDefinition } from '#shared/config/routes.ts';
-import { ARCHIVE, ARCHIVE_QUARANTINE_PREFIX } from '#shared/config/storage.ts';
+import { ARCHIVE, ARCHIVE_EVENTS_PREFIX, ARCHIVE_QUARANTINE_PREFIX } from '#shared/config/storage.ts';
 import { nagObjectsFinding } from './nag.ts';
 
 /** What a function may be given of the archive (the Archive construct provides it). */
@@ -39,6 +39,8 @@ interface BucketActions {
   readonly prefix: string;
   /** Actions on the bucket ARN itself (listing). */
   readonly bucket: readonly string[];
+  /** IAM conditions on the bucket statement (absent = none). */
+  readonly bucketConditions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Why `prefix` ends in a wildcard (the cdk-nag acknowledgement); absent = the bucket's reason. */
   readonly keysReason?: string;
 }
@@ -47,8 +49,18 @@ const NO_ACTIONS: BucketActions = { objects: [], prefix: '*', bucket: [] };
 
 const DIGEST_KEYS_REASON = `Digest keys are ${INTEGRITY.digestsPrefix}tenant=<tenant>/<sequence>.json (and .leaves, its event hashes), one per tenant and seal, so no fixed key list exists; the grant is limited to that prefix, to get and at most create-only put (If-None-Match), never delete or retention changes, and every version is Object Locked.`;
 
+const COMPACTED_KEYS_REASON = `Compacted archive keys are ${ARCHIVE_EVENTS_PREFIX}<tenant>/date=<day>/events-<hash>.ndjson.gz, one per tenant, day and compaction, so no fixed key list exists; the grant is limited to that prefix (never ${INTEGRITY.digestsPrefix} or ${ARCHIVE_QUARANTINE_PREFIX}), to object-level get/put, never delete or retention changes, and every version is Object Locked.`;
+
 /** The IAM condition of `createOnly` writes: the request carries `If-None-Match: *`. */
 export const CREATE_ONLY_CONDITION = { StringEquals: { 's3:if-none-match': '*' } } as const;
+
+/**
+ * The archive bucket policy's condition for denying a put under the digests prefix: the request
+ * has no `If-None-Match` header (S3's documented way to make a prefix create-only). Backs the
+ * grants up: whatever a role, an administrator or a future grant is allowed, no put without the
+ * header reaches a digest, and a put with it cannot replace one.
+ */
+export const NOT_CREATE_ONLY_CONDITION = { Null: { 's3:if-none-match': 'true' } } as const;
 
 export interface ArchiveGrant {
   readonly staging: BucketActions;
@@ -62,7 +74,9 @@ export interface ArchiveGrant {
  *   quarantine, where they are locked like everything else. kms:GenerateDataKey is what an
  *   SSE-KMS put asks for.
  * - `compact` (the compactor): read, list and delete staged batches; list, read and put finalized
- *   objects (reading lets a rerun see what an earlier run already wrote). CreateMultipartUpload,
+ *   event objects under ARCHIVE_EVENTS_PREFIX (`tenant=`) only, so it can neither overwrite a
+ *   signed digest nor touch the quarantine (reading lets a rerun see what an earlier run already
+ *   wrote; listing is conditioned on the same prefix). CreateMultipartUpload,
  *   UploadPart and CompleteMultipartUpload are authorized as s3:PutObject; AbortMultipartUpload
  *   only discards the parts of an upload that never completed, so it is no delete. Reading
  *   SSE-KMS objects and completing a multipart upload need kms:Decrypt.
@@ -86,8 +100,10 @@ export const ARCHIVE_GRANTS: Readonly<Record<ArchiveAccess, ArchiveGrant>> = {
     staging: { objects: ['s3:GetObject', 's3:DeleteObject'], prefix: '*', bucket: ['s3:ListBucket'] },
     archive: {
       objects: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
-      prefix: '*',
+      prefix: `${ARCHIVE_EVENTS_PREFIX}*`,
       bucket: ['s3:ListBucket'],
+      bucketConditions: { StringLike: { 's3:prefix': [`${ARCHIVE_EVENTS_PREFIX}*`] } },
+      keysReason: COMPACTED_KEYS_REASON,
     },
     key: ['kms:Decrypt', 'kms:GenerateDataKey'],
   },
@@ -117,8 +133,7 @@ export const ARCHIVE_GRANTS: Readonly<Record<ArchiveAccess, ArchiveGrant>> = {
 const OBJECT_KEY_REASONS: Readonly<Record<'staging' | 'archive', string>> = {
   staging:
     'Staged batch keys are tenant=<tenant>/date=<day>/<first sequence>-<hash>.ndjson.gz, created per stream batch, so no fixed key list exists; the bucket holds staged batches only.',
-  archive:
-    'Archive keys are tenant=<tenant>/date=<day>/events-<hash>.ndjson.gz (or quarantine/date=<day>/...), created per tenant, day and batch, so no fixed key list exists; the actions are object-level get/put, never delete or retention changes, and every version is Object Locked.',
+  archive: `Quarantine keys are ${ARCHIVE_QUARANTINE_PREFIX}date=<day>/<sequence>-<hash>.json, one per stream record the archiver could not read, so no fixed key list exists; the grant is limited to that prefix and to put, never delete or retention changes, and every version is Object Locked.`,
 };
 
 const grantBucket = (grantee: IRole, bucket: IBucket, actions: BucketActions, reason: string): void => {
@@ -145,7 +160,12 @@ const grantBucket = (grantee: IRole, bucket: IBucket, actions: BucketActions, re
     });
   }
   if (actions.bucket.length > 0) {
-    Grant.addToPrincipal({ grantee, actions: [...actions.bucket], resourceArns: [bucket.bucketArn] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...actions.bucket],
+      resourceArns: [bucket.bucketArn],
+      ...(actions.bucketConditions ? { conditions: actions.bucketConditions } : {}),
+    });
   }
 };
 

@@ -13,6 +13,7 @@
  * is decided in archive-access.ts.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
@@ -34,7 +35,7 @@ import {
   ARCHIVE_STAGING_BUCKET,
 } from '#shared/config/storage.ts';
 import { PLANS } from '#shared/domain/retention.ts';
-import type { ArchiveResources } from './archive-access.ts';
+import { type ArchiveResources, NOT_CREATE_ONLY_CONDITION } from './archive-access.ts';
 
 export type ArchiveLockMode = 'COMPLIANCE' | 'GOVERNANCE';
 
@@ -239,6 +240,17 @@ export class Archive extends Construct implements ArchiveResources {
       // The record of truth: never removed with the stack (Object Lock would refuse anyway).
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Digests are create-only for everyone (the sealer's grant says so too; see archive-access.ts).
+    this.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DigestsAreCreateOnly',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${INTEGRITY.digestsPrefix}*`)],
+        conditions: NOT_CREATE_ONLY_CONDITION,
+      }),
+    );
     // CloudFormation types ObjectSizeGreaterThan as a string (a long); CDK renders the number,
     // which deploys but fails template validation. Render it as CloudFormation documents it.
     (this.bucket.node.defaultChild as CfnBucket).addPropertyOverride(

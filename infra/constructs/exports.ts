@@ -18,6 +18,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EXPORT_WORKER } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
+import { contextInteger } from './context.ts';
 import type { ExportResources } from './export-access.ts';
 import { ServiceFunction, type ServiceResources } from './service-function.ts';
 
@@ -25,11 +26,13 @@ import { ServiceFunction, type ServiceResources } from './service-function.ts';
 export const ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 1;
 /**
  * Export jobs running at once. Each one reads the events table as fast as it can; the cap keeps
- * a burst of large exports from starving ingest and queries of on-demand capacity.
+ * a burst of large exports from starving ingest and queries of on-demand capacity, and of Lambda
+ * concurrency: it is no reservation, but while ten exports run they hold ten executions of the
+ * account's quota. On an account with a low quota, lower it (context EXPORT_WORKER_CONCURRENCY_CONTEXT,
+ * SQS accepts 2 to 1000).
  */
 export const EXPORT_WORKER_MAX_CONCURRENCY = 10;
-/** Sender when neither `emailFrom` nor `emailDomain` is given: a placeholder the operator replaces. */
-export const DEFAULT_EMAIL_FROM = 'Trailkeeper <no-reply@example.com>';
+export const EXPORT_WORKER_CONCURRENCY_CONTEXT = 'exportWorkerMaxConcurrency';
 
 export interface SenderOptions {
   /** `From` of notification emails: `address` or `Name <address>` (context `emailFrom`). */
@@ -47,14 +50,23 @@ export interface Sender {
 
 const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
+/** Why synth stops when the deployment names no sender. */
+export const MISSING_SENDER_MESSAGE =
+  'No sender for export emails: deploy with -c emailFrom="Name <address>" (SES verifies that address) ' +
+  'or -c emailDomain=<your domain> (SES verifies the domain with DKIM), and keep the value in ' +
+  'cdk.json "context" so every later deploy uses the same one (a different or missing sender ' +
+  'replaces the verified SES identity). See README, "Deploying to AWS".';
+
 /**
- * Resolves the sender from the deploy context. Fails synth on a malformed address, or on an
- * address outside `emailDomain` (SES would refuse to send it and IAM would not allow it).
+ * Resolves the sender from the deploy context. Fails synth when there is none (there is no
+ * sensible default: an unverified placeholder would deploy and silently send nothing), on a
+ * malformed address, or on an address outside `emailDomain` (SES would refuse to send it and IAM
+ * would not allow it).
  */
 export const resolveSender = (options: SenderOptions): Sender => {
   const domain = options.emailDomain?.trim().toLowerCase() || undefined;
-  const from =
-    options.emailFrom?.trim() || (domain ? `Trailkeeper <no-reply@${domain}>` : DEFAULT_EMAIL_FROM);
+  const from = options.emailFrom?.trim() || (domain ? `Trailkeeper <no-reply@${domain}>` : undefined);
+  if (from === undefined) throw new Error(MISSING_SENDER_MESSAGE);
   const address = (/<([^<>]+)>$/.exec(from)?.[1] ?? from).trim();
   if (!ADDRESS.test(address)) {
     throw new Error(`emailFrom must be "address" or "Name <address>", got ${JSON.stringify(from)}`);
@@ -148,7 +160,15 @@ export class Exports extends Construct implements ExportResources {
         // One job per invocation: each job may use the whole 15 minutes.
         batchSize: 1,
         reportBatchItemFailures: true,
-        maxConcurrency: EXPORT_WORKER_MAX_CONCURRENCY,
+        maxConcurrency: contextInteger(
+          this.node,
+          EXPORT_WORKER_CONCURRENCY_CONTEXT,
+          EXPORT_WORKER_MAX_CONCURRENCY,
+          {
+            min: 2,
+            max: 1000,
+          },
+        ),
       }),
     );
   }

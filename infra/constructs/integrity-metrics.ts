@@ -12,6 +12,18 @@ export const INTEGRITY_SCAN_METRICS = {
   mismatch: serviceMetric(INTEGRITY_SCAN.metrics.mismatch),
   /** Events re-verified: a count to graph. */
   verified: serviceMetric(INTEGRITY_SCAN.metrics.verified),
+  /**
+   * Sealed events no longer in the hot store: TTL expiries (normal) or deletions the archiver
+   * flagged as EventTampering (alarmed there). A count to graph, not alarmed.
+   */
+  missing: serviceMetric(INTEGRITY_SCAN.metrics.missing),
 } as const;
+
+/*
+ * No alarm on EventsVerified dropping to zero: a scan with nothing new to verify (no tenant
+ * sealed anything since) verifies nothing and is healthy. That the scan runs at all is the
+ * integrityScanStalled alarm (monitoring.ts, missing data = breaching); that sealing goes on is
+ * sealerStalled.
+ */
 
 export const INTEGRITY_MISMATCH_METRIC = INTEGRITY_SCAN_METRICS.mismatch;

@@ -1,6 +1,6 @@
 /**
  * Alarms and where they go: API 5xx, errors and throttles of every function (for scheduled jobs
- * errors, and runs that stopped happening), DynamoDB throttling on the events table, the
+ * errors, and runs that stopped happening), DynamoDB throttling on both tables, the
  * archiver's tampering and quarantine metrics, the integrity scan's mismatches, stream consumers
  * falling behind, messages in any dead-letter queue and jobs waiting too long in a work queue,
  * all sent to one encrypted SNS topic (optionally with an e-mail subscription).
@@ -11,6 +11,7 @@ import {
   Alarm,
   ComparisonOperator,
   type IMetric,
+  MathExpression,
   Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -24,19 +25,67 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUARANTINE_METRIC, TAMPERING_METRIC } from './archiver.ts';
+
+const PERIOD = Duration.minutes(5);
+
 import { INTEGRITY_MISMATCH_METRIC } from './integrity-metrics.ts';
 import type { ServiceMetric } from './service-function.ts';
 
-/** Operations our functions run on the events table (see table-access.ts). */
-const EVENTS_OPERATIONS = [
-  Operation.PUT_ITEM,
-  Operation.GET_ITEM,
-  Operation.QUERY,
-  Operation.BATCH_GET_ITEM,
-  Operation.TRANSACT_WRITE_ITEMS,
-];
+/**
+ * The DynamoDB operations our functions run on each table (the grants of table-access.ts; a
+ * ConditionCheckItem only ever runs inside TransactWriteItems). DynamoDB publishes
+ * ThrottledRequests per operation only, so an operation missing here is throttled unseen:
+ * test/infra checks this list against every grant.
+ */
+export const TABLE_OPERATIONS = {
+  /** Ingest (PutItem, TransactWriteItems), reads (GetItem, Query, BatchGetItem), retention re-timing (UpdateItem). */
+  events: [
+    Operation.PUT_ITEM,
+    Operation.TRANSACT_WRITE_ITEMS,
+    Operation.GET_ITEM,
+    Operation.QUERY,
+    Operation.BATCH_GET_ITEM,
+    Operation.UPDATE_ITEM,
+  ],
+  /** Tenants, keys, exports, jobs and digests: the authorizer reads it on every request. */
+  control: [
+    Operation.GET_ITEM,
+    Operation.QUERY,
+    Operation.BATCH_GET_ITEM,
+    Operation.PUT_ITEM,
+    Operation.UPDATE_ITEM,
+    Operation.DELETE_ITEM,
+    Operation.BATCH_WRITE_ITEM,
+    Operation.TRANSACT_WRITE_ITEMS,
+  ],
+} as const satisfies Record<string, readonly Operation[]>;
 
-const PERIOD = Duration.minutes(5);
+/**
+ * Throttled requests of `table` summed over `operations`. Each operation's series only has data
+ * points when that operation was throttled; a plain `m1 + m2` is missing wherever one of them is
+ * (CloudWatch computes arithmetic only where every operand has a value), so a throttle of one
+ * operation alone would never reach the alarm. FILL(…, 0) makes every series complete first.
+ */
+export const throttledRequests = (table: ITableV2, operations: readonly Operation[]): MathExpression => {
+  const usingMetrics = Object.fromEntries(
+    operations.map((operation) => [
+      operation.toLowerCase(),
+      table.metric('ThrottledRequests', {
+        dimensionsMap: { TableName: table.tableName, Operation: operation },
+        period: PERIOD,
+        statistic: 'Sum',
+      }),
+    ]),
+  );
+  return new MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    period: PERIOD,
+    label: `Throttled requests (${operations.join(', ')})`,
+  });
+};
 
 /** A stream consumer whose oldest unprocessed record is older than this is falling behind. */
 export const MAX_ITERATOR_AGE = Duration.hours(1);
@@ -70,14 +119,17 @@ export interface MonitoringProps {
   /** Every function of the stack, by a readable name used in alarm descriptions. */
   readonly functions: Readonly<Record<string, IFunction>>;
   /**
-   * Scheduled jobs (reserved concurrency 1) and the minutes between their ticks, alarmed on errors
-   * and on no run at all for stalledWindow(rateMinutes), not on throttles: a tick that finds the
-   * previous run still going is throttled by design, and the next tick picks the work up.
+   * Scheduled jobs and the minutes between their ticks, alarmed on errors and on no run at all for
+   * stalledWindow(rateMinutes), not on throttles: with the opt-in reserved concurrency a tick that
+   * finds the previous run still going is throttled by design (the next tick picks the work up),
+   * and an exhausted account quota throttles the other functions too (their Throttles alarms), or
+   * stalls the job (Stalled).
    */
   readonly scheduledFunctions: Readonly<Record<string, { fn: IFunction; rateMinutes: number }>>;
   /** Functions fed by a stream event source, alarmed when their IteratorAge exceeds MAX_ITERATOR_AGE. */
   readonly streamConsumers: Readonly<Record<string, IFunction>>;
   readonly eventsTable: ITableV2;
+  readonly controlTable: ITableV2;
   /** Dead-letter queues by a readable name: one message in any of them is an alarm. */
   readonly deadLetterQueues: Readonly<Record<string, { queue: IQueue; description: string }>>;
   /** Work queues by a readable name, alarmed when their oldest message is older than `maxAge`. */
@@ -115,26 +167,35 @@ export class Monitoring extends Construct {
 
     this.alarmOn('Api5xx', props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum' }), {
       description: 'The HTTP API answered 5xx (bad input never should: a handler or dependency failed).',
+      // No data = no requests: nothing failed.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
     for (const [name, fn] of Object.entries(props.functions)) {
+      // Errors and Throttles: no data = no invocation, so nothing failed or was refused.
       this.alarmOn(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), {
         description: `The ${name} function threw or timed out.`,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       this.alarmOn(`${name}Throttles`, fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), {
-        description: `The ${name} function was throttled (account or reserved concurrency exhausted).`,
+        description: `The ${name} function was throttled (the account's concurrency quota is exhausted).`,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     }
 
     for (const [name, { fn, rateMinutes }] of Object.entries(props.scheduledFunctions)) {
       this.alarmOn(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), {
         description: `The scheduled ${name} job threw or timed out; the next run resumes its work, so repeated alarms mean it keeps failing.`,
+        // No data = no run in the period: the Stalled alarm below is the one that cares.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       const window = stalledWindow(rateMinutes);
-      // No invocation means no datapoint at all: missing data is the very thing to alarm on.
       this.alarmOn(`${name}Stalled`, fn.metricInvocations({ period: window, statistic: 'Sum' }), {
-        description: `The scheduled ${name} job (every ${rateMinutes} minute(s)) has not run for ${window.toMinutes()} minutes: check its EventBridge rule, its invoke permission and its reserved concurrency.`,
+        description: `The scheduled ${name} job (every ${rateMinutes} minute(s)) has not run for ${window.toMinutes()} minutes: check its EventBridge rule, its invoke permission, the account's concurrency quota and any reserved concurrency set on it.`,
         comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // Lambda publishes Invocations only for functions that ran (throttled ticks are not
+        // invocations): a stopped job leaves no data point at all, so missing data is the very
+        // thing to alarm on. Also right after a deploy, until the first tick.
         treatMissingData: TreatMissingData.BREACHING,
       });
     }
@@ -144,37 +205,52 @@ export class Monitoring extends Construct {
         description: `The ${name} function is over ${MAX_ITERATOR_AGE.toHours()} hour behind the events stream (failing or too slow): records leave the stream after 24 hours.`,
         threshold: MAX_ITERATOR_AGE.toMilliseconds(),
         comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No data = no batch delivered, which is also what a quiet table looks like; a failing
+        // consumer keeps being invoked (retries) and reports its age. (A disabled event source
+        // mapping reports nothing: `npm run archive -- check` and the integrity scan find what it
+        // left unarchived.)
+        treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     }
 
-    this.alarmOn(
-      'EventsTableThrottles',
-      props.eventsTable.metricThrottledRequestsForOperations({
-        operations: EVENTS_OPERATIONS,
-        period: PERIOD,
-        statistic: 'Sum',
-      }),
-      { description: 'DynamoDB throttled requests on the events table (hot partition or account limit).' },
-    );
+    // Throttles: every operation's series is FILLed with 0 (throttledRequests), so no data at all
+    // means DynamoDB published nothing, i.e. nothing was throttled.
+    this.alarmOn('EventsTableThrottles', throttledRequests(props.eventsTable, TABLE_OPERATIONS.events), {
+      description: `DynamoDB throttled requests on the events table (${TABLE_OPERATIONS.events.join(', ')}): a hot partition or an account limit.`,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.alarmOn('ControlTableThrottles', throttledRequests(props.controlTable, TABLE_OPERATIONS.control), {
+      description: `DynamoDB throttled requests on the control table (${TABLE_OPERATIONS.control.join(', ')}): the authorizer reads it on every request, so API calls fail with it.`,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // Security metrics: emitted by the archiver per batch and by the scan per run (0 when clean);
+    // no data = no batch or no run in that minute, not a finding. A scan that stopped running is
+    // the integrityScanStalled alarm's business.
 
     this.alarmOn('EventTampering', sumOf(TAMPERING_METRIC), {
       description:
         'A stored event was modified other than by a retention re-timing, or deleted other than by TTL. Investigate immediately.',
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.alarmOn('ArchiveQuarantined', sumOf(QUARANTINE_METRIC), {
       description:
         'The archiver could not read a stream record and wrote it to the archive quarantine/ prefix: that event is not in the regular archive. Inspect the quarantined object.',
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.alarmOn('IntegrityMismatch', sumOf(INTEGRITY_MISMATCH_METRIC), {
       description:
         "The integrity scan found a sealed interval that no longer verifies: a stored event's hash, a digest's Merkle root, its signature or its chain link. Events were altered, removed or inserted after sealing, or a digest was replaced. Investigate immediately: the scan's SECURITY FINDING log lines name the tenant, the digest sequence and the problem.",
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
     for (const [name, { queue, description }] of Object.entries(props.deadLetterQueues)) {
       this.alarmOn(
         `${name}DeadLetters`,
         queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
-        { description },
+        // SQS stops publishing for a queue inactive for 6 hours, and an empty, unused dead-letter
+        // queue is exactly that; a message arriving makes it active (and reported) again.
+        { description, treatMissingData: TreatMissingData.NOT_BREACHING },
       );
     }
 
@@ -182,14 +258,20 @@ export class Monitoring extends Construct {
       this.alarmOn(
         `${name}OldestMessage`,
         queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
-        { description, threshold: maxAge.toSeconds(), comparison: ComparisonOperator.GREATER_THAN_THRESHOLD },
+        {
+          description,
+          threshold: maxAge.toSeconds(),
+          comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          // No data = a queue idle for hours, so empty: no job waiting at all.
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        },
       );
     }
   }
 
   /**
-   * Alarm at ≥ 1 (unless told otherwise) in one period; no data means nothing happened, which is
-   * healthy (unless told otherwise).
+   * Alarm at ≥ 1 (unless told otherwise) in one period. What missing data means differs per
+   * metric (nothing happened, or the thing that should happen stopped), so every alarm says.
    */
   private alarmOn(
     id: string,
@@ -198,7 +280,7 @@ export class Monitoring extends Construct {
       description: string;
       threshold?: number;
       comparison?: ComparisonOperator;
-      treatMissingData?: TreatMissingData;
+      treatMissingData: TreatMissingData;
     },
   ): void {
     const alarm = new Alarm(this, id, {
@@ -206,7 +288,7 @@ export class Monitoring extends Construct {
       threshold: options.threshold ?? 1,
       evaluationPeriods: 1,
       comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData,
       alarmDescription: options.description,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));

@@ -2,7 +2,8 @@
  * One Lambda function of Trailkeeper, built from a FunctionDefinition (shared/config/routes.ts):
  * the runtime/bundling defaults every handler shares, its own log group and role, its environment,
  * the IAM grants its definition asks for — nothing more — and, for a definition with `schedule`,
- * its EventBridge schedule (schedule.ts) and a concurrency of one.
+ * its EventBridge schedule (schedule.ts). Scheduled jobs reserve no concurrency unless the
+ * deployment opts in (RESERVE_CONCURRENCY_CONTEXT).
  */
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
@@ -14,6 +15,7 @@ import { Construct } from 'constructs';
 import { ENV, type FunctionDefinition } from '#shared/config/routes.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import { type ArchiveResources, archiveEnvironment, grantArchiveAccess } from './archive-access.ts';
+import { contextFlag } from './context.ts';
 import type { ControlTable } from './control-table.ts';
 import type { EventsTable } from './events-table.ts';
 import { type ExportResources, exportEnvironment, grantExportAccess } from './export-access.ts';
@@ -24,6 +26,17 @@ import { grantControlAccess, grantEventsAccess } from './table-access.ts';
 
 /** Entries in routes.ts are relative to the repository root. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * CDK context flag (`cdk deploy -c reserveConcurrency=true`) that reserves one concurrent
+ * execution for each scheduled job. Off by default: Lambda keeps at least 100 executions of the
+ * account's quota unreserved, so on a new account with a low quota (often 10) any reservation
+ * fails the deployment. Overlapping runs are safe without it (see schedule.ts for each job): the
+ * retention worker leases each job, the sealer extends a tenant's chain only by conditional,
+ * create-only writes, and the compactor and the integrity scan redo idempotent work. With it on,
+ * the account needs a quota of at least 100 + one per scheduled job.
+ */
+export const RESERVE_CONCURRENCY_CONTEXT = 'reserveConcurrency';
 
 /** Service name and metrics namespace for Powertools (the metric alarms of monitoring.ts depend on both). */
 export const SERVICE_NAME = 'trailkeeper';
@@ -102,9 +115,11 @@ export class ServiceFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: definition.memoryMiB,
       timeout: Duration.seconds(definition.timeoutSeconds),
-      // A scheduled job must never run twice at once (two compactions of the same day, two
-      // backfills of the same tenant racing on its checkpoint): at most one instance, ever.
-      ...(definition.schedule ? { reservedConcurrentExecutions: 1 } : {}),
+      // Opt-in only (see RESERVE_CONCURRENCY_CONTEXT): the jobs' own leases and conditional
+      // writes keep two overlapping runs from doing the same work twice.
+      ...(definition.schedule && contextFlag(this.node, RESERVE_CONCURRENCY_CONTEXT)
+        ? { reservedConcurrentExecutions: 1 }
+        : {}),
       role,
       logGroup: this.logGroup,
       environment: {

@@ -1,17 +1,19 @@
 /**
  * The deployment's generated secrets: the operator key (root credential of the admin API) and
- * the cursor key (HMAC key that makes pagination cursors tamper-proof). Owns their shape and the
+ * the cursor key (the key that makes pagination cursors tamper-proof). Owns their shape and the
  * environment variable through which a function learns each ARN (shared/config/routes.ts ENV).
+ * They are rotated by the operator (`npm run rotate`, cli/rotate.ts); functions read AWSCURRENT
+ * and AWSPREVIOUS, which `grantRead` on the secret allows (GetSecretValue with any VersionStage).
  */
 import { Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { SECRET_VALUE_LENGTH } from '#shared/adapters/secrets.ts';
 import { ENV, type SecretName } from '#shared/config/routes.ts';
 
 interface SecretShape {
   readonly id: string;
   readonly description: string;
-  readonly length: number;
   readonly envVar: string;
 }
 
@@ -19,13 +21,11 @@ const SHAPES: Readonly<Record<SecretName, SecretShape>> = {
   operatorKey: {
     id: 'OperatorKey',
     description: 'Trailkeeper operator key: root credential of the admin API (Bearer token).',
-    length: 48,
     envVar: ENV.operatorKeySecretArn,
   },
   cursorKey: {
     id: 'CursorKey',
-    description: 'Trailkeeper cursor key: HMAC key that signs pagination cursors.',
-    length: 64,
+    description: 'Trailkeeper cursor key: encrypts and authenticates pagination cursors.',
     envVar: ENV.cursorKeySecretArn,
   },
 };
@@ -41,7 +41,7 @@ export class ServiceSecrets extends Construct {
         description: shape.description,
         // Alphanumeric only: the operator key travels in an Authorization header and shell commands.
         generateSecretString: {
-          passwordLength: shape.length,
+          passwordLength: SECRET_VALUE_LENGTH[name],
           excludePunctuation: true,
           includeSpace: false,
           requireEachIncludedType: true,
@@ -50,8 +50,10 @@ export class ServiceSecrets extends Construct {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          `${shape.id} is rotated by the operator with the admin CLI (rotating it invalidates ` +
-          'outstanding credentials/cursors, which needs a human decision); a rotation Lambda is out of scope.',
+          `${shape.id} is rotated by the operator, not on a schedule: \`npm run rotate\` (cli/rotate.ts) ` +
+          'puts a new AWSCURRENT version and the functions accept AWSPREVIOUS for a grace period. ' +
+          'Rotating the operator key hands a new root credential to whoever holds it, a human step ' +
+          'a rotation Lambda cannot take; the README runbook says when and how.',
       });
       return secret;
     };

@@ -130,10 +130,21 @@ export const AUTHORIZER = {
   events: 'none',
   control: 'read',
   secrets: ['operatorKey'],
-  /** Identity source and result cache (seconds). A revoked key is refused after at most this long in AWS. */
+  /** The header the authorizer reads the bearer token from. */
   identityHeader: 'authorization',
-  cacheTtlSeconds: 30,
-} as const satisfies FunctionDefinition & { identityHeader: string; cacheTtlSeconds: number };
+  /**
+   * API Gateway's result cache (seconds): 0, and no identity source, so API Gateway invokes the
+   * authorizer for every request, with or without the header, and never answers 401 itself (a
+   * missing header reaches the handlers, which answer problem+json).
+   */
+  cacheTtlSeconds: 0,
+  /** The authorizer's own in-memory result cache (seconds): a revoked key is refused after at most this long. */
+  inMemoryCacheSeconds: 10,
+} as const satisfies FunctionDefinition & {
+  identityHeader: string;
+  cacheTtlSeconds: number;
+  inMemoryCacheSeconds: number;
+};
 
 /**
  * Asynchronous export worker: consumes the export queue, streams events to a multipart upload,

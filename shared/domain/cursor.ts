@@ -2,7 +2,9 @@
  * Opaque, tamper-proof page cursors. A cursor is AES-256-GCM over the position (the last sort
  * key returned), the resolved time window and the filters' fingerprint, with the tenant id as
  * additional authenticated data: a cursor altered, forged, or replayed by another tenant or
- * with other filters fails to open.
+ * with other filters fails to open. During a key rotation cursors are made with the current key
+ * and opened with the current or the previous one, so a page fetched just before the rotation
+ * can still be followed.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import * as z from 'zod';
@@ -29,10 +31,14 @@ const TAG_BYTES = 16;
 
 export class CursorCodec {
   private readonly key: Buffer;
+  /** Keys cursors may still have been made with: tried after `key`, never used to make one. */
+  private readonly previousKeys: readonly Buffer[];
 
-  constructor(key: Buffer) {
-    if (key.length !== 32) throw new Error('cursor key must be 32 bytes');
+  constructor(key: Buffer, previousKeys: readonly Buffer[] = []) {
+    for (const k of [key, ...previousKeys])
+      if (k.length !== 32) throw new Error('cursor key must be 32 bytes');
     this.key = key;
+    this.previousKeys = previousKeys;
   }
 
   encode(tenantId: string, state: CursorState): string {
@@ -44,23 +50,35 @@ export class CursorCodec {
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
-  /** Returns the state, or null when the cursor is malformed, tampered with, or not this tenant's. */
+  /**
+   * Returns the state, or null when the cursor is malformed, tampered with, not this tenant's, or
+   * made with a key that is neither the current nor a previous one.
+   */
   decode(tenantId: string, cursor: string): CursorState | null {
     const raw = Buffer.from(cursor, 'base64url');
     if (raw.length < IV_BYTES + TAG_BYTES + 1) return null;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(tenantId, 'utf8'));
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      const plain = Buffer.concat([
-        decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
-      const parsed = stateSchema.safeParse(JSON.parse(plain.toString('utf8')));
-      if (!parsed.success) return null;
-      return { position: parsed.data.p, from: parsed.data.f, to: parsed.data.t, filters: parsed.data.q };
-    } catch {
-      return null;
+    for (const key of [this.key, ...this.previousKeys]) {
+      const state = open(key, tenantId, raw);
+      if (state !== null) return state;
     }
+    return null;
   }
 }
+
+/** Decrypts and parses a cursor with one key; null when that fails in any way. */
+const open = (key: Buffer, tenantId: string, raw: Buffer): CursorState | null => {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(tenantId, 'utf8'));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    const plain = Buffer.concat([
+      decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
+    const parsed = stateSchema.safeParse(JSON.parse(plain.toString('utf8')));
+    if (!parsed.success) return null;
+    return { position: parsed.data.p, from: parsed.data.f, to: parsed.data.t, filters: parsed.data.q };
+  } catch {
+    return null;
+  }
+};

@@ -8,10 +8,26 @@ import { effectiveRateLimitRps } from '../domain/rate-limit.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { hashToken, parseToken, secretsEqual } from '../domain/tenant.ts';
 
+/** The operator key during a rotation: the current value and, for a grace period, the one it replaced. */
+export interface OperatorKeys {
+  readonly current: string;
+  readonly previous: string | null;
+}
+
 export interface AuthDeps {
   control: ControlStore;
-  operatorKey: () => Promise<string>;
+  /** The operator key: one value, or its current and previous values (shared/adapters/secrets.ts). */
+  operatorKey: () => Promise<string | OperatorKeys>;
 }
+
+/**
+ * Whether `token` is an accepted operator key. It is compared with every accepted value, so the
+ * time taken does not tell which one matched.
+ */
+const isOperatorKey = (token: string, keys: string | OperatorKeys): boolean => {
+  const accepted = typeof keys === 'string' ? [keys] : [keys.current, keys.previous ?? ''];
+  return accepted.map((key) => key !== '' && secretsEqual(token, key)).includes(true);
+};
 
 export const bearerToken = (header: string | undefined): string | null => {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -21,7 +37,7 @@ export const bearerToken = (header: string | undefined): string | null => {
 export const authenticate = async (deps: AuthDeps, token: string | null): Promise<Principal | null> => {
   if (token === null) return null;
   const parsed = parseToken(token);
-  if (parsed === null) return secretsEqual(token, await deps.operatorKey()) ? { kind: 'operator' } : null;
+  if (parsed === null) return isOperatorKey(token, await deps.operatorKey()) ? { kind: 'operator' } : null;
   const [key, tenant] = await Promise.all([
     deps.control.getKey(parsed.tenantId, parsed.keyId),
     deps.control.getTenant(parsed.tenantId),

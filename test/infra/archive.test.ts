@@ -23,6 +23,7 @@ import {
 import { ARCHIVER_METRICS, TAMPERING_METRIC } from '#infra/constructs/archiver.ts';
 import { MAX_ITERATOR_AGE } from '#infra/constructs/monitoring.ts';
 import { SCHEDULE_DELIVERY_RETRIES } from '#infra/constructs/schedule.ts';
+import { RESERVE_CONCURRENCY_CONTEXT } from '#infra/constructs/service-function.ts';
 import { SCHEDULED_JOBS, type ScheduledJobName, TrailkeeperStack } from '#infra/stack.ts';
 import { ARCHIVER } from '#shared/config/routes.ts';
 import {
@@ -40,6 +41,7 @@ import {
   type Json,
   logicalId,
   type Resource,
+  TEST_SENDER,
 } from './stack-helpers.ts';
 
 type Statement = Record<string, Json>;
@@ -47,7 +49,10 @@ type Statement = Record<string, Json>;
 /** A stack whose handlers are not bundled: the template is the same, minus real code assets. */
 const synthesize = (context: Record<string, unknown> = {}) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' } });
+  const stack = new TrailkeeperStack(app, 'Trailkeeper', {
+    env: { region: 'us-east-1' },
+    emailFrom: TEST_SENDER,
+  });
   const template = Template.fromStack(stack);
   return { app, stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 };
@@ -558,9 +563,42 @@ describe('scheduled jobs', () => {
     }
   });
 
-  it('runs each at most once at a time, dropping a tick the previous run is still busy with', () => {
-    for (const { name, definition, job } of jobs()) {
-      expect(propertiesOf(job.fn).ReservedConcurrentExecutions, name).toBe(1);
+  it('reserves no concurrency by default: a fresh account with a low quota can deploy the stack', () => {
+    for (const { name, job } of jobs()) {
+      expect(propertiesOf(job.fn).ReservedConcurrentExecutions, name).toBeUndefined();
+    }
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { ReservedConcurrentExecutions: Match.anyValue() },
+      0,
+    );
+  });
+
+  it('reserves one execution per job with -c reserveConcurrency=true, and nothing for other functions', () => {
+    for (const value of ['true', true]) {
+      const reserved = synthesize({ [RESERVE_CONCURRENCY_CONTEXT]: value });
+      for (const name of Object.keys(SCHEDULED_JOBS) as ScheduledJobName[]) {
+        const fn = reserved.stack.jobs[name].fn;
+        expect(reserved.resources[logicalId(fn)]?.Properties?.ReservedConcurrentExecutions, name).toBe(1);
+      }
+      reserved.template.resourcePropertiesCountIs(
+        'AWS::Lambda::Function',
+        { ReservedConcurrentExecutions: Match.anyValue() },
+        Object.keys(SCHEDULED_JOBS).length,
+      );
+    }
+    synthesize({ [RESERVE_CONCURRENCY_CONTEXT]: 'false' }).template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { ReservedConcurrentExecutions: Match.anyValue() },
+      0,
+    );
+    expect(() => synthesize({ [RESERVE_CONCURRENCY_CONTEXT]: 'yes' })).toThrow(
+      /context reserveConcurrency must be true or false/,
+    );
+  });
+
+  it('drops a tick older than one interval and never retries a run: the next tick is the retry', () => {
+    for (const { definition, job } of jobs()) {
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: logicalId(job.fn) },
         Qualifier: '$LATEST',
@@ -616,9 +654,14 @@ describe('grants on the archive', () => {
         {
           Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
           Effect: 'Allow',
-          Resource: objectsOf(bucket),
+          Resource: objectsOf(bucket, 'tenant=*'),
         },
-        { Action: 's3:ListBucket', Effect: 'Allow', Resource: getAtt(bucket) },
+        {
+          Action: 's3:ListBucket',
+          Condition: { StringLike: { 's3:prefix': ['tenant=*'] } },
+          Effect: 'Allow',
+          Resource: getAtt(bucket),
+        },
         {
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
           Condition: viaS3,
@@ -698,7 +741,8 @@ describe('grants on the archive', () => {
       'archiver',
     ]);
     expect(acknowledgedOn(finding(stack.archive.bucket, 'quarantine/*'))).toEqual(['archiver']);
-    expect(acknowledgedOn(finding(stack.archive.bucket, '*'))).toEqual(['archiveCompactor']);
+    expect(acknowledgedOn(finding(stack.archive.bucket, 'tenant=*'))).toEqual(['archiveCompactor']);
+    expect(acknowledgedOn(finding(stack.archive.bucket, '*'))).toEqual([]);
     expect(acknowledgedOn(finding(stack.archive.bucket, 'digests/*'))).toEqual([
       'integrity',
       'integrityScan',

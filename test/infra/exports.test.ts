@@ -13,8 +13,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_RETENTION_DAYS } from '#infra/constructs/access-log-bucket.ts';
 import {
   ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS,
-  DEFAULT_EMAIL_FROM,
+  EXPORT_WORKER_CONCURRENCY_CONTEXT,
   EXPORT_WORKER_MAX_CONCURRENCY,
+  MISSING_SENDER_MESSAGE,
   resolveSender,
 } from '#infra/constructs/exports.ts';
 import { EXPORT_QUEUE_MAX_AGE, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
@@ -28,13 +29,20 @@ import {
   type Json,
   logicalId,
   type Resource,
+  TEST_SENDER,
 } from './stack-helpers.ts';
 
 type Statement = Record<string, Json>;
 
-/** A stack whose handlers are not bundled: the template is the same, minus real code assets. */
-const synthesize = (props: Omit<TrailkeeperStackProps, 'env'> = {}) => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+/**
+ * A stack whose handlers are not bundled: the template is the same, minus real code assets. The
+ * props replace the default ones (the test sender) whole.
+ */
+const synthesize = (
+  props: Omit<TrailkeeperStackProps, 'env'> = { emailFrom: TEST_SENDER },
+  context: Record<string, unknown> = {},
+) => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const stack = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' }, ...props });
   const template = Template.fromStack(stack);
   return { app, stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
@@ -227,6 +235,25 @@ describe('export worker', () => {
     ]);
   });
 
+  it('reserves no concurrency: the cap holds executions only while jobs run', () => {
+    expect(
+      resources[logicalId(stack.exports.worker.fn)]?.Properties?.ReservedConcurrentExecutions,
+    ).toBeUndefined();
+  });
+
+  it(`runs at most -c ${EXPORT_WORKER_CONCURRENCY_CONTEXT}=… jobs at once on an account with a low quota`, () => {
+    const low = synthesize(undefined, { [EXPORT_WORKER_CONCURRENCY_CONTEXT]: '2' });
+    low.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    // SQS event sources accept 2 to 1000.
+    for (const bad of ['1', '1001', 'ten']) {
+      expect(() => synthesize(undefined, { [EXPORT_WORKER_CONCURRENCY_CONTEXT]: bad }), bad).toThrow(
+        /exportWorkerMaxConcurrency must be a whole number from 2 to 1000/,
+      );
+    }
+  });
+
   it('is built from EXPORT_WORKER like every other function', () => {
     expect(resources[logicalId(stack.exports.worker.fn)]?.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
@@ -367,12 +394,28 @@ describe('grants on the export resources', () => {
 });
 
 describe('SES sender', () => {
-  it('verifies the default sender address as an email identity and hands it to the worker', () => {
-    template.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'no-reply@example.com' });
-    expect(stack.exports.emailFrom).toBe(DEFAULT_EMAIL_FROM);
+  it('verifies the emailFrom address as an email identity and hands it to the worker', () => {
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'no-reply@trailkeeper.test',
+    });
+    expect(stack.exports.emailFrom).toBe(TEST_SENDER);
     template.hasOutput('EmailSender', {
-      Value: DEFAULT_EMAIL_FROM,
+      Value: TEST_SENDER,
       Description: Match.stringLikeRegexp('verification link.*sandbox'),
+    });
+  });
+
+  it('fails synth without a sender, saying which context to set, instead of deploying a placeholder', () => {
+    expect(() => synthesize({})).toThrow(MISSING_SENDER_MESSAGE);
+    expect(MISSING_SENDER_MESSAGE).toMatch(/-c emailFrom=.*-c emailDomain=.*cdk\.json/);
+    expect(() => resolveSender({ emailFrom: '  ', emailDomain: '' })).toThrow(/No sender for export emails/);
+  });
+
+  it('takes the sender of emailDomain alone as no-reply@ that domain', () => {
+    const domainOnly = synthesize({ emailDomain: 'audit.example.org' });
+    expect(domainOnly.stack.exports.emailFrom).toBe('Trailkeeper <no-reply@audit.example.org>');
+    domainOnly.template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'audit.example.org',
     });
   });
 

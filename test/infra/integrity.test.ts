@@ -7,18 +7,19 @@
  * is under test); stack.test.ts synthesizes with bundling and runs cdk-nag over the whole stack.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Duration, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { IConstruct } from 'constructs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertPublicRoutesExplained, UNAUTHENTICATED_ROUTES } from '#infra/constructs/api.ts';
-import { CREATE_ONLY_CONDITION } from '#infra/constructs/archive-access.ts';
+import { CREATE_ONLY_CONDITION, NOT_CREATE_ONLY_CONDITION } from '#infra/constructs/archive-access.ts';
 import { INTEGRITY_SCAN_METRICS } from '#infra/constructs/integrity-metrics.ts';
 import { STALLED_MIN_WINDOW, stalledWindow } from '#infra/constructs/monitoring.ts';
 import { SIGN_CONDITIONS } from '#infra/constructs/signing-access.ts';
@@ -39,6 +40,7 @@ import {
   type Json,
   logicalId,
   type Resource,
+  TEST_SENDER,
 } from './stack-helpers.ts';
 
 type Statement = Record<string, Json>;
@@ -46,7 +48,10 @@ type Statement = Record<string, Json>;
 /** A stack whose handlers are not bundled: the template is the same, minus real code assets. */
 const synthesize = () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' } });
+  const stack = new TrailkeeperStack(app, 'Trailkeeper', {
+    env: { region: 'us-east-1' },
+    emailFrom: TEST_SENDER,
+  });
   const template = Template.fromStack(stack);
   return { stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 };
@@ -365,6 +370,96 @@ describe('digests in the archive', () => {
     expect(statements.filter((s) => JSON.stringify(s.Resource).includes(stagingId))).toEqual([]);
   });
 
+  it('are create-only for everyone: the bucket policy denies a put under the digests prefix without If-None-Match', () => {
+    const digests = { 'Fn::Join': ['', [getAtt(stack.archive.bucket), `/${INTEGRITY.digestsPrefix}*`]] };
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.archive.bucket) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'DigestsAreCreateOnly',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:PutObject',
+            Resource: digests,
+            Condition: { Null: { 's3:if-none-match': 'true' } },
+          },
+        ]),
+      },
+    });
+    expect(NOT_CREATE_ONLY_CONDITION).toEqual({ Null: { 's3:if-none-match': 'true' } });
+  });
+
+  /** Allow statements that let a principal put a digest other than create-only. */
+  const digestOverwrites = (statements: [string, Statement][], archiveId: string): string[] => {
+    const key = `${INTEGRITY.digestsPrefix}tenant=t_1/000001.json`;
+    const coversDigest = (resource: Json): boolean => {
+      if (typeof resource === 'string') return globMatches(resource, `arn:aws:s3:::archive-sample/${key}`);
+      const join = (resource as { 'Fn::Join'?: [string, Json[]] })['Fn::Join'];
+      const [target, suffix] = join?.[1] ?? [];
+      return (
+        JSON.stringify(target).includes(`"${archiveId}"`) &&
+        typeof suffix === 'string' &&
+        globMatches(suffix, `/${key}`)
+      );
+    };
+    return statements
+      .filter(([, st]) => st.Effect === 'Allow')
+      .filter(([, st]) =>
+        st.NotAction !== undefined
+          ? true
+          : asList(st.Action).some((a) => globMatches(String(a), 's3:PutObject')),
+      )
+      .filter(([, st]) => (st.NotResource !== undefined ? true : asList(st.Resource).some(coversDigest)))
+      .filter(([, st]) => !isDeepStrictEqual(st.Condition, CREATE_ONLY_CONDITION))
+      .map(([id]) => id);
+  };
+
+  it('let no role of the stack put over a digest: every put reaching digests/ is create-only (the compactor writes tenant=* only)', () => {
+    const statements: [string, Statement][] = Object.entries(resources).flatMap(([id, r]) =>
+      r.Type === 'AWS::IAM::Policy'
+        ? (
+            asList(
+              (r.Properties?.PolicyDocument as { Statement?: Json } | undefined)?.Statement,
+            ) as Statement[]
+          ).map((st): [string, Statement] => [id, st])
+        : [],
+    );
+    expect(statements.length).toBeGreaterThan(functionCases(stack).length);
+    expect(digestOverwrites(statements, logicalId(stack.archive.bucket))).toEqual([]);
+  });
+
+  it('the overwrite checker catches a put that could reach a digest (so the real check can fail)', () => {
+    const archiveId = 'ArchiveBucketABC';
+    const objects = (pattern: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [archiveId, 'Arn'] }, `/${pattern}`]],
+    });
+    const allow = (Action: Json, Resource: Json, Condition?: Json): Statement => ({
+      Effect: 'Allow',
+      Action,
+      Resource,
+      ...(Condition === undefined ? {} : { Condition }),
+    });
+    const found = digestOverwrites(
+      [
+        ['WholeBucket', allow('s3:PutObject', objects('*'))],
+        ['DigestsNoCondition', allow('s3:PutObject', objects('digests/*'))],
+        ['S3Star', allow('s3:*', objects('d*'))],
+        ['AnyBucket', allow('s3:Put*', 'arn:aws:s3:::*/*')],
+        ['NotAction', { Effect: 'Allow', NotAction: 's3:GetObject', Resource: objects('*') }],
+        ['CreateOnly', allow('s3:PutObject', objects('digests/*'), CREATE_ONLY_CONDITION)],
+        ['Tenants', allow('s3:PutObject', objects('tenant=*'))],
+        ['Read', allow('s3:GetObject', objects('*'))],
+        [
+          'OtherBucket',
+          allow('s3:PutObject', { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Other', 'Arn'] }, '/*']] }),
+        ],
+      ],
+      archiveId,
+    );
+    expect(found).toEqual(['WholeBucket', 'DigestsNoCondition', 'S3Star', 'AnyBucket', 'NotAction']);
+  });
+
   describe("the digest store's S3 request", () => {
     const s3 = mockClient(S3Client);
     const dynamo = mockClient(DynamoDBDocumentClient);
@@ -507,8 +602,10 @@ describe('sealer and integrity scan', () => {
       expect(propertiesOf(job.fn), name).toMatchObject({
         MemorySize: definition.memoryMiB,
         Timeout: definition.timeoutSeconds,
-        ReservedConcurrentExecutions: 1,
       });
+      // Overlapping runs are safe without a reservation (conditional, create-only writes; a
+      // read-only scan): see schedule.ts. Reserving is opt-in (archive.test.ts).
+      expect(propertiesOf(job.fn).ReservedConcurrentExecutions, name).toBeUndefined();
     }
   });
 
@@ -528,7 +625,10 @@ describe('sealer and integrity scan', () => {
 
   it('seal at the rate a deployment asks for (-c sealEveryMinutes)', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [], sealEveryMinutes: '10' } });
-    const custom = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' } });
+    const custom = new TrailkeeperStack(app, 'Trailkeeper', {
+      env: { region: 'us-east-1' },
+      emailFrom: TEST_SENDER,
+    });
     const customResources = Template.fromStack(custom).toJSON().Resources as Record<string, Resource>;
     const rule = custom.jobs.sealer.schedule?.rule;
     expect(rule && customResources[logicalId(rule)]?.Properties).toMatchObject({

@@ -14,6 +14,12 @@ import {
   type FunctionName,
 } from '#shared/config/routes.ts';
 
+/**
+ * The export email sender every test stack is built with: synth refuses a stack without one, and
+ * the `.test` domain can never be a real, verified identity.
+ */
+export const TEST_SENDER = 'Trailkeeper Test <no-reply@trailkeeper.test>';
+
 export type Json = unknown;
 export type Resource = { Type: string; Properties?: Record<string, Json> };
 
