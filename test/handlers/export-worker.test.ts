@@ -109,7 +109,8 @@ beforeEach(() => {
   });
   ddb.on(PutCommand, { TableName: 'events-test' }).resolves({});
   ddb.on(QueryCommand).callsFake((input) => {
-    const { ':low': low, ':high': high } = input.ExpressionAttributeValues as Record<string, string>;
+    const low = String(input.ExpressionAttributeValues[':low']);
+    const high = String(input.ExpressionAttributeValues[':high']);
     // Newest first, from the window's start, strictly below the page's upper bound (a cursor
     // position, or the window's end).
     const rest = eventItems.filter(
