@@ -22,12 +22,14 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   AUTHORIZER,
+  ENV,
   FUNCTIONS,
   type FunctionName,
   ROUTES,
   type RouteDefinition,
 } from '#shared/config/routes.ts';
 import { ServiceFunction, type ServiceResources } from './service-function.ts';
+import { grantRateCounters } from './table-access.ts';
 
 /** Stage-wide default: beyond this API Gateway answers 429 before any Lambda runs. */
 export const API_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
@@ -126,6 +128,10 @@ export class Api extends Construct {
       resources: props.resources,
       description: 'Trailkeeper bearer-token authorizer',
     });
+    // API Gateway caches nothing (below): the authorizer keeps resolved credentials itself.
+    this.authorizerFunction.fn.addEnvironment(ENV.authCacheSeconds, String(AUTHORIZER.inMemoryCacheSeconds));
+    // It enforces each tenant's request rate with shared counters in the control table.
+    grantRateCounters(this.authorizerFunction.role, props.resources.control);
     if (AUTHORIZER.cacheTtlSeconds !== 0) {
       throw new Error(
         'AUTHORIZER.cacheTtlSeconds must be 0: API Gateway caches authorizer results only by identity source, and with one it answers a request without that header with its own 401 body',

@@ -23,6 +23,8 @@ export class ControlTable extends Construct {
       sortKey: keyAttribute(CONTROL_TABLE.sortKey),
       billing: Billing.onDemand(),
       globalSecondaryIndexes: globalIndexes(definition),
+      // Short-lived records (the rate limit's per-second counters) carry an expiry and go by TTL.
+      timeToLiveAttribute: CONTROL_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       encryption: TableEncryptionV2.awsManagedKey(),

@@ -17,7 +17,7 @@
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ControlAccess, EventsAccess } from '#shared/config/routes.ts';
-import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 
 interface TableActions {
   /** Actions on the table ARN itself. */
@@ -147,4 +147,33 @@ export const grantControlAccess = (
       grantActions(grantee, control, CONTROL_READ_WRITE);
       return;
   }
+};
+
+/**
+ * The per-tenant request counters of the rate limit (shared/adapters/rate-counter-store.ts: one
+ * control-table item per tenant and second, `RATE#<tenant>` / `W#<window>`, ADD count, set TTL):
+ * UpdateItem only on items whose partition key starts with RATE# (IAM `dynamodb:LeadingKeys`),
+ * naming only the keys, the counter and the TTL attribute. So the authorizer, which otherwise only
+ * reads tenants and keys, can count requests but change no tenant, key or job.
+ */
+export const RATE_COUNTER_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] },
+  'ForAllValues:StringEquals': {
+    'dynamodb:Attributes': [
+      CONTROL_TABLE.partitionKey,
+      CONTROL_TABLE.sortKey,
+      'count',
+      CONTROL_TABLE.ttlAttribute,
+    ],
+  },
+  StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
+} as const;
+
+export const grantRateCounters = (grantee: IGrantable, control: GrantableTable): void => {
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:UpdateItem'],
+    resourceArns: [control.table.tableArn],
+    conditions: RATE_COUNTER_CONDITIONS as Record<string, Record<string, unknown>>,
+  });
 };

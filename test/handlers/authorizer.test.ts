@@ -1,7 +1,9 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ROTATION_GRACE_MS, resetSecretCache } from '#shared/adapters/secrets.ts';
 import { formatToken, hashToken } from '#shared/domain/tenant.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -94,5 +96,62 @@ describe('authorizer', () => {
   it('answers "unavailable" (503 downstream), not "anonymous", when the store is down', async () => {
     ddb.on(GetCommand).rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' }));
     expect((await handler(request(`Bearer ${token}`))).context).toEqual({ kind: 'unavailable' });
+  });
+});
+
+describe('authorizer during an operator key rotation', () => {
+  const sm = mockClient(SecretsManagerClient);
+  const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TrailkeeperOperatorKey-AbCdEf';
+
+  afterEach(() => {
+    sm.reset();
+    vi.stubEnv('OPERATOR_KEY_SECRET_ARN', '');
+    vi.stubEnv('TRAILKEEPER_OPERATOR_KEY_PREVIOUS', '');
+    resetSecretCache();
+  });
+
+  it('accepts the previous local operator key (TRAILKEEPER_OPERATOR_KEY_PREVIOUS) as well as the current one', async () => {
+    resetSecretCache();
+    vi.stubEnv('TRAILKEEPER_OPERATOR_KEY_PREVIOUS', 'operator-before-local-rotation');
+    expect((await handler(request('Bearer operator-before-local-rotation'))).context).toEqual({
+      kind: 'operator',
+    });
+    expect((await handler(request('Bearer operator-secret'))).context).toEqual({ kind: 'operator' });
+    expect((await handler(request('Bearer operator-never-issued'))).context.kind).toBe('anonymous');
+  });
+
+  it('accepts AWSCURRENT and AWSPREVIOUS from Secrets Manager within the grace period', async () => {
+    resetSecretCache();
+    vi.stubEnv('OPERATOR_KEY_SECRET_ARN', ARN);
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: 'operator-current-aws',
+      CreatedDate: new Date(Date.now() - 60_000),
+    });
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionStage: 'AWSPREVIOUS' }).resolves({
+      SecretString: 'operator-previous-aws',
+    });
+
+    expect((await handler(request('Bearer operator-previous-aws'))).context).toEqual({ kind: 'operator' });
+    expect((await handler(request('Bearer operator-current-aws'))).context).toEqual({ kind: 'operator' });
+    expect((await handler(request('Bearer operator-secret'))).context.kind).toBe('anonymous');
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: ARN, VersionStage: 'AWSCURRENT' },
+      { SecretId: ARN, VersionStage: 'AWSPREVIOUS' },
+    ]);
+  });
+
+  it('refuses the previous key once the grace period after the rotation is over', async () => {
+    resetSecretCache();
+    vi.stubEnv('OPERATOR_KEY_SECRET_ARN', ARN);
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: 'operator-current-late',
+      CreatedDate: new Date(Date.now() - ROTATION_GRACE_MS - 60_000),
+    });
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionStage: 'AWSPREVIOUS' }).resolves({
+      SecretString: 'operator-previous-late',
+    });
+
+    expect((await handler(request('Bearer operator-previous-late'))).context.kind).toBe('anonymous');
+    expect((await handler(request('Bearer operator-current-late'))).context).toEqual({ kind: 'operator' });
   });
 });

@@ -10,14 +10,19 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ARCHIVE_GRANTS } from '#infra/constructs/archive-access.ts';
 import { TABLE_OPERATIONS } from '#infra/constructs/monitoring.ts';
+import { RATE_COUNTER_CONDITIONS } from '#infra/constructs/table-access.ts';
 import { normalizePublicUrl, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
+import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
 import { AUTHORIZER, ENV, FUNCTIONS, ROUTES } from '#shared/config/routes.ts';
 import { ARCHIVE, EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE, type IndexDefinition } from '#shared/config/tables.ts';
@@ -280,6 +285,57 @@ describe('control table', () => {
     });
   });
 
+  it('expires short-lived records (rate counters) by TTL', () => {
+    expect(resources[logicalId(stack.control.table)]?.Properties?.TimeToLiveSpecification).toEqual({
+      AttributeName: CONTROL_TABLE.ttlAttribute,
+      Enabled: true,
+    });
+  });
+
+  it("lets the authorizer count requests: UpdateItem on RATE# items only, naming only the counter's attributes", () => {
+    const statements = asList(
+      (
+        resources[defaultPolicyId(stack.api.authorizerFunction.role)]?.Properties?.PolicyDocument as
+          | { Statement?: Json }
+          | undefined
+      )?.Statement,
+    ) as Record<string, Json>[];
+    expect(statements.filter((st) => isDeepStrictEqual(st.Condition, RATE_COUNTER_CONDITIONS))).toEqual([
+      {
+        Action: 'dynamodb:UpdateItem',
+        Condition: RATE_COUNTER_CONDITIONS,
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.control.table), 'Arn'] },
+      },
+    ]);
+  });
+
+  it("the rate counter store's request is one the conditions admit", async () => {
+    const ddb = mockClient(DynamoDBDocumentClient);
+    try {
+      ddb.on(UpdateCommand).resolves({ Attributes: { count: 3 } });
+      const store = new DynamoRateCounterStore(
+        DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+        'control',
+      );
+      await store.add('tnt_1', 1234, 3);
+      const [call] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+      const leading = RATE_COUNTER_CONDITIONS['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+      expect(
+        leading.some((pattern) => globMatches(pattern, String(call?.Key?.[CONTROL_TABLE.partitionKey]))),
+      ).toBe(true);
+      const allowed: readonly string[] =
+        RATE_COUNTER_CONDITIONS['ForAllValues:StringEquals']['dynamodb:Attributes'];
+      const named = [...Object.keys(call?.Key ?? {}), ...Object.values(call?.ExpressionAttributeNames ?? {})];
+      expect(named.filter((attribute) => !allowed.includes(attribute))).toEqual([]);
+      expect(RATE_COUNTER_CONDITIONS.StringEqualsIfExists['dynamodb:ReturnValues']).toContain(
+        call?.ReturnValues,
+      );
+    } finally {
+      ddb.restore();
+    }
+  });
+
   it('has the indexes of tables.ts, projecting keys only where the definition names no attribute', () => {
     const table = resources[logicalId(stack.control.table)];
     const indexes: IndexDefinition[] = Object.values(CONTROL_TABLE.indexes);
@@ -326,8 +382,13 @@ describe('control table', () => {
         (resources[defaultPolicyId(role)]?.Properties?.PolicyDocument as { Statement?: Json })?.Statement,
       ) as Record<string, Json>[];
       const onControl = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${controlId}"`));
-      const onTable = onControl.filter((s) => isDeepStrictEqual(asList(s.Resource), [tableArn]));
-      const onIndexes = onControl.filter((s) => !onTable.includes(s));
+      // The authorizer's rate counters are their own, conditioned statement (tested below).
+      const rateCounters = onControl.filter((s) => isDeepStrictEqual(s.Condition, RATE_COUNTER_CONDITIONS));
+      expect(rateCounters.length, `${name} rate counters`).toBe(name === 'authorizer' ? 1 : 0);
+      const onTable = onControl.filter(
+        (s) => isDeepStrictEqual(asList(s.Resource), [tableArn]) && !rateCounters.includes(s),
+      );
+      const onIndexes = onControl.filter((s) => !onTable.includes(s) && !rateCounters.includes(s));
       expect(onTable.flatMap((s) => asList(s.Action)).sort(), name).toEqual(
         expected[definition.control]?.table,
       );
@@ -404,6 +465,10 @@ describe('functions', () => {
       // Nothing reserves concurrency by default: a new account's low quota could not give it
       // (the opt-in for scheduled jobs is tested in archive.test.ts).
       expect(properties?.ReservedConcurrentExecutions, `${name} reserved concurrency`).toBeUndefined();
+      // API Gateway caches no authorizer result: the authorizer keeps credentials briefly itself.
+      expect(variables[ENV.authCacheSeconds], `${name} auth cache`).toBe(
+        name === 'authorizer' ? String(AUTHORIZER.inMemoryCacheSeconds) : undefined,
+      );
       // Every link is built from one base URL: the API's endpoint unless the deployment says.
       expect(variables[ENV.publicUrl], `${name} public URL`).toEqual({
         'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'],

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { resetSecretCache } from '#shared/adapters/secrets.ts';
+import { cursorCodec } from '#shared/adapters/wiring.ts';
 import { CursorCodec } from '#shared/domain/cursor.ts';
 
 const codec = new CursorCodec(randomBytes(32));
@@ -37,5 +39,57 @@ describe('cursor codec', () => {
   it('is opaque: the position does not appear in the cursor', () => {
     const cursor = codec.encode('tnt_a', state);
     expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toContain('2026-11-21');
+  });
+});
+
+describe('cursor codec during a key rotation', () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const rotated = new CursorCodec(newKey, [oldKey]);
+
+  it('opens a cursor made with the previous key', () => {
+    const before = new CursorCodec(oldKey).encode('tnt_a', state);
+    expect(rotated.decode('tnt_a', before)).toEqual(state);
+  });
+
+  it('makes new cursors with the current key only', () => {
+    const cursor = rotated.encode('tnt_a', state);
+    expect(new CursorCodec(newKey).decode('tnt_a', cursor)).toEqual(state);
+    expect(new CursorCodec(oldKey).decode('tnt_a', cursor)).toBeNull();
+  });
+
+  it('still rejects a previous-key cursor of another tenant, and cursors of any other key', () => {
+    expect(rotated.decode('tnt_b', new CursorCodec(oldKey).encode('tnt_a', state))).toBeNull();
+    expect(rotated.decode('tnt_a', new CursorCodec(randomBytes(32)).encode('tnt_a', state))).toBeNull();
+  });
+
+  it('refuses a previous key that is not 32 bytes', () => {
+    expect(() => new CursorCodec(newKey, [randomBytes(16)])).toThrow('cursor key must be 32 bytes');
+  });
+});
+
+describe('production cursor codec (shared/adapters/wiring.ts)', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    resetSecretCache();
+  });
+
+  it('opens cursors of the previous key while TRAILKEEPER_CURSOR_KEY_PREVIOUS names it, and not after', async () => {
+    vi.stubEnv('CURSOR_KEY_SECRET_ARN', '');
+    vi.stubEnv('TRAILKEEPER_CURSOR_KEY', 'old-cursor-key');
+    const before = (await cursorCodec()).encode('tnt_a', state);
+
+    resetSecretCache();
+    vi.stubEnv('TRAILKEEPER_CURSOR_KEY', 'new-cursor-key');
+    vi.stubEnv('TRAILKEEPER_CURSOR_KEY_PREVIOUS', 'old-cursor-key');
+    const during = await cursorCodec();
+    expect(during.decode('tnt_a', before)).toEqual(state);
+
+    resetSecretCache();
+    vi.stubEnv('TRAILKEEPER_CURSOR_KEY_PREVIOUS', '');
+    const after = await cursorCodec();
+    expect(after).not.toBe(during);
+    expect(after.decode('tnt_a', before)).toBeNull();
+    expect(after.decode('tnt_a', during.encode('tnt_a', state))).toEqual(state);
   });
 });
