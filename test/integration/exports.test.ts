@@ -1,13 +1,14 @@
 /**
  * Exports through the HTTP API of the local stack: synchronous files compared row by row with
  * GET /v1/events, CSV quoting and formula neutralisation, a queued export of more than 10,000
- * rows resumed across checkpoints, the emailed link, tenant isolation and scopes.
+ * rows resumed across checkpoints, the emailed link, tenant isolation and scopes, the limits on
+ * notify_email (allowed domains, hourly allowance) and the clamp to the tenant's current retention.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, createKey, createTenant, listAll, type TestTenant } from './client.ts';
+import { api, createKey, createTenant, listAll, operator, type TestTenant } from './client.ts';
 
 /** Follows the API's download redirect to the presigned URL and returns the file. */
 const download = async (token: string, exportId: string): Promise<string> => {
@@ -131,6 +132,75 @@ describe('exports and access', () => {
     const bad = await api('POST', '/v1/exports', { token: a.key, body: { format: 'pdf', limit: 5 } });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['format', 'limit']);
+  });
+});
+
+describe('export limits', () => {
+  it("sends notify_email only to the tenant's allowed domains, and at most 20 per hour", async () => {
+    const tenant = await createTenant();
+    const patched = await api('PATCH', `/v1/tenants/${tenant.id}`, {
+      token: tenant.key,
+      body: { email_domains: ['example.com'] },
+    });
+    expect(patched.status).toBe(200);
+
+    const outside = await api('POST', '/v1/exports', {
+      token: tenant.key,
+      body: { format: 'json', notify_email: 'someone@elsewhere.test' },
+    });
+    expect(outside.status).toBe(400);
+    expect(outside.body.errors[0].field).toBe('notify_email');
+
+    const hour = () => new Date().toISOString().slice(0, 13);
+    const startedIn = hour();
+    const answers: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const res = await api('POST', '/v1/exports', {
+        token: tenant.key,
+        body: { format: 'json', notify_email: `auditor${i}@example.com` },
+      });
+      answers.push(res.status);
+      if (res.status === 429) {
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(res.body.detail).toContain('notify_email');
+      }
+    }
+    // Should the clock hour turn during the loop, the allowance renews once.
+    if (hour() === startedIn) expect(answers).toEqual([...Array.from({ length: 20 }, () => 201), 429]);
+    else expect(answers.filter((status) => status === 201).length).toBeGreaterThanOrEqual(20);
+    // Without an email the tenant still exports.
+    const silent = await api('POST', '/v1/exports', { token: tenant.key, body: { format: 'json' } });
+    expect(silent.status).toBe(201);
+  });
+
+  it("clamps an export to the tenant's current retention at once", async () => {
+    const tenant = await createTenant();
+    const day = 86_400_000;
+    const events = [5, 20, 40].map((days) => ({
+      id: `aged-${days}`,
+      action: 'doc.viewed',
+      actor: { id: 'u1' },
+      occurred_at: new Date(Date.now() - days * day).toISOString(),
+    }));
+    expect((await api('POST', '/v1/events', { token: tenant.key, body: { events } })).status).toBe(201);
+    const from = new Date(Date.now() - 60 * day).toISOString();
+    const before = await api('POST', '/v1/exports', { token: tenant.key, body: { format: 'json', from } });
+    expect(before.body.rows).toBe(3);
+
+    const cut = await api('PATCH', `/v1/tenants/${tenant.id}`, {
+      token: operator(),
+      body: { retention_days: 10 },
+    });
+    expect(cut.status).toBe(200);
+    const after = await api('POST', '/v1/exports', { token: tenant.key, body: { format: 'json', from } });
+
+    expect(after.status).toBe(201);
+    expect(Date.parse(after.body.filters.from)).toBeGreaterThan(Date.now() - 11 * day);
+    const file = JSON.parse(await download(tenant.key, after.body.id)) as { id: string; action: string }[];
+    // The 5-day-old event, and the first export's own audit_log.exported event.
+    expect(after.body.rows).toBe(2);
+    expect(file.filter((e) => e.action === 'doc.viewed').map((e) => e.id)).toEqual(['aged-5']);
   });
 });
 
