@@ -1,6 +1,7 @@
 /**
  * POST /v1/exports, GET /v1/exports/{id}, GET /v1/exports/{id}/download. Thin adapter over
- * shared/usecases/exports.ts.
+ * shared/usecases/exports.ts. Links (download_url, the emailed link) are built from
+ * `request.baseUrl`: the configured public URL, never a request header.
  */
 import { exportDeps } from '#shared/adapters/export-wiring.ts';
 import { createApiHandler, requireKey } from '#shared/http/middleware.ts';

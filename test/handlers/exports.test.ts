@@ -189,13 +189,11 @@ describe('POST /v1/exports: links, emails and retention', () => {
   it('records a failed email on the export (a short reason, no addresses) and still answers 201 completed', async () => {
     smallExport();
     ddb.on(GetCommand).resolves({ Item: tenantItem() });
-    ses
-      .on(SendEmailCommand)
-      .rejects(
-        Object.assign(new Error('Email address is not verified: ada@example.com'), {
-          name: 'MessageRejected',
-        }),
-      );
+    ses.on(SendEmailCommand).rejects(
+      Object.assign(new Error('Email address is not verified: ada@example.com'), {
+        name: 'MessageRejected',
+      }),
+    );
 
     const result = await post({ format: 'csv', notify_email: 'ada@example.com' });
 

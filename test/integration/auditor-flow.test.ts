@@ -133,7 +133,7 @@ describe('README: verifying, as an auditor', () => {
       .split('\n')
       .flatMap((page) => (JSON.parse(page) as { data: SignedDigest[] }).data);
     expect(digests.map((d) => d.event_count)).toEqual([60, 10 + 1 + 10]);
-    expect(digests.at(-1)?.interval.end > record.as_of).toBe(true);
+    expect((digests.at(-1)?.interval.end ?? '') > record.as_of).toBe(true);
     expect(verified.stdout).toContain('Trailkeeper integrity verification: PASSED');
     expect(verified.stdout).toContain("(the export record's as_of)");
     expect(verified.stdout).toContain('60 of 70 event(s) proven');
