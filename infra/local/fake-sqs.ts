@@ -24,9 +24,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import type { FunctionDefinition } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
-import { withTimeout } from './gateway.ts';
 import { listen, readBody } from './http-util.ts';
-import { lambdaInvoker } from './lambda.ts';
+import { lambdaInvoker, withTimeout } from './lambda.ts';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const REGION = 'us-east-1';

@@ -5,17 +5,14 @@
  * context. Route matching and event building are pure functions, exported for tests.
  */
 import { isUtf8 } from 'node:buffer';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type {
   APIGatewayEventRequestContextV2,
   APIGatewayProxyEventV2,
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyResultV2,
   APIGatewayRequestAuthorizerEventV2,
-  Context,
 } from 'aws-lambda';
 import {
   AUTHORIZER,
@@ -31,16 +28,16 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
-  UnauthorizedError,
+  ServiceUnavailableError,
 } from '#shared/errors.ts';
 import { listen } from './http-util.ts';
+import { ACCOUNT_ID, type Invoker, importFromRepo, lambdaInvoker, REGION, TimeoutError } from './lambda.ts';
 
 /** API Gateway's own request payload limit; the handlers enforce the (smaller) API limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
-const REGION = 'us-east-1';
-const ACCOUNT_ID = '000000000000';
 const API_ID = 'local';
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Seconds a client is told to wait after a function timed out (the handlers' own 503s say 1). */
+export const TIMEOUT_RETRY_AFTER_SECONDS = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Route matching
@@ -254,14 +251,18 @@ export const buildHttpApiEvent = (
   };
 };
 
-/** The REQUEST authorizer event (payload 2.0) for a route event; identity source: the Authorization header. */
+/**
+ * The REQUEST authorizer event (payload 2.0) for a route event. The authorizer has no identity
+ * source (infra/constructs/api.ts), so `identitySource` is empty and the authorizer reads the
+ * Authorization header itself; API Gateway invokes it for every request, with or without one.
+ */
 export const buildAuthorizerEvent = (event: APIGatewayProxyEventV2): APIGatewayRequestAuthorizerEventV2 => {
   const { http } = event.requestContext;
   return {
     version: '2.0',
     type: 'REQUEST',
     routeArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${API_ID}/$default/${http.method}${http.path}`,
-    identitySource: [event.headers[AUTHORIZER.identityHeader] ?? ''],
+    identitySource: [],
     routeKey: event.routeKey,
     rawPath: event.rawPath,
     rawQueryString: event.rawQueryString,
@@ -273,39 +274,9 @@ export const buildAuthorizerEvent = (event: APIGatewayProxyEventV2): APIGatewayR
   };
 };
 
-/** A Lambda `Context` like the one Lambda passes, with the function's memory and timeout. */
-export const createLambdaContext = (
-  name: string,
-  fn: FunctionDefinition,
-  startedAt = Date.now(),
-): Context => {
-  const functionName = `trailkeeper-${name}`;
-  const deadline = startedAt + fn.timeoutSeconds * 1000;
-  const day = new Date(startedAt).toISOString().slice(0, 10).replaceAll('-', '/');
-  const unsupported = (): never => {
-    throw new Error('the callback-style context methods are not supported');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName}`,
-    memoryLimitInMB: String(fn.memoryMiB),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
-};
-
 // ---------------------------------------------------------------------------------------------
 // The server
 
-/** What every handler module exports; the event and result types depend on the function. */
-type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 type RouteEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
 /** The HTTP API "simple response" of the authorizer. */
 type AuthorizerDecision = { isAuthorized: boolean; context?: AuthorizerContext };
@@ -317,6 +288,8 @@ export interface AccessLogEntry {
   routeKey: string;
   status: number;
   durationMs: number;
+  /** How long the authorizer took, for authorized routes. */
+  authorizerMs?: number;
 }
 
 export interface GatewayOptions {
@@ -329,7 +302,10 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** Called once per request with ids and timings (never payloads). */
   readonly onRequest?: (entry: AccessLogEntry) => void;
-  /** Called when a handler throws, times out or returns garbage; the client gets a bare 500. */
+  /**
+   * Called when a handler throws, times out or returns garbage. The client gets a bare 500, or a
+   * 503 with Retry-After when the function timed out.
+   */
   readonly onError?: (error: unknown, context: { requestId: string; fn: string }) => void;
 }
 
@@ -338,10 +314,6 @@ export interface Gateway {
   readonly port: number;
   close(): Promise<void>;
 }
-
-/** Imports a handler module by its repo-relative entry (the default `loadModule`). */
-export const importFromRepo = (entry: string): Promise<unknown> =>
-  import(pathToFileURL(join(REPO_ROOT, entry)).href);
 
 export interface GatewayReply {
   status: number;
@@ -400,43 +372,36 @@ const readBody = (req: IncomingMessage, limit: number): Promise<{ body: Buffer; 
     req.on('error', reject);
   });
 
-/** Rejects with `<what> timed out after <ms> ms` unless `promise` settles first. */
-export const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+/**
+ * A function that did not answer within its timeout. API Gateway would answer 500 (a function
+ * error) or 503 (the integration's own 30 s limit); the service's contract is that a dependency
+ * that does not answer in time is a 503 the client may retry, so the local gateway answers that.
+ */
+const timedOut = (): GatewayReply =>
+  problemReply(new ServiceUnavailableError('The service did not answer in time; retry with backoff.'), {
+    'retry-after': String(TIMEOUT_RETRY_AFTER_SECONDS),
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-};
 
 export const startGateway = async (options: GatewayOptions = {}): Promise<Gateway> => {
   const routes = options.routes ?? ROUTES;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const loadModule = options.loadModule ?? importFromRepo;
-  const modules = new Map<string, Promise<unknown>>();
+  const invokers = new Map<string, Invoker<unknown>>();
 
-  const loadHandler = async (entry: string): Promise<LambdaHandler> => {
-    let pending = modules.get(entry);
-    if (pending === undefined) {
-      pending = loadModule(entry);
-      pending.catch(() => modules.delete(entry)); // a module that failed to load is retried next time
-      modules.set(entry, pending);
+  /** Invokes a function like Lambda would (lambda.ts): its module loaded once, fresh context, bounded by its timeout. */
+  const invoke = (name: string, fn: FunctionDefinition, event: unknown): Promise<unknown> => {
+    let invoker = invokers.get(name);
+    if (invoker === undefined) {
+      invoker = lambdaInvoker<unknown>(name, fn, loadModule);
+      invokers.set(name, invoker);
     }
-    const module = (await pending) as { handler?: unknown };
-    if (typeof module.handler !== 'function') throw new Error(`${entry} does not export a handler function`);
-    return module.handler as LambdaHandler;
-  };
-
-  /** Invokes a function like Lambda would: fresh context, bounded by its timeout. */
-  const invoke = async (name: string, fn: FunctionDefinition, event: unknown): Promise<unknown> => {
-    const handler = await loadHandler(fn.entry);
-    const run = Promise.resolve(handler(event, createLambdaContext(name, fn)));
-    return withTimeout(run, fn.timeoutSeconds * 1000, `function ${name}`);
+    return invoker(event);
   };
 
   const dispatch = async (
     req: IncomingMessage,
     meta: RequestMeta,
+    timings: { authorizerMs?: number },
   ): Promise<{ reply: GatewayReply; routeKey: string }> => {
     const { body, tooLarge } = await readBody(req, maxBodyBytes);
     if (tooLarge) return { reply: problemReply(new PayloadTooLargeError(maxBodyBytes)), routeKey: '-' };
@@ -467,16 +432,15 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     const event = buildHttpApiEvent(request, route, pathParameters, meta);
     const fail = (error: unknown, fn: string) => {
       options.onError?.(error, { requestId: meta.requestId, fn });
-      return { reply: internalError(), routeKey };
+      return { reply: error instanceof TimeoutError ? timedOut() : internalError(), routeKey };
     };
 
     let routeEvent = event as RouteEvent; // unauthorized routes carry no `authorizer`, as in AWS
     if (route.authorized) {
-      // Like API Gateway, no identity source means no authorizer call (AWS's body is not problem+json).
-      if (!event.headers[AUTHORIZER.identityHeader]) {
-        return { reply: problemReply(new UnauthorizedError()), routeKey };
-      }
+      // No identity source: the authorizer runs for every request, with or without credentials,
+      // and a request without them reaches the handler as anonymous (its problem+json 401).
       let decision: AuthorizerDecision | undefined;
+      const authorizerStartedAt = performance.now();
       try {
         decision = (await invoke(
           'authorizer',
@@ -485,6 +449,8 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
         )) as AuthorizerDecision;
       } catch (error) {
         return fail(error, 'authorizer');
+      } finally {
+        timings.authorizerMs = Math.round(performance.now() - authorizerStartedAt);
       }
       if (decision?.isAuthorized !== true) {
         const forbidden = { status: 403, headers: { 'content-type': 'application/json' } };
@@ -510,9 +476,10 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const startedAt = performance.now();
     const meta = newRequestMeta();
+    const timings: { authorizerMs?: number } = {};
     let outcome: { reply: GatewayReply; routeKey: string };
     try {
-      outcome = await dispatch(req, meta);
+      outcome = await dispatch(req, meta, timings);
     } catch (error) {
       options.onError?.(error, { requestId: meta.requestId, fn: 'gateway' });
       outcome = { reply: internalError(), routeKey: '-' };
@@ -530,6 +497,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
       routeKey,
       status: reply.status,
       durationMs: Math.round(performance.now() - startedAt),
+      ...timings,
     });
   };
 

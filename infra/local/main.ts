@@ -101,6 +101,7 @@ const main = async (): Promise<void> => {
   const stack = await startLocalStack({
     dataDir,
     port: Number(process.env.PORT ?? 3000),
+    ...(process.env.TRAILKEEPER_PUBLIC_URL ? { publicUrl: process.env.TRAILKEEPER_PUBLIC_URL } : {}),
     logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
   });
 

@@ -29,6 +29,7 @@ import { EVENTS_TABLE, TABLES } from '#shared/config/tables.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
 import { startFakeSes } from './fake-ses.ts';
 import { lambdaConsumer, type QueueHooks, startFakeSqs } from './fake-sqs.ts';
+import { isolateFunctionPools } from './function-pools.ts';
 import { type AccessLogEntry, startGateway } from './gateway.ts';
 import { lambdaInvoker } from './lambda.ts';
 import { ensureBuckets, S3RVER_CREDENTIALS, startLocalS3 } from './s3.ts';
@@ -50,6 +51,11 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   /** Gateway port; 0 or undefined = a free port. */
   readonly port?: number;
+  /**
+   * TRAILKEEPER_PUBLIC_URL, the base of every link the service hands out (e.g. a tunnel's URL).
+   * Default: the gateway's own URL, known once it listens.
+   */
+  readonly publicUrl?: string;
   /** Fixed operator key (tests). Otherwise TRAILKEEPER_OPERATOR_KEY, then `<dataDir>/secrets.json`. */
   readonly operatorKey?: string;
   /** Handlers' POWERTOOLS_LOG_LEVEL and this module's own verbosity (INFO also logs each request). */
@@ -177,6 +183,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   };
 
   try {
+    // Each function gets its own outbound connection pools, as its own containers would have.
+    isolateFunctionPools();
     // Only its owner may read it: it holds the operator key, API key hashes and every event.
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const secrets = await resolveSecrets(options, dataDir);
@@ -269,7 +277,10 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
     const previousEnv = Object.fromEntries(
-      [...Object.keys(env), 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].map((name) => [name, process.env[name]]),
+      [...Object.keys(env), ENV.publicUrl, 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].map((name) => [
+        name,
+        process.env[name],
+      ]),
     );
     // A developer's real session must not leak into requests to the fakes.
     delete process.env.AWS_SESSION_TOKEN;
@@ -319,7 +330,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       port: options.port ?? 0,
       onRequest: (entry: AccessLogEntry) => {
         const route = entry.routeKey === '-' ? `${entry.method} (no route)` : entry.routeKey;
-        log('INFO', `${route} -> ${entry.status} in ${entry.durationMs} ms (id ${entry.requestId})`);
+        const authorizer = entry.authorizerMs === undefined ? '' : `, authorizer ${entry.authorizerMs} ms`;
+        log(
+          'INFO',
+          `${route} -> ${entry.status} in ${entry.durationMs} ms (id ${entry.requestId}${authorizer})`,
+        );
       },
       onError: (error, { requestId, fn }) =>
         log(
@@ -328,6 +343,10 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         ),
     });
     cleanups.push(gateway.close);
+    // Every link the service hands out is built from this, never from Host or X-Forwarded-Host;
+    // handlers read it per request, so it can be set now that the port is known.
+    env[ENV.publicUrl] = options.publicUrl ?? gateway.url;
+    process.env[ENV.publicUrl] = env[ENV.publicUrl];
     log('INFO', `gateway on ${gateway.url}, ready in ${Math.round(performance.now() - startedAt)} ms`);
 
     return {

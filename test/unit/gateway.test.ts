@@ -2,11 +2,10 @@
  * The local HTTP gateway: route matching, payload 2.0 event building, and the request pipeline
  * (authorizer, handler, errors, limits) driven over HTTP with fake handler modules.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   buildAuthorizerEvent,
   buildHttpApiEvent,
-  createLambdaContext,
   type Gateway,
   type IncomingRequest,
   matchRoute,
@@ -15,6 +14,7 @@ import {
   replyFromResult,
   startGateway,
 } from '#infra/local/gateway.ts';
+import { createLambdaContext } from '#infra/local/lambda.ts';
 import { AUTHORIZER, FUNCTIONS, ROUTES, type RouteDefinition } from '#shared/config/routes.ts';
 
 const route = (method: RouteDefinition['method'], path: string): RouteDefinition => ({
@@ -199,17 +199,18 @@ describe('HTTP API event builder (payload 2.0)', () => {
     expect(event).not.toHaveProperty('cookies');
   });
 
-  it('derives the REQUEST authorizer event with the Authorization header as identity source', () => {
+  it('derives the REQUEST authorizer event, with no identity source and the headers as received', () => {
     const event = buildHttpApiEvent(request(), queryRoute, { id: 'evt_1' }, META);
     const authorizerEvent = buildAuthorizerEvent(event);
     expect(authorizerEvent).toMatchObject({
       version: '2.0',
       type: 'REQUEST',
       routeArn: 'arn:aws:execute-api:us-east-1:000000000000:local/$default/GET/v1/events/evt_1',
-      identitySource: ['Bearer tk_1'],
+      identitySource: [],
       routeKey: 'GET /v1/events/{id}',
       pathParameters: { id: 'evt_1' },
     });
+    expect(authorizerEvent.headers?.authorization).toBe('Bearer tk_1');
   });
 });
 
@@ -254,6 +255,7 @@ describe('handler result to HTTP reply', () => {
 describe('gateway pipeline', () => {
   let gateway: Gateway | undefined;
   afterEach(async () => {
+    vi.useRealTimers();
     await gateway?.close();
     gateway = undefined;
   });
@@ -310,13 +312,23 @@ describe('gateway pipeline', () => {
     expect(loads).toEqual([AUTHORIZER.entry]);
   });
 
-  it('answers 401 problem+json without calling the authorizer when Authorization is missing', async () => {
-    const { url, loads } = await start({ [AUTHORIZER.entry]: allow, [FUNCTIONS.admin.entry]: echo });
+  it('calls the authorizer for a request without Authorization and passes its answer on', async () => {
+    const seen: { headers: Record<string, string>; identitySource: string[] }[] = [];
+    const anonymous: Module = {
+      handler: async (event: { headers: Record<string, string>; identitySource: string[] }) => {
+        seen.push(event);
+        return { isAuthorized: true, context: { kind: 'anonymous' } };
+      },
+    };
+    const { url, loads } = await start({ [AUTHORIZER.entry]: anonymous, [FUNCTIONS.admin.entry]: echo });
     const response = await fetch(`${url}/v1/tenants/tnt_1`);
-    expect(response.status).toBe(401);
-    expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(await response.json()).toMatchObject({ type: '/problems/unauthorized', status: 401 });
-    expect(loads).toEqual([]);
+    expect(response.status).toBe(200);
+    expect(loads).toEqual([AUTHORIZER.entry, FUNCTIONS.admin.entry]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.headers).not.toHaveProperty('authorization');
+    expect(seen[0]?.identitySource).toEqual([]);
+    const body = (await response.json()) as Echoed;
+    expect(body.requestContext.authorizer).toEqual({ lambda: { kind: 'anonymous' } });
   });
 
   it('gives unauthorized routes no authorizer and loads each module once', async () => {
@@ -342,6 +354,39 @@ describe('gateway pipeline', () => {
     expect(text).not.toContain('secret internals');
     expect(JSON.parse(text)).toMatchObject({ status: 500, title: 'Internal server error' });
     expect(errors).toHaveLength(1);
+  });
+
+  it('answers 503 problem+json with Retry-After when the authorizer times out', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const hanging: Module = { handler: () => new Promise(() => {}) };
+    const { url, loads, errors } = await start({
+      [AUTHORIZER.entry]: hanging,
+      [FUNCTIONS.admin.entry]: echo,
+    });
+    const pending = fetch(`${url}/v1/tenants/tnt_1`, { headers: { authorization: 'Bearer k' } });
+    await vi.waitFor(() => expect(loads).toEqual([AUTHORIZER.entry]));
+    await vi.advanceTimersByTimeAsync(AUTHORIZER.timeoutSeconds * 1000);
+    const response = await pending;
+    vi.useRealTimers();
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await response.json()).toMatchObject({ type: '/problems/service-unavailable', status: 503 });
+    expect(loads).toEqual([AUTHORIZER.entry]);
+    expect(String(errors[0])).toContain('function authorizer timed out after 5000 ms');
+  });
+
+  it('answers 503 problem+json with Retry-After when a handler times out', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const hanging: Module = { handler: () => new Promise(() => {}) };
+    const { url, loads } = await start({ [FUNCTIONS.health.entry]: hanging });
+    const pending = fetch(`${url}/health`);
+    await vi.waitFor(() => expect(loads).toEqual([FUNCTIONS.health.entry]));
+    await vi.advanceTimersByTimeAsync(FUNCTIONS.health.timeoutSeconds * 1000);
+    const response = await pending;
+    vi.useRealTimers();
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
   });
 
   it('answers 413 problem+json for a body over the gateway limit', async () => {
