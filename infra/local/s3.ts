@@ -1,12 +1,14 @@
 /**
- * The local S3 (s3rver) as a supervised child process. It runs in its own Node with
- * `--openssl-legacy-provider`: without it a truncated ListObjectsV2 answers 500 under OpenSSL 3,
- * and that flag is process-wide, so it cannot run inside our process.
+ * The local S3 (s3rver, with the conditional writes of s3-server.ts) as a supervised child
+ * process, listening on 127.0.0.1 only. It runs in its own Node with `--openssl-legacy-provider`:
+ * without it a truncated ListObjectsV2 answers 500 under OpenSSL 3, and that flag is
+ * process-wide, so it cannot run inside our process.
  */
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CreateBucketCommand,
   HeadBucketCommand,
@@ -52,14 +54,15 @@ const LISTENING = /S3rver listening on [^:\s]+:(\d+)/;
 export const startLocalS3 = async (options: LocalS3Options): Promise<LocalS3> => {
   const directory = resolve(options.directory);
   await mkdir(directory, { recursive: true });
-  const bin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
-  const args = ['--openssl-legacy-provider', bin, '--directory', directory, '--address', '127.0.0.1'];
-  args.push('--port', String(options.port ?? 0), '--silent');
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const server = fileURLToPath(new URL('./s3-server.ts', import.meta.url));
+  const args = ['--openssl-legacy-provider', '--import', tsx, server, '--directory', directory];
+  args.push('--address', '127.0.0.1', '--port', String(options.port ?? 0));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
   const tail = captureTail(child);
   supervise(child);
 
-  // `--silent` mutes request logs, not the start-up line, which carries the port it bound.
+  // The start-up line carries the port it bound.
   const port = new Promise<number>((resolvePort, reject) => {
     let output = '';
     const onData = (chunk: Buffer): void => {

@@ -4,6 +4,7 @@
  * handlers reach the stores through the environment the stack set.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,7 +25,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { localDynamoDbClientConfig, parseJavaMajor, startDynamoDbLocal } from '#infra/local/dynamodb.ts';
 import { ensureBuckets, localS3ClientConfig } from '#infra/local/s3.ts';
 import { createTableInput, ensureTables } from '#infra/local/tables.ts';
+import { ENV } from '#shared/config/routes.ts';
 import { EVENTS_TABLE, TABLES, type TableDefinition } from '#shared/config/tables.ts';
+import { createTenant } from './client.ts';
 
 const baseUrl = inject('baseUrl');
 const operatorKey = inject('operatorKey');
@@ -74,6 +77,50 @@ describe('local gateway', () => {
     const read = await fetch(`${baseUrl}/v1/tenants/${encodeURIComponent(tenant.id)}`, { headers });
     expect(read.status).toBe(200);
     expect(await read.json()).toMatchObject({ id: tenant.id, name: 'Local runtime check' });
+  });
+});
+
+describe('public URL', () => {
+  /** A POST with exactly these headers (fetch would not send a Host of our choosing). */
+  const rawPost = (path: string, headers: Record<string, string>, body: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(path, baseUrl);
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it("is the gateway's own URL in the handlers' environment", () => {
+    expect(inject('localEnv')[ENV.publicUrl]).toBe(baseUrl);
+  });
+
+  it('builds download links from the local stack URL, whatever Host and X-Forwarded-Host say', async () => {
+    const tenant = await createTenant();
+    const response = await rawPost(
+      '/v1/exports',
+      {
+        host: 'evil.example',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        authorization: `Bearer ${tenant.key}`,
+        'content-type': 'application/json',
+      },
+      JSON.stringify({ format: 'json' }),
+    );
+    expect(response.status).toBe(201);
+    const created = JSON.parse(response.body) as { id: string; status: string; download_url: string };
+    expect(created.status).toBe('completed');
+    expect(created.download_url).toBe(`${baseUrl}/v1/exports/${created.id}/download`);
+    expect(response.body).not.toContain('evil.example');
   });
 });
 
