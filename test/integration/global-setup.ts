@@ -14,6 +14,8 @@ declare module 'vitest' {
     baseUrl: string;
     operatorKey: string;
     dynamoEndpoint: string;
+    /** Whether DynamoDB Local listens on 127.0.0.1 only (it needs a JDK's javac for that). */
+    dynamoLoopbackOnly: boolean;
     s3Endpoint: string;
     /** Where the local SES writes each email (`*.eml`). */
     outboxDir: string;
@@ -42,6 +44,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('baseUrl', stack.url);
   project.provide('operatorKey', stack.operatorKey);
   project.provide('dynamoEndpoint', stack.dynamoEndpoint);
+  project.provide('dynamoLoopbackOnly', stack.dynamoLoopbackOnly);
   project.provide('s3Endpoint', stack.s3Endpoint);
   project.provide('outboxDir', stack.outboxDir);
   project.provide('exportQueueUrl', stack.queue.url);
