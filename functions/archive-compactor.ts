@@ -1,8 +1,9 @@
 /**
  * Archive compactor (EventBridge schedule, hourly): turns each closed day's staged batches into
  * one object per tenant and day in the Object Lock bucket (shared/usecases/archive-compaction.ts).
- * Reserved concurrency 1. What it leaves for lack of time, the next run picks up. Logs partitions
- * and counts, never events.
+ * Runs hourly with a timeout far below the hour, so runs do not overlap (no reserved concurrency
+ * unless deployed with -c reserveConcurrency=true). What it leaves for lack of time, the next run
+ * picks up. Logs partitions and counts, never events.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';

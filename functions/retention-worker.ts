@@ -1,7 +1,8 @@
 /**
  * Retention worker (EventBridge schedule, every minute; a timer locally): advances every pending
- * retention backfill job until done or until its time runs low. Reserved concurrency 1 in AWS;
- * the lease on each job keeps even overlapping runs apart. Logs ids and counts only.
+ * retention backfill job until done or until its time runs low. The lease on each job keeps
+ * overlapping runs apart (concurrency is reserved only with -c reserveConcurrency=true). Logs ids
+ * and counts only.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';

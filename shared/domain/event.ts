@@ -20,7 +20,7 @@ export const RESERVED_ACTION_PREFIXES = ['audit_log.', 'trailkeeper.'] as const;
 export const MAX_BATCH = 100;
 export const MAX_PAYLOAD_BYTES = 32 * 1024;
 export const MAX_JSON_DEPTH = 20;
-const FUTURE_SKEW_MS = 5 * 60_000;
+export const FUTURE_SKEW_MS = 5 * 60_000;
 
 export const ACTOR_TYPES = ['user', 'api_key', 'service', 'system', 'support'] as const;
 

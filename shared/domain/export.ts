@@ -4,6 +4,7 @@
  * runs, its cut-off (what the offline verifier may require it to hold), and how the API shows it.
  */
 import * as z from 'zod';
+import { FUTURE_SKEW_MS } from './event.ts';
 import { EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
 import type { EventFilters, TimeWindow } from './query.ts';
 import { eventFiltersSchema } from './query.ts';
@@ -37,9 +38,6 @@ export const emailDomainAllowed = (email: string, allowedDomains: readonly strin
   return allowedDomains.includes(domain);
 };
 
-/** An event may carry an occurred_at up to this far after its receipt (see shared/domain/event.ts). */
-const MAX_FUTURE_SKEW_MS = 5 * 60_000;
-
 /**
  * An export's cut-off (`as_of`): every event that matches its filters, lies in its window and was
  * received at or before the cut-off is in the file; events received later may or may not be. The
@@ -58,7 +56,7 @@ export const exportCutoff = (fields: {
   lagMs: number;
 }): string => {
   const visible = fields.readStartMs - fields.lagMs;
-  const inWindow = Date.parse(fields.window.to) - (fields.toGiven ? MAX_FUTURE_SKEW_MS : fields.lagMs);
+  const inWindow = Date.parse(fields.window.to) - (fields.toGiven ? FUTURE_SKEW_MS : fields.lagMs);
   return new Date(Math.min(visible, inWindow)).toISOString();
 };
 

@@ -17,12 +17,15 @@ const retentionDays = z.union(
   { error: `must be a number of days (1–${MAX_RETENTION_DAYS}) or "unlimited"` },
 );
 const shards = z.int('must be an integer').min(1).max(MAX_SHARDS);
+/** Requests per second for this tenant; null (or absent) is the plan's limit. */
+const rateLimitRps = z.int('must be an integer').min(1).max(MAX_RATE_LIMIT_RPS).nullable();
 
 export const createTenantSchema = z.strictObject({
   name,
   plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]).default('free'),
   retention_days: retentionDays.optional(),
   shards: shards.default(1),
+  rate_limit_rps: rateLimitRps.optional(),
 });
 
 /** A DNS name in lower case (`example.com`), as a recipient domain. */
@@ -46,8 +49,7 @@ export const updateTenantSchema = z
     /** null resets to the plan's retention. */
     retention_days: retentionDays.nullable().optional(),
     shards: shards.optional(),
-    /** Requests per second for this tenant; null returns to the plan's limit. */
-    rate_limit_rps: z.int('must be an integer').min(1).max(MAX_RATE_LIMIT_RPS).nullable().optional(),
+    rate_limit_rps: rateLimitRps.optional(),
     /** Allowed recipient domains of export notification emails; [] allows any. */
     email_domains: z
       .array(domain)

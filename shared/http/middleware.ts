@@ -62,19 +62,41 @@ const THROTTLE_ERRORS = new Set([
   'InternalServerError',
   'ServiceUnavailable',
   'TimeoutError',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  // The SDK's requestTimeout or an aborted socket.
+  'AbortError',
+]);
+
+/** Network failures on the way to a dependency (DNS, routing, a dropped connection). */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
 ]);
 
 /** Dependency failures a client should retry (throttling, outages, timeouts). */
 const isRetryableDependencyError = (error: unknown): boolean => {
   if (!(error instanceof Error)) return false;
-  const meta = (error as { $metadata?: { httpStatusCode?: number }; code?: string }).$metadata;
-  const code = (error as { code?: string }).code;
+  const { $metadata, $retryable, code } = error as {
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    code?: string;
+  };
+  const status = $metadata?.httpStatusCode ?? 0;
   return (
     THROTTLE_ERRORS.has(error.name) ||
-    (meta?.httpStatusCode ?? 0) >= 500 ||
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'ETIMEDOUT'
+    status >= 500 ||
+    status === 429 ||
+    $retryable !== undefined ||
+    (code !== undefined && NETWORK_ERRORS.has(code))
   );
 };
 
@@ -151,19 +173,23 @@ const decodeBody = (event: ApiEvent): unknown => {
   return parsed;
 };
 
-/** Maps any error to a response: typed errors keep their status, dependency failures are 503, the rest a bare 500. */
+/** The HTTP error an error answers as: typed errors keep their status, dependency failures are 503, the rest a bare 500. */
+const asHttpError = (error: unknown): HttpError => {
+  if (error instanceof HttpError) return error;
+  if (isRetryableDependencyError(error)) return new ServiceUnavailableError();
+  return new HttpError(500, 'internal-error', 'Internal error', 'Something went wrong on our side.');
+};
+
+/** Maps any error to a problem+json response (see asHttpError); logs what was not a typed error. */
 const problemErrors = (): MiddlewareObj<ApiEvent, HttpResult> => ({
   onError: async (request) => {
     const error = request.error;
-    let mapped: HttpError;
-    if (error instanceof HttpError) {
-      mapped = error;
-    } else if (isRetryableDependencyError(error)) {
-      logger.warn('dependency unavailable', { error: error?.name, message: error?.message });
-      mapped = new ServiceUnavailableError();
-    } else {
-      logger.error('unhandled error', { error: error?.name, message: error?.message, stack: error?.stack });
-      mapped = new HttpError(500, 'internal-error', 'Internal error', 'Something went wrong on our side.');
+    const mapped = asHttpError(error);
+    // Error names and messages of dependencies only; never a request body.
+    if (mapped.status === 503 && !(error instanceof HttpError)) {
+      logger.warn('dependency unavailable', { error: error?.name, reason: error?.message });
+    } else if (mapped.status === 500) {
+      logger.error('unhandled error', { error: error?.name, reason: error?.message, stack: error?.stack });
     }
     const response = problem(mapped, request.event.requestContext?.requestId);
     if (mapped.status === 503 || mapped.status === 429) {
@@ -218,7 +244,7 @@ export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>)
         fields.status = result.statusCode;
         return result;
       } catch (error) {
-        fields.status = error instanceof HttpError ? error.status : 500;
+        fields.status = asHttpError(error).status;
         throw error;
       } finally {
         logger.info('request', { ...fields, ms: Date.now() - started });

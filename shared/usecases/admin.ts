@@ -80,6 +80,7 @@ export const createTenant = async (deps: AdminDeps, principal: Principal | null,
     plan: input.plan,
     custom_retention_days: input.retention_days ?? null,
     shards: input.shards,
+    ...(input.rate_limit_rps == null ? {} : { rate_limit_rps: input.rate_limit_rps }),
     created_at: now,
     updated_at: now,
   };

@@ -19,7 +19,6 @@ import { isServiceEventId, serviceEventId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import type { Principal } from '../domain/principal.ts';
 import { filtersFingerprint, listQuerySchema, planQuery, resolveWindow } from '../domain/query.ts';
-import { retentionWindowStartMs } from '../domain/retention.ts';
 import type { Redactor } from '../domain/sanitize.ts';
 import {
   BadRequestError,
@@ -29,6 +28,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../errors.ts';
+import { clampToRetention, retentionFloor } from './read-window.ts';
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
 
@@ -180,9 +180,9 @@ export const listEvents = async (
   const nowMs = deps.now();
   // Never older than the tenant's current retention: after a retention cut, events the backfill
   // has not re-timed yet are hidden at once (their TTL catches up).
-  const from = maxIso(window.from, retentionFloor(principal, nowMs));
-  if (from > window.to) return { data: [], next_cursor: null, readUnits: 0 };
-  const plan = planQuery(principal.tenantId, principal.shards, filters, { from, to: window.to });
+  const readable = clampToRetention(window, principal.retentionDays, nowMs);
+  if (readable === null) return { data: [], next_cursor: null, readUnits: 0 };
+  const plan = planQuery(principal.tenantId, principal.shards, filters, readable);
   const page = await deps.store.query(plan, limit, before, nowMs);
   const last = page.events.at(-1);
   const next_cursor =
@@ -206,16 +206,8 @@ export const getEvent = async (
   const possible = eventId.length > 0 && eventId.length <= 128 && !eventId.includes('#');
   const nowMs = deps.now();
   const event = possible ? await deps.store.get(principal.tenantId, eventId, nowMs) : null;
-  if (event === null || event.occurred_at < retentionFloor(principal, nowMs)) {
+  if (event === null || event.occurred_at < retentionFloor(principal.retentionDays, nowMs)) {
     throw new NotFoundError('No event with this id.');
   }
   return event;
 };
-
-/** Oldest occurred_at (ISO) the tenant's current retention keeps; '' when unlimited. */
-const retentionFloor = (principal: KeyPrincipal, nowMs: number): string => {
-  const start = retentionWindowStartMs(nowMs, principal.retentionDays);
-  return Number.isFinite(start) ? new Date(start).toISOString() : '';
-};
-
-const maxIso = (a: string, b: string): string => (a > b ? a : b);

@@ -48,3 +48,48 @@ describe('throttled requests', () => {
     expect(JSON.parse(result.body ?? '')).toMatchObject({ type: '/problems/too-many-requests', status: 429 });
   });
 });
+
+describe('dependency failures', () => {
+  const failing = (error: unknown) =>
+    createApiHandler({
+      'GET /v1/echo': async () => {
+        throw error;
+      },
+    });
+  const named = (name: string, fields: Record<string, unknown> = {}) =>
+    Object.assign(new Error('dependency failed'), { name, ...fields });
+
+  it.each([
+    [
+      'a DynamoDB throttle',
+      named('ProvisionedThroughputExceededException', { $metadata: { httpStatusCode: 400 } }),
+    ],
+    ['an HTTP 429 from any AWS service', named('SomeNewThrottle', { $metadata: { httpStatusCode: 429 } })],
+    ['an error the SDK marks retryable', named('Whatever', { $retryable: { throttling: false } })],
+    ['a 5xx answer', named('InternalFailure', { $metadata: { httpStatusCode: 502 } })],
+    ['the SDK request timeout (aborted)', named('AbortError')],
+    ['Secrets Manager throttling', named('TooManyRequestsException')],
+    ['a DNS failure', named('Error', { code: 'ENOTFOUND' })],
+    ['a temporary DNS failure', named('Error', { code: 'EAI_AGAIN' })],
+    ['an unreachable host', named('Error', { code: 'EHOSTUNREACH' })],
+    ['a broken pipe', named('Error', { code: 'EPIPE' })],
+  ])('%s answers 503 problem+json with Retry-After', async (_, error) => {
+    const result = await failing(error)(
+      apiEvent('GET /v1/echo', { auth: keyContext('events:read') }),
+      context,
+    );
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('1');
+    expect(result.headers?.['content-type']).toBe('application/problem+json');
+  });
+
+  it('a bug stays a 500 without a stack trace', async () => {
+    const result = await failing(new TypeError('x is undefined'))(
+      apiEvent('GET /v1/echo', { auth: keyContext('events:read') }),
+      context,
+    );
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toContain('TypeError');
+    expect(result.body).not.toContain('x is undefined');
+  });
+});

@@ -24,6 +24,21 @@ describe('per-tenant request limits', () => {
     expect(byOperator.body.rate_limit_rps).toBe(3);
   });
 
+  it('takes the operator override at creation, bounded', async () => {
+    const created = await api('POST', '/v1/tenants', {
+      token: operator(),
+      body: { name: 'Bursty', plan: 'pro', rate_limit_rps: 2000 },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ plan: 'pro', rate_limit_rps: 2000 });
+    const tooHigh = await api('POST', '/v1/tenants', {
+      token: operator(),
+      body: { name: 'Greedy', rate_limit_rps: 10_001 },
+    });
+    expect(tooHigh.status).toBe(400);
+    expect(JSON.stringify(tooHigh.body)).toContain('rate_limit_rps');
+  });
+
   it('answers 429 with Retry-After over the limit, stores nothing refused, and spares other tenants', async () => {
     const limited = await createTenant();
     const other = await createTenant();

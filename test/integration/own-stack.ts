@@ -41,14 +41,14 @@ export const stackClient = (stack: () => LocalStack, operatorKey: string) => {
     return { id: tenant.body.id as string, key: key.body.key as string };
   };
 
-  /** Ingests one event per id, in batches of 100. */
+  /** Ingests one event per id, in batches of 100 (a batch of replays answers 200, else 201). */
   const ingest = async (key: string, ids: string[], action = 'document.shared') => {
     for (let i = 0; i < ids.length; i += 100) {
       const events = ids
         .slice(i, i + 100)
         .map((id) => ({ id, action, actor: { id: 'u1' }, metadata: { id } }));
       const res = await call('POST', '/v1/events', key, { events });
-      expect(res.status).toBe(201);
+      expect([200, 201]).toContain(res.status);
     }
   };
 

@@ -232,7 +232,11 @@ export const createKey = async (
   return { id: String(body.id), key: String(body.key) };
 };
 
-/** Creates a tenant and a key with every scope, as an operator would. */
+/**
+ * Creates a tenant and a key with every scope, as an operator would. The suites drive a tenant
+ * far above any plan's request rate, so the operator raises its limit to the maximum, as it would
+ * for a tenant known to send bursts (per-tenant limits have their own integration test).
+ */
 export const createTenant = async (
   client: HttpClient,
   settings: Record<string, unknown> = {},
@@ -242,6 +246,7 @@ export const createTenant = async (
       jsonRequest('POST', '/v1/tenants', RELIABILITY_OPERATOR_KEY, {
         name: 'Reliability',
         plan: 'pro',
+        rate_limit_rps: 10_000,
         ...settings,
       }),
     ),
