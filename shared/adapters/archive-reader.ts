@@ -21,8 +21,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ARCHIVE_EVENTS_PREFIX } from '../config/storage.ts';
-import { parsePartition, partitionPrefix } from '../domain/archive.ts';
+import {
+  type ColdStorageClass,
+  isColdStorageClass,
+  parsePartition,
+  partitionPrefix,
+} from '../domain/archive.ts';
 import { isTenantId } from '../domain/tenant.ts';
+import type { ArchivedEvent, ArchiveIds, ArchiveObject, ObjectStatus } from '../usecases/ports/archive.ts';
 
 /** Bad tenant id, date, range, tier or days: the caller's mistake, not S3's. */
 export class ArchiveInputError extends Error {
@@ -32,38 +38,12 @@ export class ArchiveInputError extends Error {
 export const RESTORE_TIERS = ['Standard', 'Bulk', 'Expedited'] as const;
 export type RestoreTier = (typeof RESTORE_TIERS)[number];
 
-/** The storage classes the archive's lifecycle moves objects to; reading them needs a restore. */
-export const COLD_STORAGE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'] as const;
-export type ColdStorageClass = (typeof COLD_STORAGE_CLASSES)[number];
-
-export const isColdStorageClass = (storageClass: string): storageClass is ColdStorageClass =>
-  (COLD_STORAGE_CLASSES as readonly string[]).includes(storageClass);
-
-export interface ArchiveObject {
-  readonly key: string;
-  /** The partition's UTC day (the day the service received the events), YYYY-MM-DD. */
-  readonly date: string;
-  readonly size: number;
-  /** As S3 lists it, with 'STANDARD' where S3 leaves it out. */
-  readonly storageClass: string;
-  readonly lastModified: Date | undefined;
-}
-
-export type ObjectStatus =
-  /** Readable now: in a readable class, or a restored copy exists (until `restoredUntil`). */
-  | { readonly state: 'readable'; readonly storageClass: string; readonly restoredUntil?: Date }
-  | { readonly state: 'restoring'; readonly storageClass: string }
-  | { readonly state: 'archived'; readonly storageClass: string };
-
 export interface RestoreEstimate {
   readonly minMinutes: number;
   readonly maxMinutes: number;
   /** E.g. "3–5 hours", "within 12 hours". */
   readonly description: string;
 }
-
-/** One archived event: a JSON object as the API returned it. */
-export type ArchivedEvent = Record<string, unknown>;
 
 const MINUTE = 1;
 const HOUR = 60 * MINUTE;
@@ -123,7 +103,7 @@ const parseRestoreHeader = (header: string): { ongoing: boolean; expiry?: Date }
   return expiry === undefined ? { ongoing } : { ongoing, expiry: new Date(expiry) };
 };
 
-export class ArchiveReader {
+export class ArchiveReader implements ArchiveIds {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,

@@ -13,14 +13,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { ArchiveBuckets, LineWriter } from '../usecases/ports/archive.ts';
 
-export interface LineWriter {
-  write(line: string): Promise<void>;
-  /** Completes the object; nothing is visible under its key before. */
-  close(): Promise<void>;
-}
-
-export class ArchiveStore {
+export class ArchiveStore implements ArchiveBuckets {
   constructor(private readonly s3: S3Client) {}
 
   async *list(bucket: string, prefix = ''): AsyncGenerator<string> {

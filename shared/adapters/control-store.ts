@@ -11,65 +11,28 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { CONTROL_TABLE } from '../config/tables.ts';
+import {
+  API_KEY_SK_PREFIX,
+  activeRetentionJobKey,
+  apiKeyKey,
+  CONTROL_KEY_ATTRIBUTES,
+  RETENTION_QUEUE,
+  TENANT_ENTITY,
+  tenantIdOfPartition,
+  tenantKey,
+  tenantListing,
+  tenantPartition,
+} from '../domain/control-keys.ts';
 import type { RetentionJob } from '../domain/retention-job.ts';
 import type { ApiKeyRecord, TenantRecord } from '../domain/tenant.ts';
+import { ConcurrentUpdateError, type ControlStore, type TenantChanges } from '../usecases/ports/control.ts';
 
-export type TenantChanges = Partial<Omit<TenantRecord, 'id' | 'created_at'>>;
-
-export interface ControlStore {
-  createTenant(tenant: TenantRecord): Promise<void>;
-  getTenant(tenantId: string, consistent?: boolean): Promise<TenantRecord | null>;
-  /**
-   * Applies `changes` if the tenant exists and (when given) was last updated at
-   * `expectedUpdatedAt`. Null when it does not exist; throws ConcurrentUpdateError when it changed.
-   * A `retention_job` in the changes also lists the tenant in the activeJobs index.
-   */
-  updateTenant(
-    tenantId: string,
-    changes: TenantChanges,
-    expectedUpdatedAt?: string,
-  ): Promise<TenantRecord | null>;
-  /** Tenants with a pending or running retention job (eventually consistent). */
-  listActiveRetentionJobs(): Promise<string[]>;
-  /** Every tenant id (eventually consistent), in id order. */
-  listTenantIds(): Promise<string[]>;
-  /**
-   * Saves the tenant's retention job if it is still the one at `expectedVersion` (a newer change
-   * replaces the job; a concurrent run bumps the version). Saves it with version + 1 and returns
-   * it, or null when the condition failed. A finished job leaves the activeJobs index.
-   */
-  saveRetentionJob(
-    tenantId: string,
-    job: RetentionJob,
-    expectedVersion: number,
-  ): Promise<RetentionJob | null>;
-  createKey(key: ApiKeyRecord): Promise<void>;
-  getKey(tenantId: string, keyId: string): Promise<ApiKeyRecord | null>;
-  listKeys(tenantId: string): Promise<ApiKeyRecord[]>;
-  /** Marks a key revoked; returns false when it does not exist. Revoking twice keeps the first time. */
-  revokeKey(tenantId: string, keyId: string, at: string): Promise<boolean>;
-}
-
-const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' });
-const apiKeyKey = (tenantId: string, keyId: string) => ({ pk: `TENANT#${tenantId}`, sk: `KEY#${keyId}` });
-
-const strip = <T>(item: Record<string, unknown>): T => {
-  const { pk: _pk, sk: _sk, active_job: _job, active_since: _since, entity: _entity, ...rest } = item;
-  return rest as T;
-};
+/** The record without its table and index keys. */
+const strip = <T>(item: Record<string, unknown>): T =>
+  Object.fromEntries(Object.entries(item).filter(([name]) => !CONTROL_KEY_ATTRIBUTES.includes(name))) as T;
 
 const ACTIVE_JOBS = CONTROL_TABLE.indexes.activeJobs;
 const TENANTS = CONTROL_TABLE.indexes.tenants;
-const TENANT_ENTITY = 'tenant';
-const RETENTION_QUEUE = 'retention';
-
-/** The tenant was changed by someone else between read and write: re-read and retry. */
-export class ConcurrentUpdateError extends Error {
-  constructor() {
-    super('The tenant was changed concurrently.');
-    this.name = 'ConcurrentUpdateError';
-  }
-}
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -90,7 +53,7 @@ export class DynamoControlStore implements ControlStore {
       new PutCommand({
         TableName: this.tableName,
         // `entity` lists the tenant in the sparse `tenants` index (the sealer walks it).
-        Item: { ...tenantKey(tenant.id), ...tenant, [TENANTS.partitionKey]: TENANT_ENTITY },
+        Item: { ...tenantKey(tenant.id), ...tenant, ...tenantListing() },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -114,10 +77,7 @@ export class DynamoControlStore implements ControlStore {
   ): Promise<TenantRecord | null> {
     const entries: [string, unknown][] = Object.entries(changes).filter(([, v]) => v !== undefined);
     if (changes.retention_job !== undefined) {
-      entries.push(
-        [ACTIVE_JOBS.partitionKey, RETENTION_QUEUE],
-        [ACTIVE_JOBS.sortKey, `${changes.retention_job.requested_at}#${tenantId}`],
-      );
+      entries.push(...Object.entries(activeRetentionJobKey(tenantId, changes.retention_job.requested_at)));
     }
     const names = Object.fromEntries(entries.map(([k], i) => [`#a${i}`, k]));
     const values = Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v]));
@@ -181,8 +141,8 @@ export class DynamoControlStore implements ControlStore {
         }),
       );
       for (const item of out.Items ?? []) {
-        const pk = String(item.pk ?? '');
-        if (pk.startsWith('TENANT#')) tenants.push(pk.slice('TENANT#'.length));
+        const tenantId = tenantIdOfPartition(String(item[CONTROL_TABLE.partitionKey] ?? ''));
+        if (tenantId !== null) tenants.push(tenantId);
       }
       start = out.LastEvaluatedKey;
     } while (start);
@@ -245,7 +205,7 @@ export class DynamoControlStore implements ControlStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}`, ':prefix': 'KEY#' },
+          ExpressionAttributeValues: { ':pk': tenantPartition(tenantId), ':prefix': API_KEY_SK_PREFIX },
           ExclusiveStartKey: start,
         }),
       );

@@ -7,11 +7,16 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { INTEGRITY } from '../config/integrity.ts';
+import {
+  DIGEST_SK_LAST,
+  digestKey,
+  digestSortKey,
+  tenantKey,
+  tenantPartition,
+} from '../domain/control-keys.ts';
 import { digestHash, type SignedDigest } from '../domain/digest.ts';
 import type { SealState } from '../domain/tenant.ts';
-
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
-const digestSk = (end: string) => `DIGEST#${end}`;
+import { ChainMovedError, type DigestStore } from '../usecases/ports/integrity.ts';
 
 export const digestObjectKey = (tenantId: string, sequence: number): string =>
   `${INTEGRITY.digestsPrefix}tenant=${tenantId}/${String(sequence).padStart(10, '0')}.json`;
@@ -19,34 +24,6 @@ export const digestObjectKey = (tenantId: string, sequence: number): string =>
 /** The digest's event hashes in leaf order, 32 bytes each: proofs outlive the hot store's events. */
 export const leavesObjectKey = (tenantId: string, sequence: number): string =>
   `${INTEGRITY.digestsPrefix}tenant=${tenantId}/${String(sequence).padStart(10, '0')}.leaves`;
-
-export class ChainMovedError extends Error {
-  constructor() {
-    super("The tenant's digest chain moved while sealing (another sealer ran).");
-    this.name = 'ChainMovedError';
-  }
-}
-
-export interface DigestStore {
-  /**
-   * Stores the event hashes, then the digest object (or, when one exists for this sequence
-   * already — a run that died after writing it — returns that one, which then wins), then the
-   * record and the chain state.
-   */
-  save(
-    digest: SignedDigest,
-    eventHashes: readonly string[],
-    previous: SealState | undefined,
-  ): Promise<SignedDigest>;
-  /** The event hashes (hex) of a digest, in leaf order, as sealed. */
-  leaves(tenantId: string, sequence: number): Promise<string[]>;
-  /** Digests whose interval ends in [from, to], ascending, at most `limit`. */
-  list(tenantId: string, from: string, to: string, limit: number): Promise<SignedDigest[]>;
-  /** The digest whose interval holds `receivedAt`, if sealed. */
-  covering(tenantId: string, receivedAt: string): Promise<SignedDigest | null>;
-  /** Digests ending strictly after `after` ('' = from the first), ascending, at most `limit`. */
-  after(tenantId: string, after: string, limit: number): Promise<SignedDigest[]>;
-}
 
 const sameContent = (a: SignedDigest, b: SignedDigest): boolean =>
   a.tenant_id === b.tenant_id &&
@@ -134,8 +111,7 @@ export class S3DynamoDigestStore implements DigestStore {
               Put: {
                 TableName: this.tableName,
                 Item: {
-                  pk: tenantPk(stored.tenant_id),
-                  sk: digestSk(stored.interval.end),
+                  ...digestKey(stored.tenant_id, stored.interval.end),
                   sequence: stored.sequence,
                   digest: stored,
                 },
@@ -145,7 +121,7 @@ export class S3DynamoDigestStore implements DigestStore {
             {
               Update: {
                 TableName: this.tableName,
-                Key: { pk: tenantPk(stored.tenant_id), sk: 'TENANT' },
+                Key: tenantKey(stored.tenant_id),
                 UpdateExpression: 'SET #seal = :seal',
                 ConditionExpression:
                   previous === undefined
@@ -185,7 +161,7 @@ export class S3DynamoDigestStore implements DigestStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: `pk = :pk AND ${condition}`,
-          ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ...values },
+          ExpressionAttributeValues: { ':pk': tenantPartition(tenantId), ...values },
           Limit: limit - digests.length,
           ExclusiveStartKey: start,
         }),
@@ -200,7 +176,7 @@ export class S3DynamoDigestStore implements DigestStore {
     return this.query(
       tenantId,
       'sk BETWEEN :from AND :to',
-      { ':from': digestSk(from), ':to': digestSk(to) },
+      { ':from': digestSortKey(from), ':to': digestSortKey(to) },
       limit,
     );
   }
@@ -210,7 +186,7 @@ export class S3DynamoDigestStore implements DigestStore {
     const [digest] = await this.query(
       tenantId,
       'sk BETWEEN :from AND :last',
-      { ':from': digestSk(receivedAt), ':last': 'DIGEST#\uffff' },
+      { ':from': digestSortKey(receivedAt), ':last': DIGEST_SK_LAST },
       1,
     );
     return digest !== undefined && receivedAt > digest.interval.start ? digest : null;
@@ -220,7 +196,7 @@ export class S3DynamoDigestStore implements DigestStore {
     return this.query(
       tenantId,
       'sk BETWEEN :from AND :last',
-      { ':from': `${digestSk(after)}\u0000`, ':last': 'DIGEST#\uffff' },
+      { ':from': `${digestSortKey(after)}\u0000`, ':last': DIGEST_SK_LAST },
       limit,
     );
   }

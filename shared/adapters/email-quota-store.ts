@@ -5,20 +5,8 @@
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CONTROL_TABLE } from '../config/tables.ts';
-
-export interface EmailQuotaStore {
-  /**
-   * Counts one email against the tenant's allowance for `window` if fewer than `limit` were
-   * counted; false (nothing counted) when the allowance is used up. The counter expires at
-   * `expiresAtSeconds` (epoch seconds).
-   */
-  take(tenantId: string, window: string, limit: number, expiresAtSeconds: number): Promise<boolean>;
-}
-
-const quotaKey = (tenantId: string, window: string) => ({
-  pk: `TENANT#${tenantId}`,
-  sk: `EMAIL_QUOTA#${window}`,
-});
+import { emailQuotaKey } from '../domain/control-keys.ts';
+import type { EmailQuotaStore } from '../usecases/ports/exports.ts';
 
 export class DynamoEmailQuotaStore implements EmailQuotaStore {
   constructor(
@@ -31,7 +19,7 @@ export class DynamoEmailQuotaStore implements EmailQuotaStore {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: quotaKey(tenantId, window),
+          Key: emailQuotaKey(tenantId, window),
           UpdateExpression: 'SET #ttl = :ttl ADD #count :one',
           ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
           ExpressionAttributeNames: { '#count': 'count', '#ttl': CONTROL_TABLE.ttlAttribute },

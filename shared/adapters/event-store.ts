@@ -15,38 +15,7 @@ import { contentHash, presentEvent, type StoredEvent } from '../domain/event.ts'
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
 import { mergeNewestFirst } from '../domain/merge.ts';
 import { matchesConditions, type QueryPlan } from '../domain/query.ts';
-
-/** An event to store, with the fingerprint of what its client submitted (see `contentHash`). */
-export interface NewEvent {
-  event: StoredEvent;
-  contentHash: string;
-}
-
-export interface AppendResult {
-  /** The event now stored under the id: the one given, or the one that was there already. */
-  event: StoredEvent;
-  /** False when an event with this id already existed: nothing was written. */
-  created: boolean;
-  /** The stored event's submission fingerprint; absent for events stored before fingerprints. */
-  contentHash?: string;
-}
-
-export interface QueryPage {
-  events: StoredEvent[];
-  more: boolean;
-  /** Read capacity units consumed (from ReturnConsumedCapacity). */
-  readUnits: number;
-}
-
-export interface EventStore {
-  /**
-   * Stores each event unless its id exists. A bare StoredEvent (tools, benches) is fingerprinted
-   * as if its client had sent every field, `occurred_at` included.
-   */
-  append(events: readonly (NewEvent | StoredEvent)[], shards: number): Promise<AppendResult[]>;
-  get(tenantId: string, eventId: string, nowMs: number): Promise<StoredEvent | null>;
-  query(plan: QueryPlan, limit: number, before: string | undefined, nowMs: number): Promise<QueryPage>;
-}
+import type { AppendResult, EventStore, NewEvent, QueryPage } from '../usecases/ports/events.ts';
 
 type Item = Record<string, unknown>;
 

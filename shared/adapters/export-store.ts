@@ -5,16 +5,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { exportKey } from '../domain/control-keys.ts';
 import type { ExportRecord } from '../domain/export.ts';
-
-export interface ExportStore {
-  create(record: ExportRecord): Promise<void>;
-  get(tenantId: string, exportId: string): Promise<ExportRecord | null>;
-  /** Writes `record` (version + 1) if the stored version is still `record.version`; false otherwise. */
-  save(record: ExportRecord): Promise<ExportRecord | null>;
-}
-
-const key = (tenantId: string, exportId: string) => ({ pk: `TENANT#${tenantId}`, sk: `EXPORT#${exportId}` });
+import type { ExportStore } from '../usecases/ports/exports.ts';
 
 export class DynamoExportStore implements ExportStore {
   constructor(
@@ -26,7 +19,7 @@ export class DynamoExportStore implements ExportStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...key(record.tenant_id, record.id), ...record },
+        Item: { ...exportKey(record.tenant_id, record.id), ...record },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -34,7 +27,7 @@ export class DynamoExportStore implements ExportStore {
 
   async get(tenantId: string, exportId: string): Promise<ExportRecord | null> {
     const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: key(tenantId, exportId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: exportKey(tenantId, exportId), ConsistentRead: true }),
     );
     if (!out.Item) return null;
     const { pk: _pk, sk: _sk, ...record } = out.Item;
@@ -47,7 +40,7 @@ export class DynamoExportStore implements ExportStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...key(record.tenant_id, record.id), ...next },
+          Item: { ...exportKey(record.tenant_id, record.id), ...next },
           ConditionExpression: 'version = :version',
           ExpressionAttributeValues: { ':version': record.version },
         }),

@@ -3,15 +3,7 @@
  * the export record, so a message can be delivered twice or re-sent as a continuation safely.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-
-export interface ExportJob {
-  tenantId: string;
-  exportId: string;
-}
-
-export interface JobQueue {
-  send(job: ExportJob): Promise<void>;
-}
+import type { ExportJob, JobQueue } from '../usecases/ports/exports.ts';
 
 export class SqsJobQueue implements JobQueue {
   constructor(

@@ -4,10 +4,7 @@
  */
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { buildMime, type EmailMessage } from '../domain/email.ts';
-
-export interface Mailer {
-  send(message: EmailMessage): Promise<string | undefined>;
-}
+import type { Mailer } from '../usecases/ports/exports.ts';
 
 export class SesMailer implements Mailer {
   constructor(private readonly ses: SESv2Client) {}

@@ -13,21 +13,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-
-export interface UploadedPart {
-  partNumber: number;
-  etag: string;
-}
-
-export interface ObjectStore {
-  put(key: string, body: string, contentType: string): Promise<void>;
-  startUpload(key: string, contentType: string): Promise<string>;
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart>;
-  completeUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<void>;
-  abortUpload(key: string, uploadId: string): Promise<void>;
-  /** A GET URL valid for `seconds`, served as an attachment named `filename`. */
-  presignDownload(key: string, filename: string, seconds: number): Promise<string>;
-}
+import type { BlobWriter } from '../usecases/ports/archive.ts';
+import type { ObjectStore, UploadedPart } from '../usecases/ports/exports.ts';
 
 let client: S3Client | undefined;
 
@@ -102,7 +89,7 @@ export class S3ObjectStore implements ObjectStore {
 }
 
 /** Whole-object writes to one bucket (the archive's staged batches and quarantine). */
-export class S3BlobWriter {
+export class S3BlobWriter implements BlobWriter {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,

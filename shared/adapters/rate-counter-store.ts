@@ -5,20 +5,12 @@
  */
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CONTROL_TABLE } from '../config/tables.ts';
+import { rateCounterKey } from '../domain/control-keys.ts';
 import { RATE_WINDOW_MS } from '../domain/rate-limit.ts';
-
-export interface RateCounterStore {
-  /** Adds `count` to the tenant's counter of `window`; resolves to the counter's new total. */
-  add(tenantId: string, window: number, count: number): Promise<number>;
-}
+import type { RateCounterStore } from '../usecases/ports/rate-limit.ts';
 
 /** Counters outlive their window by this long before TTL may drop them. */
 const KEEP_SECONDS = 60;
-
-export const rateCounterKey = (tenantId: string, window: number) => ({
-  [CONTROL_TABLE.partitionKey]: `RATE#${tenantId}`,
-  [CONTROL_TABLE.sortKey]: `W#${window}`,
-});
 
 export class DynamoRateCounterStore implements RateCounterStore {
   constructor(

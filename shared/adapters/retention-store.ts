@@ -9,30 +9,7 @@ import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-s
 import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
 import { partitionValue } from '../domain/keys.ts';
 import type { IndexKey } from '../domain/retention-job.ts';
-
-export interface StoredExpiry {
-  /** The item key (`<tenant>#<event id>`). */
-  pk: string;
-  /** `<occurred_at>#<id>`. */
-  sk: string;
-  /** Epoch seconds; undefined = never expires. */
-  expiresAt: number | undefined;
-}
-
-export interface ExpiryPage {
-  items: StoredExpiry[];
-  /** Key to continue after; undefined = the shard is done. */
-  next: IndexKey | undefined;
-}
-
-export interface RetentionStore {
-  page(tenantId: string, shard: number, after: IndexKey | undefined, limit: number): Promise<ExpiryPage>;
-  /**
-   * Sets (or, for null, removes) an event's TTL unless the event is gone or had already expired
-   * at `notExpiredAt` (epoch s). Returns false when that condition kept it unchanged.
-   */
-  retime(pk: string, expiresAt: number | null, notExpiredAt: number): Promise<boolean>;
-}
+import type { ExpiryPage, RetentionStore } from '../usecases/ports/retention.ts';
 
 const INDEX = EVENTS_TABLE.indexes.byTenantTime;
 const TTL = EVENTS_TABLE.ttlAttribute;

@@ -10,34 +10,12 @@ import { EVENTS_TABLE, SEAL_SORT_KEY } from '../config/tables.ts';
 import { inLeafOrder, type SealedEvent } from '../domain/digest.ts';
 import type { StoredEvent } from '../domain/event.ts';
 import { eventItemKey, partitionValue, sealHour } from '../domain/keys.ts';
+import type { StoredEvents } from '../usecases/ports/archive.ts';
+import type { SealStore, StoredHash } from '../usecases/ports/integrity.ts';
 import { fromItem } from './event-store.ts';
 
 const INDEX = EVENTS_TABLE.indexes.bySeal;
 const HOUR_MS = 3_600_000;
-
-/** What the scan learns of one stored event: whether its document still hashes to its hash. */
-export interface StoredHash {
-  /** The item's `hash` attribute. */
-  hash: string;
-  /** SHA-256 of the stored document (the canonical JSON that was hashed at ingest). */
-  documentHash: string;
-}
-
-export interface SealStore {
-  /**
-   * Events received in (start, end], in leaf order, at most `limit` (the first ones). Reads each
-   * shard's hour partitions in order and stops a shard after `limit` events.
-   */
-  receivedBetween(
-    tenantId: string,
-    shards: number,
-    start: string,
-    end: string,
-    limit: number,
-  ): Promise<SealedEvent[]>;
-  /** The stored hashes of events by id (absent ids are missing from the table). */
-  storedHashes(tenantId: string, ids: readonly string[]): Promise<Map<string, StoredHash>>;
-}
 
 /** The UTC hours (`YYYY-MM-DDTHH`) that (start, end] touches. */
 export const hoursBetween = (start: string, end: string): string[] => {
@@ -52,7 +30,7 @@ const parseSealKey = (key: string): { received_at: string; id: string } => {
   return { received_at: key.slice(0, split), id: key.slice(split + 1) };
 };
 
-export class DynamoSealStore implements SealStore {
+export class DynamoSealStore implements SealStore, StoredEvents {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,

@@ -16,21 +16,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { ENV } from '../config/routes.ts';
 import { SIGNATURE_ALGORITHM } from '../domain/digest.ts';
-
-export interface PublicKeyInfo {
-  key_id: string;
-  algorithm: typeof SIGNATURE_ALGORITHM;
-  curve: 'P-256';
-  public_key_pem: string;
-}
-
-export interface Signer {
-  /** The id digests name as their `signing_key_id`. */
-  keyId(): Promise<string>;
-  /** DER ECDSA P-256 signature over SHA-256(payload). */
-  sign(payload: Buffer): Promise<Buffer>;
-  publicKey(): Promise<PublicKeyInfo>;
-}
+import type { PublicKeyInfo, Signer } from '../usecases/ports/integrity.ts';
 
 const spkiPem = (key: KeyObject): string => key.export({ format: 'pem', type: 'spki' }).toString();
 

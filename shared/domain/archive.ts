@@ -11,6 +11,13 @@ import { isTenantId } from './tenant.ts';
 const DAY_MS = 86_400_000;
 const PARTITION = /^tenant=(tnt_[0-9a-z]{26})\/date=(\d{4}-\d{2}-\d{2})\//;
 
+/** The storage classes the archive's lifecycle moves objects to; reading them needs a restore. */
+export const COLD_STORAGE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'] as const;
+export type ColdStorageClass = (typeof COLD_STORAGE_CLASSES)[number];
+
+export const isColdStorageClass = (storageClass: string): storageClass is ColdStorageClass =>
+  (COLD_STORAGE_CLASSES as readonly string[]).includes(storageClass);
+
 export interface Partition {
   tenantId: string;
   /** YYYY-MM-DD (UTC). */

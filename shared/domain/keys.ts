@@ -66,6 +66,9 @@ export const eventItemKey = (tenantId: string, eventId: string): { pk: string } 
 
 export const eventSortKey = (occurredAt: string, eventId: string): string => `${occurredAt}#${eventId}`;
 
+/** The `occurred_at` of an eventSortKey (event ids never hold `#`). */
+export const occurredAtOfSortKey = (sortKey: string): string => sortKey.slice(0, sortKey.lastIndexOf('#'));
+
 export const partitionValue = (tenantId: string, shard: number, value: string): string =>
   value === '' ? `${tenantId}#${shard}` : `${tenantId}#${shard}#${value}`;
 

@@ -3,7 +3,6 @@
  * tenant may be managed by the operator or by a key of that tenant holding `admin`. Another
  * tenant's ids answer 404, never 403.
  */
-import { ConcurrentUpdateError, type ControlStore } from '../adapters/control-store.ts';
 import { toFieldErrors } from '../domain/event.ts';
 import { newKeyId, newRetentionJobId, newSecret, newTenantId } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -32,6 +31,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../errors.ts';
+import { ConcurrentUpdateError, type ControlStore } from './ports/control.ts';
 
 export interface AdminDeps {
   control: ControlStore;

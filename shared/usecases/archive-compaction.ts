@@ -6,7 +6,6 @@
  * deleting leaves nothing new to write), and a staged duplicate (a stream redelivery) is skipped
  * the same way. Small per-batch objects never reach cold storage; a tenant-day object does.
  */
-import type { ArchiveStore } from '../adapters/archive-store.ts';
 import {
   archiveObjectKey,
   isDayClosed,
@@ -14,9 +13,10 @@ import {
   parsePartition,
   partitionPrefix,
 } from '../domain/archive.ts';
+import type { ArchiveBuckets, LineWriter } from './ports/archive.ts';
 
 export interface CompactionDeps {
-  store: ArchiveStore;
+  store: ArchiveBuckets;
   stagingBucket: string;
   archiveBucket: string;
   now: () => number;
@@ -54,7 +54,7 @@ export const compactPartition = async (
     for await (const line of deps.store.lines(deps.archiveBucket, key)) seen.add(idOf(line));
   }
   const key = archiveObjectKey(partition, stagedKeys);
-  let writer: ReturnType<ArchiveStore['writer']> | undefined;
+  let writer: LineWriter | undefined;
   let written = 0;
   let duplicates = 0;
   for (const staged of [...stagedKeys].sort()) {

@@ -10,23 +10,15 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { ArchiveReader } from '../adapters/archive-reader.ts';
-import { isColdStorageClass } from '../adapters/archive-reader.ts';
-import type { SealStore } from '../adapters/seal-store.ts';
-import { archiveDay, isDayClosed, type Partition, partitionPrefix } from '../domain/archive.ts';
+import {
+  archiveDay,
+  isColdStorageClass,
+  isDayClosed,
+  type Partition,
+  partitionPrefix,
+} from '../domain/archive.ts';
 import type { StoredEvent } from '../domain/event.ts';
-import type { BlobWriter } from './archive-stream.ts';
-
-/** The table's view by time of receipt (DynamoSealStore). */
-export type ReceivedEvents = Pick<SealStore, 'receivedBetween'>;
-
-/** Whole stored events by id (DynamoSealStore); absent ids are gone from the table. */
-export interface StoredEvents {
-  storedEvents(tenantId: string, ids: readonly string[]): Promise<Map<string, StoredEvent>>;
-}
-
-/** What reconciling needs of the archive bucket: the ArchiveReader's read side. */
-export type ArchiveIds = Pick<ArchiveReader, 'listObjects' | 'status' | 'events'>;
+import type { ArchiveIds, BlobWriter, ReceivedEvents, StoredEvents } from './ports/archive.ts';
 
 export interface CheckDeps {
   table: ReceivedEvents;

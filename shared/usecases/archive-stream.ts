@@ -5,13 +5,10 @@
  * be read as an event (undecodable, key and content disagree, hash mismatch) is quarantined whole
  * rather than failing the batch, so one bad record never blocks or loses the rest. Only S3
  * failures fail records: the lowest failed sequence number is reported and the stream redelivers
- * from there (records staged twice that way are deduplicated by the compactor).
+ * from there (records staged twice that way are deduplicated by the compactor). Records arrive
+ * decoded (shared/adapters/event-stream.ts); the rules of what a change is are in domain/stream.ts.
  */
-import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gzipSync } from 'node:zlib';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { fromDocument } from '../adapters/event-store.ts';
+import { gzipSync } from 'node:zlib';
 import {
   archiveDay,
   compareSequence,
@@ -20,14 +17,8 @@ import {
   quarantineKey,
   stagingKey,
 } from '../domain/archive.ts';
-import type { StoredEvent } from '../domain/event.ts';
 import { type ChangeKind, classifyChange } from '../domain/stream.ts';
-import { isTenantId } from '../domain/tenant.ts';
-
-/** Writes one whole object (the staging bucket, or the archive bucket's quarantine prefix). */
-export interface BlobWriter {
-  put(key: string, body: Buffer, contentType: string): Promise<void>;
-}
+import type { BlobWriter, DecodedInsert, StreamRecord } from './ports/archive.ts';
 
 export interface ArchiveStreamDeps {
   staging: BlobWriter;
@@ -48,39 +39,15 @@ export interface ArchiveCounts extends Record<ChangeKind, number> {
   objects: number;
 }
 
-export interface ArchiveBatchResult extends DynamoDBBatchResponse {
+export interface ArchiveBatchResult {
+  /** At most one: the lowest sequence number that failed; the stream redelivers from there. */
+  batchItemFailures: { itemIdentifier: string }[];
   counts: ArchiveCounts;
   findings: Finding[];
 }
 
-export type Decoded = { ok: true; event: StoredEvent; line: string } | { ok: false; reason: string };
-
-/** Lambda delivers binary attributes base64-encoded; unmarshall leaves those as strings. */
-const binary = (value: unknown): Buffer =>
-  typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.from(value as Uint8Array);
-
-/** The stored event of an INSERT record, checked against its item key and its hash. */
-export const decodeInsert = (record: DynamoDBRecord): Decoded => {
-  try {
-    const image = record.dynamodb?.NewImage;
-    if (image === undefined) return { ok: false, reason: 'no new image' };
-    // biome-ignore lint/suspicious/noExplicitAny: aws-lambda's and the SDK's AttributeValue differ only in typing
-    const item = unmarshall(image as any);
-    const doc = binary(item.doc);
-    // `doc` is the canonical JSON that was hashed at ingest: check it before trusting it.
-    const canonical = brotliDecompressSync(doc);
-    if (createHash('sha256').update(canonical).digest('hex') !== item.hash) {
-      return { ok: false, reason: 'hash mismatch' };
-    }
-    const event = fromDocument(canonical, item);
-    if (!isTenantId(event.tenant_id) || item.pk !== `${event.tenant_id}#${event.id}`) {
-      return { ok: false, reason: 'item key does not match the event' };
-    }
-    return { ok: true, event, line: JSON.stringify(event) };
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.name : 'undecodable' };
-  }
-};
+/** An INSERT its decoder left unread: quarantined like any unreadable record. */
+const NOT_DECODED: DecodedInsert = { ok: false, reason: 'not decoded' };
 
 interface Group {
   partition: Partition;
@@ -89,11 +56,9 @@ interface Group {
   sequences: string[];
 }
 
-const sequenceOf = (record: DynamoDBRecord): string => record.dynamodb?.SequenceNumber ?? '0';
-
 export const archiveStreamBatch = async (
   deps: ArchiveStreamDeps,
-  records: readonly DynamoDBRecord[],
+  records: readonly StreamRecord[],
 ): Promise<ArchiveBatchResult> => {
   const counts: ArchiveCounts = {
     insert: 0,
@@ -111,24 +76,17 @@ export const archiveStreamBatch = async (
   for (const record of records) {
     const kind = classifyChange(record);
     counts[kind] += 1;
-    const sequence = sequenceOf(record);
+    const { sequence } = record;
     if (kind === 'tampering') {
-      findings.push({
-        eventName: String(record.eventName),
-        key: record.dynamodb?.Keys?.pk?.S,
-        principal: (record.userIdentity as { principalId?: string } | undefined)?.principalId,
-        sequence,
-      });
+      findings.push({ eventName: record.eventName, key: record.key, principal: record.principal, sequence });
     }
     if (kind !== 'insert') continue;
-    const decoded = decodeInsert(record);
+    const decoded = record.inserted ?? NOT_DECODED;
     if (!decoded.ok) {
       counts.quarantined += 1;
-      const day = new Date((record.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000)
-        .toISOString()
-        .slice(0, 10);
-      const key = quarantineKey(day, sequence, record.eventID ?? sequence);
-      const body = Buffer.from(JSON.stringify({ reason: decoded.reason, record }));
+      const day = new Date(record.createdAtMs).toISOString().slice(0, 10);
+      const key = quarantineKey(day, sequence, record.recordId ?? sequence);
+      const body = Buffer.from(JSON.stringify({ reason: decoded.reason, record: record.raw }));
       writes.push({ sequences: [sequence], write: () => deps.quarantine.put(key, body, 'application/json') });
       continue;
     }
@@ -136,7 +94,7 @@ export const archiveStreamBatch = async (
     const id = partitionPrefix(partition);
     const group = partitions.get(id) ?? { partition, ids: [], lines: [], sequences: [] };
     group.ids.push(decoded.event.id);
-    group.lines.push(decoded.line);
+    group.lines.push(JSON.stringify(decoded.event));
     group.sequences.push(sequence);
     partitions.set(id, group);
   }

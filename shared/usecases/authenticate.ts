@@ -2,11 +2,11 @@
  * Resolves a bearer token to a principal: the operator key, or an unrevoked API key whose
  * hash matches, with its tenant's settings. Returns null for anything else (the caller answers 401).
  */
-import type { ControlStore } from '../adapters/control-store.ts';
 import type { Principal } from '../domain/principal.ts';
 import { effectiveRateLimitRps } from '../domain/rate-limit.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { hashToken, parseToken, secretsEqual } from '../domain/tenant.ts';
+import type { ControlStore } from './ports/control.ts';
 
 /** The operator key during a rotation: the current value and, for a grace period, the one it replaced. */
 export interface OperatorKeys {

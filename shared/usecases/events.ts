@@ -3,8 +3,6 @@
  * a replay of the same content is acknowledged, an id reused with other content is a conflict),
  * list with filters and cursors, get by id — and the audit of reads (`audit_log.viewed`).
  */
-
-import type { EventStore } from '../adapters/event-store.ts';
 import type { CursorCodec } from '../domain/cursor.ts';
 import {
   type BuildResult,
@@ -28,6 +26,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../errors.ts';
+import type { EventStore } from './ports/events.ts';
 import { clampToRetention, retentionFloor } from './read-window.ts';
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;

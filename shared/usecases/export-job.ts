@@ -12,8 +12,6 @@
  * Once the file is complete nothing can fail the job any more: a failing email is recorded on the
  * export (`email_error`), never thrown, so SQS does not redeliver a finished export.
  */
-import type { ControlStore } from '../adapters/control-store.ts';
-import type { ExportJob } from '../adapters/job-queue.ts';
 import { type ExportCheckpoint, type ExportRecord, exportCutoff } from '../domain/export.ts';
 import { FORMATTERS } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
@@ -21,6 +19,8 @@ import { planQuery } from '../domain/query.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { type KeyPrincipal, recordAccess } from './events.ts';
 import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
+import type { ControlStore } from './ports/control.ts';
+import type { ExportJob } from './ports/exports.ts';
 import { clampToRetention } from './read-window.ts';
 
 /** S3's smallest part (except the last) is 5 MiB; 8 MiB keeps 10,000 parts ≥ 80 GB. */

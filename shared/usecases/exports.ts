@@ -6,12 +6,6 @@
  * the tenant's allowed domains and within its hourly allowance; once the file is written, a
  * failing email is recorded on the export (`email_error`) and never undoes it.
  */
-import type { ControlStore } from '../adapters/control-store.ts';
-import type { EmailQuotaStore } from '../adapters/email-quota-store.ts';
-import type { ExportStore } from '../adapters/export-store.ts';
-import type { JobQueue } from '../adapters/job-queue.ts';
-import type { Mailer } from '../adapters/mailer.ts';
-import type { ObjectStore } from '../adapters/object-store.ts';
 import { INTEGRITY } from '../config/integrity.ts';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../config/storage.ts';
 import { type StoredEvent, toFieldErrors } from '../domain/event.ts';
@@ -33,6 +27,8 @@ import { eventSortKey } from '../domain/keys.ts';
 import { planQuery, resolveWindow } from '../domain/query.ts';
 import { HttpError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.ts';
 import { type EventDeps, type KeyPrincipal, recordAccess } from './events.ts';
+import type { ControlStore } from './ports/control.ts';
+import type { EmailQuotaStore, ExportStore, JobQueue, Mailer, ObjectStore } from './ports/exports.ts';
 import { clampToRetention } from './read-window.ts';
 
 /** What the export job and the export API share. */

@@ -6,10 +6,6 @@
  * since the previous run, well before any event of it can expire (hot retention is at least a
  * day; TTL-expired events would otherwise look missing). Any difference is a finding.
  */
-import type { ControlStore } from '../adapters/control-store.ts';
-import type { DigestStore } from '../adapters/digest-store.ts';
-import type { SealStore } from '../adapters/seal-store.ts';
-import type { Signer } from '../adapters/signer.ts';
 import {
   chainProblems,
   eventLeaf,
@@ -18,6 +14,8 @@ import {
   verifyDigestSignature,
 } from '../domain/digest.ts';
 import { merkleRoot } from '../domain/merkle.ts';
+import type { ControlStore } from './ports/control.ts';
+import type { DigestStore, SealStore, Signer } from './ports/integrity.ts';
 
 export interface ScanDeps {
   control: ControlStore;

@@ -4,14 +4,13 @@
  * leaf to that digest's signed root). All tenant-scoped by the key's tenant.
  */
 import * as z from 'zod';
-import type { DigestStore } from '../adapters/digest-store.ts';
-import type { EventStore } from '../adapters/event-store.ts';
-import type { PublicKeyInfo, Signer } from '../adapters/signer.ts';
 import { eventLeaf, type SignedDigest } from '../domain/digest.ts';
 import { toFieldErrors } from '../domain/event.ts';
 import { inclusionProof, merkleRoot } from '../domain/merkle.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { getEvent, type KeyPrincipal } from './events.ts';
+import type { EventStore } from './ports/events.ts';
+import type { DigestStore, PublicKeyInfo, Signer } from './ports/integrity.ts';
 
 export interface IntegrityDeps {
   store: EventStore;

@@ -6,8 +6,8 @@
  * request rate. A counter that cannot be written fails open (the limit is a guard rail, not a
  * security boundary) and is retried with the next sync.
  */
-import type { RateCounterStore } from '../adapters/rate-counter-store.ts';
 import { admit, type RateDecision, type WindowCount, windowOf } from '../domain/rate-limit.ts';
+import type { RateCounterStore } from './ports/rate-limit.ts';
 
 export interface RateLimiterOptions {
   syncEveryMs?: number;

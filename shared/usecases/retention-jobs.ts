@@ -5,10 +5,11 @@
  * low. A retried or concurrent run cannot double-apply anything: re-timing is idempotent and
  * every checkpoint is conditioned on the job's version.
  */
-import type { ControlStore } from '../adapters/control-store.ts';
-import type { RetentionStore } from '../adapters/retention-store.ts';
+import { occurredAtOfSortKey } from '../domain/keys.ts';
 import { retimeEvent } from '../domain/retention.ts';
 import { claimJob, type RetentionJob } from '../domain/retention-job.ts';
+import type { ControlStore } from './ports/control.ts';
+import type { RetentionStore } from './ports/retention.ts';
 
 export interface RetentionJobDeps {
   control: ControlStore;
@@ -24,7 +25,7 @@ export type JobOutcome = 'completed' | 'paused' | 'superseded' | 'busy' | 'faile
 
 const UPDATE_CONCURRENCY = 25;
 
-const occurredAtMs = (sk: string): number => Date.parse(sk.slice(0, sk.lastIndexOf('#')));
+const occurredAtMs = (sk: string): number => Date.parse(occurredAtOfSortKey(sk));
 
 /** Advances one tenant's job until it completes or `remainingMs()` drops below `reserveMs`. */
 export const runRetentionJob = async (

@@ -7,12 +7,10 @@
  * only every heartbeatHours, so silence is sealed too. Every event is sealed exactly once: each
  * stored event has one `received_at`, and intervals are contiguous and never reopened.
  */
-import type { ControlStore } from '../adapters/control-store.ts';
-import type { DigestStore } from '../adapters/digest-store.ts';
-import type { SealStore } from '../adapters/seal-store.ts';
-import type { Signer } from '../adapters/signer.ts';
 import { INTEGRITY } from '../config/integrity.ts';
 import { buildDigestBody, digestHash, type SignedDigest, signingPayload } from '../domain/digest.ts';
+import type { ControlStore } from './ports/control.ts';
+import type { DigestStore, SealStore, Signer } from './ports/integrity.ts';
 
 export interface SealDeps {
   control: ControlStore;

@@ -9,13 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import type {
-  ArchivedEvent,
-  ArchiveObject,
-  ObjectStatus,
-  RestoreTier,
-} from '#shared/adapters/archive-reader.ts';
+import type { RestoreTier } from '#shared/adapters/archive-reader.ts';
 import type { StoredEvent } from '#shared/domain/event.ts';
+import type { ArchivedEvent, ArchiveObject, ObjectStatus } from '#shared/usecases/ports/archive.ts';
 import type { ArchiveSource, CliIo, ReaderTarget, Reconciler, ReconcileTarget } from '../../cli/archive.ts';
 import { localS3Endpoint, main, USAGE } from '../../cli/archive.ts';
 

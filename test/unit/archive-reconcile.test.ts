@@ -5,20 +5,24 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { ArchivedEvent, ArchiveObject, ObjectStatus } from '#shared/adapters/archive-reader.ts';
 import type { SealedEvent } from '#shared/domain/digest.ts';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import {
-  type ArchiveIds,
   type CheckRange,
   checkArchive,
   daysBetween,
   RESTAGE_CHUNK,
-  type ReceivedEvents,
   restageKey,
   restageMissing,
-  type StoredEvents,
 } from '#shared/usecases/archive-reconcile.ts';
+import type {
+  ArchivedEvent,
+  ArchiveIds,
+  ArchiveObject,
+  ObjectStatus,
+  ReceivedEvents,
+  StoredEvents,
+} from '#shared/usecases/ports/archive.ts';
 
 const TENANT = 'tnt_01jd0000000000000000000000';
 /** 2025-01-03 closes at 2025-01-05T01:00Z (25 h after it ended); 2025-01-04 is still open. */

@@ -1,4 +1,3 @@
-import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import {
   archiveDay,
@@ -10,7 +9,7 @@ import {
   quarantineKey,
   stagingKey,
 } from '#shared/domain/archive.ts';
-import { classifyChange } from '#shared/domain/stream.ts';
+import { classifyChange, type EventChange } from '#shared/domain/stream.ts';
 
 const TENANT = 'tnt_01jd0000000000000000000000';
 
@@ -63,46 +62,28 @@ describe('archive partitions', () => {
 });
 
 describe('stream change classification', () => {
-  const image = (ttl?: string, extra: Record<string, unknown> = {}) => ({
-    pk: { S: `${TENANT}#e1` },
-    hash: { S: 'h' },
-    doc: { B: 'AAAA' },
-    ...(ttl === undefined ? {} : { expires_at: { N: ttl } }),
-    ...extra,
+  const change = (eventName: string, fields: Partial<EventChange> = {}): EventChange => ({
+    eventName,
+    changedAttributes: null,
+    byTtl: false,
+    ...fields,
   });
-  const record = (eventName: string, extra: Partial<DynamoDBRecord> = {}): DynamoDBRecord =>
-    ({
-      eventName,
-      dynamodb: { Keys: { pk: { S: `${TENANT}#e1` } }, SequenceNumber: '1' },
-      ...extra,
-    }) as DynamoDBRecord;
-  const ttlIdentity = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
 
   it('accepts inserts and TTL expiries', () => {
-    expect(classifyChange(record('INSERT'))).toBe('insert');
-    expect(classifyChange(record('REMOVE', { userIdentity: ttlIdentity }))).toBe('expiry');
+    expect(classifyChange(change('INSERT'))).toBe('insert');
+    expect(classifyChange(change('REMOVE', { byTtl: true }))).toBe('expiry');
   });
 
   it('accepts a modification of the TTL attribute alone as a re-timing', () => {
-    const retimed = record('MODIFY', { dynamodb: { OldImage: image('1'), NewImage: image('2') } as never });
-    expect(classifyChange(retimed)).toBe('retiming');
-    const removed = record('MODIFY', { dynamodb: { OldImage: image('1'), NewImage: image() } as never });
-    expect(classifyChange(removed)).toBe('retiming');
+    expect(classifyChange(change('MODIFY', { changedAttributes: ['expires_at'] }))).toBe('retiming');
+    expect(classifyChange(change('MODIFY', { changedAttributes: [] }))).toBe('retiming');
   });
 
   it('flags every other change as tampering', () => {
-    expect(classifyChange(record('REMOVE'))).toBe('tampering');
-    expect(classifyChange(record('REMOVE', { userIdentity: { type: 'Service', principalId: 'x' } }))).toBe(
-      'tampering',
-    );
-    const edited = record('MODIFY', {
-      dynamodb: { OldImage: image('1'), NewImage: image('1', { hash: { S: 'other' } }) } as never,
-    });
-    expect(classifyChange(edited)).toBe('tampering');
-    const added = record('MODIFY', {
-      dynamodb: { OldImage: image('1'), NewImage: image('2', { note: { S: 'x' } }) } as never,
-    });
-    expect(classifyChange(added)).toBe('tampering');
-    expect(classifyChange(record('MODIFY'))).toBe('tampering');
+    expect(classifyChange(change('REMOVE'))).toBe('tampering');
+    expect(classifyChange(change('MODIFY', { changedAttributes: ['hash'] }))).toBe('tampering');
+    expect(classifyChange(change('MODIFY', { changedAttributes: ['expires_at', 'note'] }))).toBe('tampering');
+    expect(classifyChange(change('MODIFY', { changedAttributes: null, byTtl: true }))).toBe('tampering');
+    expect(classifyChange(change('UNKNOWN', { byTtl: true }))).toBe('tampering');
   });
 });

@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RateCounterStore } from '#shared/adapters/rate-counter-store.ts';
 import { admit, effectiveRateLimitRps, PLAN_RATE_LIMITS_RPS, windowOf } from '#shared/domain/rate-limit.ts';
+import type { RateCounterStore } from '#shared/usecases/ports/rate-limit.ts';
 import { RateLimiter } from '#shared/usecases/rate-limit.ts';
-
-/** The shared counter of every instance, as DynamoDB's ADD keeps it. */
-class SharedCounters implements RateCounterStore {
-  readonly totals = new Map<string, number>();
-  writes = 0;
-  async add(tenantId: string, window: number, count: number): Promise<number> {
-    this.writes += 1;
-    const key = `${tenantId}|${window}`;
-    const total = (this.totals.get(key) ?? 0) + count;
-    this.totals.set(key, total);
-    return total;
-  }
-}
+import { MemoryRateCounterStore } from './fakes/rate-limit.ts';
 
 describe('rate limit plans', () => {
   it('lets every paying plan carry 10,000 events/s at 100 events per request', () => {
@@ -44,7 +32,7 @@ describe('admit', () => {
 
 describe('RateLimiter', () => {
   it('holds one instance to the limit within a window and starts afresh in the next', async () => {
-    const limiter = new RateLimiter(new SharedCounters());
+    const limiter = new RateLimiter(new MemoryRateCounterStore());
     const t0 = 1_000_000;
     let admitted = 0;
     for (let i = 0; i < 50; i++) if ((await limiter.check('tnt_a', 20, t0 + i)).allowed) admitted++;
@@ -53,13 +41,13 @@ describe('RateLimiter', () => {
   });
 
   it('keeps tenants apart', async () => {
-    const limiter = new RateLimiter(new SharedCounters());
+    const limiter = new RateLimiter(new MemoryRateCounterStore());
     for (let i = 0; i < 30; i++) await limiter.check('tnt_a', 10, 5_000_000 + i);
     expect((await limiter.check('tnt_b', 10, 5_000_040)).allowed).toBe(true);
   });
 
   it('shares the limit across instances approximately, with far fewer writes than requests', async () => {
-    const counters = new SharedCounters();
+    const counters = new MemoryRateCounterStore();
     const instances = [new RateLimiter(counters), new RateLimiter(counters), new RateLimiter(counters)];
     const limit = 100;
     const t0 = 7_000_000;
@@ -81,7 +69,7 @@ describe('RateLimiter', () => {
   it('fails open when the shared counter cannot be written, and retries at the next sync', async () => {
     const errors: unknown[] = [];
     let fail = true;
-    const counters = new SharedCounters();
+    const counters = new MemoryRateCounterStore();
     const store: RateCounterStore = {
       add: async (tenant, window, count) => {
         if (fail) throw new Error('ProvisionedThroughputExceededException');
@@ -94,6 +82,6 @@ describe('RateLimiter', () => {
     expect(errors.length).toBeGreaterThan(0);
     fail = false;
     await limiter.check('tnt_a', 100, t0 + 2_700);
-    expect([...counters.totals.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(counters.total()).toBeGreaterThan(0);
   });
 });

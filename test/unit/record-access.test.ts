@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { AppendResult, EventStore, NewEvent } from '#shared/adapters/event-store.ts';
-import type { StoredEvent } from '#shared/domain/event.ts';
 import { serviceEventId } from '#shared/domain/ids.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import { ingestEvents, type KeyPrincipal, recordAccess } from '#shared/usecases/events.ts';
+import { MemoryEventStore } from './fakes/events.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00.000Z');
-
-/** The events table's append rule in memory: the first write of an id stands. */
-class MemoryEventStore implements EventStore {
-  readonly events = new Map<string, NewEvent>();
-
-  async append(entries: readonly (NewEvent | StoredEvent)[]): Promise<AppendResult[]> {
-    return entries.map((entry) => {
-      if (!('event' in entry)) throw new Error('the use cases always pass a fingerprint');
-      const existing = this.events.get(entry.event.id);
-      if (existing !== undefined) return { ...existing, created: false };
-      this.events.set(entry.event.id, entry);
-      return { ...entry, created: true };
-    });
-  }
-
-  async get(): Promise<StoredEvent | null> {
-    throw new Error('not used by these use cases');
-  }
-
-  async query(): Promise<never> {
-    throw new Error('not used by these use cases');
-  }
-}
 
 const principal = (scopes: KeyPrincipal['scopes']): KeyPrincipal => ({
   kind: 'key',
@@ -60,8 +36,8 @@ describe('the export audit event', () => {
       'req-1',
       serviceEventId('audit-export', 'exp_1'),
     );
-    expect([...store.events.keys()]).toEqual(['tk_audit-export-exp_1']);
-    expect(store.events.get('tk_audit-export-exp_1')?.event).toMatchObject({
+    expect(store.eventsOf('tnt_a').map((event) => event.id)).toEqual(['tk_audit-export-exp_1']);
+    expect(await store.get('tnt_a', 'tk_audit-export-exp_1', NOW)).toMatchObject({
       action: 'audit_log.exported',
       actor: { id: 'key_1', type: 'api_key' },
     });
@@ -84,7 +60,7 @@ describe('the export audit event', () => {
       'r',
       'audit-export-exp_2',
     );
-    expect(store.events.get('tk_audit-export-exp_2')?.event.actor.id).toBe('key_1');
+    expect((await store.get('tnt_a', 'tk_audit-export-exp_2', NOW))?.actor.id).toBe('key_1');
   });
 
   it('keeps the first record when a retry carries other content, without failing the job', async () => {
@@ -94,6 +70,6 @@ describe('the export audit event', () => {
     await expect(
       recordAccess(deps, key, 'audit_log.exported', { rows: 4 }, 'r', 'audit-export-exp_3'),
     ).resolves.toBeUndefined();
-    expect(store.events.get('tk_audit-export-exp_3')?.event.metadata).toEqual({ rows: 3 });
+    expect((await store.get('tnt_a', 'tk_audit-export-exp_3', NOW))?.metadata).toEqual({ rows: 3 });
   });
 });

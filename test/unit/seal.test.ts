@@ -6,10 +6,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ControlStore } from '#shared/adapters/control-store.ts';
-import type { DigestStore } from '#shared/adapters/digest-store.ts';
-import type { SealStore } from '#shared/adapters/seal-store.ts';
-import type { Signer } from '#shared/adapters/signer.ts';
 import {
   chainProblems,
   covers,
@@ -20,6 +16,8 @@ import {
   type SignedDigest,
 } from '#shared/domain/digest.ts';
 import type { SealState, TenantRecord } from '#shared/domain/tenant.ts';
+import type { ControlStore } from '#shared/usecases/ports/control.ts';
+import type { DigestStore, SealStore, Signer } from '#shared/usecases/ports/integrity.ts';
 import { sealTenant } from '#shared/usecases/seal.ts';
 
 const TENANT = 'tnt_01jd0000000000000000000000';

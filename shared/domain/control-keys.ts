@@ -1,0 +1,88 @@
+/**
+ * Access patterns of the control table by name: every key value of it is built here and nowhere
+ * else (as shared/domain/keys.ts does for the events table). Everything of a tenant lives in its
+ * partition `TENANT#<id>`, the sort key naming the record: `TENANT` (the tenant itself, which also
+ * carries its retention job and seal state), `KEY#<key id>`, `EXPORT#<export id>`,
+ * `DIGEST#<interval end>`, `EMAIL_QUOTA#<window>`. Rate-limit counters have their own partition
+ * per tenant (`RATE#<tenant>` / `W#<window>`), so their writes never share one with the tenant's
+ * records. Two sparse indexes list tenants (`tenants`) and tenants with a pending or running
+ * retention job (`activeJobs`).
+ */
+import { CONTROL_TABLE } from '../config/tables.ts';
+
+const PK = CONTROL_TABLE.partitionKey;
+const SK = CONTROL_TABLE.sortKey;
+const ACTIVE_JOBS = CONTROL_TABLE.indexes.activeJobs;
+const TENANTS = CONTROL_TABLE.indexes.tenants;
+
+const TENANT_PREFIX = 'TENANT#';
+/** Sort key of the tenant record in its partition. */
+const TENANT_SK = 'TENANT';
+/** Sort-key prefix of a tenant's API keys. */
+export const API_KEY_SK_PREFIX = 'KEY#';
+const EXPORT_SK_PREFIX = 'EXPORT#';
+const DIGEST_SK_PREFIX = 'DIGEST#';
+const EMAIL_QUOTA_SK_PREFIX = 'EMAIL_QUOTA#';
+
+export interface ControlKey {
+  pk: string;
+  sk: string;
+}
+
+const key = (pk: string, sk: string): ControlKey => ({ [PK]: pk, [SK]: sk });
+
+/** `TENANT#<id>`: the partition of everything a tenant has. */
+export const tenantPartition = (tenantId: string): string => `${TENANT_PREFIX}${tenantId}`;
+
+/** The tenant id of a tenant partition's key; null for any other partition. */
+export const tenantIdOfPartition = (pk: string): string | null =>
+  pk.startsWith(TENANT_PREFIX) ? pk.slice(TENANT_PREFIX.length) : null;
+
+export const tenantKey = (tenantId: string): ControlKey => key(tenantPartition(tenantId), TENANT_SK);
+
+export const apiKeyKey = (tenantId: string, keyId: string): ControlKey =>
+  key(tenantPartition(tenantId), `${API_KEY_SK_PREFIX}${keyId}`);
+
+export const exportKey = (tenantId: string, exportId: string): ControlKey =>
+  key(tenantPartition(tenantId), `${EXPORT_SK_PREFIX}${exportId}`);
+
+/** `DIGEST#<interval end>`: a tenant's digests sort by the end of their interval. */
+export const digestSortKey = (intervalEnd: string): string => `${DIGEST_SK_PREFIX}${intervalEnd}`;
+
+/** Above every digest's sort key (interval ends are ISO times). */
+export const DIGEST_SK_LAST = `${DIGEST_SK_PREFIX}\uffff`;
+
+export const digestKey = (tenantId: string, intervalEnd: string): ControlKey =>
+  key(tenantPartition(tenantId), digestSortKey(intervalEnd));
+
+/** One counter of notification emails per tenant and window (shared/domain/export.ts emailQuotaWindow). */
+export const emailQuotaKey = (tenantId: string, window: string): ControlKey =>
+  key(tenantPartition(tenantId), `${EMAIL_QUOTA_SK_PREFIX}${window}`);
+
+/** One request counter per tenant and one-second window (shared/domain/rate-limit.ts windowOf). */
+export const rateCounterKey = (tenantId: string, window: number): ControlKey =>
+  key(`RATE#${tenantId}`, `W#${window}`);
+
+/** The `tenants` index's one partition: every tenant record carries it. */
+export const TENANT_ENTITY = 'tenant';
+
+/** The attribute that lists a tenant record in the `tenants` index. */
+export const tenantListing = (): Record<string, string> => ({ [TENANTS.partitionKey]: TENANT_ENTITY });
+
+/** The `activeJobs` index's one partition: tenants with a pending or running retention job. */
+export const RETENTION_QUEUE = 'retention';
+
+/** The attributes that list a tenant in the `activeJobs` index, oldest request first. */
+export const activeRetentionJobKey = (tenantId: string, requestedAt: string): Record<string, string> => ({
+  [ACTIVE_JOBS.partitionKey]: RETENTION_QUEUE,
+  [ACTIVE_JOBS.sortKey]: `${requestedAt}#${tenantId}`,
+});
+
+/** Key attributes of a control record (its table and index keys), never part of the record itself. */
+export const CONTROL_KEY_ATTRIBUTES: readonly string[] = [
+  PK,
+  SK,
+  ACTIVE_JOBS.partitionKey,
+  ACTIVE_JOBS.sortKey,
+  TENANTS.partitionKey,
+];

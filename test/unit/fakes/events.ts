@@ -1,0 +1,81 @@
+/**
+ * The events table in memory, honouring EventStore's contract as DynamoEventStore does: the first
+ * write of an id stands (a later one gets the stored event and its fingerprint back), and a query
+ * reads exactly the partitions its plan names — each event is indexed under the key values of
+ * shared/domain/keys.ts, with the shard count it was appended with — newest first, strictly below
+ * `before`, never past an event's expiry (to the second, as the table's TTL attribute keeps it).
+ */
+import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import { contentHash, type StoredEvent } from '#shared/domain/event.ts';
+import { eventKeys, eventSortKey, sortKeyRange } from '#shared/domain/keys.ts';
+import { matchesConditions, type QueryPlan } from '#shared/domain/query.ts';
+import type { AppendResult, EventStore, NewEvent, QueryPage } from '#shared/usecases/ports/events.ts';
+import { copy } from './condition.ts';
+
+interface StoredItem {
+  event: StoredEvent;
+  contentHash: string;
+  /** The key attributes it is indexed under. */
+  keys: Record<string, string>;
+}
+
+const notExpired = (event: StoredEvent, nowMs: number): boolean =>
+  event.expires_at === null || Math.floor(Date.parse(event.expires_at) / 1000) * 1000 > nowMs;
+
+export class MemoryEventStore implements EventStore {
+  private readonly items = new Map<string, StoredItem>();
+  /** Calls to query: what a use case costs the table. */
+  queries = 0;
+
+  async append(entries: readonly (NewEvent | StoredEvent)[], shards: number): Promise<AppendResult[]> {
+    return entries.map((entry) => {
+      const { event, contentHash: submitted } =
+        'event' in entry ? entry : { event: entry, contentHash: contentHash(entry, true) };
+      const id = `${event.tenant_id}#${event.id}`;
+      const existing = this.items.get(id);
+      if (existing !== undefined) {
+        return { event: copy(existing.event), created: false, contentHash: existing.contentHash };
+      }
+      this.items.set(id, { event: copy(event), contentHash: submitted, keys: eventKeys(event, shards) });
+      return { event, created: true, contentHash: submitted };
+    });
+  }
+
+  async get(tenantId: string, eventId: string, nowMs: number): Promise<StoredEvent | null> {
+    const item = this.items.get(`${tenantId}#${eventId}`);
+    return item === undefined || !notExpired(item.event, nowMs) ? null : copy(item.event);
+  }
+
+  async query(plan: QueryPlan, limit: number, before: string | undefined, nowMs: number): Promise<QueryPage> {
+    this.queries += 1;
+    const range = sortKeyRange(plan.from, plan.to);
+    const matching = [...this.items.values()]
+      .filter((item) =>
+        plan.sources.some(
+          (source) => item.keys[EVENTS_TABLE.indexes[source.index].partitionKey] === source.partitionKey,
+        ),
+      )
+      .map((item) => ({ sortKey: eventSortKey(item.event.occurred_at, item.event.id), event: item.event }))
+      .filter(
+        ({ sortKey, event }) =>
+          sortKey >= range.low &&
+          sortKey <= range.high &&
+          (before === undefined || sortKey < before) &&
+          notExpired(event, nowMs) &&
+          matchesConditions(event, plan.conditions),
+      )
+      .sort((a, b) => (a.sortKey < b.sortKey ? 1 : -1));
+    return {
+      events: matching.slice(0, limit).map(({ event }) => copy(event)),
+      more: matching.length > limit,
+      readUnits: 0,
+    };
+  }
+
+  /** Every stored event of a tenant, in no particular order (for assertions). */
+  eventsOf(tenantId: string): StoredEvent[] {
+    return [...this.items.values()]
+      .filter((item) => item.event.tenant_id === tenantId)
+      .map((i) => copy(i.event));
+  }
+}
