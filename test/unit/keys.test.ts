@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { StoredEvent } from '#shared/domain/event.ts';
-import { eventKeys, fnv1a, shardOf, sortKeyRange, sourcesFor } from '#shared/domain/keys.ts';
+import {
+  eventKeys,
+  eventSortKey,
+  fnv1a,
+  occurredAtOfSortKey,
+  shardOf,
+  sortKeyRange,
+  sourcesFor,
+} from '#shared/domain/keys.ts';
 
 const event = {
   id: '01jd000000000000000000000a',
@@ -56,5 +64,12 @@ describe('event key builder', () => {
     const sk = eventKeys(event, 1).sk as string;
     expect(sk >= low && sk <= high).toBe(true);
     expect('2026-11-21T12:00:00.001Z#a' > high).toBe(true);
+  });
+});
+
+describe('occurredAtOfSortKey', () => {
+  it('reads the occurred_at back out of an event sort key', () => {
+    const sk = eventSortKey(event.occurred_at, event.id);
+    expect(occurredAtOfSortKey(sk)).toBe(event.occurred_at);
   });
 });

@@ -22,8 +22,8 @@ export class MemoryRetentionStore implements RetentionStore {
   /** Calls to retime that changed an item. */
   retimed = 0;
 
-  /** Stores an event as ingest would, with its expiry in epoch seconds. */
-  add(event: StoredEvent, shards: number): void {
+  /** Stores an event as ingest would: on its write shard, its expiry in epoch seconds. */
+  add(event: Pick<StoredEvent, 'tenant_id' | 'id' | 'occurred_at' | 'expires_at'>, shards: number): void {
     const { pk } = eventItemKey(event.tenant_id, event.id);
     this.items.set(pk, {
       pk,
