@@ -1,0 +1,600 @@
+/**
+ * One OpenAPI operation per route key: who may call it (security and scopes, as the handlers'
+ * `requireKey`/`requireOperator` checks and the admin use cases decide), its parameters and body
+ * (the domain's zod schemas), every answer it gives (success bodies with examples, and each
+ * problem+json type) — the input of openapi.ts and of the contract tests.
+ */
+import * as z from 'zod';
+import type {
+  oas31,
+  ZodOpenApiExamplesObject,
+  ZodOpenApiOperationObject,
+  ZodOpenApiResponseObject,
+} from 'zod-openapi';
+import type { Scope } from '../domain/principal.ts';
+import * as ex from './examples.ts';
+import {
+  apiKeyListSchema,
+  createdKeySchema,
+  createExportBody,
+  createKeyBody,
+  createTenantBody,
+  digestPageSchema,
+  digestsQuery,
+  eventBatchResultSchema,
+  eventIdParams,
+  eventPageSchema,
+  eventSchema,
+  exportIdParams,
+  exportSchema,
+  healthSchema,
+  idConflictProblemSchema,
+  inclusionProofSchema,
+  ingestBody,
+  keyParams,
+  listQuery,
+  openApiDocumentSchema,
+  problemSchema,
+  publicKeySchema,
+  replayAckSchema,
+  tenantParams,
+  tenantSchema,
+  updateTenantBody,
+  validationProblemSchema,
+} from './schemas.ts';
+
+export const JSON_TYPE = 'application/json';
+export const PROBLEM_TYPE = 'application/problem+json';
+
+/** Names of the security schemes (components.securitySchemes in openapi.ts). */
+export const TENANT_KEY = 'tenantKey';
+export const OPERATOR_KEY = 'operatorKey';
+
+type Security = oas31.SecurityRequirementObject[];
+
+/** No credential. */
+const PUBLIC: Security = [];
+/** A tenant key holding any one of `scopes` (OpenAPI 3.1 lists a bearer scheme's roles in the requirement). */
+const keyWith = (...scopes: [Scope, ...Scope[]]): Security =>
+  scopes.map((scope) => ({ [TENANT_KEY]: [scope] }));
+const OPERATOR: Security = [{ [OPERATOR_KEY]: [] }];
+const OPERATOR_OR_ADMIN_KEY: Security = [...OPERATOR, ...keyWith('admin')];
+
+const examplesOf = (values: Record<string, { summary: string; value: unknown }>): ZodOpenApiExamplesObject =>
+  values;
+
+const jsonBody = (schema: z.ZodType, examples: Record<string, { summary: string; value: unknown }>) => ({
+  [JSON_TYPE]: { schema, examples: examplesOf(examples) },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Problem responses, shared by the operations (components.responses)
+
+const retryAfter = z
+  .int()
+  .min(1)
+  .max(86_400)
+  .meta({ description: 'Seconds to wait before retrying.', example: 1 });
+
+const problemResponse = (
+  id: string,
+  description: string,
+  schema: z.ZodType,
+  examples: Record<string, { summary: string; value: unknown }>,
+  headers?: z.ZodObject,
+): ZodOpenApiResponseObject => ({
+  id,
+  description,
+  content: { [PROBLEM_TYPE]: { schema, examples: examplesOf(examples) } },
+  ...(headers === undefined ? {} : { headers }),
+});
+
+const simple = (slug: keyof typeof ex.PROBLEM_EXAMPLES) => problemSchema([slug]);
+const exampleOf = (slug: keyof typeof ex.PROBLEM_EXAMPLES, summary: string) => ({
+  [slug]: { summary, value: ex.PROBLEM_EXAMPLES[slug] },
+});
+
+export const RESPONSES = {
+  invalidBody: problemResponse(
+    'InvalidBody',
+    'Invalid input: a field that does not validate (`validation-error`, naming each), a body that is not JSON (`malformed-json`) or is nested too deep or sent with several Content-Types (`bad-request`). Nothing was stored.',
+    z.union([validationProblemSchema, problemSchema(['malformed-json', 'bad-request'])]),
+    {
+      'validation-error': { summary: 'A batch event with a bad action', value: ex.validationProblem },
+      ...exampleOf('malformed-json', 'Not JSON'),
+    },
+  ),
+  invalidQuery: problemResponse(
+    'InvalidQuery',
+    'A query parameter that does not validate, naming each.',
+    validationProblemSchema,
+    {
+      'validation-error': {
+        summary: 'A timestamp that is not RFC 3339',
+        value: {
+          ...ex.validationProblem,
+          detail: '1 invalid field: from',
+          errors: [{ field: 'from', message: 'must be an RFC 3339 timestamp' }],
+        },
+      },
+    },
+  ),
+  invalidListQuery: problemResponse(
+    'InvalidListQuery',
+    'A filter that does not validate (`validation-error`, naming each), or a cursor that is not one this tenant got for this very query (`invalid-cursor`).',
+    z.union([validationProblemSchema, problemSchema(['invalid-cursor'])]),
+    {
+      'validation-error': {
+        summary: 'A limit out of range',
+        value: {
+          ...ex.validationProblem,
+          detail: '1 invalid field: limit',
+          errors: [{ field: 'limit', message: 'must be at most 1000' }],
+        },
+      },
+      ...exampleOf('invalid-cursor', 'A cursor from another query'),
+    },
+  ),
+  unauthorized: problemResponse(
+    'Unauthorized',
+    'Missing, unknown or revoked credentials.',
+    simple('unauthorized'),
+    exampleOf('unauthorized', 'No Authorization header'),
+  ),
+  forbidden: problemResponse(
+    'Forbidden',
+    "A valid credential without the right: a key without the scope, the operator key on a tenant's data, or a tenant key on the operator's routes.",
+    simple('forbidden'),
+    exampleOf('forbidden', 'A write-only key reading the log'),
+  ),
+  notFound: problemResponse(
+    'NotFound',
+    "No such id for this tenant: unknown, or another tenant's (never 403, which would confirm that it exists).",
+    simple('not-found'),
+    exampleOf('not-found', 'An unknown event id'),
+  ),
+  idConflict: problemResponse(
+    'IdConflict',
+    "An event `id` already names a stored event with other content. Nothing was overwritten; a batch's other events were stored, so retrying them is safe.",
+    idConflictProblemSchema,
+    { 'id-conflict': { summary: 'A batch reusing an id', value: ex.idConflictProblem } },
+  ),
+  conflict: problemResponse(
+    'Conflict',
+    'A concurrent change: retry.',
+    simple('conflict'),
+    exampleOf('conflict', 'Changed concurrently'),
+  ),
+  payloadTooLarge: problemResponse(
+    'PayloadTooLarge',
+    'The body is over 1 MiB.',
+    simple('payload-too-large'),
+    exampleOf('payload-too-large', 'A body over 1 MiB'),
+  ),
+  unsupportedMediaType: problemResponse(
+    'UnsupportedMediaType',
+    'The body was not sent as `application/json` (with no charset, or charset utf-8).',
+    simple('unsupported-media-type'),
+    exampleOf('unsupported-media-type', 'Sent as text/plain'),
+  ),
+  tooManyRequests: problemResponse(
+    'TooManyRequests',
+    "Over the tenant's request rate (every key of the tenant together; see the README's Limits). Nothing was done.",
+    simple('too-many-requests'),
+    exampleOf('too-many-requests', 'Over the rate limit'),
+    z.object({ 'Retry-After': retryAfter }),
+  ),
+  internalError: problemResponse(
+    'InternalError',
+    'An unexpected error, with no internals.',
+    simple('internal-error'),
+    exampleOf('internal-error', 'Unexpected'),
+  ),
+  serviceUnavailable: problemResponse(
+    'ServiceUnavailable',
+    'A dependency is down, throttled or did not answer in time. Retryable.',
+    simple('service-unavailable'),
+    exampleOf('service-unavailable', 'A dependency is down'),
+    z.object({ 'Retry-After': retryAfter }),
+  ),
+} satisfies Record<string, ZodOpenApiResponseObject>;
+
+const R = RESPONSES;
+
+/** Every route may fail unexpectedly or find a dependency down. */
+const ALWAYS = { '500': R.internalError, '503': R.serviceUnavailable };
+/** Routes behind the authorizer: credentials, scopes and the tenant's request rate. */
+const AUTHORIZED = { ...ALWAYS, '401': R.unauthorized, '403': R.forbidden, '429': R.tooManyRequests };
+/** Routes that read a JSON body. */
+const WITH_BODY = { '400': R.invalidBody, '413': R.payloadTooLarge, '415': R.unsupportedMediaType };
+
+const ok = (
+  description: string,
+  schema: z.ZodType,
+  examples: Record<string, { summary: string; value: unknown }>,
+): ZodOpenApiResponseObject => ({ description, content: jsonBody(schema, examples) });
+
+export interface ContractOperation extends ZodOpenApiOperationObject {
+  operationId: string;
+  security: Security;
+  responses: Record<string, ZodOpenApiResponseObject>;
+}
+
+export const OPERATIONS: Readonly<Record<string, ContractOperation>> = {
+  'GET /health': {
+    operationId: 'getHealth',
+    tags: ['Service'],
+    summary: 'Liveness',
+    description: 'Says only that the service runs. No credential.',
+    security: PUBLIC,
+    responses: {
+      '200': ok('The service runs.', healthSchema, { ok: { summary: 'Up', value: { status: 'ok' } } }),
+      ...ALWAYS,
+    },
+  },
+
+  'GET /v1/openapi.json': {
+    operationId: 'getOpenApiDocument',
+    tags: ['Service'],
+    summary: 'This OpenAPI document',
+    description:
+      "The OpenAPI 3.1 document of this API, with `servers` set to the deployment's public URL. No credential.",
+    security: PUBLIC,
+    responses: {
+      '200': ok('The OpenAPI 3.1 document.', openApiDocumentSchema, {
+        document: {
+          summary: 'The document (abridged)',
+          value: {
+            openapi: '3.1.0',
+            info: { title: 'Trailkeeper API', version: 'v1' },
+            servers: [{ url: 'https://audit.example.com' }],
+            paths: { '/health': {} },
+          },
+        },
+      }),
+      ...ALWAYS,
+    },
+  },
+
+  'POST /v1/events': {
+    operationId: 'ingestEvents',
+    tags: ['Events'],
+    summary: 'Send one event, or a batch of up to 100',
+    description: [
+      'Scope `events:write`.',
+      '',
+      'Every event is validated first: any invalid one is a 400 naming each bad field (and batch index), and nothing is stored. Answers **201** when anything was stored: the stored event (single) or `{"data": [...]}` (batch).',
+      '',
+      '**Retries are safe**: the same `id` with the same content (RFC 8785 canonical JSON of what was sent, after redaction) stores nothing and answers **200** — with the stored event when the key also holds `events:read`, else `{"id", "duplicate": true}`; a batch answers 200 when all of it was a replay. The same `id` with other content is a **409** naming the id; in a batch, the other events are stored.',
+      '',
+      'A stored event is visible to reads within a second.',
+    ].join('\n'),
+    security: keyWith('events:write'),
+    requestBody: {
+      required: true,
+      content: jsonBody(ingestBody, {
+        single: { summary: 'One event (the README example)', value: ex.singleEventInput },
+        batch: { summary: 'A batch', value: ex.batchEventInput },
+      }),
+    },
+    responses: {
+      '201': ok(
+        'Stored: the stored event (single) or one entry per submitted event (batch).',
+        z.union([eventSchema, eventBatchResultSchema]),
+        {
+          single: { summary: 'One event stored', value: ex.storedEvent },
+          batch: { summary: 'A batch stored', value: ex.storedBatch },
+        },
+      ),
+      '200': ok(
+        'A replay of the same content: nothing was stored.',
+        z.union([eventSchema, replayAckSchema, eventBatchResultSchema]),
+        {
+          'replay-reader': { summary: 'Replayed by a key with events:read', value: ex.storedEvent },
+          'replay-writer': { summary: 'Replayed by a write-only key', value: ex.replayAck },
+          'batch-replay': { summary: 'A batch that was all replays', value: ex.storedBatch },
+        },
+      ),
+      '409': R.idConflict,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/events': {
+    operationId: 'listEvents',
+    tags: ['Events'],
+    summary: 'Search the trail',
+    description: [
+      'Scope `events:read`.',
+      '',
+      "Newest first, within the tenant's retention. Filters combine with AND; every filter is index-served. Pass `next_cursor` as `cursor`, with the same filters, for the next page; only `next_cursor: null` means the end.",
+      '',
+      'Every read is itself audited: it writes an `audit_log.viewed` event into the same trail.',
+    ].join('\n'),
+    security: keyWith('events:read'),
+    requestParams: { query: listQuery },
+    responses: {
+      '200': ok('A page of events.', eventPageSchema, {
+        page: { summary: 'A page with more to follow', value: ex.eventPage },
+        last: { summary: 'The last page', value: { data: [ex.storedEvent], next_cursor: null } },
+      }),
+      '400': R.invalidListQuery,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/events/{id}': {
+    operationId: 'getEvent',
+    tags: ['Events'],
+    summary: 'One event',
+    description:
+      "Scope `events:read`. The event with its full metadata; 404 for an unknown id, another tenant's, or one past the tenant's retention. Audited like a search.",
+    security: keyWith('events:read'),
+    requestParams: { path: eventIdParams },
+    responses: {
+      '200': ok('The event.', eventSchema, {
+        event: { summary: 'The README event', value: ex.storedEvent },
+        impersonated: { summary: 'An action taken through a support session', value: ex.impersonatedEvent },
+      }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/events/{id}/proof': {
+    operationId: 'getEventProof',
+    tags: ['Integrity'],
+    summary: "An event's inclusion proof",
+    description:
+      "Scope `events:read`. The digest that seals the event and the RFC 6962 audit path from its leaf to the digest's signed Merkle root. 404 until the event's interval is sealed (up to ~20 minutes after it was received); 409 when the stored event no longer matches what was sealed (the integrity scan alarms on it).",
+    security: keyWith('events:read'),
+    requestParams: { path: eventIdParams },
+    responses: {
+      '200': ok('The proof.', inclusionProofSchema, {
+        proof: { summary: 'The second event of a two-event digest', value: ex.inclusionProofExample },
+      }),
+      '404': R.notFound,
+      '409': R.conflict,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/integrity/digests': {
+    operationId: 'listDigests',
+    tags: ['Integrity'],
+    summary: "The tenant's signed digests",
+    description:
+      'Scope `events:read`. Digests whose interval ends in [`from`, `to`] (default: the last 24 hours), oldest first, at most 1000 a page; `next` is the `from` of the next page.',
+    security: keyWith('events:read'),
+    requestParams: { query: digestsQuery },
+    responses: {
+      '200': ok('A page of digests.', digestPageSchema, {
+        page: { summary: 'One digest', value: ex.digestPage },
+        empty: { summary: 'Nothing sealed in the window yet', value: { data: [], next: null } },
+      }),
+      '400': R.invalidQuery,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/integrity/public-key': {
+    operationId: 'getPublicKey',
+    tags: ['Integrity'],
+    summary: 'The digest signing key',
+    description:
+      'The public half of the key every digest is signed with (ECDSA P-256), so anyone can check a signature without our word for the key. No credential.',
+    security: PUBLIC,
+    responses: {
+      '200': ok('The public key.', publicKeySchema, {
+        key: { summary: 'A KMS key', value: ex.publicKeyExample },
+      }),
+      ...ALWAYS,
+    },
+  },
+
+  'POST /v1/tenants': {
+    operationId: 'createTenant',
+    tags: ['Tenants'],
+    summary: 'Create a tenant',
+    description: 'Operator key only.',
+    security: OPERATOR,
+    requestBody: {
+      required: true,
+      content: jsonBody(createTenantBody, {
+        tenant: { summary: 'A business tenant', value: ex.createTenantInput },
+      }),
+    },
+    responses: {
+      '201': ok('The tenant.', tenantSchema, { tenant: { summary: 'Created', value: ex.tenant } }),
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/tenants/{tenant_id}': {
+    operationId: 'getTenant',
+    tags: ['Tenants'],
+    summary: 'Read a tenant',
+    description:
+      "The operator, or a key of this tenant with `admin` (another tenant's key: 404). Shows the effective retention and rate limit, and the latest retention job.",
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: tenantParams },
+    responses: {
+      '200': ok('The tenant.', tenantSchema, {
+        tenant: { summary: 'A tenant', value: ex.tenant },
+        'retention-job': { summary: 'Re-timing its events after a plan change', value: ex.updatedTenant },
+      }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'PATCH /v1/tenants/{tenant_id}': {
+    operationId: 'updateTenant',
+    tags: ['Tenants'],
+    summary: 'Change a tenant',
+    description:
+      "The operator for `name`, `plan`, `retention_days`, `shards`, `rate_limit_rps`; the operator or a key of this tenant with `admin` for `email_domains` alone. A change of the effective retention starts a retention job that re-times the tenant's stored events (shown as `retention_job`).",
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: tenantParams },
+    requestBody: {
+      required: true,
+      content: jsonBody(updateTenantBody, {
+        plan: { summary: 'A new plan (operator)', value: ex.updateTenantInput },
+        'email-domains': {
+          summary: 'Allowed notification domains (operator or admin key)',
+          value: ex.updateEmailDomainsInput,
+        },
+      }),
+    },
+    responses: {
+      '200': ok('The tenant as changed.', tenantSchema, {
+        tenant: { summary: 'Plan changed, retention job running', value: ex.updatedTenant },
+      }),
+      '404': R.notFound,
+      '409': R.conflict,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/tenants/{tenant_id}/keys': {
+    operationId: 'createKey',
+    tags: ['Keys'],
+    summary: 'Create an API key',
+    description:
+      'The operator, or a key of this tenant with `admin`. The answer holds the secret (`key`), shown this once: only its SHA-256 is stored.',
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: tenantParams },
+    requestBody: {
+      required: true,
+      content: jsonBody(createKeyBody, { key: { summary: 'A write-only key', value: ex.createKeyInput } }),
+    },
+    responses: {
+      '201': ok('The key, with its secret.', createdKeySchema, {
+        key: { summary: 'Created', value: ex.createdKey },
+      }),
+      '404': R.notFound,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/tenants/{tenant_id}/keys': {
+    operationId: 'listKeys',
+    tags: ['Keys'],
+    summary: "List a tenant's API keys",
+    description: 'The operator, or a key of this tenant with `admin`. Never the secrets.',
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: tenantParams },
+    responses: {
+      '200': ok('The keys.', apiKeyListSchema, {
+        keys: { summary: 'One live key, one revoked', value: ex.keyList },
+      }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'DELETE /v1/tenants/{tenant_id}/keys/{key_id}': {
+    operationId: 'revokeKey',
+    tags: ['Keys'],
+    summary: 'Revoke an API key',
+    description:
+      'The operator, or a key of this tenant with `admin`. The key is refused from then on: at once locally, within 10 s in AWS.',
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: keyParams },
+    responses: {
+      '204': { description: 'Revoked.' },
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/exports': {
+    operationId: 'createExport',
+    tags: ['Exports'],
+    summary: 'Export the trail',
+    description: [
+      'Scope `exports:write`.',
+      '',
+      'Up to 10,000 matching events the file is written within the request: **201** with `status: "completed"`, `rows` and `download_url`. Beyond, **202** with `status: "queued"`: a worker writes the file and emails the link to `notify_email`. Exports never reach past the tenant\'s current retention. Every export writes an `audit_log.exported` event.',
+      '',
+      "429 also when the tenant has used its allowance of 20 exports with `notify_email` per hour (nothing created; export without `notify_email` meanwhile). 400 when `notify_email` is not at one of the tenant's `email_domains`.",
+    ].join('\n'),
+    security: keyWith('exports:write'),
+    requestBody: {
+      required: true,
+      content: jsonBody(createExportBody, {
+        csv: { summary: 'A CSV of member changes', value: ex.csvExportInput },
+        notify: { summary: 'Everything, emailed when ready', value: ex.notifyExportInput },
+      }),
+    },
+    responses: {
+      '201': ok('Written within the request.', exportSchema, {
+        completed: { summary: 'A completed export', value: ex.completedExport },
+      }),
+      '202': ok('Queued: poll `GET /v1/exports/{id}`, or wait for the email.', exportSchema, {
+        queued: { summary: 'A queued export', value: ex.queuedExport },
+      }),
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/exports/{id}': {
+    operationId: 'getExport',
+    tags: ['Exports'],
+    summary: 'An export',
+    description:
+      'Scope `exports:write` or `events:read`. Its status, rows and bytes written, progress, errors and cut-off.',
+    security: keyWith('exports:write', 'events:read'),
+    requestParams: { path: exportIdParams },
+    responses: {
+      '200': ok('The export.', exportSchema, {
+        completed: { summary: 'Completed', value: ex.completedExport },
+        running: { summary: 'Running', value: ex.runningExport },
+        'email-failed': { summary: 'Completed, but the email bounced', value: ex.failedEmailExport },
+      }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/exports/{id}/download': {
+    operationId: 'downloadExport',
+    tags: ['Exports'],
+    summary: "Download an export's file",
+    description:
+      'Scope `exports:write` or `events:read`. Redirects to a fresh presigned URL of the file, valid 15 minutes; the emailed link points here, so it works for the 7 days the file is kept and still checks who asks. 409 while the export is not completed, 410 once its file is deleted.',
+    security: keyWith('exports:write', 'events:read'),
+    requestParams: { path: exportIdParams },
+    responses: {
+      '302': {
+        description: 'To the file.',
+        headers: z.object({
+          Location: z.url().meta({ description: 'Presigned URL of the file.', example: ex.downloadLocation }),
+        }),
+      },
+      '404': R.notFound,
+      '409': problemResponse(
+        'ExportNotReady',
+        'The export is not completed: its file is not available yet (or ever, when it failed).',
+        simple('export-not-ready'),
+        exampleOf('export-not-ready', 'Still running'),
+      ),
+      '410': problemResponse(
+        'ExportExpired',
+        'The file was deleted (7 days after the request): request a new export.',
+        simple('export-expired'),
+        exampleOf('export-expired', 'Deleted'),
+      ),
+      ...AUTHORIZED,
+    },
+  },
+};
+
+/** The documented answer of an operation for a status, or undefined when it is not documented. */
+export const documentedResponse = (routeKey: string, status: number): ZodOpenApiResponseObject | undefined =>
+  OPERATIONS[routeKey]?.responses[String(status)];

@@ -1,0 +1,496 @@
+/**
+ * The API's contract as zod schemas: the request schemas of shared/domain, wrapped with their
+ * documentation (zod 4's `.meta()` returns a new schema, so the domain's own schemas stay
+ * untouched), and the response and problem+json schemas, which exist only here. Each response
+ * schema is derived from the presenter that builds the answer (presentEvent, presentTenant,
+ * presentKey, presentExport, the integrity use cases); their inferred types are exported for a
+ * typed client. Response objects are strict wherever the API's shape is fixed, so an
+ * undocumented field fails the contract test.
+ */
+import * as z from 'zod';
+import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
+import { createExportSchema } from '../domain/export.ts';
+import { EXPORT_FORMATS } from '../domain/export-format.ts';
+import { SCOPES } from '../domain/principal.ts';
+import { eventFiltersSchema, listQuerySchema } from '../domain/query.ts';
+import { PLAN_NAMES, type Plan } from '../domain/retention.ts';
+import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/** A timestamp the service writes: RFC 3339 in UTC with milliseconds (`Date.toISOString()`). */
+export const timestampSchema = z.iso.datetime().meta({
+  description: 'RFC 3339 timestamp in UTC, e.g. `2026-11-18T09:14:03.512Z`.',
+});
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .meta({ description: 'SHA-256, 64 lower-case hex digits.' });
+const ulidId = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`));
+
+export const tenantIdSchema = ulidId('tnt').meta({
+  description: 'Tenant id: `tnt_` and a lower-case ULID.',
+  example: 'tnt_01jd8x1a2b3c4d5e6f7g8h9j0k',
+});
+export const keyIdSchema = ulidId('key').meta({
+  description: 'API key id: `key_` and a lower-case ULID.',
+  example: 'key_01jd8x3m4n5p6q7r8s9t0v1w2x',
+});
+export const exportIdSchema = ulidId('exp').meta({
+  description: 'Export id: `exp_` and a lower-case ULID.',
+  example: 'exp_01jd9a7b8c9d0e1f2g3h4j5k6m',
+});
+export const eventIdSchema = z.string().min(1).max(128).meta({
+  description:
+    "The event's id: the client's idempotency key when it sent one, else a time-sortable id the service assigned.",
+  example: 'evt_7f3a',
+});
+
+// ---------------------------------------------------------------------------------------------
+// Requests: the domain's schemas, documented
+
+export const eventInput = eventInputSchema.meta({
+  id: 'EventInput',
+  description:
+    'One event as a tenant sends it. Only `action` and `actor.id` are required. Values under keys that look secret, and secrets recognised by their shape, are stored as `"[REDACTED]"`. The service\'s own actions (`audit_log.*`, `trailkeeper.*`) and ids (`tk_…`) are refused.',
+});
+
+export const eventBatchInput = batchInputSchema
+  .extend({ events: z.array(eventInput).min(1).max(MAX_BATCH) })
+  .meta({
+    id: 'EventBatchInput',
+    description: `Up to ${MAX_BATCH} events. All are validated first: any invalid event is a 400 naming each bad field with its batch index, and nothing is stored.`,
+  });
+
+export const ingestBody = z.union([eventInput, eventBatchInput]);
+
+/** Documentation of the filters `GET /v1/events` and `POST /v1/exports` share. */
+const FILTER_DOCS = {
+  from: {
+    description: 'Start of the window (inclusive, by `occurred_at`). Default: 30 days before `to`.',
+    example: '2026-11-01T00:00:00Z',
+  },
+  to: { description: 'End of the window (inclusive). Default: now.', example: '2026-11-30T00:00:00Z' },
+  action: {
+    description:
+      'Exact action (`member.role_changed`), a prefix (`secret.*`), or a comma-separated list of both (at most 20).',
+    example: 'auth.login,member.*',
+  },
+  actor_id: { description: "The actor's id.", example: 'user_42' },
+  actor_email: { description: "The actor's email, case-insensitive.", example: 'ada@example.com' },
+  target_id: { description: "The target's id (alone or with `target_type`).", example: 'user_7' },
+  target_type: { description: "The target's type.", example: 'member' },
+  team_id: { description: 'The team the event belongs to.', example: 'team_platform' },
+  area: { description: 'Product area.', example: 'members' },
+  method: { description: 'Operation.', example: 'update' },
+  status: { description: '`success`, `failure` or an HTTP status.', example: 'success' },
+  impersonated: {
+    description: '`true`: only events taken through an impersonation; `false`: only the others.',
+    example: 'true',
+  },
+} as const satisfies Record<
+  keyof z.infer<typeof eventFiltersSchema>,
+  { description: string; example: string }
+>;
+
+const documentedFilters = Object.fromEntries(
+  Object.entries(FILTER_DOCS).map(([name, meta]) => [
+    name,
+    eventFiltersSchema.shape[name as keyof typeof FILTER_DOCS].meta(meta),
+  ]),
+) as { [K in keyof typeof FILTER_DOCS]: (typeof eventFiltersSchema.shape)[K] };
+
+export const listQuery = listQuerySchema.extend({
+  ...documentedFilters,
+  limit: listQuerySchema.shape.limit.meta({
+    description: 'Events per page, 1–1000 (default 100).',
+    example: '20',
+  }),
+  cursor: listQuerySchema.shape.cursor.meta({
+    description:
+      '`next_cursor` of the previous page, sent with the same filters. Opaque and bound to the tenant and the query: any other use is a 400.',
+  }),
+});
+
+/** `GET /v1/integrity/digests`: a window by the end of each digest's interval (default: the last 24 hours). */
+export const digestsQuery = eventFiltersSchema.pick({ from: true, to: true }).extend({
+  from: eventFiltersSchema.shape.from.meta({
+    description: 'Digests whose interval ends at or after this time. Default: 24 hours before `to`.',
+    example: '2026-11-01T00:00:00Z',
+  }),
+  to: eventFiltersSchema.shape.to.meta({
+    description: 'Digests whose interval ends at or before this time. Default: now.',
+    example: '2026-11-30T00:00:00Z',
+  }),
+});
+
+export const createExportBody = createExportSchema
+  .extend({
+    ...documentedFilters,
+    format: createExportSchema.shape.format.meta({ description: 'File format.', example: 'csv' }),
+    notify_email: createExportSchema.shape.notify_email.meta({
+      description:
+        "Emailed the download link when the file is ready. Must be at one of the tenant's `email_domains` when it lists any; at most 20 exports with `notify_email` per tenant per hour.",
+      example: 'auditor@example.com',
+    }),
+  })
+  .meta({
+    id: 'ExportRequest',
+    description: 'The filters of `GET /v1/events`, a `format` and an optional `notify_email`.',
+  });
+
+export const createTenantBody = createTenantSchema.meta({
+  id: 'TenantCreate',
+  description:
+    "A new tenant. `retention_days` overrides the plan's hot retention (days, or `\"unlimited\"`); `shards` spreads a busy tenant's writes; `rate_limit_rps` overrides the plan's request rate.",
+});
+
+export const updateTenantBody = updateTenantSchema.meta({
+  id: 'TenantUpdate',
+  description:
+    "At least one field. `email_domains` may be changed by a key of the tenant with `admin`; every other field only by the operator. `retention_days: null` and `rate_limit_rps: null` return to the plan's. `shards` may only grow.",
+});
+
+export const createKeyBody = createKeySchema.meta({
+  id: 'KeyCreate',
+  description: 'A name for the key and its scopes.',
+});
+
+export const eventIdParams = z.object({
+  id: eventIdSchema.meta({ description: "The event's id.", example: 'evt_7f3a' }),
+});
+export const tenantParams = z.object({ tenant_id: tenantIdSchema });
+export const keyParams = z.object({ tenant_id: tenantIdSchema, key_id: keyIdSchema });
+export const exportIdParams = z.object({ id: exportIdSchema });
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** The stored event: what the client sent (after redaction) and the fields the service adds. */
+export const eventSchema = eventInputSchema
+  .extend({
+    id: eventIdSchema,
+    tenant_id: tenantIdSchema,
+    // The service's own events (audit_log.viewed, …) are listed too.
+    action: z.string().max(128).regex(ACTION_PATTERN),
+    occurred_at: timestampSchema,
+    received_at: timestampSchema.meta({ description: 'When the service received the event.' }),
+    impersonated: z.boolean().meta({ description: 'Whether an `impersonator` was named.' }),
+    request: jsonObject.optional(),
+    metadata: jsonObject.optional(),
+    expires_at: timestampSchema.nullable().meta({
+      description: "When hot storage drops the event; null when the tenant's retention is unlimited.",
+    }),
+    hash: sha256Hex.meta({
+      description:
+        'SHA-256 of the RFC 8785 canonical JSON of the event without `expires_at` and `hash`: what digests seal.',
+    }),
+  })
+  .meta({ id: 'Event', description: 'An event as stored: immutable.' });
+
+export const replayAckSchema = z.strictObject({ id: eventIdSchema, duplicate: z.literal(true) }).meta({
+  id: 'ReplayAck',
+  description:
+    'A replay (same id, same content) acknowledged to a key without `events:read`: nothing was stored, and a write-only key never reads the log.',
+});
+
+export const eventBatchResultSchema = z
+  .strictObject({ data: z.array(z.union([eventSchema, replayAckSchema])) })
+  .meta({ id: 'EventBatchResult', description: 'One entry per submitted event, in order.' });
+
+export const eventPageSchema = z
+  .strictObject({
+    data: z.array(eventSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `cursor` (with the same filters) for the next page; null at the end.' }),
+  })
+  .meta({ id: 'EventPage', description: 'Newest first.' });
+
+export const retentionJobSchema = z
+  .strictObject({
+    id: z.string().regex(/^rtj_[0-9a-z]{26}$/),
+    status: z.enum(['pending', 'running', 'completed', 'failed']),
+    retention_days: z.union([z.int(), z.literal('unlimited')]),
+    requested_at: timestampSchema,
+    started_at: timestampSchema.nullable(),
+    finished_at: timestampSchema.nullable(),
+    events_done: z.int().min(0),
+    events_retimed: z.int().min(0),
+    error: z.string().optional(),
+  })
+  .meta({
+    id: 'RetentionJob',
+    description: "The latest re-timing of the tenant's stored events after a retention change.",
+  });
+
+export const tenantSchema = z
+  .strictObject({
+    id: tenantIdSchema,
+    name: z.string(),
+    plan: z.enum(PLAN_NAMES as [Plan, ...Plan[]]),
+    retention_days: z
+      .union([z.int().min(1), z.literal('unlimited')])
+      .meta({ description: "Effective hot retention: the custom value, else the plan's." }),
+    shards: z.int().min(1),
+    rate_limit_rps: z
+      .int()
+      .min(1)
+      .meta({ description: "Effective request limit per second: the operator's override, else the plan's." }),
+    email_domains: z
+      .array(z.string())
+      .meta({ description: 'Domains export notification emails may go to; empty: any.' }),
+    created_at: timestampSchema,
+    updated_at: timestampSchema,
+    retention_job: retentionJobSchema.optional(),
+  })
+  .meta({ id: 'Tenant' });
+
+export const apiKeySchema = z
+  .strictObject({
+    id: keyIdSchema,
+    tenant_id: tenantIdSchema,
+    name: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    created_at: timestampSchema,
+    revoked_at: timestampSchema.nullable(),
+  })
+  .meta({ id: 'ApiKey', description: 'An API key, never its secret.' });
+
+export const createdKeySchema = apiKeySchema
+  .extend({
+    key: z
+      .string()
+      .regex(/^tk\.tnt_[0-9a-z]{26}\.key_[0-9a-z]{26}\.[A-Za-z0-9_-]{43}$/)
+      .meta({
+        description:
+          'The secret bearer token, shown this once: only its SHA-256 is stored. Send it as `Authorization: Bearer <key>`.',
+      }),
+  })
+  .meta({ id: 'CreatedApiKey' });
+
+export const apiKeyListSchema = z
+  .strictObject({ data: z.array(apiKeySchema) })
+  .meta({ id: 'ApiKeyList', description: 'Oldest first; revoked keys included.' });
+
+/** An export's filters as recorded: the request's filters (an action list as an array) and the resolved window. */
+export const exportFiltersSchema = eventFiltersSchema
+  .extend({
+    action: z.array(z.string()).optional(),
+    from: timestampSchema,
+    to: timestampSchema,
+  })
+  .meta({ id: 'ExportFilters' });
+
+export const exportSchema = z
+  .strictObject({
+    id: exportIdSchema,
+    status: z.enum(['queued', 'running', 'completed', 'failed']).meta({
+      description: 'Up to 10,000 rows an export completes within the request; larger ones are queued.',
+    }),
+    format: z.enum(EXPORT_FORMATS),
+    filters: exportFiltersSchema,
+    rows: z.int().min(0).meta({ description: 'Events written so far.' }),
+    bytes: z.int().min(0),
+    progress: z.number().min(0).max(1).meta({ description: 'Share of the time window written.' }),
+    error: z.string().nullable().meta({ description: 'Why the export failed.' }),
+    notify_email: z.string().nullable(),
+    email_error: z
+      .string()
+      .nullable()
+      .meta({ description: 'Why the notification email could not be sent; the export stands regardless.' }),
+    as_of: timestampSchema.nullable().meta({
+      description:
+        "The export's cut-off: every matching event received up to then is in the file (the verifier's `--record` uses it). Null until the export starts reading.",
+    }),
+    created_at: timestampSchema,
+    started_at: timestampSchema.nullable(),
+    completed_at: timestampSchema.nullable(),
+    expires_at: timestampSchema.meta({ description: 'When the file is deleted (7 days after the request).' }),
+    download_url: z
+      .string()
+      .regex(/\/v1\/exports\/exp_[0-9a-z]{26}\/download$/)
+      .nullable()
+      .meta({
+        description:
+          "`GET /v1/exports/{id}/download` of this export, built from the deployment's public URL (a path when none is configured); null until completed.",
+      }),
+  })
+  .meta({ id: 'Export' });
+
+export const publicKeySchema = z
+  .strictObject({
+    key_id: z.string().meta({ description: 'A KMS key ARN in AWS; `local:<fingerprint>` locally.' }),
+    algorithm: z.literal('ECDSA_SHA_256'),
+    curve: z.literal('P-256'),
+    public_key_pem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
+  })
+  .meta({ id: 'PublicKey', description: 'The key every digest is signed with.' });
+
+const eventRefSchema = z.strictObject({ id: eventIdSchema, received_at: timestampSchema });
+
+export const digestSchema = z
+  .strictObject({
+    version: z.literal(1),
+    tenant_id: tenantIdSchema,
+    sequence: z.int().min(1).meta({ description: '1, 2, 3, … per tenant, without gaps.' }),
+    interval: z
+      .strictObject({ start: timestampSchema, end: timestampSchema })
+      .meta({ description: 'The digest covers the events received in (start, end].' }),
+    event_count: z.int().min(0),
+    first_event: eventRefSchema.nullable(),
+    last_event: eventRefSchema.nullable(),
+    merkle_root: sha256Hex.meta({ description: "RFC 6962 Merkle root over the interval's event hashes." }),
+    previous_digest_hash: sha256Hex
+      .nullable()
+      .meta({ description: 'SHA-256 of the previous digest (signature included); null for the first.' }),
+    sealed_at: timestampSchema,
+    signing_key_id: z.string(),
+    signature_algorithm: z.literal('ECDSA_SHA_256'),
+    signature: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]+={0,2}$/)
+      .meta({
+        description: 'Base64 DER ECDSA P-256 signature over the canonical JSON of every other field.',
+      }),
+  })
+  .meta({ id: 'Digest', description: "A signed, chained digest of one interval of a tenant's events." });
+
+export const digestPageSchema = z
+  .strictObject({
+    data: z.array(digestSchema),
+    next: timestampSchema.nullable().meta({
+      description:
+        'When more digests match: pass it as `from` for the next page (same `to`). Null at the end.',
+    }),
+  })
+  .meta({ id: 'DigestPage', description: 'Oldest first, at most 1000 per page.' });
+
+export const inclusionProofSchema = z
+  .strictObject({
+    event_id: eventIdSchema,
+    event_hash: sha256Hex,
+    leaf_index: z.int().min(0),
+    tree_size: z.int().min(1),
+    audit_path: z.array(sha256Hex).meta({ description: 'RFC 6962 sibling hashes, from the leaf up.' }),
+    digest: digestSchema,
+  })
+  .meta({ id: 'InclusionProof', description: "An event's RFC 6962 inclusion proof in its digest." });
+
+export const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+export const openApiDocumentSchema = z
+  .looseObject({
+    openapi: z.string().startsWith('3.1'),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'OpenApiDocument', description: 'This document: OpenAPI 3.1.' });
+
+// ---------------------------------------------------------------------------------------------
+// Problems (RFC 9457)
+
+/** Every problem `type` the API answers with, by slug (`/problems/<slug>`). */
+export const PROBLEM_TYPES = {
+  'validation-error': 400,
+  'malformed-json': 400,
+  'bad-request': 400,
+  'invalid-cursor': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'id-conflict': 409,
+  'export-not-ready': 409,
+  'export-expired': 410,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'too-many-requests': 429,
+  'internal-error': 500,
+  'service-unavailable': 503,
+} as const;
+export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+
+const problemBase = z.strictObject({
+  type: z.string().meta({ description: 'Machine-readable problem type, `/problems/<slug>`.' }),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string().meta({ description: 'What went wrong, for people.' }),
+  instance: z.string().optional().meta({ description: 'The request id.' }),
+});
+
+const problemType = (slugs: readonly [ProblemSlug, ...ProblemSlug[]]) => {
+  const [first, ...more] = slugs.map((slug) => `/problems/${slug}`) as [string, ...string[]];
+  return more.length === 0 ? z.literal(first) : z.enum([first, ...more]);
+};
+
+/** A problem of one of `slugs`, all of one status. */
+export const problemSchema = (slugs: readonly [ProblemSlug, ...ProblemSlug[]]) => {
+  const status = PROBLEM_TYPES[slugs[0]];
+  if (slugs.some((slug) => PROBLEM_TYPES[slug] !== status)) throw new Error('one status per problem schema');
+  return problemBase.extend({ type: problemType(slugs), status: z.literal(status) });
+};
+
+export const fieldErrorSchema = z
+  .strictObject({
+    field: z.string().meta({ description: 'Dotted path of the bad field, e.g. `events[1].action`.' }),
+    message: z.string(),
+    index: z.int().min(0).optional().meta({ description: 'Batch index, when the request was a batch.' }),
+  })
+  .meta({ id: 'FieldError' });
+
+export const validationProblemSchema = problemBase
+  .extend({
+    type: z.literal('/problems/validation-error'),
+    status: z.literal(400),
+    errors: z.array(fieldErrorSchema).meta({ description: 'Each bad field (at most the first 100).' }),
+    error_count: z.int().optional().meta({ description: 'How many errors there were, when more than 100.' }),
+  })
+  .meta({ id: 'ValidationProblem' });
+
+export const idConflictProblemSchema = problemBase
+  .extend({
+    type: z.literal('/problems/id-conflict'),
+    status: z.literal(409),
+    errors: z.array(fieldErrorSchema.extend({ id: eventIdSchema })).meta({
+      description:
+        "Every id reused with other content. Nothing was overwritten; a batch's other events were stored.",
+    }),
+  })
+  .meta({ id: 'IdConflictProblem' });
+
+// ---------------------------------------------------------------------------------------------
+// Types for a typed client
+
+export type EventInput = z.input<typeof eventInput>;
+export type EventBatchInput = z.input<typeof eventBatchInput>;
+export type ListQuery = z.input<typeof listQuery>;
+export type DigestsQuery = z.input<typeof digestsQuery>;
+export type ExportRequest = z.input<typeof createExportBody>;
+export type TenantCreate = z.input<typeof createTenantBody>;
+export type TenantUpdate = z.input<typeof updateTenantBody>;
+export type KeyCreate = z.input<typeof createKeyBody>;
+export type Event = z.infer<typeof eventSchema>;
+export type ReplayAck = z.infer<typeof replayAckSchema>;
+export type EventBatchResult = z.infer<typeof eventBatchResultSchema>;
+export type EventPage = z.infer<typeof eventPageSchema>;
+export type RetentionJob = z.infer<typeof retentionJobSchema>;
+export type Tenant = z.infer<typeof tenantSchema>;
+export type ApiKey = z.infer<typeof apiKeySchema>;
+export type CreatedApiKey = z.infer<typeof createdKeySchema>;
+export type ApiKeyList = z.infer<typeof apiKeyListSchema>;
+export type ExportFilters = z.infer<typeof exportFiltersSchema>;
+export type Export = z.infer<typeof exportSchema>;
+export type PublicKey = z.infer<typeof publicKeySchema>;
+export type Digest = z.infer<typeof digestSchema>;
+export type DigestPage = z.infer<typeof digestPageSchema>;
+export type InclusionProof = z.infer<typeof inclusionProofSchema>;
+export type Health = z.infer<typeof healthSchema>;
+export type FieldError = z.infer<typeof fieldErrorSchema>;
+export type Problem = z.infer<typeof problemBase>;
+export type ValidationProblem = z.infer<typeof validationProblemSchema>;
+export type IdConflictProblem = z.infer<typeof idConflictProblemSchema>;
