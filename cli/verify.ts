@@ -14,7 +14,9 @@
  * --key, which shows in the shell history and the process list.
  *
  * `main(argv, io)` does the work and returns the exit code; output, fetch and the clock come in
- * through `io`, so tests run it without spawning a process.
+ * through `io`, so tests run it without spawning a process. The API is read through the typed
+ * client (client/), which retries throttling and outages; its answers are still checked here as
+ * untrusted JSON.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -48,6 +50,12 @@ import {
   VerifyInputError,
   type VerifyOptions,
 } from '#shared/domain/verify.ts';
+import {
+  TrailkeeperClient,
+  TrailkeeperError,
+  TrailkeeperNetworkError,
+  TrailkeeperResponseError,
+} from '../client/index.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, nothingVerified: 3 } as const;
 
@@ -406,93 +414,62 @@ const ingest = (ledger: EventLedger, raw: RawEvent, io: CliIo): void => {
 // ---------------------------------------------------------------------------------------------
 // The API.
 
-interface ApiTarget {
-  base: URL;
-  key: string;
-}
+/** Attempts per API request (the first included), and the bound of each. */
+const API_RETRY = { maxAttempts: 4, baseDelayMs: 1000 };
+const API_TIMEOUT_MS = 60_000;
 
-const retryable = (status: number) => status === 429 || status >= 500;
-
-/** GET a JSON document; null for a 404 when `allowMissing`. Retries throttling and server errors. */
-const getJson = async (
-  io: CliIo,
-  target: ApiTarget,
-  path: string,
-  query: Record<string, string>,
-  options: { auth: boolean; allowMissing?: boolean },
-): Promise<unknown> => {
-  const url = new URL(path.replace(/^\//, ''), target.base);
-  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-  const label = `GET ${url.pathname}${url.search}`;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.auth) headers.authorization = `Bearer ${target.key}`;
-  for (let attempt = 1; ; attempt++) {
-    let response: Response;
-    try {
-      response = await io.fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
-    } catch (error) {
-      if (attempt < 4) {
-        await io.sleep(250 * 2 ** attempt);
-        continue;
-      }
-      throw new InputError(`${label}: ${errorText(error)}`);
-    }
-    if (response.status === 404 && options.allowMissing) return null;
-    if (retryable(response.status) && attempt < 4) {
-      await io.sleep(250 * 2 ** attempt);
-      continue;
-    }
-    const text = await response.text();
-    if (!response.ok) {
-      let detail = '';
-      try {
-        const problem = JSON.parse(text) as { title?: unknown; detail?: unknown };
-        detail = [problem.title, problem.detail].filter((s) => typeof s === 'string').join(': ');
-      } catch {
-        // not problem+json: the status says enough
-      }
+/**
+ * Runs one call of the API client (which retries throttling, unavailability and lost answers)
+ * and turns its errors into the verifier's: the request with its query string (so the auditor
+ * sees which window failed) and the service's problem, never the key.
+ */
+const api = async <T>(call: () => Promise<T>): Promise<T> => {
+  try {
+    return await call();
+  } catch (error) {
+    const label = (e: { method: string; url: URL }) => `${e.method} ${e.url.pathname}${e.url.search}`;
+    if (error instanceof TrailkeeperError) {
+      const detail = [error.problem?.title, error.problem?.detail]
+        .filter((s) => typeof s === 'string')
+        .join(': ');
       throw new ApiError(
-        `${label}: HTTP ${response.status}${detail === '' ? '' : ` (${detail})`}`,
-        response.status,
+        `${label(error)}: HTTP ${error.status}${detail === '' ? '' : ` (${detail})`}`,
+        error.status,
       );
     }
-    return parseJson(text, `the answer to ${label}`);
+    if (error instanceof TrailkeeperNetworkError)
+      throw new InputError(`${label(error)}: ${errorText(error.cause ?? error)}`);
+    if (error instanceof TrailkeeperResponseError) throw new InputError(`the answer to ${error.message}`);
+    throw error;
   }
 };
 
-const pageOf = (body: unknown, label: string, cursorField: 'next_cursor' | 'next') => {
-  const page = body as Record<string, unknown> | null;
-  const next = page?.[cursorField];
-  if (page === null || !Array.isArray(page.data) || (next !== null && typeof next !== 'string'))
-    throw new InputError(`the answer to ${label} is not a page ({"data": [...], "${cursorField}": …})`);
-  return { data: page.data as unknown[], next: next as string | null };
-};
-
 /** Every event of the window, page by page, into the ledger; returns the received_at range. */
-const fetchEvents = async (io: CliIo, target: ApiTarget, from: string, to: string, ledger: EventLedger) => {
-  let cursor: string | null = null;
+const fetchEvents = async (
+  io: CliIo,
+  client: TrailkeeperClient,
+  from: string,
+  to: string,
+  ledger: EventLedger,
+) => {
   let pages = 0;
   let earliest: string | undefined;
   let latest: string | undefined;
-  do {
-    const query: Record<string, string> = { from, to, limit: String(PAGE_LIMIT) };
-    if (cursor !== null) query.cursor = cursor;
-    const page = pageOf(
-      await getJson(io, target, '/v1/events', query, { auth: true }),
-      'GET /v1/events',
-      'next_cursor',
-    );
+  const iterator = client.events.pages({ from, to, limit: PAGE_LIMIT });
+  for (;;) {
+    const next = await api(() => iterator.next());
+    if (next.done === true) return { earliest, latest };
     pages++;
-    page.data.forEach((event, i) => {
+    // Each event is checked as the JSON the API sent: the verifier takes no type on trust.
+    const events: unknown[] = next.value.data;
+    events.forEach((event, i) => {
       const sealed = ledger.add(event, `events page ${pages} [${i}]`);
       if (sealed === undefined) return;
       if (earliest === undefined || sealed.received_at < earliest) earliest = sealed.received_at;
       if (latest === undefined || sealed.received_at > latest) latest = sealed.received_at;
       if (ledger.checked % PROGRESS_EVERY === 0) io.stderr(`verify: ${ledger.checked} events fetched\n`);
     });
-    cursor = page.next;
-  } while (cursor !== null);
-  return { earliest, latest };
+  }
 };
 
 /**
@@ -501,33 +478,32 @@ const fetchEvents = async (io: CliIo, target: ApiTarget, from: string, to: strin
  */
 const fetchDigests = async (
   io: CliIo,
-  target: ApiTarget,
+  client: TrailkeeperClient,
   range: { earliest: string | undefined; latest: string | undefined },
   window: { from: string; to: string },
 ): Promise<unknown[]> => {
   const pages: unknown[] = [];
-  let from = range.earliest ?? window.from;
+  const from = range.earliest ?? window.from;
   const to = range.earliest === undefined ? window.to : io.now().toISOString();
+  const iterator = client.integrity.digestPages({ from, to });
   for (;;) {
-    const label = 'GET /v1/integrity/digests';
-    const page = pageOf(
-      await getJson(io, target, '/v1/integrity/digests', { from, to }, { auth: true }),
-      label,
-      'next',
-    );
-    pages.push(page.data);
-    const ends = page.data.map((d) => (d as { interval?: { end?: unknown } } | null)?.interval?.end);
+    const next = await api(() => iterator.next());
+    if (next.done === true) return pages;
+    const digests: unknown[] = next.value.data;
+    pages.push(digests);
+    const ends = digests.map((d) => (d as { interval?: { end?: unknown } } | null)?.interval?.end);
     const latest = range.latest;
-    const reached = latest !== undefined && ends.some((end) => typeof end === 'string' && end >= latest);
-    if (page.next === null || reached) return pages;
-    from = page.next;
+    if (latest !== undefined && ends.some((end) => typeof end === 'string' && end >= latest)) {
+      await iterator.return(undefined);
+      return pages;
+    }
   }
 };
 
 /** Checks every event's inclusion proof, a few requests at a time; keeps only the failures. */
 const fetchProofs = async (
   io: CliIo,
-  target: ApiTarget,
+  client: TrailkeeperClient,
   ledger: EventLedger,
   tenantId: string | undefined,
   chain: ChainCheck,
@@ -537,14 +513,19 @@ const fetchProofs = async (
   const proven = new Set<string>();
   let next = 0;
   let checked = 0;
+  // 404: not sealed yet, which checkProof reports; the proof is checked as the JSON sent.
+  const proofOf = (id: string): Promise<unknown> =>
+    client.events.proof(id).catch((error: unknown) => {
+      if (error instanceof TrailkeeperError && error.status === 404) return null;
+      throw error;
+    });
   const worker = async (): Promise<void> => {
     while (next < events.length) {
       const event = events[next++];
       if (event === undefined) return;
       let problem: Finding | null;
       try {
-        const path = `/v1/events/${encodeURIComponent(event.id)}/proof`;
-        const proof = await getJson(io, target, path, {}, { auth: true, allowMissing: true });
+        const proof = await api(() => proofOf(event.id));
         problem = checkProof(chain, event, proof);
         if (proof !== null && problem === null) proven.add(event.id);
       } catch (error) {
@@ -694,18 +675,26 @@ const completenessOf = (values: Values): Completeness => {
   return values.partial ? 'none' : values.complete ? 'all' : 'span';
 };
 
-const apiTarget = (values: Values, env: CliIo['env']): ApiTarget => {
-  let base: URL;
+const apiClient = (values: Values, io: CliIo): TrailkeeperClient => {
+  let baseUrl: URL;
   try {
-    base = new URL(values.api ?? '');
+    baseUrl = new URL(values.api ?? '');
   } catch {
     throw new UsageError('--api must be a URL, e.g. http://localhost:3000');
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError('--api must be http(s)');
-  if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`;
-  const key = values.key ?? env[API_KEY_ENV];
-  if (key === undefined || key === '') throw new UsageError(`--api needs --key or ${API_KEY_ENV}`);
-  return { base, key };
+  if (baseUrl.protocol !== 'http:' && baseUrl.protocol !== 'https:')
+    throw new UsageError('--api must be http(s)');
+  const apiKey = values.key ?? io.env[API_KEY_ENV];
+  if (apiKey === undefined || apiKey === '') throw new UsageError(`--api needs --key or ${API_KEY_ENV}`);
+  return new TrailkeeperClient({
+    baseUrl,
+    apiKey,
+    fetch: io.fetch,
+    sleep: io.sleep,
+    now: () => io.now().getTime(),
+    retry: API_RETRY,
+    timeoutMs: API_TIMEOUT_MS,
+  });
 };
 
 const run = async (values: Values, io: CliIo): Promise<VerificationReport> => {
@@ -724,22 +713,20 @@ const run = async (values: Values, io: CliIo): Promise<VerificationReport> => {
     for (const name of ['events', 'digests', 'format', 'record'] as const) {
       if (values[name] !== undefined) throw new UsageError(`--${name} reads a file: not with --api`);
     }
-    const target = apiTarget(values, io.env);
+    const client = apiClient(values, io);
     const fetchedAt = io.now();
     const from = parseInstant(values.from, 'from');
     const to = values.to === undefined ? fetchedAt.toISOString() : parseInstant(values.to, 'to');
     if (from > to) throw new UsageError('--from is after --to');
-    const range = await fetchEvents(io, target, from, to, ledger);
-    const digestPages = await fetchDigests(io, target, range, { from, to });
+    const range = await fetchEvents(io, client, from, to, ledger);
+    const digestPages = await fetchDigests(io, client, range, { from, to });
     const publicKey =
       pinnedKey === undefined
-        ? publicKeyFrom(
-            JSON.stringify(await getJson(io, target, '/v1/integrity/public-key', {}, { auth: false })),
-          )
+        ? publicKeyFrom(JSON.stringify(await api(() => client.integrity.publicKey())))
         : publicKeyFrom(await readText(pinnedKey, 'public key'));
     const chain = checkChain(digestsFrom(digestPages), publicKey);
     const tenant = chain.digests[0]?.tenant_id ?? [...ledger.byTenant.keys()][0];
-    const proofs = values.proofs ? await fetchProofs(io, target, ledger, tenant, chain) : undefined;
+    const proofs = values.proofs ? await fetchProofs(io, client, ledger, tenant, chain) : undefined;
     // The events were read at fetchedAt: like an export's, their cut-off trails it by the sealing lag.
     options.cutoff = asOf ?? {
       at: exportCutoff({
