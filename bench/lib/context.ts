@@ -1,7 +1,8 @@
 /**
- * What every bench part gets: the mode, the running local stack, a DynamoDB client with Query
- * counters, progress output, and shared fixtures built once per run — tenants created through
- * the API, and read tenants seeded with the same few thousand events at a given shard count.
+ * What every bench part gets: the mode, the running local stack, API clients (the typed client of
+ * client/), a DynamoDB client with Query counters, progress output, and shared fixtures built once
+ * per run — tenants created through the API, and read tenants seeded with the same few thousand
+ * events at a given shard count.
  */
 import { randomBytes } from 'node:crypto';
 import type { LocalStack } from '#infra/local/stack.ts';
@@ -12,9 +13,13 @@ import type { StoredEvent } from '#shared/domain/event.ts';
 import { newTenantId } from '#shared/domain/ids.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import type { KeyPrincipal, ListDeps } from '#shared/usecases/events.ts';
+import {
+  type CreateTenantInput,
+  TrailkeeperClient,
+  type TrailkeeperClientOptions,
+} from '../../client/index.ts';
 import { type BenchDynamo, batchPut } from './dynamo.ts';
 import { eventGenerator, READ_POPULATION, storedEvent } from './events.ts';
-import { callApi, type Reply } from './http.ts';
 import type { Item } from './layout.ts';
 import type { Progress } from './progress.ts';
 
@@ -45,8 +50,11 @@ export interface BenchContext {
   readonly dynamo: BenchDynamo;
   readonly tableName: string;
   readonly progress: Progress;
-  api(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<Reply>;
-  createApiTenant(body?: Record<string, unknown>): Promise<ApiTenant>;
+  /** The API client of the stack's operator. */
+  readonly operator: TrailkeeperClient;
+  /** An API client of the stack with `apiKey` (options: e.g. `retry: { maxAttempts: 1 }` to count refusals). */
+  client(apiKey: string, options?: Partial<TrailkeeperClientOptions>): TrailkeeperClient;
+  createApiTenant(body?: Partial<CreateTenantInput>): Promise<ApiTenant>;
   /** The read tenant at `shards`, seeded on first use (same events for every shard count). */
   seededTenant(shards: number): Promise<SeededTenant>;
   /** Use-case dependencies of `listEvents`, on the counted client. */
@@ -76,23 +84,21 @@ export const createContext = (options: {
   const seedNowMs = Date.now();
   let deps: ListDeps | undefined;
 
-  const api: BenchContext['api'] = (method, path, opts = {}) => callApi(stack().url, method, path, opts);
+  const client: BenchContext['client'] = (apiKey, clientOptions = {}) =>
+    new TrailkeeperClient({ baseUrl: stack().url, apiKey, ...clientOptions });
+  let operator: TrailkeeperClient | undefined;
+  const operatorClient = (): TrailkeeperClient => {
+    operator ??= client(stack().operatorKey);
+    return operator;
+  };
 
-  const createApiTenant = async (body: Record<string, unknown> = {}): Promise<ApiTenant> => {
-    const operatorKey = stack().operatorKey;
-    const tenant = await api('POST', '/v1/tenants', {
-      token: operatorKey,
-      body: { name: 'Bench tenant', plan: 'pro', ...body },
+  const createApiTenant = async (body: Partial<CreateTenantInput> = {}): Promise<ApiTenant> => {
+    const tenant = await operatorClient().tenants.create({ name: 'Bench tenant', plan: 'pro', ...body });
+    const key = await operatorClient().keys.create(tenant.id, {
+      name: 'bench',
+      scopes: ['events:write', 'events:read', 'exports:write', 'admin'],
     });
-    const tenantId = (tenant.body as { id?: string } | null)?.id;
-    if (tenant.status !== 201 || tenantId === undefined) throw new Error(`create tenant: ${tenant.status}`);
-    const key = await api('POST', `/v1/tenants/${tenantId}/keys`, {
-      token: operatorKey,
-      body: { name: 'bench', scopes: ['events:write', 'events:read', 'exports:write', 'admin'] },
-    });
-    const secret = (key.body as { key?: string } | null)?.key;
-    if (key.status !== 201 || secret === undefined) throw new Error(`create key: ${key.status}`);
-    return { id: tenantId, key: secret };
+    return { id: tenant.id, key: key.key };
   };
 
   const seed = async (shards: number): Promise<SeededTenant> => {
@@ -150,9 +156,12 @@ export const createContext = (options: {
     get dynamo() {
       return dynamo();
     },
+    get operator() {
+      return operatorClient();
+    },
     tableName,
     progress,
-    api,
+    client,
     createApiTenant,
     seededTenant: (shards) => {
       let pending = seeded.get(shards);

@@ -74,10 +74,7 @@ export const limitsPart: BenchPart = {
   async run(ctx): Promise<PartResult> {
     const tenant = await ctx.createApiTenant();
     // Never throttled here: this measures the limiter's cost, not its refusals.
-    await ctx.api('PATCH', `/v1/tenants/${tenant.id}`, {
-      token: ctx.stack.operatorKey,
-      body: { rate_limit_rps: 10_000 },
-    });
+    await ctx.operator.tenants.update(tenant.id, { rate_limit_rps: 10_000 });
     const { handler, clearAuthorizerCache } = await import('#functions/authorizer.ts');
     const invocations = ctx.quick ? 500 : 2_000;
     const event = { type: 'REQUEST', headers: { authorization: `Bearer ${tenant.key}` } } as never;
