@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only ingest,reads]`: starts the local stack in memory, runs
+ * `npm run bench [-- --quick] [-- --only ingest,reads] [-- --help]`: starts the local stack in memory, runs
  * every part (bench/parts) side by side on this machine, prints a report to stdout (progress
  * goes to stderr) and writes bench/results/latest.json. The bench reports; it does not assert.
  * It exits non-zero only when something crashed.
@@ -63,11 +63,30 @@ const headlineTable = (
   ],
 });
 
+const usage = (): string => `Usage: npm run bench [-- --quick] [-- --only <part>[,<part>…]]
+
+Measures the non-functional targets on this machine (see bench/README.md): starts the local stack
+in memory, runs the parts, prints a report on stdout (progress on stderr) and writes
+bench/results/latest.json (not with --only). Exits non-zero only when the bench crashed.
+
+  --quick          the same figures from smaller samples (the CI smoke run)
+  --only <parts>   these parts only, comma-separated: ${PARTS.map((p) => p.name).join(', ')}
+  -h, --help       print this text
+`;
+
 const main = async (): Promise<void> => {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     allowPositionals: false,
   });
+  if (values.help) {
+    process.stdout.write(usage());
+    return;
+  }
   const mode: Mode = values.quick ? 'quick' : 'full';
   const only = values.only?.split(',').map((s) => s.trim());
   const parts = only === undefined ? PARTS : PARTS.filter((p) => only.includes(p.name));
