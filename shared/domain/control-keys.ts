@@ -59,9 +59,15 @@ export const digestKey = (tenantId: string, intervalEnd: string): ControlKey =>
 export const emailQuotaKey = (tenantId: string, window: string): ControlKey =>
   key(tenantPartition(tenantId), `${EMAIL_QUOTA_SK_PREFIX}${window}`);
 
+/**
+ * Leading characters of every rate-counter partition: the authorizer's IAM grant may write only
+ * items whose partition key starts with them (infra/constructs/table-access.ts).
+ */
+export const RATE_COUNTER_PARTITION_PREFIX = 'RATE#';
+
 /** One request counter per tenant and one-second window (shared/domain/rate-limit.ts windowOf). */
 export const rateCounterKey = (tenantId: string, window: number): ControlKey =>
-  key(`RATE#${tenantId}`, `W#${window}`);
+  key(`${RATE_COUNTER_PARTITION_PREFIX}${tenantId}`, `W#${window}`);
 
 /** The `tenants` index's one partition: every tenant record carries it. */
 export const TENANT_ENTITY = 'tenant';

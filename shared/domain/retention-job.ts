@@ -4,7 +4,7 @@
  * its progress with the tenant and a newer change simply replaces it (the older run notices on
  * its next checkpoint and stops). Pure: records, transitions and presentation.
  */
-/** A DynamoDB key (LastEvaluatedKey of the tenant-time index: strings only). */
+/** Where a paged read of the store continues: its continuation key, string attributes only (opaque here). */
 export type IndexKey = Record<string, string>;
 
 export type RetentionJobStatus = 'pending' | 'running' | 'completed' | 'failed';

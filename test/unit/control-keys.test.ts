@@ -14,6 +14,7 @@ import {
   digestSortKey,
   emailQuotaKey,
   exportKey,
+  RATE_COUNTER_PARTITION_PREFIX,
   rateCounterKey,
   tenantIdOfPartition,
   tenantKey,
@@ -46,6 +47,8 @@ describe('control key builder', () => {
   it('counts requests in a partition per tenant apart from its records', () => {
     expect(rateCounterKey(TENANT, 1_772_366_400)).toEqual({ pk: `RATE#${TENANT}`, sk: 'W#1772366400' });
     expect(rateCounterKey(TENANT, 1).pk).not.toBe(tenantPartition(TENANT));
+    expect(rateCounterKey(TENANT, 1).pk.startsWith(RATE_COUNTER_PARTITION_PREFIX)).toBe(true);
+    expect(tenantKey(TENANT).pk.startsWith(RATE_COUNTER_PARTITION_PREFIX)).toBe(false);
   });
 
   it('reads the tenant back from its partition key only', () => {
