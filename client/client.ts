@@ -116,16 +116,19 @@ const statusOf = (answer: ApiAnswer<unknown>, target: () => RequestTarget): 200 
 
 export class TrailkeeperClient {
   readonly transport: Transport;
+  /** Private (it holds the key): never shown when the client is logged or inspected. */
+  readonly #options: TrailkeeperClientOptions;
   private readonly newEventId: () => string;
 
-  constructor(readonly options: TrailkeeperClientOptions) {
+  constructor(options: TrailkeeperClientOptions) {
+    this.#options = options;
     this.transport = new Transport(options);
     this.newEventId = options.newEventId ?? (() => newClientEventId(this.transport.now()));
   }
 
   /** The same client (base URL, fetch, retries, clock) with another credential. */
   withApiKey(apiKey: string): TrailkeeperClient {
-    return new TrailkeeperClient({ ...this.options, apiKey });
+    return new TrailkeeperClient({ ...this.#options, apiKey });
   }
 
   /**
@@ -153,7 +156,15 @@ export class TrailkeeperClient {
     path: string,
     options: RequestOptions & { query?: Record<string, string | undefined>; auth?: boolean } = {},
   ): Promise<T> {
-    const answer = await this.transport.send<T>({ method: 'GET', path, idempotent: true, ...options });
+    const { signal, query, auth } = options;
+    const answer = await this.transport.send<T>({
+      method: 'GET',
+      path,
+      idempotent: true,
+      signal,
+      query,
+      auth,
+    });
     return answer.body;
   }
 
@@ -188,7 +199,7 @@ export class TrailkeeperClient {
         path: '/v1/events',
         body: JSON.stringify(identified),
         idempotent: true,
-        ...options,
+        signal: options.signal,
       });
       const status = statusOf(answer, () => this.target('POST', '/v1/events'));
       return { status, replayed: status === 200, event: answer.body };
@@ -208,7 +219,7 @@ export class TrailkeeperClient {
         path: '/v1/events',
         body: prepared.body,
         idempotent: true,
-        ...options,
+        signal: options.signal,
       });
       const status = statusOf(answer, () => this.target('POST', '/v1/events'));
       if (!Array.isArray(answer.body?.data))
@@ -329,7 +340,7 @@ export class TrailkeeperClient {
           path: '/v1/tenants',
           body: JSON.stringify(input),
           idempotent: false,
-          ...options,
+          signal: options.signal,
         })
       ).body,
 
@@ -349,7 +360,7 @@ export class TrailkeeperClient {
           body: JSON.stringify(input),
           // Setting the same values twice leaves the tenant as once.
           idempotent: true,
-          ...options,
+          signal: options.signal,
         })
       ).body,
   };
@@ -367,7 +378,7 @@ export class TrailkeeperClient {
           path: `/v1/tenants/${enc(tenantId)}/keys`,
           body: JSON.stringify(input),
           idempotent: false,
-          ...options,
+          signal: options.signal,
         })
       ).body,
 
@@ -380,7 +391,7 @@ export class TrailkeeperClient {
         method: 'DELETE',
         path: `/v1/tenants/${enc(tenantId)}/keys/${enc(keyId)}`,
         idempotent: true,
-        ...options,
+        signal: options.signal,
       });
     },
   };
@@ -397,7 +408,7 @@ export class TrailkeeperClient {
           path: '/v1/exports',
           body: JSON.stringify(filterFields(input)),
           idempotent: false,
-          ...options,
+          signal: options.signal,
         })
       ).body,
 
@@ -415,7 +426,7 @@ export class TrailkeeperClient {
         path,
         idempotent: true,
         redirect: 'manual',
-        ...options,
+        signal: options.signal,
       });
       const url = answer.status >= 300 ? answer.headers.get('location') : answer.body?.url;
       if (typeof url !== 'string' || url === '')

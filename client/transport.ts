@@ -142,7 +142,8 @@ const attemptSignal = (timeoutMs: number, outer: AbortSignal | undefined) => {
 
 export class Transport {
   readonly baseUrl: URL;
-  readonly apiKey: string | undefined;
+  /** A private field: the key never shows when the client is logged or inspected. */
+  readonly #apiKey: string | undefined;
   readonly fetch: FetchLike;
   readonly policy: RetryPolicy;
   readonly timeoutMs: number;
@@ -151,7 +152,7 @@ export class Transport {
   readonly random: () => number;
   readonly onRetry: ((info: RetryInfo) => void) | undefined;
 
-  constructor(readonly options: TransportOptions) {
+  constructor(options: TransportOptions) {
     const base = new URL(options.baseUrl);
     if (base.protocol !== 'http:' && base.protocol !== 'https:')
       throw new TypeError('baseUrl must be an http(s) URL');
@@ -160,7 +161,7 @@ export class Transport {
     base.search = '';
     base.hash = '';
     this.baseUrl = base;
-    this.apiKey = options.apiKey;
+    this.#apiKey = options.apiKey;
     this.fetch = options.fetch ?? globalFetch;
     this.policy = retryPolicy(options.retry);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -181,9 +182,9 @@ export class Transport {
   headers(request: Pick<ApiRequest, 'auth' | 'accept' | 'body'>): Record<string, string> {
     const headers: Record<string, string> = { accept: request.accept ?? 'application/json' };
     if (request.auth !== false) {
-      if (this.apiKey === undefined || this.apiKey === '')
+      if (this.#apiKey === undefined || this.#apiKey === '')
         throw new TypeError('this route needs an apiKey: pass one to the client');
-      headers.authorization = `Bearer ${this.apiKey}`;
+      headers.authorization = `Bearer ${this.#apiKey}`;
     }
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     return headers;

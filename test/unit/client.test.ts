@@ -5,6 +5,7 @@
  * the sleep are fakes: waits are asserted, never slept.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   type EventInput,
@@ -657,6 +658,17 @@ describe('client errors and requests', () => {
       ['PATCH', `${BASE}/v1/tenants/tnt_1`, `Bearer ${KEY}`],
     ]);
     expect(sent[4]?.body).toBe('{"rate_limit_rps":2}');
+  });
+
+  it('never shows the key: not in the client when logged, not in its errors', async () => {
+    const { client } = scripted([problem(401, 'unauthorized')]);
+
+    const error = await rejection(client.events.get('e1'));
+
+    expect(inspect(client, { depth: 10, showHidden: true })).not.toContain(KEY);
+    expect(JSON.stringify(client)).not.toContain(KEY);
+    expect(inspect(error, { depth: 10, showHidden: true })).not.toContain(KEY);
+    expect(inspect(client.withApiKey('tk.other'), { depth: 10 })).not.toContain('tk.other');
   });
 
   it('escapes ids in paths', async () => {
