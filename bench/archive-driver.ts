@@ -33,11 +33,13 @@ import { ulid } from 'ulid';
 import { localS3ClientConfig } from '#infra/local/s3.ts';
 import { ArchiveStore } from '#shared/adapters/archive-store.ts';
 import { toItem } from '#shared/adapters/event-store.ts';
+import { decodeStreamRecord } from '#shared/adapters/event-stream.ts';
 import { S3BlobWriter } from '#shared/adapters/object-store.ts';
 import { ARCHIVER } from '#shared/config/routes.ts';
 import type { EventInput } from '#shared/domain/event.ts';
 import { type CompactionResult, compactArchive } from '#shared/usecases/archive-compaction.ts';
-import { type ArchiveCounts, archiveStreamBatch, type BlobWriter } from '#shared/usecases/archive-stream.ts';
+import { type ArchiveCounts, archiveStreamBatch } from '#shared/usecases/archive-stream.ts';
+import type { BlobWriter } from '#shared/usecases/ports/archive.ts';
 import { eventGenerator, HOT_DAY_POPULATION, storedEvent } from './lib/events.ts';
 import { gcTally, HWM_SOURCE, mib, peakRssMib } from './lib/memory.ts';
 import { seededRng } from './lib/random.ts';
@@ -303,7 +305,8 @@ const stage = async (config: StageConfig): Promise<StageResult> => {
     const first = delivery.batch * BATCH;
     const slice = built.records.slice(delivery.from - first, delivery.to - first);
     const archiveStart = performance.now();
-    const result = await archiveStreamBatch({ staging, quarantine }, slice);
+    // Decoding the stream records is the archiver handler's first step: timed with the batch.
+    const result = await archiveStreamBatch({ staging, quarantine }, slice.map(decodeStreamRecord));
     archiveMs += performance.now() - archiveStart;
     const counts: ArchiveCounts = result.counts;
     records += slice.length;

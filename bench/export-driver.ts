@@ -19,10 +19,7 @@ import { getHeapStatistics } from 'node:v8';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
 import { localS3ClientConfig } from '#infra/local/s3.ts';
-import type { AppendResult, EventStore, QueryPage } from '#shared/adapters/event-store.ts';
-import type { ExportStore } from '#shared/adapters/export-store.ts';
-import type { ExportJob } from '#shared/adapters/job-queue.ts';
-import { type ObjectStore, S3ObjectStore, type UploadedPart } from '#shared/adapters/object-store.ts';
+import { S3ObjectStore } from '#shared/adapters/object-store.ts';
 import { EXPORT_WORKER } from '#shared/config/routes.ts';
 import type { EventInput, StoredEvent } from '#shared/domain/event.ts';
 import { type ExportRecord, newExportRecord, SYNC_EXPORT_MAX_ROWS } from '#shared/domain/export.ts';
@@ -38,6 +35,8 @@ import {
   type JobOutcome,
   runExportJob,
 } from '#shared/usecases/export-job.ts';
+import type { AppendResult, EventStore, QueryPage } from '#shared/usecases/ports/events.ts';
+import type { ExportJob, ExportStore, ObjectStore, UploadedPart } from '#shared/usecases/ports/exports.ts';
 import { eventGenerator, HOT_DAY_POPULATION, storedEvent } from './lib/events.ts';
 import { gcTally, HWM_SOURCE, maxRssMib, mib, peakRssMib } from './lib/memory.ts';
 import { seededRng } from './lib/random.ts';

@@ -22,11 +22,8 @@ import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
 import { localS3ClientConfig } from '#infra/local/s3.ts';
 import {
   ArchiveInputError,
-  type ArchiveObject,
   ArchiveReader,
   isArchiveDate,
-  isColdStorageClass,
-  type ObjectStatus,
   RESTORE_TIERS,
   type RestoreTier,
   restoreEstimate,
@@ -36,17 +33,18 @@ import { DynamoSealStore } from '#shared/adapters/seal-store.ts';
 import { ENV } from '#shared/config/routes.ts';
 import { ARCHIVE, ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET } from '#shared/config/storage.ts';
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import { isColdStorageClass } from '#shared/domain/archive.ts';
 import { MAX_SHARDS } from '#shared/domain/keys.ts';
 import { isTenantId } from '#shared/domain/tenant.ts';
-import {
-  type ArchiveIds,
-  checkArchive,
-  type DayCheck,
-  type ReceivedEvents,
-  restageMissing,
-  type StoredEvents,
-} from '#shared/usecases/archive-reconcile.ts';
-import type { BlobWriter } from '#shared/usecases/archive-stream.ts';
+import { checkArchive, type DayCheck, restageMissing } from '#shared/usecases/archive-reconcile.ts';
+import type {
+  ArchiveIds,
+  ArchiveObject,
+  BlobWriter,
+  ObjectStatus,
+  ReceivedEvents,
+  StoredEvents,
+} from '#shared/usecases/ports/archive.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, restorePending: 75 } as const;
 
