@@ -15,18 +15,18 @@ import {
 
 const deps = { control: controlStore(), now: () => Date.now() };
 
-export const handler = createApiHandler({
+export const handler = createApiHandler('admin', {
   'POST /v1/tenants': async (r) => json(201, await createTenant(deps, r.principal, r.body)),
   'GET /v1/tenants/{tenant_id}': async (r) =>
-    json(200, await getTenant(deps, r.principal, r.params.tenant_id ?? '')),
+    json(200, await getTenant(deps, r.principal, r.params.tenant_id)),
   'PATCH /v1/tenants/{tenant_id}': async (r) =>
-    json(200, await updateTenant(deps, r.principal, r.params.tenant_id ?? '', r.body)),
+    json(200, await updateTenant(deps, r.principal, r.params.tenant_id, r.body)),
   'POST /v1/tenants/{tenant_id}/keys': async (r) =>
-    json(201, await createKey(deps, r.principal, r.params.tenant_id ?? '', r.body)),
+    json(201, await createKey(deps, r.principal, r.params.tenant_id, r.body)),
   'GET /v1/tenants/{tenant_id}/keys': async (r) =>
-    json(200, await listKeys(deps, r.principal, r.params.tenant_id ?? '')),
+    json(200, await listKeys(deps, r.principal, r.params.tenant_id)),
   'DELETE /v1/tenants/{tenant_id}/keys/{key_id}': async (r) => {
-    await revokeKey(deps, r.principal, r.params.tenant_id ?? '', r.params.key_id ?? '');
+    await revokeKey(deps, r.principal, r.params.tenant_id, r.params.key_id);
     return noContent();
   },
 });

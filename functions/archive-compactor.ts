@@ -5,16 +5,16 @@
  * unless deployed with -c reserveConcurrency=true). What it leaves for lack of time, the next run
  * picks up. Logs partitions and counts, never events.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
 import { ArchiveStore } from '#shared/adapters/archive-store.ts';
 import { requiredEnv } from '#shared/adapters/clients.ts';
 import { s3Client } from '#shared/adapters/object-store.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
 import { ARCHIVE } from '#shared/config/storage.ts';
+import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
 import { type CompactionResult, compactArchive } from '#shared/usecases/archive-compaction.ts';
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+const telemetry = createTelemetry();
+const { logger } = telemetry;
 
 const closeAfterHours = (): number => {
   const value = Number(process.env[ENV.archiveCloseAfterHours] ?? ARCHIVE.closeAfterHours);
@@ -32,18 +32,22 @@ const deps = {
 /** Stop starting partitions this long before the timeout. */
 const RESERVE_MS = 120_000;
 
-export const handler = async (_event: unknown, context: Context): Promise<CompactionResult> => {
-  const result = await compactArchive(deps, () => context.getRemainingTimeInMillis(), RESERVE_MS);
-  for (const p of result.partitions) {
-    logger.info('archive partition compacted', {
-      tenant_id: p.partition.tenantId,
-      day: p.partition.day,
-      staged: p.staged,
-      written: p.written,
-      duplicates: p.duplicates,
-      key: p.key,
-    });
-  }
-  logger.info('archive compaction', { partitions: result.partitions.length, pending: result.pending });
-  return result;
-};
+export const handler = lambdaHandler(
+  'archiveCompactor',
+  telemetry,
+  async (_event, context): Promise<CompactionResult> => {
+    const result = await compactArchive(deps, () => context.getRemainingTimeInMillis(), RESERVE_MS);
+    for (const p of result.partitions) {
+      logger.info('archive partition compacted', {
+        tenant_id: p.partition.tenantId,
+        day: p.partition.day,
+        staged: p.staged,
+        written: p.written,
+        duplicates: p.duplicates,
+        key: p.key,
+      });
+    }
+    logger.info('archive compaction', { partitions: result.partitions.length, pending: result.pending });
+    return result;
+  },
+);

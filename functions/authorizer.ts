@@ -9,17 +9,18 @@
  * each tenant's request rate (shared/usecases/rate-limit.ts) on every request, cached or not.
  */
 import { createHash } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { dynamoDocumentClient, requiredEnv } from '#shared/adapters/clients.ts';
 import { controlStore, operatorKey } from '#shared/adapters/control-wiring.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import { type AuthorizerContext, type Principal, toAuthorizerContext } from '#shared/domain/principal.ts';
+import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
 import { authenticate, bearerToken } from '#shared/usecases/authenticate.ts';
 import { RateLimiter } from '#shared/usecases/rate-limit.ts';
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+const telemetry = createTelemetry();
+const { logger } = telemetry;
 const deps = { control: controlStore(), operatorKey };
 const limiter = new RateLimiter(
   new DynamoRateCounterStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable)),
@@ -50,10 +51,10 @@ const resolve = async (token: string | null, nowMs: number): Promise<Principal |
   return principal;
 };
 
-export const handler = async (
-  event: APIGatewayRequestAuthorizerEventV2,
-): Promise<{ isAuthorized: boolean; context: AuthorizerContext }> => {
-  const token = bearerToken(event.headers?.authorization ?? event.identitySource?.[0]);
+type Decision = { isAuthorized: boolean; context: AuthorizerContext };
+
+export const handler = lambdaHandler('authorizer', telemetry, async (event): Promise<Decision> => {
+  const token = bearerToken(event.headers?.[MANIFEST.authorizer.identityHeader] ?? event.identitySource?.[0]);
   const nowMs = Date.now();
   let principal: Principal | null;
   try {
@@ -82,7 +83,7 @@ export const handler = async (
   );
   logger.info('authorized', { kind: context.kind, tenant_id: context.tenantId, key_id: context.keyId });
   return { isAuthorized: true, context };
-};
+});
 
 /** Test hook: forget cached credentials. */
 export const clearAuthorizerCache = (): void => cache.clear();

@@ -5,14 +5,15 @@
  * use case records them on the export), and the handler never throws: one bad job must not make
  * SQS redeliver the others of its batch. Logs ids, never events.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { exportDeps, exportPartBytes, exportTimeReserveMs } from '#shared/adapters/export-wiring.ts';
-import type { ExportJob } from '#shared/adapters/job-queue.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
+import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
 import { failExport, runExportJob } from '#shared/usecases/export-job.ts';
+import type { ExportJob } from '#shared/usecases/ports/exports.ts';
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+const telemetry = createTelemetry();
+const { logger } = telemetry;
 
 const deps = {
   ...exportDeps(),
@@ -31,7 +32,7 @@ const parseJob = (body: string): ExportJob | null => {
   }
 };
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = lambdaHandler('exportWorker', telemetry, async (event, context) => {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     const job = parseJob(record.body);
@@ -69,4 +70,4 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     }
   }
   return { batchItemFailures };
-};
+});

@@ -10,7 +10,7 @@ import { createExport, downloadExport, getExport } from '#shared/usecases/export
 
 const deps = exportDeps();
 
-export const handler = createApiHandler({
+export const handler = createApiHandler('exports', {
   'POST /v1/exports': async (request) => {
     const principal = requireKey(request, 'exports:write');
     const outcome = await createExport(deps, principal, request.body, request.baseUrl, request.requestId);
@@ -23,11 +23,11 @@ export const handler = createApiHandler({
   },
   'GET /v1/exports/{id}': async (request) => {
     const principal = requireKey(request, 'exports:write', 'events:read');
-    return json(200, await getExport(deps, principal, request.params.id ?? ''));
+    return json(200, await getExport(deps, principal, request.params.id));
   },
   'GET /v1/exports/{id}/download': async (request) => {
     const principal = requireKey(request, 'exports:write', 'events:read');
-    const url = await downloadExport(deps, principal, request.params.id ?? '');
+    const url = await downloadExport(deps, principal, request.params.id);
     return {
       statusCode: 302,
       headers: { location: url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },

@@ -4,6 +4,6 @@
 import { createApiHandler } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 
-export const handler = createApiHandler({
+export const handler = createApiHandler('health', {
   'GET /health': async () => json(200, { status: 'ok' }),
 });

@@ -9,7 +9,7 @@ import { ingestEvents } from '#shared/usecases/events.ts';
 
 const deps = { store: eventStore(), redact: redactor(), now: () => Date.now() };
 
-export const handler = createApiHandler({
+export const handler = createApiHandler('ingest', {
   'POST /v1/events': async (request) => {
     const principal = requireKey(request, 'events:write');
     const outcome = await ingestEvents(deps, principal, request.body);

@@ -4,26 +4,23 @@
  * finding (tenant, digest sequence, event id — never content) and raises IntegrityMismatch
  * (alarmed).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { digestStore, sealStore } from '#shared/adapters/integrity-wiring.ts';
 import { signerFromEnv } from '#shared/adapters/signer.ts';
-import { INTEGRITY_SCAN } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
+import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
 import { scanAll } from '#shared/usecases/integrity-scan.ts';
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Trailkeeper',
-  serviceName: 'trailkeeper',
-});
+const telemetry = createTelemetry();
+const { logger, metrics } = telemetry;
+const names = MANIFEST.integrityScan.metrics;
 
 const deps = { control: controlStore(), seals: sealStore(), digests: digestStore() };
 
 const RESERVE_MS = 60_000;
 
-export const handler = async (_event: unknown, context: Context) => {
+export const handler = lambdaHandler('integrityScan', telemetry, async (_event, context) => {
   const result = await scanAll(
     { ...deps, signer: await signerFromEnv() },
     () => context.getRemainingTimeInMillis(),
@@ -37,14 +34,13 @@ export const handler = async (_event: unknown, context: Context) => {
       problem: finding.problem,
     });
   }
-  metrics.addMetric(INTEGRITY_SCAN.metrics.mismatch, MetricUnit.Count, result.findings.length);
-  metrics.addMetric(INTEGRITY_SCAN.metrics.verified, MetricUnit.Count, result.events);
-  metrics.addMetric(INTEGRITY_SCAN.metrics.missing, MetricUnit.Count, result.missing);
-  metrics.publishStoredMetrics();
+  metrics.addMetric(names.mismatch, MetricUnit.Count, result.findings.length);
+  metrics.addMetric(names.verified, MetricUnit.Count, result.events);
+  metrics.addMetric(names.missing, MetricUnit.Count, result.missing);
   logger.info('integrity scan', {
     digests: result.digests,
     events: result.events,
     findings: result.findings.length,
   });
   return { digests: result.digests, events: result.events, findings: result.findings };
-};
+});

@@ -12,7 +12,7 @@ import { listDigests, proveEvent, publicKey } from '#shared/usecases/integrity.t
 const base = { store: eventStore(), digests: digestStore(), now: () => Date.now() };
 const deps = async () => ({ ...base, signer: await signerFromEnv() });
 
-export const handler = createApiHandler({
+export const handler = createApiHandler('integrity', {
   'GET /v1/integrity/public-key': async () => json(200, await publicKey(await deps())),
   'GET /v1/integrity/digests': async (request) => {
     const principal = requireKey(request, 'events:read');
@@ -20,6 +20,6 @@ export const handler = createApiHandler({
   },
   'GET /v1/events/{id}/proof': async (request) => {
     const principal = requireKey(request, 'events:read');
-    return json(200, await proveEvent(await deps(), principal, request.params.id ?? ''));
+    return json(200, await proveEvent(await deps(), principal, request.params.id));
   },
 });

@@ -9,7 +9,7 @@ import { getEvent, listEvents, recordAccess } from '#shared/usecases/events.ts';
 
 const deps = { store: eventStore(), redact: redactor(), now: () => Date.now() };
 
-export const handler = createApiHandler({
+export const handler = createApiHandler('query', {
   'GET /v1/events': async (request) => {
     const principal = requireKey(request, 'events:read');
     const page = await listEvents({ ...deps, cursors: await cursorCodec() }, principal, request.query);
@@ -26,7 +26,7 @@ export const handler = createApiHandler({
   },
   'GET /v1/events/{id}': async (request) => {
     const principal = requireKey(request, 'events:read');
-    const event = await getEvent(deps, principal, request.params.id ?? '');
+    const event = await getEvent(deps, principal, request.params.id);
     await recordAccess(deps, principal, 'audit_log.viewed', { event_id: event.id }, request.requestId);
     return json(200, event);
   },

@@ -4,15 +4,15 @@
  * concurrency 1, and each digest is saved conditioned on the chain not having moved. Logs ids
  * and counts only.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
 import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { digestStore, sealStore } from '#shared/adapters/integrity-wiring.ts';
 import { signerFromEnv } from '#shared/adapters/signer.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
 import { sealAll } from '#shared/usecases/seal.ts';
 
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
+const telemetry = createTelemetry();
+const { logger } = telemetry;
 
 /** Locally the watermark lag may be shortened (tests); AWS always uses INTEGRITY's. */
 const lagOverride = (): { watermarkLagMs?: number } => {
@@ -33,7 +33,7 @@ const deps = {
 /** Stop starting tenants this long before the timeout. */
 const RESERVE_MS = 30_000;
 
-export const handler = async (_event: unknown, context: Context) => {
+export const handler = lambdaHandler('sealer', telemetry, async (_event, context) => {
   const result = await sealAll(
     { ...deps, signer: await signerFromEnv() },
     () => context.getRemainingTimeInMillis(),
@@ -41,4 +41,4 @@ export const handler = async (_event: unknown, context: Context) => {
   );
   logger.info('sealed', result);
   return result;
-};
+});

@@ -19,6 +19,7 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { CDK_ENV } from '#shared/config/env.ts';
 import { TrailkeeperStack } from './stack.ts';
 
 const app = new App();
@@ -36,8 +37,8 @@ const contextString = <K extends ContextKey>(key: K): Partial<Record<K, string>>
 new TrailkeeperStack(app, 'Trailkeeper', {
   description: 'Trailkeeper: multi-tenant, tamper-evident audit log service',
   env: {
-    region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
-    ...(process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT } : {}),
+    region: process.env[CDK_ENV.region] ?? 'us-east-1',
+    ...(process.env[CDK_ENV.account] ? { account: process.env[CDK_ENV.account] } : {}),
   },
   ...contextString('alarmEmail'),
   ...contextString('emailFrom'),

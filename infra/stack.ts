@@ -1,43 +1,35 @@
 /**
  * The Trailkeeper stack: wires the constructs together (tables, secrets, access logs, archive,
- * digest signing key, exports, API, archiver, scheduled jobs, monitoring) and exports what an
- * operator needs after `cdk deploy`.
+ * digest signing key, exports, API, stream consumers, scheduled jobs, monitoring) and exports what
+ * an operator needs after `cdk deploy`. Every function of the manifest (shared/config/manifest.ts)
+ * is built by the construct of its kind: `http` and `authorizer` by Api, `queue` by Exports (it
+ * owns the queue), `stream` and `schedule` here; synth fails if one is left out.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '#shared/config/env.ts';
 import {
-  ARCHIVE_COMPACTOR,
-  ENV,
-  type FunctionDefinition,
-  INTEGRITY_SCAN,
-  RETENTION_WORKER,
-  SEALER,
-} from '#shared/config/routes.ts';
+  FUNCTION_NAMES,
+  type FunctionName,
+  type FunctionNameOf,
+  functionsOfKind,
+  type ScheduledFunctionName,
+  theFunctionOfKind,
+} from '#shared/config/manifest.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
 import { Api, type ApiDomain } from './constructs/api.ts';
 import { Archive } from './constructs/archive.ts';
-import { Archiver } from './constructs/archiver.ts';
 import { ControlTable } from './constructs/control-table.ts';
 import { EventsTable } from './constructs/events-table.ts';
 import { Exports, type SenderOptions } from './constructs/exports.ts';
 import { Monitoring } from './constructs/monitoring.ts';
-import { ServiceFunction, type ServiceResources } from './constructs/service-function.ts';
+import { constructId, ServiceFunction, type ServiceResources } from './constructs/service-function.ts';
 import { ServiceSecrets } from './constructs/service-secrets.ts';
 import { SigningKey } from './constructs/signing-key.ts';
+import { StreamConsumer } from './constructs/stream-consumer.ts';
 
 /** A queued export that has waited this long means the worker is failing or starved. */
 export const EXPORT_QUEUE_MAX_AGE = Duration.minutes(30);
-
-/** The jobs that run on their definition's `schedule` (each gets its rule and DLQ from it). */
-export const SCHEDULED_JOBS = {
-  archiveCompactor: { definition: ARCHIVE_COMPACTOR, description: 'Trailkeeper archive compactor' },
-  retentionWorker: { definition: RETENTION_WORKER, description: 'Trailkeeper retention backfill worker' },
-  sealer: { definition: SEALER, description: 'Trailkeeper sealer: signed, chained Merkle digests' },
-  integrityScan: { definition: INTEGRITY_SCAN, description: 'Trailkeeper continuous integrity scan' },
-} as const satisfies Record<string, { definition: FunctionDefinition; description: string }>;
-export type ScheduledJobName = keyof typeof SCHEDULED_JOBS;
-
-const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 
 export interface TrailkeeperStackProps extends StackProps, SenderOptions {
   /** E-mail address subscribed to the alarm topic (context `alarmEmail`). */
@@ -88,8 +80,12 @@ export class TrailkeeperStack extends Stack {
   readonly signingKey: SigningKey;
   readonly exports: Exports;
   readonly api: Api;
-  readonly archiver: Archiver;
-  readonly jobs: Readonly<Record<ScheduledJobName, ServiceFunction>>;
+  /** The `stream` functions, each with its event source mapping and on-failure queue. */
+  readonly streamConsumers: Readonly<Record<FunctionNameOf<'stream'>, StreamConsumer>>;
+  /** The `schedule` functions, each with its EventBridge schedule. */
+  readonly jobs: Readonly<Record<ScheduledFunctionName, ServiceFunction>>;
+  /** Every function of the manifest, by name. */
+  readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
   readonly monitoring: Monitoring;
   /** TRAILKEEPER_PUBLIC_URL of every function. */
   readonly publicUrl: string;
@@ -120,14 +116,29 @@ export class TrailkeeperStack extends Stack {
 
     const domain = apiDomain(props);
     this.api = new Api(this, 'Api', { resources, ...(domain ? { domain } : {}) });
-    this.archiver = new Archiver(this, 'Archiver', { resources });
-    this.jobs = Object.fromEntries(
-      Object.entries(SCHEDULED_JOBS).map(([name, { definition, description }]) => [
+    this.streamConsumers = Object.fromEntries(
+      functionsOfKind('stream').map(([name, definition]) => [
         name,
-        new ServiceFunction(this, constructId(name), { definition, resources, description }),
+        new StreamConsumer(this, constructId(name), { definition, resources }),
       ]),
-    ) as Record<ScheduledJobName, ServiceFunction>;
-    const jobEntries = Object.entries(this.jobs) as [ScheduledJobName, ServiceFunction][];
+    ) as Record<FunctionNameOf<'stream'>, StreamConsumer>;
+    this.jobs = Object.fromEntries(
+      functionsOfKind('schedule').map(([name, definition]) => [
+        name,
+        new ServiceFunction(this, constructId(name), { definition, resources }),
+      ]),
+    ) as Record<ScheduledFunctionName, ServiceFunction>;
+    const built: Partial<Record<FunctionName, ServiceFunction>> = {
+      ...this.api.functions,
+      [theFunctionOfKind('authorizer')[0]]: this.api.authorizerFunction,
+      [theFunctionOfKind('queue')[0]]: this.exports.worker,
+      ...Object.fromEntries(Object.entries(this.streamConsumers).map(([name, c]) => [name, c.function])),
+      ...this.jobs,
+    };
+    const missing = FUNCTION_NAMES.filter((name) => built[name] === undefined);
+    if (missing.length > 0) throw new Error(`no construct builds the function(s) ${missing.join(', ')}`);
+    this.functions = built as Record<FunctionName, ServiceFunction>;
+    const jobEntries = Object.entries(this.jobs) as [ScheduledFunctionName, ServiceFunction][];
 
     // Every function builds links from one base URL, never from request headers. Added once all
     // functions exist: a function referencing the API's endpoint is no cycle (the HttpApi resource
@@ -139,26 +150,19 @@ export class TrailkeeperStack extends Stack {
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       httpApi: this.api.httpApi,
-      functions: {
-        ...Object.fromEntries(Object.entries(this.api.functions).map(([name, fn]) => [name, fn.fn])),
-        authorizer: this.api.authorizerFunction.fn,
-        archiver: this.archiver.archiverFunction.fn,
-        exportWorker: this.exports.worker.fn,
-      },
-      scheduledFunctions: Object.fromEntries(
-        jobEntries.flatMap(([name, job]) =>
-          job.schedule ? [[name, { fn: job.fn, rateMinutes: job.schedule.rateMinutes }]] : [],
-        ),
-      ),
-      streamConsumers: { archiver: this.archiver.archiverFunction.fn },
+      functions: this.functions,
       eventsTable: this.events.table,
       controlTable: this.control.table,
       deadLetterQueues: {
-        Archiver: {
-          queue: this.archiver.deadLetterQueue,
-          description:
-            'Stream records the archiver gave up on after retrying them for a day: those changes are neither archived nor checked for tampering. The message names the shard and sequence range; recover the events from the table (or point-in-time recovery).',
-        },
+        ...Object.fromEntries(
+          functionsOfKind('stream').map(([name, definition]) => [
+            constructId(name),
+            {
+              queue: this.streamConsumers[name].deadLetterQueue,
+              description: definition.stream.deadLetterDescription,
+            },
+          ]),
+        ),
         ...Object.fromEntries(
           jobEntries.flatMap(([name, job]) =>
             job.schedule

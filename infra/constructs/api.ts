@@ -1,9 +1,9 @@
 /**
- * The public HTTP API: one function per FUNCTIONS entry, the Lambda authorizer, and one route per
- * ROUTES entry (shared/config/routes.ts), on a `$default` stage with access logs and throttling.
- * A route runs without the authorizer only when routes.ts declares it so and this file says why
- * (UNAUTHENTICATED_ROUTES): a new public route fails synth until someone has written down why it
- * may be public.
+ * The public HTTP API: one function per `http` function of the manifest (shared/config/manifest.ts),
+ * its `authorizer` function, and one route per route of the manifest (ROUTES, shared/config/routes.ts),
+ * on a `$default` stage with access logs and throttling. A route runs without the authorizer only
+ * when the manifest marks it `public` with the reason why: a public route without a written
+ * reason fails synth.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -20,43 +20,28 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  AUTHORIZER,
-  ENV,
-  FUNCTIONS,
-  type FunctionName,
-  ROUTES,
-  type RouteDefinition,
-} from '#shared/config/routes.ts';
-import { ServiceFunction, type ServiceResources } from './service-function.ts';
+import { ENV } from '#shared/config/env.ts';
+import { functionsOfKind, type HttpFunctionName, theFunctionOfKind } from '#shared/config/manifest.ts';
+import { ROUTES, type RouteDefinition } from '#shared/config/routes.ts';
+import { constructId, ServiceFunction, type ServiceResources } from './service-function.ts';
 import { grantRateCounters } from './table-access.ts';
 
 /** Stage-wide default: beyond this API Gateway answers 429 before any Lambda runs. */
 export const API_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 
-const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+/** Why each unauthenticated route may be called by anyone (the manifest's `public`: the cdk-nag acknowledgement). */
+export const UNAUTHENTICATED_ROUTES: Readonly<Record<string, string>> = Object.fromEntries(
+  ROUTES.flatMap((route) => (route.authorized ? [] : [[route.key, route.publicReason ?? '']])),
+);
 
-/** Why each `authorized: false` route of routes.ts may be called by anyone (the cdk-nag acknowledgement). */
-export const UNAUTHENTICATED_ROUTES: Readonly<Record<string, string>> = {
-  'GET /health': 'Liveness probe for load balancers and uptime checks: answers a constant, reads no data.',
-  'GET /v1/integrity/public-key':
-    'The public half of the digest signing key: auditors must fetch it to verify digests without credentials from us, and it reveals nothing about any tenant.',
-};
-
-const routeKey = (route: { method: string; path: string }): string => `${route.method} ${route.path}`;
-
-/** Fails synth on an `authorized: false` route that UNAUTHENTICATED_ROUTES does not explain. */
-export const assertPublicRoutesExplained = (
-  routes: readonly RouteDefinition[],
-  reasons: Readonly<Record<string, string>> = UNAUTHENTICATED_ROUTES,
-): void => {
+/** Fails synth on an unauthenticated route whose reason is missing or blank. */
+export const assertPublicRoutesExplained = (routes: readonly RouteDefinition[]): void => {
   const unexplained = routes
-    .filter((route) => !route.authorized)
-    .map(routeKey)
-    .filter((key) => reasons[key] === undefined);
+    .filter((route) => !route.authorized && (route.publicReason ?? '').trim() === '')
+    .map((route) => route.key);
   if (unexplained.length > 0) {
     throw new Error(
-      `unauthenticated route(s) ${unexplained.join(', ')} need a reason in UNAUTHENTICATED_ROUTES (infra/constructs/api.ts)`,
+      `unauthenticated route(s) ${unexplained.join(', ')} need a reason: \`public: '<why anyone may call it>'\` in shared/config/manifest.ts`,
     );
   }
 };
@@ -98,7 +83,7 @@ export interface ApiProps {
 export class Api extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
-  readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
+  readonly functions: Readonly<Record<HttpFunctionName, ServiceFunction>>;
   readonly authorizerFunction: ServiceFunction;
   /** The custom domain, when the deployment has one. */
   readonly domainName?: DomainName;
@@ -111,30 +96,28 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
 
-    const entries = Object.entries(FUNCTIONS) as [FunctionName, (typeof FUNCTIONS)[FunctionName]][];
     this.functions = Object.fromEntries(
-      entries.map(([name, definition]) => [
+      functionsOfKind('http').map(([name, definition]) => [
         name,
-        new ServiceFunction(this, constructId(name), {
-          definition,
-          resources: props.resources,
-          description: `Trailkeeper ${name} routes`,
-        }),
+        new ServiceFunction(this, constructId(name), { definition, resources: props.resources }),
       ]),
-    ) as Record<FunctionName, ServiceFunction>;
+    ) as Record<HttpFunctionName, ServiceFunction>;
 
-    this.authorizerFunction = new ServiceFunction(this, 'Authorizer', {
-      definition: AUTHORIZER,
+    const [authorizerName, authorizerDefinition] = theFunctionOfKind('authorizer');
+    this.authorizerFunction = new ServiceFunction(this, constructId(authorizerName), {
+      definition: authorizerDefinition,
       resources: props.resources,
-      description: 'Trailkeeper bearer-token authorizer',
     });
     // API Gateway caches nothing (below): the authorizer keeps resolved credentials itself.
-    this.authorizerFunction.fn.addEnvironment(ENV.authCacheSeconds, String(AUTHORIZER.inMemoryCacheSeconds));
+    this.authorizerFunction.fn.addEnvironment(
+      ENV.authCacheSeconds,
+      String(authorizerDefinition.inMemoryCacheSeconds),
+    );
     // It enforces each tenant's request rate with shared counters in the control table.
     grantRateCounters(this.authorizerFunction.role, props.resources.control);
-    if (AUTHORIZER.cacheTtlSeconds !== 0) {
+    if (authorizerDefinition.cacheTtlSeconds !== 0) {
       throw new Error(
-        'AUTHORIZER.cacheTtlSeconds must be 0: API Gateway caches authorizer results only by identity source, and with one it answers a request without that header with its own 401 body',
+        "the authorizer's cacheTtlSeconds must be 0: API Gateway caches authorizer results only by identity source, and with one it answers a request without that header with its own 401 body",
       );
     }
     const authorizer = new HttpLambdaAuthorizer('BearerToken', this.authorizerFunction.fn, {
@@ -142,9 +125,9 @@ export class Api extends Construct {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       // No identity source: API Gateway would answer a request lacking it with a bare 401 before
       // the authorizer runs. A REQUEST authorizer may have none when its cache is off (TTL 0);
-      // the authorizer caches results itself (AUTHORIZER.inMemoryCacheSeconds).
+      // the authorizer caches results itself (its inMemoryCacheSeconds).
       identitySource: [],
-      resultsCacheTtl: Duration.seconds(AUTHORIZER.cacheTtlSeconds),
+      resultsCacheTtl: Duration.seconds(authorizerDefinition.cacheTtlSeconds),
     });
 
     // The default stage is built by hand because HttpApi's own cannot take logs or throttling.
@@ -174,8 +157,8 @@ export class Api extends Construct {
 
     this.defaultPublicUrl = props.domain ? `https://${props.domain.name}` : this.httpApi.apiEndpoint;
 
-    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
-    const integrationFor = (name: FunctionName): HttpLambdaIntegration => {
+    const integrations = new Map<HttpFunctionName, HttpLambdaIntegration>();
+    const integrationFor = (name: HttpFunctionName): HttpLambdaIntegration => {
       let integration = integrations.get(name);
       if (!integration) {
         integration = new HttpLambdaIntegration(`${constructId(name)}Integration`, this.functions[name].fn);
@@ -195,7 +178,7 @@ export class Api extends Construct {
       if (!route.authorized && httpRoute) {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${routeKey(route)} is declared unauthenticated in shared/config/routes.ts. ${UNAUTHENTICATED_ROUTES[routeKey(route)]}`,
+          reason: `${route.key} is declared unauthenticated in shared/config/manifest.ts. ${route.publicReason}`,
         });
       }
     }

@@ -1,6 +1,6 @@
 /**
  * Least-privilege grants and environment for the archive, derived from the `archive` field of a
- * FunctionDefinition (shared/config/routes.ts), the way export-access.ts does it for exports.
+ * manifest entry (shared/config/manifest.ts), the way export-access.ts does it for exports.
  * Explicit action lists, never `grantReadWrite` / `grantPut` / `grantDelete`: those bundle
  * s3:DeleteObject* and s3:PutObjectRetention / s3:PutObjectLegalHold, and on an Object Lock bucket
  * (governance mode in particular) the first would let a role shorten what the lock protects.
@@ -13,8 +13,9 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Grant, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { ENV } from '#shared/config/env.ts';
 import { INTEGRITY } from '#shared/config/integrity.ts';
-import { type ArchiveAccess, ENV, type FunctionDefinition } from '#shared/config/routes.ts';
+import type { ArchiveAccess, FunctionDefinition } from '#shared/config/manifest.ts';
 import { ARCHIVE, ARCHIVE_EVENTS_PREFIX, ARCHIVE_QUARANTINE_PREFIX } from '#shared/config/storage.ts';
 import { nagObjectsFinding } from './nag.ts';
 

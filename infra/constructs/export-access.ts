@@ -1,7 +1,7 @@
 /**
  * Least-privilege grants and environment for the export resources, derived from the
  * `exportsBucket` / `exportQueue` / `sendsEmail` fields of a FunctionDefinition
- * (shared/config/routes.ts). Explicit action lists rather than `grantReadWrite` / `grantPut`:
+ * (shared/config/manifest.ts). Explicit action lists rather than `grantReadWrite` / `grantPut`:
  * those bundle s3:DeleteObject*, s3:List* and object tagging/retention writes, none of which an
  * export needs.
  */
@@ -10,7 +10,8 @@ import { Grant, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IEmailIdentity } from 'aws-cdk-lib/aws-ses';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { type BucketAccess, ENV, type FunctionDefinition } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import type { BucketAccess, FunctionDefinition } from '#shared/config/manifest.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { nagObjectsFinding } from './nag.ts';
 

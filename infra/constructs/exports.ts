@@ -1,7 +1,7 @@
 /**
  * Exports: the bucket that holds export files (EXPORTS_BUCKET), the job queue and its dead-letter
  * queue (EXPORT_QUEUE), the SES identity that sends "your export is ready" emails, and the
- * EXPORT_WORKER function consuming the queue. What each function may do with these is decided by
+ * manifest's `queue` function consuming the queue (construct id `Worker`). What each function may do with these is decided by
  * its definition, in export-access.ts; the alarms live in monitoring.ts.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -16,7 +16,7 @@ import {
 import { type DkimRecord, EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EXPORT_WORKER } from '#shared/config/routes.ts';
+import { theFunctionOfKind } from '#shared/config/manifest.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { contextInteger } from './context.ts';
 import type { ExportResources } from './export-access.ts';
@@ -145,20 +145,19 @@ export class Exports extends Construct implements ExportResources {
 
     // A message must stay invisible while the worker may still be running it, or SQS hands the
     // same job to a second worker mid-run.
-    if (EXPORT_WORKER.timeoutSeconds > EXPORT_QUEUE.visibilityTimeoutSeconds) {
+    const [workerName, worker] = theFunctionOfKind('queue');
+    if (worker.timeoutSeconds > EXPORT_QUEUE.visibilityTimeoutSeconds) {
       throw new Error(
-        `EXPORT_QUEUE.visibilityTimeoutSeconds (${EXPORT_QUEUE.visibilityTimeoutSeconds}) must be at least EXPORT_WORKER.timeoutSeconds (${EXPORT_WORKER.timeoutSeconds})`,
+        `EXPORT_QUEUE.visibilityTimeoutSeconds (${EXPORT_QUEUE.visibilityTimeoutSeconds}) must be at least the ${workerName} function's timeoutSeconds (${worker.timeoutSeconds})`,
       );
     }
     this.worker = new ServiceFunction(this, 'Worker', {
-      definition: EXPORT_WORKER,
+      definition: worker,
       resources: { ...props.resources, exports: this },
-      description: 'Trailkeeper asynchronous export worker',
     });
     this.worker.fn.addEventSource(
       new SqsEventSource(this.queue, {
-        // One job per invocation: each job may use the whole 15 minutes.
-        batchSize: 1,
+        batchSize: worker.queue.batchSize,
         reportBatchItemFailures: true,
         maxConcurrency: contextInteger(
           this.node,

@@ -1,6 +1,7 @@
 /**
- * Alarms and where they go: API 5xx, errors and throttles of every function (for scheduled jobs
- * errors, and runs that stopped happening), DynamoDB throttling on both tables, the
+ * Alarms and where they go: API 5xx, errors and throttles of every function of the manifest (for
+ * `schedule` functions errors, and runs that stopped happening; for `stream` functions also their
+ * lag), DynamoDB throttling on both tables, the
  * archiver's tampering and quarantine metrics, the integrity scan's mismatches, stream consumers
  * falling behind, messages in any dead-letter queue and jobs waiting too long in a work queue,
  * all sent to one encrypted SNS topic (optionally with an e-mail subscription).
@@ -24,12 +25,15 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QUARANTINE_METRIC, TAMPERING_METRIC } from './archiver.ts';
+import { FUNCTION_NAMES, type FunctionName, functionsOfKind, MANIFEST } from '#shared/config/manifest.ts';
+import {
+  INTEGRITY_MISMATCH_METRIC,
+  QUARANTINE_METRIC,
+  type ServiceMetric,
+  TAMPERING_METRIC,
+} from './metrics.ts';
 
 const PERIOD = Duration.minutes(5);
-
-import { INTEGRITY_MISMATCH_METRIC } from './integrity-metrics.ts';
-import type { ServiceMetric } from './service-function.ts';
 
 /**
  * The DynamoDB operations our functions run on each table (the grants of table-access.ts; a
@@ -114,20 +118,24 @@ const sumOf = (metric: ServiceMetric): Metric =>
     statistic: 'Sum',
   });
 
+/** A deployed function: its Lambda and, for a `schedule` function, the rate it was deployed with. */
+export interface MonitoredFunction {
+  readonly fn: IFunction;
+  readonly schedule?: { readonly rateMinutes: number };
+}
+
 export interface MonitoringProps {
   readonly httpApi: IHttpApi;
-  /** Every function of the stack, by a readable name used in alarm descriptions. */
-  readonly functions: Readonly<Record<string, IFunction>>;
   /**
-   * Scheduled jobs and the minutes between their ticks, alarmed on errors and on no run at all for
-   * stalledWindow(rateMinutes), not on throttles: with the opt-in reserved concurrency a tick that
-   * finds the previous run still going is throttled by design (the next tick picks the work up),
-   * and an exhausted account quota throttles the other functions too (their Throttles alarms), or
-   * stalls the job (Stalled).
+   * Every function of the manifest, by its name (alarm ids and descriptions use it); what is
+   * alarmed follows its kind. `schedule` functions are alarmed on errors and on no run at all
+   * for stalledWindow(rateMinutes), not on throttles: with the opt-in reserved concurrency a tick
+   * that finds the previous run still going is throttled by design (the next tick picks the work
+   * up), and an exhausted account quota throttles the other functions too (their Throttles
+   * alarms), or stalls the job (Stalled). `stream` functions are also alarmed when their
+   * IteratorAge exceeds MAX_ITERATOR_AGE.
    */
-  readonly scheduledFunctions: Readonly<Record<string, { fn: IFunction; rateMinutes: number }>>;
-  /** Functions fed by a stream event source, alarmed when their IteratorAge exceeds MAX_ITERATOR_AGE. */
-  readonly streamConsumers: Readonly<Record<string, IFunction>>;
+  readonly functions: Readonly<Record<FunctionName, MonitoredFunction>>;
   readonly eventsTable: ITableV2;
   readonly controlTable: ITableV2;
   /** Dead-letter queues by a readable name: one message in any of them is an alarm. */
@@ -171,7 +179,8 @@ export class Monitoring extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    for (const [name, fn] of Object.entries(props.functions)) {
+    for (const name of FUNCTION_NAMES.filter((name) => MANIFEST[name].kind !== 'schedule')) {
+      const { fn } = props.functions[name];
       // Errors and Throttles: no data = no invocation, so nothing failed or was refused.
       this.alarmOn(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), {
         description: `The ${name} function threw or timed out.`,
@@ -183,7 +192,10 @@ export class Monitoring extends Construct {
       });
     }
 
-    for (const [name, { fn, rateMinutes }] of Object.entries(props.scheduledFunctions)) {
+    for (const [name] of functionsOfKind('schedule')) {
+      const { fn, schedule } = props.functions[name];
+      if (schedule === undefined) throw new Error(`the scheduled ${name} function has no schedule`);
+      const { rateMinutes } = schedule;
       this.alarmOn(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), {
         description: `The scheduled ${name} job threw or timed out; the next run resumes its work, so repeated alarms mean it keeps failing.`,
         // No data = no run in the period: the Stalled alarm below is the one that cares.
@@ -200,7 +212,8 @@ export class Monitoring extends Construct {
       });
     }
 
-    for (const [name, fn] of Object.entries(props.streamConsumers)) {
+    for (const [name] of functionsOfKind('stream')) {
+      const { fn } = props.functions[name];
       this.alarmOn(`${name}IteratorAge`, fn.metric('IteratorAge', { period: PERIOD, statistic: 'Maximum' }), {
         description: `The ${name} function is over ${MAX_ITERATOR_AGE.toHours()} hour behind the events stream (failing or too slow): records leave the stream after 24 hours.`,
         threshold: MAX_ITERATOR_AGE.toMilliseconds(),

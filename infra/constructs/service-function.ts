@@ -1,7 +1,7 @@
 /**
- * One Lambda function of Trailkeeper, built from a FunctionDefinition (shared/config/routes.ts):
+ * One Lambda function of Trailkeeper, built from its manifest entry (shared/config/manifest.ts):
  * the runtime/bundling defaults every handler shares, its own log group and role, its environment,
- * the IAM grants its definition asks for — nothing more — and, for a definition with `schedule`,
+ * the IAM grants its definition asks for — nothing more — and, for a `schedule` function,
  * its EventBridge schedule (schedule.ts). Scheduled jobs reserve no concurrency unless the
  * deployment opts in (RESERVE_CONCURRENCY_CONTEXT).
  */
@@ -12,7 +12,9 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, type FunctionDefinition } from '#shared/config/routes.ts';
+import { ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
+import type { FunctionDefinition } from '#shared/config/manifest.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/observability.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import { type ArchiveResources, archiveEnvironment, grantArchiveAccess } from './archive-access.ts';
 import { contextFlag } from './context.ts';
@@ -24,7 +26,10 @@ import type { ServiceSecrets } from './service-secrets.ts';
 import { grantSigningAccess, type SigningResources, signingEnvironment } from './signing-access.ts';
 import { grantControlAccess, grantEventsAccess } from './table-access.ts';
 
-/** Entries in routes.ts are relative to the repository root. */
+/** A function's construct id: its manifest name, capitalised (`archiveCompactor` → `ArchiveCompactor`). */
+export const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+
+/** Manifest entries are relative to the repository root. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
@@ -39,22 +44,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RESERVE_CONCURRENCY_CONTEXT = 'reserveConcurrency';
 
 /** Service name and metrics namespace for Powertools (the metric alarms of monitoring.ts depend on both). */
-export const SERVICE_NAME = 'trailkeeper';
-export const METRICS_NAMESPACE = 'Trailkeeper';
-
-/** A metric a handler emits (Powertools EMF) and an alarm may watch. Change one, change both. */
-export interface ServiceMetric {
-  readonly namespace: string;
-  readonly metricName: string;
-  readonly dimensions: { readonly service: string };
-}
-
-/** A handler metric by name: the namespace and `service` dimension Powertools gives every function here. */
-export const serviceMetric = (metricName: string): ServiceMetric => ({
-  namespace: METRICS_NAMESPACE,
-  metricName,
-  dimensions: { service: SERVICE_NAME },
-});
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /**
  * ESM bundles still meet CommonJS dependencies that call `require` (e.g. for Node built-ins);
@@ -77,7 +67,6 @@ export interface ServiceResources {
 export interface ServiceFunctionProps {
   readonly definition: FunctionDefinition;
   readonly resources: ServiceResources;
-  readonly description: string;
 }
 
 const redactKeysEnv = (value: unknown): Record<string, string> =>
@@ -87,7 +76,7 @@ export class ServiceFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: IRole;
   readonly logGroup: LogGroup;
-  /** The EventBridge schedule of a definition with `schedule` (absent otherwise). */
+  /** The EventBridge schedule of a `schedule` function (absent otherwise). */
   readonly schedule?: FunctionSchedule;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
@@ -106,7 +95,7 @@ export class ServiceFunction extends Construct {
     this.role = role;
 
     this.fn = new NodejsFunction(this, 'Function', {
-      description: props.description,
+      description: definition.description,
       entry: `${REPO_ROOT}${definition.entry}`,
       handler: 'handler',
       projectRoot: REPO_ROOT,
@@ -117,7 +106,7 @@ export class ServiceFunction extends Construct {
       timeout: Duration.seconds(definition.timeoutSeconds),
       // Opt-in only (see RESERVE_CONCURRENCY_CONTEXT): the jobs' own leases and conditional
       // writes keep two overlapping runs from doing the same work twice.
-      ...(definition.schedule && contextFlag(this.node, RESERVE_CONCURRENCY_CONTEXT)
+      ...(definition.kind === 'schedule' && contextFlag(this.node, RESERVE_CONCURRENCY_CONTEXT)
         ? { reservedConcurrentExecutions: 1 }
         : {}),
       role,
@@ -129,8 +118,8 @@ export class ServiceFunction extends Construct {
         ...exportEnvironment(resources.exports, definition),
         ...archiveEnvironment(resources.archive, definition),
         ...signingEnvironment(resources.signing, definition),
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
+        [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
         NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
         // Extra secret-looking key names to redact (`cdk deploy -c redactKeys=iban,ssn`).
         ...redactKeysEnv(this.node.tryGetContext('redactKeys')),
@@ -157,7 +146,7 @@ export class ServiceFunction extends Construct {
     grantArchiveAccess(role, resources.archive, definition);
     grantSigningAccess(role, resources.signing, definition);
 
-    if (definition.schedule) {
+    if (definition.kind === 'schedule') {
       // A deployment may change a job's rate (`cdk deploy -c sealEveryMinutes=10`).
       const { contextKey, rateMinutes } = definition.schedule;
       const override: unknown = contextKey === undefined ? undefined : this.node.tryGetContext(contextKey);

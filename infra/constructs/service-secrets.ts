@@ -1,7 +1,7 @@
 /**
  * The deployment's generated secrets: the operator key (root credential of the admin API) and
  * the cursor key (the key that makes pagination cursors tamper-proof). Owns their shape and the
- * environment variable through which a function learns each ARN (shared/config/routes.ts ENV).
+ * environment variable through which a function learns each ARN (ENV in shared/config/env.ts).
  * They are rotated by the operator (`npm run rotate`, cli/rotate.ts); functions read AWSCURRENT
  * and AWSPREVIOUS, which `grantRead` on the secret allows (GetSecretValue with any VersionStage).
  */
@@ -9,7 +9,8 @@ import { Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SECRET_VALUE_LENGTH } from '#shared/adapters/secrets.ts';
-import { ENV, type SecretName } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import type { SecretName } from '#shared/config/manifest.ts';
 
 interface SecretShape {
   readonly id: string;

@@ -1,6 +1,6 @@
 /**
  * Least-privilege grants and environment for the digest signing key, derived from the `signing`
- * field of a FunctionDefinition (shared/config/routes.ts), the way archive-access.ts does it for
+ * field of a manifest entry (shared/config/manifest.ts), the way archive-access.ts does it for
  * the archive. Explicit statements rather than `key.grant*`: those cannot carry conditions, and
  * `grantSign` would let a role sign with any algorithm, or over a digest it computed itself.
  *
@@ -16,7 +16,8 @@
  */
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { ENV, type FunctionDefinition, type SigningAccess } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import type { FunctionDefinition, SigningAccess } from '#shared/config/manifest.ts';
 import { SIGNATURE_ALGORITHM } from '#shared/domain/digest.ts';
 
 /** What a function may be given of the signing key (the SigningKey construct provides it). */

@@ -1,6 +1,6 @@
 /**
  * Least-privilege DynamoDB grants, derived from the `events` / `control` fields of a
- * FunctionDefinition (shared/config/routes.ts). The events table is append-only: no grant here
+ * manifest entry (shared/config/manifest.ts). The events table is append-only: no grant here
  * includes DeleteItem, BatchWriteItem or PartiQL writes on it, which is why the events grants are
  * explicit action lists rather than `grantWriteData` / `grantReadData` (those bundle
  * BatchWriteItem, UpdateItem, DeleteItem and Scan).
@@ -16,7 +16,7 @@
  */
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import type { ControlAccess, EventsAccess } from '#shared/config/routes.ts';
+import type { ControlAccess, EventsAccess } from '#shared/config/manifest.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 
 interface TableActions {

@@ -22,7 +22,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import type { FunctionDefinition } from '#shared/config/routes.ts';
+import type { FunctionDefinition } from '#shared/config/manifest.ts';
 import { EXPORT_QUEUE } from '#shared/config/storage.ts';
 import { listen, readBody } from './http-util.ts';
 import { lambdaInvoker, withTimeout } from './lambda.ts';

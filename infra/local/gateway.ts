@@ -1,6 +1,7 @@
 /**
  * A local stand-in for the API Gateway HTTP API: routes requests with the one route table
- * (shared/config/routes.ts), runs the Lambda authorizer in front of `authorized` routes, and
+ * (shared/config/routes.ts, from the manifest), runs the manifest's authorizer in front of
+ * `authorized` routes, and
  * invokes the same handler modules Lambda runs with payload format 2.0 events and a Lambda
  * context. Route matching and event building are pure functions, exported for tests.
  */
@@ -15,13 +16,13 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
 } from 'aws-lambda';
 import {
-  AUTHORIZER,
-  FUNCTIONS,
   type FunctionDefinition,
   type HttpMethod,
-  ROUTES,
-  type RouteDefinition,
-} from '#shared/config/routes.ts';
+  localName,
+  MANIFEST,
+  theFunctionOfKind,
+} from '#shared/config/manifest.ts';
+import { ROUTES, type RouteDefinition } from '#shared/config/routes.ts';
 import type { AuthorizerContext } from '#shared/domain/principal.ts';
 import {
   HttpError,
@@ -210,7 +211,7 @@ export const buildHttpApiEvent = (
   headers['x-forwarded-port'] = /:(\d+)$/.exec(host)?.[1] ?? '80';
   headers['x-amzn-trace-id'] = meta.traceId;
 
-  const routeKey = `${route.method} ${route.path}`;
+  const routeKey = route.key;
   const domainName = host.replace(/:\d+$/, '');
   const requestContext: APIGatewayEventRequestContextV2 = {
     accountId: ACCOUNT_ID,
@@ -387,6 +388,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const loadModule = options.loadModule ?? importFromRepo;
   const invokers = new Map<string, Invoker<unknown>>();
+  const [authorizerName, authorizer] = theFunctionOfKind('authorizer');
 
   /** Invokes a function like Lambda would (lambda.ts): its module loaded once, fresh context, bounded by its timeout. */
   const invoke = (name: string, fn: FunctionDefinition, event: unknown): Promise<unknown> => {
@@ -420,7 +422,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     }
 
     const { route, pathParameters } = resolution;
-    const routeKey = `${route.method} ${route.path}`;
+    const { key: routeKey } = route;
     const request: IncomingRequest = {
       method,
       target,
@@ -443,12 +445,12 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
       const authorizerStartedAt = performance.now();
       try {
         decision = (await invoke(
-          'authorizer',
-          AUTHORIZER,
+          localName(authorizerName),
+          authorizer,
           buildAuthorizerEvent(event),
         )) as AuthorizerDecision;
       } catch (error) {
-        return fail(error, 'authorizer');
+        return fail(error, localName(authorizerName));
       } finally {
         timings.authorizerMs = Math.round(performance.now() - authorizerStartedAt);
       }
@@ -465,11 +467,12 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
       };
     }
 
+    const fn = localName(route.fn);
     try {
-      const result = (await invoke(route.fn, FUNCTIONS[route.fn], routeEvent)) as APIGatewayProxyResultV2;
+      const result = (await invoke(fn, MANIFEST[route.fn], routeEvent)) as APIGatewayProxyResultV2;
       return { reply: replyFromResult(result), routeKey };
     } catch (error) {
-      return fail(error, route.fn);
+      return fail(error, fn);
     }
   };
 

@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { FunctionDefinition } from '#shared/config/routes.ts';
+import type { FunctionDefinition } from '#shared/config/manifest.ts';
 import { runInFunction } from './function-pools.ts';
 
 export const REGION = 'us-east-1';

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
 import { startLocalStack, writePrivateFile } from './stack.ts';
 
 interface Demo {
@@ -97,12 +98,13 @@ const banner = (
 };
 
 const main = async (): Promise<void> => {
-  const dataDir = resolve(process.env.TRAILKEEPER_DATA_DIR ?? '.data');
+  const dataDir = resolve(process.env[ENV.dataDir] ?? '.data');
+  const publicUrl = process.env[ENV.publicUrl];
   const stack = await startLocalStack({
     dataDir,
-    port: Number(process.env.PORT ?? 3000),
-    ...(process.env.TRAILKEEPER_PUBLIC_URL ? { publicUrl: process.env.TRAILKEEPER_PUBLIC_URL } : {}),
-    logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+    port: Number(process.env[ENV.port] ?? 3000),
+    ...(publicUrl ? { publicUrl } : {}),
+    logLevel: process.env[POWERTOOLS_ENV.logLevel] ?? 'INFO',
   });
 
   let stopping = false;

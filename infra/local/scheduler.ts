@@ -1,13 +1,13 @@
 /**
- * The local stand-in for EventBridge schedules: every scheduled function (a definition with
- * `schedule`) is invoked on a timer with a ScheduledEvent, never twice at once (as reserved
- * concurrency 1 does in AWS). Locally the period is short (`everyMs`) so jobs such as the
- * retention backfill start within seconds; `runNow(name)` invokes one at once and returns its
+ * The local stand-in for EventBridge schedules: every `schedule` function of the manifest (the
+ * local stack passes them) is invoked on a timer with a ScheduledEvent, never twice at once (as
+ * reserved concurrency 1 does in AWS). Locally the period may be shorter (`everyMs`, from the
+ * manifest's `localEveryMs`) so jobs such as the retention backfill start within seconds; `runNow(name)` invokes one at once and returns its
  * result (tests and `npm run archive -- compact` use it).
  */
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
-import type { FunctionDefinition } from '#shared/config/routes.ts';
+import type { FunctionDefinition } from '#shared/config/manifest.ts';
 import { type Invoker, lambdaInvoker } from './lambda.ts';
 
 export interface ScheduledTask {

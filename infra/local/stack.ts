@@ -3,8 +3,11 @@
  * environment the handlers read, and the local HTTP gateway in front of the handlers. The export
  * queue (fake-sqs.ts, delivering to the real export worker) and SES (fake-ses.ts, writing to the
  * outbox folder) are local endpoints the unchanged AWS SDK clients reach through the environment.
- * The events table's stream feeds the real archiver through the stream poller (stream-poller.ts,
- * shard positions kept across restarts), and scheduled functions run on timers (scheduler.ts).
+ * Every function comes from the manifest (shared/config/manifest.ts), by kind: the gateway runs
+ * the `http` functions behind the `authorizer`, the queue delivers to the `queue` function, the
+ * events table's stream feeds each `stream` function through its own stream poller
+ * (stream-poller.ts, shard positions kept across restarts), and `schedule` functions run on timers
+ * (scheduler.ts).
  * Used by `npm start` (persistent, under a data dir) and by the integration tests (in memory).
  * One stack per process: handler modules are imported once and keep the clients they built.
  */
@@ -15,15 +18,17 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { ensureSigningKeyFile } from '#shared/adapters/signer.ts';
+import { AWS_SDK_ENV, awsEndpointEnv, ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
 import {
-  ARCHIVE_COMPACTOR,
-  ARCHIVER,
-  ENV,
-  EXPORT_WORKER,
-  INTEGRITY_SCAN,
-  RETENTION_WORKER,
-  SEALER,
-} from '#shared/config/routes.ts';
+  type FunctionDefinition,
+  type FunctionNameOf,
+  functionsOfKind,
+  type LocalFunctionName,
+  localName,
+  type ScheduledFunctionName,
+  theFunctionOfKind,
+} from '#shared/config/manifest.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/observability.ts';
 import { BUCKETS } from '#shared/config/storage.ts';
 import { EVENTS_TABLE, TABLES } from '#shared/config/tables.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
@@ -37,14 +42,13 @@ import { type Scheduler, startScheduler } from './scheduler.ts';
 import { type StreamPoller, startStreamPoller } from './stream-poller.ts';
 import { ensureTables } from './tables.ts';
 
-/** Scheduled functions and their local periods (AWS: each definition's `schedule`). */
-export const SCHEDULED = {
-  'retention-worker': RETENTION_WORKER,
-  'archive-compactor': ARCHIVE_COMPACTOR,
-  sealer: SEALER,
-  'integrity-scan': INTEGRITY_SCAN,
-} as const;
-export type ScheduledName = keyof typeof SCHEDULED;
+/** A `schedule` function by its local name (`archive-compactor`). */
+export type ScheduledName = LocalFunctionName<ScheduledFunctionName>;
+/** A `stream` function by its local name. */
+export type StreamConsumerName = LocalFunctionName<FunctionNameOf<'stream'>>;
+
+type ScheduledDefinition = Extract<FunctionDefinition, { kind: 'schedule' }>;
+type StreamDefinition = Extract<FunctionDefinition, { kind: 'stream' }>;
 
 export interface LocalStackOptions {
   /** Persist everything under this directory; undefined = in memory and temporary directories. */
@@ -68,22 +72,28 @@ export interface LocalStackOptions {
   readonly exportTimeReserveMs?: number;
   /** Delay before a failed export job is delivered again (default 1000 ms; SQS: the visibility timeout). */
   readonly queueRetryDelayMs?: number;
-  /** How often the retention worker runs locally (default 2000 ms; AWS: every minute). */
+  /**
+   * How often each scheduled function runs locally, by local name; 0 = only on runScheduled.
+   * Default: the manifest's `localEveryMs`, else its AWS rate.
+   */
+  readonly scheduleEveryMs?: Partial<Record<ScheduledName, number>>;
+  /** @deprecated `scheduleEveryMs: { 'retention-worker': … }` (kept for existing callers). */
   readonly retentionEveryMs?: number;
   /** TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS for the compactor (tests: -24 compacts today). */
   readonly archiveCloseAfterHours?: number;
-  /** The stream poller's batching window (default 200 ms; AWS: ARCHIVER.stream). */
+  /** The stream pollers' batching window (default 200 ms; AWS: each `stream` function's settings). */
   readonly streamBatchingWindowMs?: number;
   /** The sealer's watermark lag (tests: short; default INTEGRITY's, as in AWS). */
   readonly sealWatermarkLagMs?: number;
   /**
-   * Run the stream poller feeding the archiver (default true). The bench turns it off: in AWS the
-   * archiver is its own Lambda, while here it would compete for the cores the measured path uses.
+   * Run the stream pollers feeding the `stream` functions (default true). The bench turns them off:
+   * in AWS the archiver is its own Lambda, while here it would compete for the cores the measured
+   * path uses.
    */
   readonly streams?: boolean;
 }
 
-/** The archive pipeline's hooks (tests). */
+/** The hooks of one stream consumer's poller (tests). */
 export interface ArchiveHooks {
   /** The running stream poller (a new one after restartPoller). */
   poller(): StreamPoller;
@@ -110,6 +120,9 @@ export interface LocalStack {
    * answers again. Without a data dir the stack is in memory, and a restart loses every table.
    */
   restartDynamoDb(options?: DynamoDbRestartOptions): Promise<void>;
+  /** The pollers of every `stream` function, by local name. */
+  readonly streams: Readonly<Record<StreamConsumerName, ArchiveHooks>>;
+  /** The poller of the `stream` function that stages events for the archive (the archiver). */
   readonly archive: ArchiveHooks;
   /** Invokes a scheduled function now (after a run in progress) and returns its result. */
   runScheduled(name: ScheduledName): Promise<unknown>;
@@ -233,8 +246,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const ses = await startFakeSes({ outboxDir, log });
     cleanups.push(ses.stop);
     // The worker module is imported on the first delivery, after process.env below is set.
+    const [queueWorkerName, queueWorker] = theFunctionOfKind('queue');
     const sqs = await startFakeSqs({
-      consumer: lambdaConsumer('export-worker', EXPORT_WORKER),
+      consumer: lambdaConsumer(localName(queueWorkerName), queueWorker),
       ...(options.queueRetryDelayMs === undefined ? {} : { retryDelayMs: options.queueRetryDelayMs }),
       log,
     });
@@ -246,7 +260,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const keyDir = dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-keys-')) : dataDir;
     if (dataDir === undefined) cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
     const signingKeyFile = await ensureSigningKeyFile(join(keyDir, 'signing-key.pem'));
-    const exportPartBytes = options.exportPartBytes ?? process.env.TRAILKEEPER_EXPORT_PART_BYTES;
+    const exportPartBytes = options.exportPartBytes ?? process.env[ENV.exportPartBytes];
     const exportTimeReserveMs = options.exportTimeReserveMs ?? process.env[ENV.exportTimeReserveMs];
 
     const env: Record<string, string> = {
@@ -255,7 +269,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       [ENV.exportQueueUrl]: sqs.url,
       // A bare address: buildMime (shared/domain/email.ts) refuses `<` and `>`, so no display name.
       [ENV.emailFrom]: process.env[ENV.emailFrom] || 'Trailkeeper <no-reply@trailkeeper.local>',
-      ...(exportPartBytes === undefined ? {} : { TRAILKEEPER_EXPORT_PART_BYTES: String(exportPartBytes) }),
+      ...(exportPartBytes === undefined ? {} : { [ENV.exportPartBytes]: String(exportPartBytes) }),
       ...(exportTimeReserveMs === undefined
         ? {}
         : { [ENV.exportTimeReserveMs]: String(exportTimeReserveMs) }),
@@ -264,36 +278,36 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       [ENV.signingKeyFile]: signingKeyFile,
       [ENV.operatorKey]: secrets.operatorKey,
       [ENV.cursorKey]: secrets.cursorKey,
-      AWS_REGION: 'us-east-1',
+      [AWS_SDK_ENV.region]: 'us-east-1',
       // s3rver only accepts its own key pair; DynamoDB Local (sharedDb) accepts anything.
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.value.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.value.endpoint,
-      AWS_ENDPOINT_URL_S3: s3.value.endpoint,
-      // The SDK reads AWS_ENDPOINT_URL_<serviceId, upper case>: serviceIds are `SQS` and `SESv2`.
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      [AWS_SDK_ENV.accessKeyId]: S3RVER_CREDENTIALS.accessKeyId,
+      [AWS_SDK_ENV.secretAccessKey]: S3RVER_CREDENTIALS.secretAccessKey,
+      // By the SDK's service ids.
+      [awsEndpointEnv('DynamoDB')]: dynamo.value.endpoint,
+      [awsEndpointEnv('DynamoDB Streams')]: dynamo.value.endpoint,
+      [awsEndpointEnv('S3')]: s3.value.endpoint,
+      [awsEndpointEnv('SQS')]: sqs.endpoint,
+      [awsEndpointEnv('SESv2')]: ses.endpoint,
       // See s3.ts: without these, s3rver stores streamed bodies with their chunk framing.
-      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-      TRAILKEEPER_S3_FORCE_PATH_STYLE: 'true',
-      TRAILKEEPER_LOCAL: 'true',
-      POWERTOOLS_SERVICE_NAME: 'trailkeeper',
-      POWERTOOLS_METRICS_NAMESPACE: 'Trailkeeper',
-      POWERTOOLS_LOG_LEVEL: logLevel,
+      [AWS_SDK_ENV.requestChecksumCalculation]: 'WHEN_REQUIRED',
+      [AWS_SDK_ENV.responseChecksumValidation]: 'WHEN_REQUIRED',
+      [ENV.s3ForcePathStyle]: 'true',
+      [ENV.local]: 'true',
+      [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
+      [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
+      [POWERTOOLS_ENV.logLevel]: logLevel,
       // No CloudWatch to read EMF locally: it would only flood stdout. Set it to 'false' to see it.
-      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      [POWERTOOLS_ENV.metricsDisabled]: process.env[POWERTOOLS_ENV.metricsDisabled] ?? 'true',
     };
     const previousEnv = Object.fromEntries(
-      [...Object.keys(env), ENV.publicUrl, 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].map((name) => [
+      [...Object.keys(env), ENV.publicUrl, AWS_SDK_ENV.sessionToken, AWS_SDK_ENV.profile].map((name) => [
         name,
         process.env[name],
       ]),
     );
     // A developer's real session must not leak into requests to the fakes.
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
+    delete process.env[AWS_SDK_ENV.sessionToken];
+    delete process.env[AWS_SDK_ENV.profile];
     Object.assign(process.env, env);
     cleanups.push(async () => {
       for (const [name, value] of Object.entries(previousEnv)) {
@@ -302,34 +316,56 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       }
     });
 
-    // The archiver reads the events table's stream, as its event source mapping does in AWS.
+    // Each `stream` function reads the events table's stream, as its event source mapping does
+    // in AWS, from its own shard positions.
     const streamDir =
       dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-stream-')) : join(dataDir, 'stream');
     if (dataDir === undefined) cleanups.push(() => rm(streamDir, { recursive: true, force: true }));
     await mkdir(streamDir, { recursive: true, mode: 0o700 });
-    const archiver = lambdaInvoker<DynamoDBStreamEvent, DynamoDBBatchResponse>('archiver', ARCHIVER);
-    const startPoller = () =>
-      startStreamPoller({
-        endpoint: dynamo.value.endpoint,
-        tableName: EVENTS_TABLE.localName,
-        positionsFile: join(streamDir, 'positions.json'),
-        invoke: archiver,
-        batchSize: ARCHIVER.stream.batchSize,
-        maxBatchingWindowMs: options.streamBatchingWindowMs ?? 200,
-        bisectBatchOnError: ARCHIVER.stream.bisectBatchOnError,
-        log,
-      });
-    let poller = options.streams === false ? undefined : await startPoller();
-    cleanups.push(async () => poller?.stop());
+    const streams = await Promise.all(
+      functionsOfKind('stream').map(async ([name, definition]) => {
+        const consumer = localName(name);
+        const invoke = lambdaInvoker<DynamoDBStreamEvent, DynamoDBBatchResponse>(consumer, definition);
+        const start = () =>
+          startStreamPoller({
+            endpoint: dynamo.value.endpoint,
+            tableName: EVENTS_TABLE.localName,
+            positionsFile: join(streamDir, `${consumer}.positions.json`),
+            invoke,
+            batchSize: definition.stream.batchSize,
+            maxBatchingWindowMs: options.streamBatchingWindowMs ?? 200,
+            bisectBatchOnError: definition.stream.bisectBatchOnError,
+            log,
+          });
+        let poller = options.streams === false ? undefined : await start();
+        cleanups.push(async () => poller?.stop());
+        const hooks: ArchiveHooks = {
+          poller: () => {
+            if (poller === undefined) throw new Error('this stack runs without the stream pollers');
+            return poller;
+          },
+          restartPoller: async () => {
+            await poller?.stop();
+            poller = await start();
+            log('INFO', `${consumer}: stream poller restarted from its saved positions`);
+          },
+        };
+        return { consumer, definition: definition as StreamDefinition, hooks };
+      }),
+    );
+    const archiveStager = streams.find((stream) => stream.definition.archive === 'stage');
+    if (archiveStager === undefined)
+      throw new Error('the manifest has no stream function staging the archive');
 
-    // Local periods: the retention worker every few seconds (so a backfill starts at once), the
-    // rest at their AWS rate.
+    const everyMs: Partial<Record<ScheduledName, number>> = {
+      ...(options.retentionEveryMs === undefined ? {} : { 'retention-worker': options.retentionEveryMs }),
+      ...options.scheduleEveryMs,
+    };
     const scheduler: Scheduler = startScheduler(
-      Object.entries(SCHEDULED).map(([name, fn]) => ({
-        name,
+      functionsOfKind('schedule').map(([name, fn]: [ScheduledFunctionName, ScheduledDefinition]) => ({
+        name: localName(name),
         fn,
-        everyMs:
-          name === 'retention-worker' ? (options.retentionEveryMs ?? 2000) : fn.schedule.rateMinutes * 60_000,
+        everyMs: everyMs[localName(name)] ?? fn.schedule.localEveryMs ?? fn.schedule.rateMinutes * 60_000,
       })),
       log,
     );
@@ -377,17 +413,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           `DynamoDB Local restarted on ${dynamo.value.endpoint} (pid ${before} -> ${dynamo.value.pid})`,
         );
       },
-      archive: {
-        poller: () => {
-          if (poller === undefined) throw new Error('this stack runs without the stream poller');
-          return poller;
-        },
-        restartPoller: async () => {
-          await poller?.stop();
-          poller = await startPoller();
-          log('INFO', 'stream poller restarted from its saved positions');
-        },
-      },
+      streams: Object.fromEntries(streams.map((stream) => [stream.consumer, stream.hooks])) as Record<
+        StreamConsumerName,
+        ArchiveHooks
+      >,
+      archive: archiveStager.hooks,
       runScheduled: (name) => scheduler.runNow(name),
       stop: cleanUp,
     };

@@ -1,10 +1,11 @@
 /**
- * Sealing parameters, derived from the function definitions so they cannot drift from them.
+ * Sealing parameters, derived from the manifest so they cannot drift from it.
  */
-import { EXPORT_WORKER, FUNCTIONS, type FunctionDefinition } from './routes.ts';
+import { type FunctionDefinition, MANIFEST } from './manifest.ts';
 
-const appenders: readonly FunctionDefinition[] = [...Object.values(FUNCTIONS), EXPORT_WORKER].filter(
-  (fn) => fn.events === 'append' || fn.events === 'read-append',
+/** Every function that writes events, whatever its kind. */
+const appenders: readonly FunctionDefinition[] = Object.values(MANIFEST).filter(
+  (fn: FunctionDefinition) => fn.events === 'append' || fn.events === 'read-append',
 );
 
 export const INTEGRITY = {

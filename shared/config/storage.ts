@@ -2,6 +2,7 @@
  * The one definition of Trailkeeper's S3 buckets and queues, read by the CDK stack and by the
  * local runtime (s3rver buckets, the in-process queue endpoint).
  */
+import { ENV } from './env.ts';
 
 export interface BucketDefinition {
   /** CDK construct id. */
@@ -16,7 +17,7 @@ export interface BucketDefinition {
 
 export const EXPORTS_BUCKET = {
   id: 'Exports',
-  envVar: 'EXPORTS_BUCKET',
+  envVar: ENV.exportsBucket,
   localName: 'trailkeeper-exports',
   expireAfterDays: 7,
 } as const satisfies BucketDefinition;
@@ -28,7 +29,7 @@ export const EXPORTS_BUCKET = {
  */
 export const ARCHIVE_BUCKET = {
   id: 'Archive',
-  envVar: 'ARCHIVE_BUCKET',
+  envVar: ENV.archiveBucket,
   localName: 'trailkeeper-archive',
 } as const satisfies BucketDefinition;
 
@@ -39,7 +40,7 @@ export const ARCHIVE_BUCKET = {
  */
 export const ARCHIVE_STAGING_BUCKET = {
   id: 'ArchiveStaging',
-  envVar: 'ARCHIVE_STAGING_BUCKET',
+  envVar: ENV.archiveStagingBucket,
   localName: 'trailkeeper-archive-staging',
   expireAfterDays: 30,
 } as const satisfies BucketDefinition;
@@ -88,7 +89,7 @@ export interface QueueDefinition {
 
 export const EXPORT_QUEUE = {
   id: 'ExportJobs',
-  envVar: 'EXPORT_QUEUE_URL',
+  envVar: ENV.exportQueueUrl,
   localName: 'trailkeeper-export-jobs',
   visibilityTimeoutSeconds: 960,
   maxReceiveCount: 5,

@@ -3,6 +3,7 @@
  * (infra/constructs) and by the local runtime (infra/local) so the two can never drift.
  * Key *values* are built in shared/domain/keys.ts; this module only names attributes.
  */
+import { ENV } from './env.ts';
 
 export type AttributeType = 'S' | 'N';
 
@@ -57,7 +58,7 @@ const eventIndex = (name: string, partitionKey: string): IndexDefinition => ({
  */
 export const EVENTS_TABLE = {
   id: 'Events',
-  envVar: 'EVENTS_TABLE',
+  envVar: ENV.eventsTable,
   localName: 'trailkeeper-events',
   partitionKey: 'pk',
   ttlAttribute: 'expires_at',
@@ -92,7 +93,7 @@ export type EventIndexName = keyof typeof EVENTS_TABLE.indexes;
  */
 export const CONTROL_TABLE = {
   id: 'Control',
-  envVar: 'CONTROL_TABLE',
+  envVar: ENV.controlTable,
   localName: 'trailkeeper-control',
   partitionKey: 'pk',
   sortKey: 'sk',

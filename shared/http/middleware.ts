@@ -1,19 +1,17 @@
 /**
- * The HTTP adapter every route-group Lambda is built from: a middy chain that parses and bounds
- * the JSON body, dispatches on the API Gateway route key, maps typed errors to problem+json in
- * one place, and logs one line per request (ids, route, status, counts — never payloads).
+ * The HTTP adapter every HTTP function is built from: the observability wrapper of every handler
+ * (shared/observability/handler.ts) around a middy chain that parses and bounds the JSON body,
+ * dispatches on the API Gateway route key to the function's route handlers (one per route the
+ * manifest gives it: the map is typed by its route keys, and each handler's path parameters by its
+ * route), maps typed errors to problem+json in one place, and logs one line per request (ids,
+ * route, the status the client received, counts — never payloads).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy, { type MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
-import { ENV } from '../config/routes.ts';
-import {
-  type AuthorizerContext,
-  fromAuthorizerContext,
-  type Principal,
-  type Scope,
-} from '../domain/principal.ts';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MiddlewareObj } from '@middy/core';
+import { ENV } from '../config/env.ts';
+import type { HttpFunctionName } from '../config/manifest.ts';
+import { type PathParams, pathParamNames, type RouteKeyOf } from '../config/routes.ts';
+import { fromAuthorizerContext, type Principal, type Scope } from '../domain/principal.ts';
 import {
   BadRequestError,
   ForbiddenError,
@@ -26,21 +24,28 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.ts';
+import {
+  createTelemetry,
+  type KindContract,
+  type ObservedHandler,
+  observe,
+  type Telemetry,
+} from '../observability/handler.ts';
 import { classifyContentType, inexactNumberPaths } from './json-body.ts';
 import { type HttpResult, problem } from './responses.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
+export type ApiEvent = KindContract['http']['event'];
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trailkeeper' });
-
-export interface ApiRequest {
-  routeKey: string;
+/** One request as a route handler sees it; `K` is its route key. */
+export interface ApiRequest<K extends string = string> {
+  routeKey: K;
   principal: Principal | null;
   body: unknown;
   query: Record<string, string>;
-  params: Record<string, string>;
+  /** The route's path parameters, each present and non-empty (the route would not have matched otherwise). */
+  params: PathParams<K>;
   /**
    * Base of every link the service hands out: the deployment's configured public URL (never a
    * request header such as Host or X-Forwarded-Host), or '' (links are paths) when none is set.
@@ -51,7 +56,10 @@ export interface ApiRequest {
   annotate(fields: Record<string, string | number | boolean>): void;
 }
 
-export type RouteHandler = (request: ApiRequest) => Promise<HttpResult>;
+export type RouteHandler<K extends string = string> = (request: ApiRequest<K>) => Promise<HttpResult>;
+
+/** Exactly one handler per route key of `K`. */
+export type RouteHandlers<K extends string> = { readonly [P in K]: RouteHandler<P> };
 
 const THROTTLE_ERRORS = new Set([
   'ProvisionedThroughputExceededException',
@@ -181,7 +189,7 @@ const asHttpError = (error: unknown): HttpError => {
 };
 
 /** Maps any error to a problem+json response (see asHttpError); logs what was not a typed error. */
-const problemErrors = (): MiddlewareObj<ApiEvent, HttpResult> => ({
+const problemErrors = (logger: Logger): MiddlewareObj<ApiEvent, HttpResult> => ({
   onError: async (request) => {
     const error = request.error;
     const mapped = asHttpError(error);
@@ -201,55 +209,77 @@ const problemErrors = (): MiddlewareObj<ApiEvent, HttpResult> => ({
   },
 });
 
-export const createApiHandler = (routes: Readonly<Record<string, RouteHandler>>) =>
-  middy<ApiEvent, HttpResult, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(problemErrors())
-    .handler(async (event) => {
-      const started = Date.now();
-      const route = routes[event.routeKey];
-      const fields: Record<string, string | number | boolean> = { route: event.routeKey };
-      try {
-        if (route === undefined) throw new NotFoundError('No such route.');
-        const verdict = event.requestContext.authorizer?.lambda;
-        if (verdict?.kind === 'unavailable') throw new ServiceUnavailableError();
-        if (verdict?.kind === 'throttled') {
-          if (verdict.tenantId !== undefined) fields.tenant_id = String(verdict.tenantId);
-          throw new TooManyRequestsError(Number(verdict.retryAfter ?? 1));
-        }
-        const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
-        // Behind the authorizer, refuse unknown credentials before looking at the body.
-        if (principal === null && event.requestContext.authorizer !== undefined)
-          throw new UnauthorizedError();
-        if (principal?.kind === 'key')
-          Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
-        const result = await route({
-          routeKey: event.routeKey,
-          principal,
-          body: decodeBody(event),
-          query: Object.fromEntries(
-            Object.entries(event.queryStringParameters ?? {}).filter(
-              (e): e is [string, string] => e[1] !== undefined,
-            ),
-          ),
-          params: Object.fromEntries(
-            Object.entries(event.pathParameters ?? {}).filter(
-              (e): e is [string, string] => e[1] !== undefined,
-            ),
-          ),
-          baseUrl: publicBaseUrl(),
-          requestId: event.requestContext.requestId,
-          annotate: (more) => Object.assign(fields, more),
-        });
-        fields.status = result.statusCode;
-        return result;
-      } catch (error) {
-        fields.status = asHttpError(error).status;
-        throw error;
-      } finally {
-        logger.info('request', { ...fields, ms: Date.now() - started });
+/** The values of `routeKey`'s path parameters; a missing or empty one means no route matched (404). */
+const pathParams = (routeKey: string, event: ApiEvent): Record<string, string> => {
+  const params: Record<string, string> = {};
+  for (const name of pathParamNames(routeKey)) {
+    const value = event.pathParameters?.[name];
+    if (value === undefined || value === '') throw new NotFoundError('No such route.');
+    params[name] = value;
+  }
+  return params;
+};
+
+/**
+ * The handler of HTTP function `name`: `routes` holds one route handler per route the manifest
+ * gives the function, no more, no fewer (anything else does not compile).
+ */
+export const createApiHandler = <N extends HttpFunctionName>(
+  _name: N,
+  routes: RouteHandlers<RouteKeyOf<N>>,
+  telemetry: Telemetry = createTelemetry(),
+): ObservedHandler<ApiEvent, HttpResult> => apiHandler(routes, telemetry);
+
+/** The HTTP adapter around any route map (createApiHandler types it by the manifest; the middleware's own tests use it). */
+export const apiHandler = <K extends string>(
+  routes: RouteHandlers<K>,
+  telemetry: Telemetry = createTelemetry(),
+): ObservedHandler<ApiEvent, HttpResult> => {
+  const { logger } = telemetry;
+  const dispatch = async (event: ApiEvent): Promise<HttpResult> => {
+    const started = Date.now();
+    const routeKey = event.routeKey as K;
+    const route: RouteHandler<K> | undefined = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
+    const fields: Record<string, string | number | boolean> = { route: event.routeKey };
+    try {
+      if (route === undefined) throw new NotFoundError('No such route.');
+      const verdict = event.requestContext.authorizer?.lambda;
+      if (verdict?.kind === 'unavailable') throw new ServiceUnavailableError();
+      if (verdict?.kind === 'throttled') {
+        if (verdict.tenantId !== undefined) fields.tenant_id = String(verdict.tenantId);
+        throw new TooManyRequestsError(Number(verdict.retryAfter ?? 1));
       }
-    });
+      const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
+      // Behind the authorizer, refuse unknown credentials before looking at the body.
+      if (principal === null && event.requestContext.authorizer !== undefined) throw new UnauthorizedError();
+      if (principal?.kind === 'key')
+        Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
+      const result = await route({
+        routeKey,
+        principal,
+        body: decodeBody(event),
+        query: Object.fromEntries(
+          Object.entries(event.queryStringParameters ?? {}).filter(
+            (e): e is [string, string] => e[1] !== undefined,
+          ),
+        ),
+        params: pathParams(routeKey, event) as PathParams<K>,
+        baseUrl: publicBaseUrl(),
+        requestId: event.requestContext.requestId,
+        annotate: (more) => Object.assign(fields, more),
+      });
+      fields.status = result.statusCode;
+      return result;
+    } catch (error) {
+      // The status problemErrors answers with: what the client receives.
+      fields.status = asHttpError(error).status;
+      throw error;
+    } finally {
+      logger.info('request', { ...fields, ms: Date.now() - started });
+    }
+  };
+  return observe(telemetry, dispatch, problemErrors(logger));
+};
 
 /** The calling tenant key, holding one of `scopes`; 401 for no or bad credentials, 403 without the scope. */
 export const requireKey = (

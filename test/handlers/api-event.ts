@@ -1,5 +1,6 @@
-/** Builds API Gateway HTTP API (payload v2) events for handler tests. */
-import type { Context } from 'aws-lambda';
+/** Builds the events handlers receive (API Gateway HTTP API payload v2, EventBridge schedule) and a Lambda context, for handler tests. */
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { RouteKey } from '#shared/config/routes.ts';
 import type { AuthorizerContext } from '#shared/domain/principal.ts';
 import type { ApiEvent } from '#shared/http/middleware.ts';
 
@@ -19,8 +20,9 @@ export const keyContext = (
   ...overrides,
 });
 
+/** An event of one of the API's routes (route keys from the manifest: a stale one does not compile). */
 export const apiEvent = (
-  routeKey: string,
+  routeKey: RouteKey,
   options: {
     body?: unknown;
     rawBody?: string;
@@ -64,3 +66,16 @@ export const lambdaContext = {
 } as unknown as Context;
 
 export const parse = (result: { body?: string }) => JSON.parse(result.body ?? 'null');
+
+/** The event EventBridge invokes a scheduled function with. */
+export const scheduledEvent = (): ScheduledEvent => ({
+  version: '0',
+  id: 'event-1',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-11-21T12:00:00Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/test'],
+  detail: {},
+});

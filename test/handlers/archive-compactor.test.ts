@@ -11,7 +11,7 @@ import { sdkStreamMixin } from '@smithy/core/serde';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TENANT } from './api-event.ts';
+import { scheduledEvent, TENANT } from './api-event.ts';
 
 const s3 = mockClient(S3Client);
 let handler: typeof import('#functions/archive-compactor.ts').handler;
@@ -78,7 +78,7 @@ beforeEach(() => {
 
 describe('archive compactor', () => {
   it('compacts a closed day into one object with every event once, then deletes what it staged', async () => {
-    const result = await handler({}, context);
+    const result = await handler(scheduledEvent(), context);
     expect(result.partitions).toEqual([
       {
         partition: { tenantId: TENANT, day: '2026-03-01' },
@@ -115,7 +115,7 @@ describe('archive compactor', () => {
       event('e2'),
       event('e3'),
     ]);
-    const result = await handler({}, context);
+    const result = await handler(scheduledEvent(), context);
     expect(result.partitions[0]).toMatchObject({ written: 0, duplicates: 4, key: null });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(buckets['staging-test']?.has(`${CLOSED}0001-a.ndjson.gz`)).toBe(false);
@@ -123,7 +123,7 @@ describe('archive compactor', () => {
 
   it('adds only the new events when a late batch arrives for a compacted day', async () => {
     buckets['archive-test']?.set(`${CLOSED}events-0000000000000000.ndjson.gz`, [event('e1'), event('e2')]);
-    const result = await handler({}, context);
+    const result = await handler(scheduledEvent(), context);
     expect(result.partitions[0]).toMatchObject({ written: 1, duplicates: 3 });
     const added = [...(buckets['archive-test']?.entries() ?? [])].find(
       ([k]) => !k.endsWith('events-0000000000000000.ndjson.gz'),
@@ -133,7 +133,7 @@ describe('archive compactor', () => {
 
   it('keeps the staged batches when the archive write fails', async () => {
     s3.on(PutObjectCommand).rejects(new Error('S3 unavailable'));
-    await expect(handler({}, context)).rejects.toThrow();
+    await expect(handler(scheduledEvent(), context)).rejects.toThrow();
     expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
     expect(buckets['staging-test']?.size).toBe(3);
   });

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { toItem } from '#shared/adapters/event-store.ts';
 import { buildStoredEvent, type StoredEvent } from '#shared/domain/event.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
-import { TENANT } from './api-event.ts';
+import { lambdaContext, TENANT } from './api-event.ts';
 
 const s3 = mockClient(S3Client);
 let handler: typeof import('#functions/archiver.ts').handler;
@@ -95,7 +95,7 @@ describe('archiver', () => {
     const b1 = stored('b1', OTHER);
     const late = stored('a3', TENANT, NOW + 86_400_000);
     const event: DynamoDBStreamEvent = { Records: [insert(a1), insert(b1), insert(a2), insert(late)] };
-    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect(await handler(event, lambdaContext)).toEqual({ batchItemFailures: [] });
 
     const puts = putsTo('staging-test').map((call) => call.args[0].input);
     expect(puts.map((p) => p.Key?.replace(/\/[^/]+$/, '')).sort()).toEqual([
@@ -113,8 +113,8 @@ describe('archiver', () => {
   it('writes a retried batch to the same key (no second copy)', async () => {
     silence();
     const records = [insert(stored('r1')), insert(stored('r2'))];
-    await handler({ Records: records });
-    await handler({ Records: records });
+    await handler({ Records: records }, lambdaContext);
+    await handler({ Records: records }, lambdaContext);
     const keys = putsTo('staging-test').map((call) => call.args[0].input.Key);
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe(keys[1]);
@@ -126,7 +126,7 @@ describe('archiver', () => {
     const forged = toItem(stored('f1'), 1);
     const tampered = insert(stored('f1'), { ...forged, hash: 'f'.repeat(64) });
     const foreign = insert(stored('x1'), { ...toItem(stored('x1'), 1), pk: `${OTHER}#x1` });
-    const result = await handler({ Records: [tampered, insert(good), foreign] });
+    const result = await handler({ Records: [tampered, insert(good), foreign] }, lambdaContext);
     expect(result).toEqual({ batchItemFailures: [] });
 
     const staged = putsTo('staging-test');
@@ -155,7 +155,7 @@ describe('archiver', () => {
     const first = insert(stored('ok1'));
     const failing = insert(stored('bad1', OTHER));
     const after = insert(stored('bad2', OTHER));
-    const result = await handler({ Records: [first, failing, after, insert(stored('ok2'))] });
+    const result = await handler({ Records: [first, failing, after, insert(stored('ok2'))] }, lambdaContext);
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: failing.dynamodb?.SequenceNumber }] });
   });
 
@@ -173,7 +173,7 @@ describe('archiver', () => {
       }),
       change('REMOVE'),
     ];
-    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect(await handler({ Records: records }, lambdaContext)).toEqual({ batchItemFailures: [] });
     const lines = output();
     expect(lines.match(/SECURITY FINDING/g)).toHaveLength(2);
     expect(lines).not.toContain('payload');

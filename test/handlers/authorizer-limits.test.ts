@@ -3,6 +3,7 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatToken, hashToken } from '#shared/domain/tenant.ts';
+import { lambdaContext } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let authorizer: typeof import('#functions/authorizer.ts');
@@ -63,9 +64,12 @@ afterEach(() => {
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
 });
 
+/** One invocation, as API Gateway makes it. */
+const authorize = (event: APIGatewayRequestAuthorizerEventV2) => authorizer.handler(event, lambdaContext);
+
 describe('authorizer without an identity source', () => {
   it('answers a request without Authorization as anonymous (problem+json 401 downstream)', async () => {
-    expect((await authorizer.handler(request())).context).toEqual({
+    expect((await authorize(request())).context).toEqual({
       kind: 'anonymous',
       reason: 'missing or malformed authorization header',
     });
@@ -76,8 +80,8 @@ describe('authorizer without an identity source', () => {
 describe('authorizer credential cache', () => {
   it('reads the store on every request when no cache is configured', async () => {
     mockKey(null);
-    await authorizer.handler(request(`Bearer ${token}`));
-    await authorizer.handler(request(`Bearer ${token}`));
+    await authorize(request(`Bearer ${token}`));
+    await authorize(request(`Bearer ${token}`));
     expect(ddb.commandCalls(GetCommand)).toHaveLength(4);
   });
 
@@ -85,22 +89,22 @@ describe('authorizer credential cache', () => {
     vi.stubEnv('TRAILKEEPER_AUTH_CACHE_SECONDS', '10');
     mockKey(null);
     vi.setSystemTime(new Date('2026-12-02T10:00:00.000Z'));
-    await authorizer.handler(request(`Bearer ${token}`));
+    await authorize(request(`Bearer ${token}`));
     vi.setSystemTime(new Date('2026-12-02T10:00:09.000Z'));
-    await authorizer.handler(request(`Bearer ${token}`));
+    await authorize(request(`Bearer ${token}`));
     expect(ddb.commandCalls(GetCommand)).toHaveLength(2);
     vi.setSystemTime(new Date('2026-12-02T10:00:10.500Z'));
-    await authorizer.handler(request(`Bearer ${token}`));
+    await authorize(request(`Bearer ${token}`));
     expect(ddb.commandCalls(GetCommand)).toHaveLength(4);
   });
 
   it('caches nothing when the store is down', async () => {
     vi.stubEnv('TRAILKEEPER_AUTH_CACHE_SECONDS', '10');
     ddb.on(GetCommand).rejects(Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
-    expect((await authorizer.handler(request(`Bearer ${token}`))).context.kind).toBe('unavailable');
+    expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('unavailable');
     ddb.reset();
     mockKey(null);
-    expect((await authorizer.handler(request(`Bearer ${token}`))).context.kind).toBe('key');
+    expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('key');
   });
 });
 
@@ -113,9 +117,9 @@ describe('authorizer rate limit', () => {
     vi.setSystemTime(new Date('2026-12-02T10:00:00.100Z'));
     const kinds: string[] = [];
     for (let i = 0; i < 6; i++)
-      kinds.push(String((await authorizer.handler(request(`Bearer ${token}`))).context.kind));
+      kinds.push(String((await authorize(request(`Bearer ${token}`))).context.kind));
     expect(kinds).toEqual(['key', 'key', 'key', 'key', 'throttled', 'throttled']);
-    const throttled = await authorizer.handler(request(`Bearer ${token}`));
+    const throttled = await authorize(request(`Bearer ${token}`));
     expect(throttled.context).toEqual({ kind: 'throttled', tenantId: TENANT, retryAfter: 1 });
     const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     expect(updates.length).toBeGreaterThan(0);
@@ -136,19 +140,19 @@ describe('authorizer rate limit', () => {
   it('admits again in the next second', async () => {
     mockKey(1);
     vi.setSystemTime(new Date('2026-12-02T11:00:00.100Z'));
-    expect((await authorizer.handler(request(`Bearer ${token}`))).context.kind).toBe('key');
-    expect((await authorizer.handler(request(`Bearer ${token}`))).context.kind).toBe('throttled');
+    expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('key');
+    expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('throttled');
     vi.setSystemTime(new Date('2026-12-02T11:00:01.100Z'));
-    expect((await authorizer.handler(request(`Bearer ${token}`))).context.kind).toBe('key');
+    expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('key');
   });
 
   it('never limits the operator, and can be switched off for raw-throughput runs', async () => {
     for (let i = 0; i < 50; i++)
-      expect((await authorizer.handler(request('Bearer operator-secret'))).context.kind).toBe('operator');
+      expect((await authorize(request('Bearer operator-secret'))).context.kind).toBe('operator');
     vi.stubEnv('TRAILKEEPER_RATE_LIMITS', 'off');
     mockKey(1);
     vi.setSystemTime(new Date('2026-12-02T12:00:00.100Z'));
     for (let i = 0; i < 5; i++)
-      expect((await authorizer.handler(request(`Bearer ${token}`))).context.kind).toBe('key');
+      expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('key');
   });
 });

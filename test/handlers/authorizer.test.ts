@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROTATION_GRACE_MS, resetSecretCache } from '#shared/adapters/secrets.ts';
 import { formatToken, hashToken } from '#shared/domain/tenant.ts';
+import { lambdaContext } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let handler: typeof import('#functions/authorizer.ts').handler;
@@ -48,11 +49,14 @@ beforeAll(async () => {
 
 afterEach(() => ddb.reset());
 
+/** One invocation, as API Gateway makes it. */
+const authorize = (event: APIGatewayRequestAuthorizerEventV2) => handler(event, lambdaContext);
+
 describe('authorizer', () => {
   it('resolves a valid key with two GetItems and passes its tenant settings on', async () => {
     ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } }).resolves({ Item: keyItem });
     ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
-    const result = await handler(request(`Bearer ${token}`));
+    const result = await authorize(request(`Bearer ${token}`));
     expect(result).toEqual({
       isAuthorized: true,
       context: {
@@ -76,26 +80,26 @@ describe('authorizer', () => {
       .on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } })
       .resolves({ Item: { ...keyItem, revoked_at: '2026-11-20T00:00:00Z' } });
     ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
-    expect((await handler(request(`Bearer ${token}`))).context.kind).toBe('anonymous');
+    expect((await authorize(request(`Bearer ${token}`))).context.kind).toBe('anonymous');
   });
 
   it('marks a key whose secret does not match anonymous', async () => {
     ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${KEY}` } }).resolves({ Item: keyItem });
     ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
     const forged = formatToken(TENANT, KEY, 'B'.repeat(43));
-    expect((await handler(request(`Bearer ${forged}`))).context.kind).toBe('anonymous');
+    expect((await authorize(request(`Bearer ${forged}`))).context.kind).toBe('anonymous');
   });
 
   it('recognises the operator key without touching DynamoDB', async () => {
-    expect((await handler(request('Bearer operator-secret'))).context).toEqual({ kind: 'operator' });
-    expect((await handler(request('Basic operator-secret'))).context.kind).toBe('anonymous');
-    expect((await handler(request('Bearer wrong'))).context.kind).toBe('anonymous');
+    expect((await authorize(request('Bearer operator-secret'))).context).toEqual({ kind: 'operator' });
+    expect((await authorize(request('Basic operator-secret'))).context.kind).toBe('anonymous');
+    expect((await authorize(request('Bearer wrong'))).context.kind).toBe('anonymous');
     expect(ddb.calls()).toHaveLength(0);
   });
 
   it('answers "unavailable" (503 downstream), not "anonymous", when the store is down', async () => {
     ddb.on(GetCommand).rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' }));
-    expect((await handler(request(`Bearer ${token}`))).context).toEqual({ kind: 'unavailable' });
+    expect((await authorize(request(`Bearer ${token}`))).context).toEqual({ kind: 'unavailable' });
   });
 });
 
@@ -113,11 +117,11 @@ describe('authorizer during an operator key rotation', () => {
   it('accepts the previous local operator key (TRAILKEEPER_OPERATOR_KEY_PREVIOUS) as well as the current one', async () => {
     resetSecretCache();
     vi.stubEnv('TRAILKEEPER_OPERATOR_KEY_PREVIOUS', 'operator-before-local-rotation');
-    expect((await handler(request('Bearer operator-before-local-rotation'))).context).toEqual({
+    expect((await authorize(request('Bearer operator-before-local-rotation'))).context).toEqual({
       kind: 'operator',
     });
-    expect((await handler(request('Bearer operator-secret'))).context).toEqual({ kind: 'operator' });
-    expect((await handler(request('Bearer operator-never-issued'))).context.kind).toBe('anonymous');
+    expect((await authorize(request('Bearer operator-secret'))).context).toEqual({ kind: 'operator' });
+    expect((await authorize(request('Bearer operator-never-issued'))).context.kind).toBe('anonymous');
   });
 
   it('accepts AWSCURRENT and AWSPREVIOUS from Secrets Manager within the grace period', async () => {
@@ -131,9 +135,9 @@ describe('authorizer during an operator key rotation', () => {
       SecretString: 'operator-previous-aws',
     });
 
-    expect((await handler(request('Bearer operator-previous-aws'))).context).toEqual({ kind: 'operator' });
-    expect((await handler(request('Bearer operator-current-aws'))).context).toEqual({ kind: 'operator' });
-    expect((await handler(request('Bearer operator-secret'))).context.kind).toBe('anonymous');
+    expect((await authorize(request('Bearer operator-previous-aws'))).context).toEqual({ kind: 'operator' });
+    expect((await authorize(request('Bearer operator-current-aws'))).context).toEqual({ kind: 'operator' });
+    expect((await authorize(request('Bearer operator-secret'))).context.kind).toBe('anonymous');
     expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
       { SecretId: ARN, VersionStage: 'AWSCURRENT' },
       { SecretId: ARN, VersionStage: 'AWSPREVIOUS' },
@@ -151,7 +155,7 @@ describe('authorizer during an operator key rotation', () => {
       SecretString: 'operator-previous-late',
     });
 
-    expect((await handler(request('Bearer operator-previous-late'))).context.kind).toBe('anonymous');
-    expect((await handler(request('Bearer operator-current-late'))).context).toEqual({ kind: 'operator' });
+    expect((await authorize(request('Bearer operator-previous-late'))).context.kind).toBe('anonymous');
+    expect((await authorize(request('Bearer operator-current-late'))).context).toEqual({ kind: 'operator' });
   });
 });

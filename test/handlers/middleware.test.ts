@@ -1,11 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApiHandler } from '#shared/http/middleware.ts';
+import { apiHandler } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { apiEvent, keyContext } from './api-event.ts';
 
 const context = {} as never;
-const handler = createApiHandler({
-  'GET /v1/echo': async (request) => json(200, { baseUrl: request.baseUrl }),
+const handler = apiHandler({
+  'GET /v1/events': async (request) => json(200, { baseUrl: request.baseUrl }),
 });
 
 beforeAll(() => vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT'));
@@ -15,7 +15,7 @@ describe('links', () => {
   it('come from the configured public URL, never from Host or X-Forwarded-Host', async () => {
     vi.stubEnv('TRAILKEEPER_PUBLIC_URL', 'https://audit.example.com/');
     const result = await handler(
-      apiEvent('GET /v1/echo', {
+      apiEvent('GET /v1/events', {
         auth: keyContext('events:read'),
         headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
       }),
@@ -27,7 +27,7 @@ describe('links', () => {
   it('are paths when no public URL is configured', async () => {
     vi.stubEnv('TRAILKEEPER_PUBLIC_URL', '');
     const result = await handler(
-      apiEvent('GET /v1/echo', {
+      apiEvent('GET /v1/events', {
         auth: keyContext('events:read'),
         headers: { 'x-forwarded-host': 'evil.example' },
       }),
@@ -40,7 +40,7 @@ describe('links', () => {
 describe('throttled requests', () => {
   it('answer 429 problem+json with the authorizer’s Retry-After, before the route runs', async () => {
     const result = await handler(
-      apiEvent('GET /v1/echo', { auth: { kind: 'throttled', tenantId: 'tnt_x', retryAfter: 2 } }),
+      apiEvent('GET /v1/events', { auth: { kind: 'throttled', tenantId: 'tnt_x', retryAfter: 2 } }),
       context,
     );
     expect(result.statusCode).toBe(429);
@@ -51,8 +51,8 @@ describe('throttled requests', () => {
 
 describe('dependency failures', () => {
   const failing = (error: unknown) =>
-    createApiHandler({
-      'GET /v1/echo': async () => {
+    apiHandler({
+      'GET /v1/events': async () => {
         throw error;
       },
     });
@@ -75,7 +75,7 @@ describe('dependency failures', () => {
     ['a broken pipe', named('Error', { code: 'EPIPE' })],
   ])('%s answers 503 problem+json with Retry-After', async (_, error) => {
     const result = await failing(error)(
-      apiEvent('GET /v1/echo', { auth: keyContext('events:read') }),
+      apiEvent('GET /v1/events', { auth: keyContext('events:read') }),
       context,
     );
     expect(result.statusCode).toBe(503);
@@ -85,7 +85,7 @@ describe('dependency failures', () => {
 
   it('a bug stays a 500 without a stack trace', async () => {
     const result = await failing(new TypeError('x is undefined'))(
-      apiEvent('GET /v1/echo', { auth: keyContext('events:read') }),
+      apiEvent('GET /v1/events', { auth: keyContext('events:read') }),
       context,
     );
     expect(result.statusCode).toBe(500);

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newRetentionJob, type RetentionJob } from '#shared/domain/retention-job.ts';
-import { TENANT } from './api-event.ts';
+import { scheduledEvent, TENANT } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let handler: typeof import('#functions/retention-worker.ts').handler;
@@ -85,7 +85,7 @@ beforeEach(() => {
 
 describe('retention worker', () => {
   it('re-times every event of every shard, touching only the TTL attribute', async () => {
-    expect(await handler({}, context())).toEqual({ [TENANT]: 'completed' });
+    expect(await handler(scheduledEvent(), context())).toEqual({ [TENANT]: 'completed' });
 
     const queries = ddb.commandCalls(QueryCommand, { TableName: 'events-test' }).map((c) => c.args[0].input);
     expect(queries).toEqual(
@@ -135,7 +135,7 @@ describe('retention worker', () => {
 
   it('removes the TTL for unlimited retention', async () => {
     tenant.retention_job = newRetentionJob('rtj_2', null, new Date(REQUESTED).toISOString());
-    await handler({}, context());
+    await handler(scheduledEvent(), context());
     const updates = ddb.commandCalls(UpdateCommand, { TableName: 'events-test' }).map((c) => c.args[0].input);
     expect(updates.map((u) => [u.Key?.pk, u.UpdateExpression])).toEqual([
       [`${TENANT}#e1`, 'REMOVE #ttl'],
@@ -151,7 +151,7 @@ describe('retention worker', () => {
       return { Items: INDEX[shard] ?? [] };
     });
     const ctx = { getRemainingTimeInMillis: () => remaining } as Context;
-    expect(await handler({}, ctx)).toEqual({ [TENANT]: 'paused' });
+    expect(await handler(scheduledEvent(), ctx)).toEqual({ [TENANT]: 'paused' });
     expect(tenant.retention_job).toMatchObject({
       status: 'running',
       events_done: 3,
@@ -164,7 +164,7 @@ describe('retention worker', () => {
       const shard = Number(String(input.ExpressionAttributeValues[':partition']).split('#')[1]);
       return { Items: INDEX[shard] ?? [] };
     });
-    expect(await handler({}, context())).toEqual({ [TENANT]: 'completed' });
+    expect(await handler(scheduledEvent(), context())).toEqual({ [TENANT]: 'completed' });
     const shards = ddb
       .commandCalls(QueryCommand, { TableName: 'events-test' })
       .map((c) => c.args[0].input.ExpressionAttributeValues?.[':partition']);
@@ -178,7 +178,7 @@ describe('retention worker', () => {
       tenant.retention_job = newRetentionJob('rtj_new', 30, new Date(REQUESTED + 1000).toISOString());
       return {};
     });
-    expect(await handler({}, context())).toEqual({ [TENANT]: 'superseded' });
+    expect(await handler(scheduledEvent(), context())).toEqual({ [TENANT]: 'superseded' });
     expect(tenant.retention_job).toMatchObject({ id: 'rtj_new', status: 'pending' });
   });
 
@@ -188,7 +188,7 @@ describe('retention worker', () => {
       status: 'running',
       lease_until: Date.now() + 60_000,
     };
-    expect(await handler({}, context())).toEqual({ [TENANT]: 'busy' });
+    expect(await handler(scheduledEvent(), context())).toEqual({ [TENANT]: 'busy' });
     expect(ddb.commandCalls(QueryCommand, { TableName: 'events-test' })).toHaveLength(0);
   });
 });

@@ -23,7 +23,7 @@ import {
   verifyDigestSignature,
 } from '#shared/domain/digest.ts';
 import { merkleRoot } from '#shared/domain/merkle.ts';
-import { TENANT } from './api-event.ts';
+import { scheduledEvent, TENANT } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
@@ -94,7 +94,12 @@ beforeEach(() => {
 
 describe('sealer', () => {
   it('seals the events received up to the watermark into one signed digest, stored in S3 then DynamoDB', async () => {
-    expect(await handler({}, context)).toEqual({ tenants: 1, digests: 1, events: 6, pending: 0 });
+    expect(await handler(scheduledEvent(), context)).toEqual({
+      tenants: 1,
+      digests: 1,
+      events: 6,
+      pending: 0,
+    });
 
     const queries = ddb.commandCalls(QueryCommand, { TableName: 'events-test' }).map((c) => c.args[0].input);
     // Every shard, every hour from the tenant's creation to the watermark (00 … 11).
@@ -164,7 +169,7 @@ describe('sealer', () => {
 
   it('chains the next digest to the last one, from where it ended', async () => {
     tenant.seal = { sequence: 7, end: '2026-03-01T09:30:00.000Z', digest_hash: 'a'.repeat(64) };
-    await handler({}, context);
+    await handler(scheduledEvent(), context);
     const digest = JSON.parse(String(s3.commandCalls(PutObjectCommand)[1]?.args[0].input.Body));
     expect(digest).toMatchObject({
       sequence: 8,
@@ -181,10 +186,10 @@ describe('sealer', () => {
   it('writes nothing for a quiet tenant until a heartbeat is due', async () => {
     tenant.seal = { sequence: 3, end: '2026-03-01T11:00:00.000Z', digest_hash: 'b'.repeat(64) };
     ddb.on(QueryCommand, { TableName: 'events-test' }).resolves({ Items: [] });
-    expect(await handler({}, context)).toMatchObject({ digests: 0 });
+    expect(await handler(scheduledEvent(), context)).toMatchObject({ digests: 0 });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     tenant.seal = { sequence: 3, end: '2026-02-28T10:00:00.000Z', digest_hash: 'b'.repeat(64) };
-    expect(await handler({}, context)).toMatchObject({ digests: 1, events: 0 });
+    expect(await handler(scheduledEvent(), context)).toMatchObject({ digests: 1, events: 0 });
   });
 
   it('adopts the digest a crashed run already wrote to S3 instead of signing a second one', async () => {
@@ -213,7 +218,7 @@ describe('sealer', () => {
     s3.on(GetObjectCommand).callsFake((input) => ({
       Body: { transformToByteArray: async () => new Uint8Array(objects.get(input.Key) as Buffer) },
     }));
-    await handler({}, context);
+    await handler(scheduledEvent(), context);
     const saved = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item;
     expect(saved?.digest).toEqual(existing);
   });

@@ -20,12 +20,12 @@ import {
   NONCURRENT_VERSION_EXPIRATION_DAYS,
   resolveArchiveSettings,
 } from '#infra/constructs/archive.ts';
-import { ARCHIVER_METRICS, TAMPERING_METRIC } from '#infra/constructs/archiver.ts';
+import { ARCHIVER_METRICS, TAMPERING_METRIC } from '#infra/constructs/metrics.ts';
 import { MAX_ITERATOR_AGE } from '#infra/constructs/monitoring.ts';
 import { SCHEDULE_DELIVERY_RETRIES } from '#infra/constructs/schedule.ts';
 import { RESERVE_CONCURRENCY_CONTEXT } from '#infra/constructs/service-function.ts';
-import { SCHEDULED_JOBS, type ScheduledJobName, TrailkeeperStack } from '#infra/stack.ts';
-import { ARCHIVER } from '#shared/config/routes.ts';
+import { TrailkeeperStack } from '#infra/stack.ts';
+import { functionsOfKind, MANIFEST } from '#shared/config/manifest.ts';
 import {
   ARCHIVE,
   ARCHIVE_BUCKET,
@@ -430,15 +430,17 @@ describe('archive settings', () => {
   });
 });
 
+const ARCHIVER = MANIFEST.archiver;
+
 describe('archiver', () => {
-  it('reads the events stream as ARCHIVER.stream says, reporting partial failures, with an on-failure queue', () => {
+  it('reads the events stream as its manifest entry says, reporting partial failures, with an on-failure queue', () => {
     const mappings = template.findResources('AWS::Lambda::EventSourceMapping', {
       Properties: { EventSourceArn: getAtt(stack.events.table, 'StreamArn') },
     });
     expect(Object.values(mappings).map((m) => (m as Resource).Properties)).toEqual([
       {
         EventSourceArn: getAtt(stack.events.table, 'StreamArn'),
-        FunctionName: { Ref: logicalId(stack.archiver.archiverFunction.fn) },
+        FunctionName: { Ref: logicalId(stack.functions.archiver.fn) },
         StartingPosition: 'TRIM_HORIZON',
         BatchSize: ARCHIVER.stream.batchSize,
         MaximumBatchingWindowInSeconds: ARCHIVER.stream.maxBatchingWindowSeconds,
@@ -447,18 +449,20 @@ describe('archiver', () => {
         MaximumRetryAttempts: ARCHIVER.stream.retryAttempts,
         MaximumRecordAgeInSeconds: ARCHIVER.stream.maxRecordAgeSeconds,
         ParallelizationFactor: ARCHIVER.stream.parallelizationFactor,
-        DestinationConfig: { OnFailure: { Destination: getAtt(stack.archiver.deadLetterQueue) } },
+        DestinationConfig: {
+          OnFailure: { Destination: getAtt(stack.streamConsumers.archiver.deadLetterQueue) },
+        },
       },
     ]);
   });
 
   it('keeps failed batches 14 days in an encrypted, TLS-only queue', () => {
-    expect(propertiesOf(stack.archiver.deadLetterQueue)).toEqual({
+    expect(propertiesOf(stack.streamConsumers.archiver.deadLetterQueue)).toEqual({
       MessageRetentionPeriod: 14 * 86_400,
       SqsManagedSseEnabled: true,
     });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      Queues: [{ Ref: logicalId(stack.archiver.deadLetterQueue) }],
+      Queues: [{ Ref: logicalId(stack.streamConsumers.archiver.deadLetterQueue) }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -467,8 +471,8 @@ describe('archiver', () => {
     });
   });
 
-  it('is built from ARCHIVER', () => {
-    expect(propertiesOf(stack.archiver.archiverFunction.fn)).toMatchObject({
+  it('is built from its manifest entry', () => {
+    expect(propertiesOf(stack.functions.archiver.fn)).toMatchObject({
       MemorySize: ARCHIVER.memoryMiB,
       Timeout: ARCHIVER.timeoutSeconds,
     });
@@ -476,33 +480,32 @@ describe('archiver', () => {
 
   it('names its metrics in the Trailkeeper namespace with the service dimension', () => {
     expect(TAMPERING_METRIC).toBe(ARCHIVER_METRICS.tampering);
-    expect(Object.values(ARCHIVER_METRICS)).toEqual(
-      [
-        'EventTampering',
-        'ArchiveQuarantined',
-        'EventsInserted',
-        'EventsArchived',
-        'EventsExpired',
-        'EventsRetimed',
-      ].map((metricName) => ({
-        namespace: 'Trailkeeper',
-        metricName,
-        dimensions: { service: 'trailkeeper' },
-      })),
-    );
+    const metric = (metricName: string) => ({
+      namespace: 'Trailkeeper',
+      metricName,
+      dimensions: { service: 'trailkeeper' },
+    });
+    expect(ARCHIVER_METRICS).toEqual({
+      tampering: metric('EventTampering'),
+      quarantined: metric('ArchiveQuarantined'),
+      inserted: metric('EventsInserted'),
+      archived: metric('EventsArchived'),
+      expired: metric('EventsExpired'),
+      retimed: metric('EventsRetimed'),
+    });
   });
 });
 
 describe('scheduled jobs', () => {
   const jobs = () =>
-    (Object.keys(SCHEDULED_JOBS) as ScheduledJobName[]).map((name) => ({
+    functionsOfKind('schedule').map(([name, definition]) => ({
       name,
-      definition: SCHEDULED_JOBS[name].definition,
+      definition,
       job: stack.jobs[name],
     }));
 
   it('schedules exactly the definitions that have a schedule: compactor, retention worker, sealer, integrity scan', () => {
-    const scheduled = functionCases(stack).filter((c) => c.definition.schedule !== undefined);
+    const scheduled = functionCases(stack).filter((c) => c.definition.kind === 'schedule');
     expect(scheduled.map((c) => c.name).sort()).toEqual([
       'archiveCompactor',
       'integrityScan',
@@ -577,14 +580,14 @@ describe('scheduled jobs', () => {
   it('reserves one execution per job with -c reserveConcurrency=true, and nothing for other functions', () => {
     for (const value of ['true', true]) {
       const reserved = synthesize({ [RESERVE_CONCURRENCY_CONTEXT]: value });
-      for (const name of Object.keys(SCHEDULED_JOBS) as ScheduledJobName[]) {
+      for (const [name] of functionsOfKind('schedule')) {
         const fn = reserved.stack.jobs[name].fn;
         expect(reserved.resources[logicalId(fn)]?.Properties?.ReservedConcurrentExecutions, name).toBe(1);
       }
       reserved.template.resourcePropertiesCountIs(
         'AWS::Lambda::Function',
         { ReservedConcurrentExecutions: Match.anyValue() },
-        Object.keys(SCHEDULED_JOBS).length,
+        functionsOfKind('schedule').length,
       );
     }
     synthesize({ [RESERVE_CONCURRENCY_CONTEXT]: 'false' }).template.resourcePropertiesCountIs(
@@ -799,7 +802,9 @@ describe('archive alarms', () => {
         Properties: {
           Namespace: 'AWS/SQS',
           MetricName: 'ApproximateNumberOfMessagesVisible',
-          Dimensions: [{ Name: 'QueueName', Value: getAtt(stack.archiver.deadLetterQueue, 'QueueName') }],
+          Dimensions: [
+            { Name: 'QueueName', Value: getAtt(stack.streamConsumers.archiver.deadLetterQueue, 'QueueName') },
+          ],
         },
       }),
     ) as Resource[];
@@ -812,7 +817,7 @@ describe('archive alarms', () => {
   });
 
   it(`alarms when the archiver's iterator age exceeds ${MAX_ITERATOR_AGE.toHours()} hour`, () => {
-    const alarms = lambdaAlarms('IteratorAge', stack.archiver.archiverFunction.fn);
+    const alarms = lambdaAlarms('IteratorAge', stack.functions.archiver.fn);
     expect(alarms).toHaveLength(1);
     expect(alarms[0]?.Properties).toMatchObject({
       Statistic: 'Maximum',

@@ -19,7 +19,8 @@ import {
   resolveSender,
 } from '#infra/constructs/exports.ts';
 import { EXPORT_QUEUE_MAX_AGE, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
-import { EXPORT_WORKER, ROUTES } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
+import { ROUTES } from '#shared/config/routes.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import {
   asList,
@@ -31,6 +32,8 @@ import {
   type Resource,
   TEST_SENDER,
 } from './stack-helpers.ts';
+
+const EXPORT_WORKER = MANIFEST.exportWorker;
 
 type Statement = Record<string, Json>;
 
@@ -254,7 +257,7 @@ describe('export worker', () => {
     }
   });
 
-  it('is built from EXPORT_WORKER like every other function', () => {
+  it('is built from its manifest entry like every other function', () => {
     expect(resources[logicalId(stack.exports.worker.fn)]?.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],

@@ -20,15 +20,17 @@ import type { IConstruct } from 'constructs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertPublicRoutesExplained, UNAUTHENTICATED_ROUTES } from '#infra/constructs/api.ts';
 import { CREATE_ONLY_CONDITION, NOT_CREATE_ONLY_CONDITION } from '#infra/constructs/archive-access.ts';
-import { INTEGRITY_SCAN_METRICS } from '#infra/constructs/integrity-metrics.ts';
+import { INTEGRITY_SCAN_METRICS } from '#infra/constructs/metrics.ts';
 import { STALLED_MIN_WINDOW, stalledWindow } from '#infra/constructs/monitoring.ts';
 import { SIGN_CONDITIONS } from '#infra/constructs/signing-access.ts';
 import { SIGNING_KEY_PENDING_WINDOW } from '#infra/constructs/signing-key.ts';
-import { SCHEDULED_JOBS, TrailkeeperStack } from '#infra/stack.ts';
+import { TrailkeeperStack } from '#infra/stack.ts';
 import { S3DynamoDigestStore } from '#shared/adapters/digest-store.ts';
 import { KmsSigner } from '#shared/adapters/signer.ts';
+import { ENV } from '#shared/config/env.ts';
 import { INTEGRITY } from '#shared/config/integrity.ts';
-import { ENV, INTEGRITY_SCAN, ROUTES, SEALER } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
+import { ROUTES } from '#shared/config/routes.ts';
 import { ARCHIVE } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import { SIGNATURE_ALGORITHM, type SignedDigest } from '#shared/domain/digest.ts';
@@ -42,6 +44,9 @@ import {
   type Resource,
   TEST_SENDER,
 } from './stack-helpers.ts';
+
+const SEALER = MANIFEST.sealer;
+const INTEGRITY_SCAN = MANIFEST.integrityScan;
 
 type Statement = Record<string, Json>;
 
@@ -578,14 +583,30 @@ describe('integrity routes', () => {
     expect(reasons[0]?.[1]).toContain(UNAUTHENTICATED_ROUTES['GET /v1/integrity/public-key']);
   });
 
-  it('fails synth on an unauthenticated route nobody explained', () => {
+  it('fails synth on an unauthenticated route with no or a blank reason', () => {
     expect(() => assertPublicRoutesExplained(ROUTES)).not.toThrow();
     expect(() =>
       assertPublicRoutesExplained([
         ...ROUTES,
-        { method: 'GET', path: '/v1/integrity/everything', fn: 'integrity', authorized: false },
+        {
+          key: 'GET /v1/integrity/public-key',
+          method: 'GET',
+          path: '/v1/integrity/public-key',
+          fn: 'integrity',
+          authorized: false,
+          publicReason: '  ',
+        },
+        {
+          key: 'GET /v1/events/{id}/proof',
+          method: 'GET',
+          path: '/v1/events/{id}/proof',
+          fn: 'integrity',
+          authorized: false,
+        },
       ]),
-    ).toThrow('unauthenticated route(s) GET /v1/integrity/everything need a reason');
+    ).toThrow(
+      'unauthenticated route(s) GET /v1/integrity/public-key, GET /v1/events/{id}/proof need a reason',
+    );
   });
 });
 
@@ -595,9 +616,9 @@ describe('sealer and integrity scan', () => {
     { name: 'integrityScan', definition: INTEGRITY_SCAN, job: stack.jobs.integrityScan },
   ];
 
-  it('are scheduled jobs built from SEALER and INTEGRITY_SCAN', () => {
-    expect(SCHEDULED_JOBS.sealer.definition).toBe(SEALER);
-    expect(SCHEDULED_JOBS.integrityScan.definition).toBe(INTEGRITY_SCAN);
+  it('are scheduled jobs built from their manifest entries', () => {
+    expect(SEALER.kind).toBe('schedule');
+    expect(INTEGRITY_SCAN.kind).toBe('schedule');
     for (const { name, definition, job } of jobs()) {
       expect(propertiesOf(job.fn), name).toMatchObject({
         MemorySize: definition.memoryMiB,

@@ -4,15 +4,13 @@
  */
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { SCHEDULED_JOBS, type ScheduledJobName, type TrailkeeperStack } from '#infra/stack.ts';
+import type { TrailkeeperStack } from '#infra/stack.ts';
 import {
-  ARCHIVER,
-  AUTHORIZER,
-  EXPORT_WORKER,
-  FUNCTIONS,
+  FUNCTION_NAMES,
   type FunctionDefinition,
   type FunctionName,
-} from '#shared/config/routes.ts';
+  MANIFEST,
+} from '#shared/config/manifest.ts';
 
 /**
  * The export email sender every test stack is built with: synth refuses a stack without one, and
@@ -30,45 +28,20 @@ export const logicalId = (construct: IConstruct): string => {
 };
 
 export interface FunctionCase {
-  readonly name: string;
+  readonly name: FunctionName;
   readonly definition: FunctionDefinition;
   readonly fn: IConstruct;
   readonly role: IConstruct;
 }
 
-/** Every function of the stack with the definition it was built from. */
-export const functionCases = (stack: TrailkeeperStack): FunctionCase[] => [
-  ...(Object.keys(FUNCTIONS) as FunctionName[]).map((name) => ({
+/** Every function of the manifest with the definition it was built from. */
+export const functionCases = (stack: TrailkeeperStack): FunctionCase[] =>
+  FUNCTION_NAMES.map((name) => ({
     name,
-    definition: FUNCTIONS[name],
-    fn: stack.api.functions[name].fn,
-    role: stack.api.functions[name].role,
-  })),
-  {
-    name: 'authorizer',
-    definition: AUTHORIZER,
-    fn: stack.api.authorizerFunction.fn,
-    role: stack.api.authorizerFunction.role,
-  },
-  {
-    name: 'archiver',
-    definition: ARCHIVER,
-    fn: stack.archiver.archiverFunction.fn,
-    role: stack.archiver.archiverFunction.role,
-  },
-  {
-    name: 'exportWorker',
-    definition: EXPORT_WORKER,
-    fn: stack.exports.worker.fn,
-    role: stack.exports.worker.role,
-  },
-  ...(Object.keys(SCHEDULED_JOBS) as ScheduledJobName[]).map((name) => ({
-    name,
-    definition: SCHEDULED_JOBS[name].definition,
-    fn: stack.jobs[name].fn,
-    role: stack.jobs[name].role,
-  })),
-];
+    definition: MANIFEST[name],
+    fn: stack.functions[name].fn,
+    role: stack.functions[name].role,
+  }));
 
 /** The logical id of a role's default policy (where its grants land). */
 export const defaultPolicyId = (role: IConstruct): string => {

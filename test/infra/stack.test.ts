@@ -1,7 +1,7 @@
 /**
  * Assertions on the synthesized TrailkeeperStack template: the events table as tables.ts declares
  * it, every Lambda on nodejs24.x/arm64 with the environment of its definition, every route of
- * routes.ts with its authorizer, the append-only IAM guarantee on the events table (over every
+ * the manifest's route table with its authorizer, the append-only IAM guarantee on the events table (over every
  * role, the export worker's, the sealer's and the integrity scan's included; the retention
  * worker's one attribute-restricted UpdateItem is the single exception, checked to the letter),
  * alarms, and a clean cdk-nag run. The export resources are covered by exports.test.ts, the
@@ -23,7 +23,9 @@ import { TABLE_OPERATIONS } from '#infra/constructs/monitoring.ts';
 import { RATE_COUNTER_CONDITIONS } from '#infra/constructs/table-access.ts';
 import { normalizePublicUrl, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
-import { AUTHORIZER, ENV, FUNCTIONS, ROUTES } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import { functionsOfKind, MANIFEST } from '#shared/config/manifest.ts';
+import { ROUTES } from '#shared/config/routes.ts';
 import { ARCHIVE, EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { CONTROL_TABLE, EVENTS_TABLE, type IndexDefinition } from '#shared/config/tables.ts';
 import {
@@ -467,7 +469,7 @@ describe('functions', () => {
       expect(properties?.ReservedConcurrentExecutions, `${name} reserved concurrency`).toBeUndefined();
       // API Gateway caches no authorizer result: the authorizer keeps credentials briefly itself.
       expect(variables[ENV.authCacheSeconds], `${name} auth cache`).toBe(
-        name === 'authorizer' ? String(AUTHORIZER.inMemoryCacheSeconds) : undefined,
+        name === 'authorizer' ? String(MANIFEST.authorizer.inMemoryCacheSeconds) : undefined,
       );
       // Every link is built from one base URL: the API's endpoint unless the deployment says.
       expect(variables[ENV.publicUrl], `${name} public URL`).toEqual({
@@ -499,7 +501,7 @@ describe('HTTP API', () => {
     return uri?.['Fn::GetAtt']?.[0];
   };
 
-  it('has exactly the routes of routes.ts, each with its function and authorizer', () => {
+  it('has exactly the routes of the manifest, each with its function and authorizer', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes).toHaveLength(ROUTES.length);
     for (const route of ROUTES) {
@@ -523,8 +525,8 @@ describe('HTTP API', () => {
   it('runs a simple-response Lambda authorizer on every request: no identity source, no API Gateway cache', () => {
     // With an identity source API Gateway answers a request without it by itself (a bare 401,
     // not problem+json); without one it must not cache (TTL 0), and the authorizer caches itself.
-    expect(AUTHORIZER.cacheTtlSeconds).toBe(0);
-    expect(AUTHORIZER.inMemoryCacheSeconds).toBeGreaterThan(0);
+    expect(MANIFEST.authorizer.cacheTtlSeconds).toBe(0);
+    expect(MANIFEST.authorizer.inMemoryCacheSeconds).toBeGreaterThan(0);
     template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
@@ -637,7 +639,7 @@ describe('IAM on the events table', () => {
 
   it('no policy grants UpdateItem, DeleteItem, BatchWriteItem, PartiQL writes or a wildcard on the events table, but the retention worker its restricted UpdateItem', () => {
     const policies = allPolicyStatements();
-    expect(policies.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length + 2);
+    expect(policies.length).toBeGreaterThanOrEqual(functionsOfKind('http').length + 2);
     const retimePolicy = defaultPolicyId(stack.jobs.retentionWorker.role);
     expect(findForbiddenGrants(policies, logicalId(stack.events.table), new Set([retimePolicy]))).toEqual([]);
   });
@@ -730,7 +732,7 @@ describe('IAM on the events table', () => {
   });
 
   it('lets the archiver read only the events stream', () => {
-    const statements = statementsOf(defaultPolicyId(stack.archiver.archiverFunction.role));
+    const statements = statementsOf(defaultPolicyId(stack.functions.archiver.role));
     const dynamo = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.length).toBeGreaterThan(0);
     for (const statement of dynamo) {
@@ -926,8 +928,8 @@ describe('secrets', () => {
 
 describe('monitoring', () => {
   it('alarms on API 5xx, errors of every function, throttles of all but the scheduled jobs, stalled jobs, table throttles, archiver and integrity metrics, lag, dead letters and queue age', () => {
-    const scheduled = functionCases().filter((c) => c.definition.schedule !== undefined);
-    const unscheduled = functionCases().filter((c) => c.definition.schedule === undefined);
+    const scheduled = functionCases().filter((c) => c.definition.kind === 'schedule');
+    const unscheduled = functionCases().filter((c) => c.definition.kind !== 'schedule');
     expect(scheduled.map((c) => c.name).sort()).toEqual([
       'archiveCompactor',
       'integrityScan',
@@ -970,7 +972,7 @@ describe('monitoring', () => {
         // A scheduled job's throttle is a skipped tick (opt-in reserved concurrency 1) or an
         // exhausted account quota that the other functions' alarms report; a job that no longer
         // runs at all is its Stalled alarm.
-        const expected = metric === 'Throttles' && definition.schedule ? 0 : 1;
+        const expected = metric === 'Throttles' && definition.kind === 'schedule' ? 0 : 1;
         expect(Object.keys(alarms), `${name} ${metric}`).toHaveLength(expected);
       }
     }
@@ -1083,7 +1085,7 @@ describe('monitoring', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm');
     const stalled = alarms.filter(([id]) => /Stalled/.test(id));
     expect(stalled.map(([, a]) => a.Properties?.MetricName)).toEqual(
-      Array(functionCases().filter((c) => c.definition.schedule).length).fill('Invocations'),
+      Array(functionCases().filter((c) => c.definition.kind === 'schedule').length).fill('Invocations'),
     );
     for (const [id, alarm] of alarms) {
       expect(alarm.Properties?.TreatMissingData, id).toBe(/Stalled/.test(id) ? 'breaching' : 'notBreaching');

@@ -15,9 +15,12 @@ import {
   startGateway,
 } from '#infra/local/gateway.ts';
 import { createLambdaContext } from '#infra/local/lambda.ts';
-import { AUTHORIZER, FUNCTIONS, ROUTES, type RouteDefinition } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
+import { ROUTES, type RouteDefinition, type RouteKey } from '#shared/config/routes.ts';
 
+/** A route outside the manifest, for the matcher alone. */
 const route = (method: RouteDefinition['method'], path: string): RouteDefinition => ({
+  key: `${method} ${path}` as RouteKey,
   method,
   path,
   fn: 'admin',
@@ -217,13 +220,13 @@ describe('HTTP API event builder (payload 2.0)', () => {
 describe('Lambda context', () => {
   it('names the function and counts down from its timeout', () => {
     const startedAt = Date.now();
-    const context = createLambdaContext('query', FUNCTIONS.query, startedAt);
+    const context = createLambdaContext('query', MANIFEST.query, startedAt);
     expect(context.functionName).toBe('trailkeeper-query');
-    expect(context.memoryLimitInMB).toBe(String(FUNCTIONS.query.memoryMiB));
+    expect(context.memoryLimitInMB).toBe(String(MANIFEST.query.memoryMiB));
     expect(context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
     const remaining = context.getRemainingTimeInMillis();
-    expect(remaining).toBeLessThanOrEqual(FUNCTIONS.query.timeoutSeconds * 1000);
-    expect(remaining).toBeGreaterThan(FUNCTIONS.query.timeoutSeconds * 1000 - 1000);
+    expect(remaining).toBeLessThanOrEqual(MANIFEST.query.timeoutSeconds * 1000);
+    expect(remaining).toBeGreaterThan(MANIFEST.query.timeoutSeconds * 1000 - 1000);
   });
 });
 
@@ -292,7 +295,7 @@ describe('gateway pipeline', () => {
   };
 
   it('passes the authorizer context to the route handler as requestContext.authorizer.lambda', async () => {
-    const { url } = await start({ [AUTHORIZER.entry]: allow, [FUNCTIONS.admin.entry]: echo });
+    const { url } = await start({ [MANIFEST.authorizer.entry]: allow, [MANIFEST.admin.entry]: echo });
     const response = await fetch(`${url}/v1/tenants/tnt_1/keys`, { headers: { authorization: 'Bearer k' } });
     expect(response.status).toBe(200);
     expect(response.headers.get('apigw-requestid')).toBeTruthy();
@@ -305,11 +308,11 @@ describe('gateway pipeline', () => {
 
   it('answers 403 {"message":"Forbidden"} when the authorizer refuses, without calling the route', async () => {
     const deny: Module = { handler: async () => ({ isAuthorized: false, context: { kind: 'anonymous' } }) };
-    const { url, loads } = await start({ [AUTHORIZER.entry]: deny, [FUNCTIONS.admin.entry]: echo });
+    const { url, loads } = await start({ [MANIFEST.authorizer.entry]: deny, [MANIFEST.admin.entry]: echo });
     const response = await fetch(`${url}/v1/tenants/tnt_1`, { headers: { authorization: 'Bearer nope' } });
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual({ message: 'Forbidden' });
-    expect(loads).toEqual([AUTHORIZER.entry]);
+    expect(loads).toEqual([MANIFEST.authorizer.entry]);
   });
 
   it('calls the authorizer for a request without Authorization and passes its answer on', async () => {
@@ -320,10 +323,13 @@ describe('gateway pipeline', () => {
         return { isAuthorized: true, context: { kind: 'anonymous' } };
       },
     };
-    const { url, loads } = await start({ [AUTHORIZER.entry]: anonymous, [FUNCTIONS.admin.entry]: echo });
+    const { url, loads } = await start({
+      [MANIFEST.authorizer.entry]: anonymous,
+      [MANIFEST.admin.entry]: echo,
+    });
     const response = await fetch(`${url}/v1/tenants/tnt_1`);
     expect(response.status).toBe(200);
-    expect(loads).toEqual([AUTHORIZER.entry, FUNCTIONS.admin.entry]);
+    expect(loads).toEqual([MANIFEST.authorizer.entry, MANIFEST.admin.entry]);
     expect(seen).toHaveLength(1);
     expect(seen[0]?.headers).not.toHaveProperty('authorization');
     expect(seen[0]?.identitySource).toEqual([]);
@@ -332,12 +338,12 @@ describe('gateway pipeline', () => {
   });
 
   it('gives unauthorized routes no authorizer and loads each module once', async () => {
-    const { url, loads } = await start({ [FUNCTIONS.health.entry]: echo });
+    const { url, loads } = await start({ [MANIFEST.health.entry]: echo });
     for (let i = 0; i < 3; i++) {
       const body = (await (await fetch(`${url}/health`)).json()) as Echoed;
       expect(body.requestContext).not.toHaveProperty('authorizer');
     }
-    expect(loads).toEqual([FUNCTIONS.health.entry]);
+    expect(loads).toEqual([MANIFEST.health.entry]);
   });
 
   it('answers a bare 500 problem+json when a handler throws, leaking nothing', async () => {
@@ -346,7 +352,7 @@ describe('gateway pipeline', () => {
         throw new Error('secret internals at /srv/db');
       },
     };
-    const { url, errors } = await start({ [FUNCTIONS.health.entry]: boom });
+    const { url, errors } = await start({ [MANIFEST.health.entry]: boom });
     const response = await fetch(`${url}/health`);
     expect(response.status).toBe(500);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
@@ -360,29 +366,29 @@ describe('gateway pipeline', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const hanging: Module = { handler: () => new Promise(() => {}) };
     const { url, loads, errors } = await start({
-      [AUTHORIZER.entry]: hanging,
-      [FUNCTIONS.admin.entry]: echo,
+      [MANIFEST.authorizer.entry]: hanging,
+      [MANIFEST.admin.entry]: echo,
     });
     const pending = fetch(`${url}/v1/tenants/tnt_1`, { headers: { authorization: 'Bearer k' } });
-    await vi.waitFor(() => expect(loads).toEqual([AUTHORIZER.entry]));
-    await vi.advanceTimersByTimeAsync(AUTHORIZER.timeoutSeconds * 1000);
+    await vi.waitFor(() => expect(loads).toEqual([MANIFEST.authorizer.entry]));
+    await vi.advanceTimersByTimeAsync(MANIFEST.authorizer.timeoutSeconds * 1000);
     const response = await pending;
     vi.useRealTimers();
     expect(response.status).toBe(503);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.headers.get('retry-after')).toBe('1');
     expect(await response.json()).toMatchObject({ type: '/problems/service-unavailable', status: 503 });
-    expect(loads).toEqual([AUTHORIZER.entry]);
+    expect(loads).toEqual([MANIFEST.authorizer.entry]);
     expect(String(errors[0])).toContain('function authorizer timed out after 5000 ms');
   });
 
   it('answers 503 problem+json with Retry-After when a handler times out', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const hanging: Module = { handler: () => new Promise(() => {}) };
-    const { url, loads } = await start({ [FUNCTIONS.health.entry]: hanging });
+    const { url, loads } = await start({ [MANIFEST.health.entry]: hanging });
     const pending = fetch(`${url}/health`);
-    await vi.waitFor(() => expect(loads).toEqual([FUNCTIONS.health.entry]));
-    await vi.advanceTimersByTimeAsync(FUNCTIONS.health.timeoutSeconds * 1000);
+    await vi.waitFor(() => expect(loads).toEqual([MANIFEST.health.entry]));
+    await vi.advanceTimersByTimeAsync(MANIFEST.health.timeoutSeconds * 1000);
     const response = await pending;
     vi.useRealTimers();
     expect(response.status).toBe(503);
@@ -390,7 +396,7 @@ describe('gateway pipeline', () => {
   });
 
   it('answers 413 problem+json for a body over the gateway limit', async () => {
-    const { url } = await start({ [AUTHORIZER.entry]: allow, [FUNCTIONS.ingest.entry]: echo }, 1024);
+    const { url } = await start({ [MANIFEST.authorizer.entry]: allow, [MANIFEST.ingest.entry]: echo }, 1024);
     const response = await fetch(`${url}/v1/events`, {
       method: 'POST',
       headers: { authorization: 'Bearer k', 'content-type': 'application/json' },

@@ -1,0 +1,97 @@
+/**
+ * Every environment variable name Trailkeeper reads or sets, named once: the service's own (set
+ * by CDK and by the local runtime, read by the handlers), Powertools', the AWS SDK's and the CDK
+ * CLI's. Code refers to a name through these objects, never through a string literal.
+ */
+
+/** Variables through which handlers find their resources and settings (set by CDK and by the local runtime). */
+export const ENV = {
+  /** Physical name of the events table. */
+  eventsTable: 'EVENTS_TABLE',
+  /** Physical name of the control table (tenants, keys, exports, jobs, digests). */
+  controlTable: 'CONTROL_TABLE',
+  /** ARN of the Secrets Manager secret holding the operator key (AWS); absent locally. */
+  operatorKeySecretArn: 'OPERATOR_KEY_SECRET_ARN',
+  /** Locally: the operator key itself. */
+  operatorKey: 'TRAILKEEPER_OPERATOR_KEY',
+  cursorKeySecretArn: 'CURSOR_KEY_SECRET_ARN',
+  /** Locally: the cursor key itself (base64, 32 bytes). */
+  cursorKey: 'TRAILKEEPER_CURSOR_KEY',
+  /** Comma-separated extra key names to redact, on top of the defaults. */
+  redactKeys: 'TRAILKEEPER_REDACT_KEYS',
+  /** Name of the exports bucket. */
+  exportsBucket: 'EXPORTS_BUCKET',
+  /** URL of the export job queue (SQS). */
+  exportQueueUrl: 'EXPORT_QUEUE_URL',
+  /** Size of one export part in bytes (tests and the bench force many small parts). */
+  exportPartBytes: 'TRAILKEEPER_EXPORT_PART_BYTES',
+  /** Sender address of notification emails (an SES-verified identity). */
+  emailFrom: 'TRAILKEEPER_EMAIL_FROM',
+  /** Name of the Object Lock archive bucket (finalized, compacted objects). */
+  archiveBucket: 'ARCHIVE_BUCKET',
+  /** Name of the archive staging bucket (the archiver's per-batch objects, awaiting compaction). */
+  archiveStagingBucket: 'ARCHIVE_STAGING_BUCKET',
+  /** Hours after the end of a UTC day before the compactor treats the day as closed (tests: -24 closes today). */
+  archiveCloseAfterHours: 'TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS',
+  /** The digest signing key in AWS: a KMS key id or ARN (ECC_NIST_P256, SIGN_VERIFY). */
+  signingKeyId: 'TRAILKEEPER_SIGNING_KEY_ID',
+  /** Locally: a PKCS#8 PEM file holding a P-256 private key (created under .data/ on first start). */
+  signingKeyFile: 'TRAILKEEPER_SIGNING_KEY_FILE',
+  /** Local runtime and tests only: the sealer's watermark lag in ms (AWS: INTEGRITY's, from the timeouts). */
+  sealWatermarkLagMs: 'TRAILKEEPER_SEAL_WATERMARK_LAG_MS',
+  /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */
+  exportTimeReserveMs: 'TRAILKEEPER_EXPORT_TIME_RESERVE_MS',
+  /**
+   * The deployment's public base URL (`https://audit.example.com`): every link the service hands
+   * out is built from it, never from request headers. Unset: links are paths.
+   */
+  publicUrl: 'TRAILKEEPER_PUBLIC_URL',
+  /**
+   * Seconds the authorizer keeps a resolved credential in memory (AWS: API Gateway no longer
+   * caches, see the manifest's authorizer). Unset or 0: no cache, a revoked key is refused at once (local).
+   */
+  authCacheSeconds: 'TRAILKEEPER_AUTH_CACHE_SECONDS',
+  /** `off` disables the per-tenant request rate limits (the bench's raw-throughput runs). */
+  rateLimits: 'TRAILKEEPER_RATE_LIMITS',
+  /** `true`: S3 requests use path-style URLs (s3rver locally; AWS uses virtual-hosted style). */
+  s3ForcePathStyle: 'TRAILKEEPER_S3_FORCE_PATH_STYLE',
+  /** `true` in the local runtime. */
+  local: 'TRAILKEEPER_LOCAL',
+  /** Local runtime (`npm start`) and operator CLIs: where local data lives (default `.data`). */
+  dataDir: 'TRAILKEEPER_DATA_DIR',
+  /** Local runtime (`npm start`): the gateway's port. */
+  port: 'PORT',
+} as const;
+
+/** Powertools for AWS Lambda's own settings. */
+export const POWERTOOLS_ENV = {
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  /** `true` stops the EMF output (the local runtime sets it: no CloudWatch reads it there). */
+  metricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
+} as const;
+
+/** The AWS SDK's settings the local runtime points at its fakes (and clears a developer's session from). */
+export const AWS_SDK_ENV = {
+  region: 'AWS_REGION',
+  accessKeyId: 'AWS_ACCESS_KEY_ID',
+  secretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+  sessionToken: 'AWS_SESSION_TOKEN',
+  profile: 'AWS_PROFILE',
+  requestChecksumCalculation: 'AWS_REQUEST_CHECKSUM_CALCULATION',
+  responseChecksumValidation: 'AWS_RESPONSE_CHECKSUM_VALIDATION',
+} as const;
+
+/**
+ * The SDK's per-service endpoint override: `AWS_ENDPOINT_URL_<serviceId>`, the service id upper
+ * case with spaces as underscores (`DynamoDB Streams` → `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`).
+ */
+export const awsEndpointEnv = (serviceId: string): string =>
+  `AWS_ENDPOINT_URL_${serviceId.toUpperCase().replaceAll(' ', '_')}`;
+
+/** Set by the CDK CLI for `cdk synth` / `cdk deploy` (the account and region of the credentials in use). */
+export const CDK_ENV = {
+  region: 'CDK_DEFAULT_REGION',
+  account: 'CDK_DEFAULT_ACCOUNT',
+} as const;

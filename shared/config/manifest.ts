@@ -1,0 +1,441 @@
+/**
+ * The service manifest: every Lambda function of Trailkeeper, once, with its kind (what invokes
+ * it), its size, what it may touch and, for HTTP functions, its routes. The CDK stack builds
+ * functions, grants, triggers and alarms from it; the local runtime runs the same functions from
+ * it; the test helpers iterate it. Adding a function is one entry here (plus its module,
+ * `functions/<kebab-case name>.ts`, exporting `handler`); adding a route is one line.
+ *
+ * Derived from it elsewhere: the route table and its typed route keys (routes.ts), the sealing
+ * watermark (integrity.ts).
+ */
+
+export type FunctionKind = 'http' | 'authorizer' | 'queue' | 'stream' | 'schedule';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** A route as API Gateway keys it, `METHOD /path`; `{name}` is a path parameter. */
+export type RouteKeyPattern = `${HttpMethod} /${string}`;
+
+export interface RouteSpec {
+  readonly route: RouteKeyPattern;
+  /**
+   * Why anyone may call this route without credentials (the cdk-nag acknowledgement). Absent:
+   * the Lambda authorizer runs in front of it. Synth refuses a blank reason (infra/constructs/api.ts).
+   */
+  readonly public?: string;
+}
+
+/**
+ * `retime` = query the tenant-time index and UpdateItem restricted (IAM `dynamodb:Attributes`)
+ * to the TTL attribute: the retention backfill's grant, the only update any role holds on events.
+ */
+export type EventsAccess = 'none' | 'append' | 'read' | 'read-append' | 'retime';
+export type ControlAccess = 'none' | 'read' | 'read-write';
+export type SecretName = 'operatorKey' | 'cursorKey';
+/**
+ * Archive: `stage` = put objects into the staging bucket (the stream archiver); `compact` = read
+ * and delete staged objects, read and put finalized ones (the compactor); `digests` = put and read
+ * signed digests under `digests/` of the archive bucket (the sealer); `digests-read` = read them
+ * (the integrity API's proofs, the integrity scan).
+ */
+export type ArchiveAccess = 'stage' | 'compact' | 'digests' | 'digests-read';
+/** The digest signing key: `sign` (KMS Sign and GetPublicKey) or `public-key` (GetPublicKey only). */
+export type SigningAccess = 'sign' | 'public-key';
+/** Exports bucket: `write` = put objects and run multipart uploads; `read` = presign downloads (GetObject). */
+export type BucketAccess = 'read' | 'write' | 'read-write';
+
+interface FunctionBase {
+  readonly kind: FunctionKind;
+  /** The Lambda function's description. */
+  readonly description: string;
+  readonly memoryMiB: number;
+  readonly timeoutSeconds: number;
+  /** Events table: `append` = conditional PutItem + GetItem only. Never update or delete. */
+  readonly events: EventsAccess;
+  readonly control: ControlAccess;
+  readonly secrets: readonly SecretName[];
+  /** Exports bucket (absent = none). */
+  readonly exportsBucket?: BucketAccess;
+  /** Export job queue: `send` enqueues jobs; `consume` is the queue worker's (it re-enqueues continuations). */
+  readonly exportQueue?: 'send' | 'consume';
+  /** Sends email through SES. */
+  readonly sendsEmail?: boolean;
+  /** Extra Node.js flags for this function (appended to NODE_OPTIONS). */
+  readonly nodeFlags?: readonly string[];
+  /** Archive buckets (absent = none). */
+  readonly archive?: ArchiveAccess;
+  /** The digest signing key (absent = none). */
+  readonly signing?: SigningAccess;
+  /**
+   * Names of the metrics the handler emits (Powertools EMF, namespace and `service` dimension of
+   * shared/config/observability.ts). CDK alarms watch some of them: rename one, rename both.
+   */
+  readonly metrics?: Readonly<Record<string, string>>;
+}
+
+/** Serves routes of the HTTP API (payload format 2.0). */
+export interface HttpFunctionSpec extends FunctionBase {
+  readonly kind: 'http';
+  readonly routes: readonly RouteSpec[];
+}
+
+/** The HTTP API's Lambda authorizer (simple responses), in front of every route that is not `public`. */
+export interface AuthorizerFunctionSpec extends FunctionBase {
+  readonly kind: 'authorizer';
+  /** The header the authorizer reads the bearer token from. */
+  readonly identityHeader: string;
+  /** API Gateway's result cache in seconds (must be 0: see infra/constructs/api.ts). */
+  readonly cacheTtlSeconds: number;
+  /** The authorizer's own in-memory result cache (seconds): a revoked key is refused after at most this long. */
+  readonly inMemoryCacheSeconds: number;
+}
+
+/** Consumes the export job queue (EXPORT_QUEUE in storage.ts) through an SQS event source. */
+export interface QueueFunctionSpec extends FunctionBase {
+  readonly kind: 'queue';
+  readonly exportQueue: 'consume';
+  readonly queue: {
+    /** Messages per invocation. */
+    readonly batchSize: number;
+  };
+}
+
+/** Consumes the events table's stream (NEW_AND_OLD_IMAGES) through an event source mapping; the local stream poller locally. */
+export interface StreamFunctionSpec extends FunctionBase {
+  readonly kind: 'stream';
+  readonly stream: {
+    readonly batchSize: number;
+    readonly maxBatchingWindowSeconds: number;
+    readonly retryAttempts: number;
+    readonly maxRecordAgeSeconds: number;
+    readonly bisectBatchOnError: boolean;
+    readonly parallelizationFactor: number;
+    /** What a message in the mapping's on-failure queue means, for the operator (its alarm's description). */
+    readonly deadLetterDescription: string;
+  };
+}
+
+/**
+ * Invoked on a fixed rate: an EventBridge schedule in AWS (infra/constructs/schedule.ts), a timer
+ * locally (infra/local/scheduler.ts).
+ */
+export interface ScheduleFunctionSpec extends FunctionBase {
+  readonly kind: 'schedule';
+  readonly schedule: {
+    readonly rateMinutes: number;
+    /** The CDK context value that overrides the rate at deploy time. */
+    readonly contextKey?: string;
+    /** The local runtime's period when it should differ from the AWS rate (ms). */
+    readonly localEveryMs?: number;
+  };
+}
+
+export type FunctionSpec =
+  | HttpFunctionSpec
+  | AuthorizerFunctionSpec
+  | QueueFunctionSpec
+  | StreamFunctionSpec
+  | ScheduleFunctionSpec;
+
+const SPECS = {
+  health: {
+    kind: 'http',
+    description: 'Trailkeeper health routes',
+    memoryMiB: 256,
+    timeoutSeconds: 5,
+    events: 'none',
+    control: 'none',
+    secrets: [],
+    routes: [
+      {
+        route: 'GET /health',
+        public: 'Liveness probe for load balancers and uptime checks: answers a constant, reads no data.',
+      },
+    ],
+  },
+  ingest: {
+    kind: 'http',
+    description: 'Trailkeeper ingest routes',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    events: 'append',
+    control: 'none',
+    secrets: [],
+    routes: [{ route: 'POST /v1/events' }],
+  },
+  query: {
+    kind: 'http',
+    description: 'Trailkeeper query routes',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    events: 'read-append',
+    control: 'none',
+    secrets: ['cursorKey'],
+    routes: [{ route: 'GET /v1/events' }, { route: 'GET /v1/events/{id}' }],
+  },
+  exports: {
+    kind: 'http',
+    description: 'Trailkeeper exports routes',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    events: 'read-append',
+    control: 'read-write',
+    secrets: [],
+    exportsBucket: 'read-write',
+    exportQueue: 'send',
+    // A synchronous export with notify_email mails the link at once.
+    sendsEmail: true,
+    routes: [
+      { route: 'POST /v1/exports' },
+      { route: 'GET /v1/exports/{id}' },
+      { route: 'GET /v1/exports/{id}/download' },
+    ],
+  },
+  integrity: {
+    kind: 'http',
+    description: 'Trailkeeper integrity routes',
+    memoryMiB: 1024,
+    timeoutSeconds: 29,
+    // Proofs: the event, its digest (control table) and the digest's sealed leaves (archive).
+    events: 'read',
+    control: 'read',
+    secrets: [],
+    signing: 'public-key',
+    archive: 'digests-read',
+    routes: [
+      { route: 'GET /v1/events/{id}/proof' },
+      { route: 'GET /v1/integrity/digests' },
+      {
+        route: 'GET /v1/integrity/public-key',
+        public:
+          'The public half of the digest signing key: auditors must fetch it to verify digests without credentials from us, and it reveals nothing about any tenant.',
+      },
+    ],
+  },
+  admin: {
+    kind: 'http',
+    description: 'Trailkeeper admin routes',
+    memoryMiB: 512,
+    timeoutSeconds: 10,
+    events: 'none',
+    control: 'read-write',
+    secrets: [],
+    routes: [
+      { route: 'POST /v1/tenants' },
+      { route: 'GET /v1/tenants/{tenant_id}' },
+      { route: 'PATCH /v1/tenants/{tenant_id}' },
+      { route: 'POST /v1/tenants/{tenant_id}/keys' },
+      { route: 'GET /v1/tenants/{tenant_id}/keys' },
+      { route: 'DELETE /v1/tenants/{tenant_id}/keys/{key_id}' },
+    ],
+  },
+
+  authorizer: {
+    kind: 'authorizer',
+    description: 'Trailkeeper bearer-token authorizer',
+    memoryMiB: 512,
+    timeoutSeconds: 5,
+    events: 'none',
+    control: 'read',
+    secrets: ['operatorKey'],
+    identityHeader: 'authorization',
+    /**
+     * 0, and no identity source, so API Gateway invokes the authorizer for every request, with or
+     * without the header, and never answers 401 itself (a missing header reaches the handlers,
+     * which answer problem+json).
+     */
+    cacheTtlSeconds: 0,
+    inMemoryCacheSeconds: 10,
+  },
+
+  /**
+   * Asynchronous export worker: streams events to a multipart upload, checkpoints before its
+   * time runs out and re-enqueues itself, emails the link when done.
+   */
+  exportWorker: {
+    kind: 'queue',
+    description: 'Trailkeeper asynchronous export worker',
+    memoryMiB: 512,
+    timeoutSeconds: 900,
+    events: 'read-append',
+    control: 'read-write',
+    secrets: [],
+    exportsBucket: 'read-write',
+    exportQueue: 'consume',
+    sendsEmail: true,
+    // Keep the heap close to what the job holds (one 8 MiB part and one page): V8 otherwise lets
+    // garbage pile up to its limit before collecting. Measured by `npm run bench` (export part).
+    nodeFlags: ['--max-semi-space-size=4', '--max-old-space-size=256'],
+    // One job per invocation: each job may use the whole 15 minutes.
+    queue: { batchSize: 1 },
+  },
+
+  /**
+   * The events table's stream consumer: stages every new event for the archive, counts TTL
+   * expiries and retention re-timings, and flags any other modification or removal as tampering.
+   */
+  archiver: {
+    kind: 'stream',
+    description: 'Trailkeeper archiver and tamper detection on the events stream',
+    memoryMiB: 1024,
+    timeoutSeconds: 300,
+    events: 'none',
+    control: 'none',
+    secrets: [],
+    archive: 'stage',
+    metrics: {
+      inserted: 'EventsInserted',
+      archived: 'EventsArchived',
+      expired: 'EventsExpired',
+      retimed: 'EventsRetimed',
+      /** A MODIFY other than a re-timing, or a REMOVE other than a TTL expiry. Alarmed. */
+      tampering: 'EventTampering',
+      /** Records that could not be read as events, written to the archive's quarantine/ prefix. Alarmed. */
+      quarantined: 'ArchiveQuarantined',
+    },
+    stream: {
+      batchSize: 1000,
+      maxBatchingWindowSeconds: 30,
+      /** The archiver never fails on a record's content (it quarantines it), only on S3: retry while the stream keeps the record. */
+      retryAttempts: 10_000,
+      maxRecordAgeSeconds: 86_400,
+      bisectBatchOnError: true,
+      parallelizationFactor: 1,
+      deadLetterDescription:
+        'Stream records the archiver gave up on after retrying them for a day: those changes are neither archived nor checked for tampering. The message names the shard and sequence range; recover the events from the table (or point-in-time recovery).',
+    },
+  },
+
+  /**
+   * Compacts a closed day's staged archive batches into one object per tenant and day in the
+   * Object Lock bucket (deduplicated by event id), then deletes the staged batches.
+   */
+  archiveCompactor: {
+    kind: 'schedule',
+    description: 'Trailkeeper archive compactor',
+    memoryMiB: 2048,
+    timeoutSeconds: 900,
+    events: 'none',
+    control: 'none',
+    secrets: [],
+    archive: 'compact',
+    schedule: { rateMinutes: 60 },
+  },
+
+  /**
+   * Re-times a tenant's stored events after its retention changed (PATCH /v1/tenants/{id}):
+   * picks up pending jobs every minute (every 2 s locally, so a backfill starts at once),
+   * checkpoints on the tenant after every page, and resumes where the previous run stopped.
+   */
+  retentionWorker: {
+    kind: 'schedule',
+    description: 'Trailkeeper retention backfill worker',
+    memoryMiB: 512,
+    timeoutSeconds: 300,
+    events: 'retime',
+    control: 'read-write',
+    secrets: [],
+    schedule: { rateMinutes: 1, localEveryMs: 2000 },
+  },
+
+  /**
+   * Seals each tenant's newly received events into a signed, chained digest (RFC 6962 Merkle
+   * root) every few minutes, once no write can still land in the interval (see integrity.ts).
+   */
+  sealer: {
+    kind: 'schedule',
+    description: 'Trailkeeper sealer: signed, chained Merkle digests',
+    memoryMiB: 1024,
+    timeoutSeconds: 300,
+    events: 'read',
+    control: 'read-write',
+    secrets: [],
+    archive: 'digests',
+    signing: 'sign',
+    schedule: { rateMinutes: 5, contextKey: 'sealEveryMinutes' },
+  },
+
+  /**
+   * Re-verifies sealed intervals against the hot store: recomputes each stored event's hash from
+   * its document and the interval's Merkle root from the seal index, checks the digest's
+   * signature and chain link; any mismatch raises the IntegrityMismatch metric (alarmed).
+   */
+  integrityScan: {
+    kind: 'schedule',
+    description: 'Trailkeeper continuous integrity scan',
+    memoryMiB: 1024,
+    timeoutSeconds: 600,
+    events: 'read',
+    control: 'read-write',
+    secrets: [],
+    signing: 'public-key',
+    archive: 'digests-read',
+    schedule: { rateMinutes: 15 },
+    metrics: { mismatch: 'IntegrityMismatch', verified: 'EventsVerified', missing: 'SealedEventsMissing' },
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+/** `archiveCompactor` → `archive-compactor`. */
+export type KebabCase<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `-${Lowercase<Head>}`}${KebabCase<Tail>}`
+  : S;
+
+export const kebabCase = <S extends string>(name: S): KebabCase<S> =>
+  name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`) as KebabCase<S>;
+
+/** A manifest entry with what follows from its name: the name itself and the handler module. */
+export type Defined<N extends string, S extends FunctionSpec> = S & {
+  readonly name: N;
+  /** The handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: `functions/${KebabCase<N>}.ts`;
+};
+
+type Manifest = { readonly [N in keyof typeof SPECS & string]: Defined<N, (typeof SPECS)[N]> };
+
+/** Every function, by name (camelCase: CDK construct ids and alarm names are built from it). */
+export const MANIFEST: Manifest = Object.fromEntries(
+  Object.entries(SPECS).map(([name, spec]) => [
+    name,
+    { ...spec, name, entry: `functions/${kebabCase(name)}.ts` },
+  ]),
+) as Manifest;
+
+export type FunctionName = keyof Manifest;
+
+/** Any function's definition, as the code that builds or runs functions of every kind sees it. */
+export type FunctionDefinition = FunctionSpec & { readonly name: string; readonly entry: string };
+
+/** The names of the functions of one kind. */
+export type FunctionNameOf<K extends FunctionKind> = {
+  [N in FunctionName]: Manifest[N]['kind'] extends K ? N : never;
+}[FunctionName];
+
+export type HttpFunctionName = FunctionNameOf<'http'>;
+export type ScheduledFunctionName = FunctionNameOf<'schedule'>;
+
+/** The function's name in the local runtime, its log lines and its module: kebab-case. */
+export type LocalFunctionName<N extends FunctionName = FunctionName> = KebabCase<N>;
+
+export const localName = <N extends FunctionName>(name: N): LocalFunctionName<N> => kebabCase(name);
+
+export const FUNCTION_NAMES = Object.keys(MANIFEST) as FunctionName[];
+
+/** The functions of one kind, in manifest order, with their definitions. */
+export const functionsOfKind = <K extends FunctionKind>(
+  kind: K,
+): Array<[FunctionNameOf<K>, Manifest[FunctionNameOf<K>]]> =>
+  FUNCTION_NAMES.filter((name) => MANIFEST[name].kind === kind).map(
+    (name) => [name, MANIFEST[name]] as [FunctionNameOf<K>, Manifest[FunctionNameOf<K>]],
+  );
+
+/** The function of a kind the service has exactly one of (the authorizer, the queue worker); throws otherwise. */
+export const theFunctionOfKind = <K extends 'authorizer' | 'queue'>(
+  kind: K,
+): [FunctionNameOf<K>, Manifest[FunctionNameOf<K>]] => {
+  const found = functionsOfKind(kind);
+  const [only] = found;
+  if (only === undefined || found.length > 1) {
+    throw new Error(`the manifest must declare exactly one ${kind} function, found ${found.length}`);
+  }
+  return only;
+};
