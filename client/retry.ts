@@ -1,9 +1,10 @@
 /**
  * When and how long the client waits before trying a request again. Pure: the clock and the
- * randomness come in. `429` and `503` are retried for every request (the service refused or
- * could not do the work, and says when to come back in `Retry-After`); `502`/`504` and requests
- * that got no answer only when repeating them is harmless (idempotent). No other status is
- * retried: a 4xx will not change by asking again.
+ * randomness come in. `429` is retried for every request (the service refused it before doing
+ * anything, and says when to come back in `Retry-After`). `503`, `502`/`504` and requests that got
+ * no answer only when repeating them is harmless (idempotent): a 503 may come from a function that
+ * timed out after its write landed, and creating a tenant, key or export twice is not harmless.
+ * No other status is retried: a 4xx will not change by asking again.
  */
 
 export interface RetryOptions {
@@ -40,7 +41,7 @@ export const retryPolicy = (options: RetryOptions = {}): RetryPolicy => {
 };
 
 export const isRetryableStatus = (status: number, idempotent: boolean): boolean =>
-  status === 429 || status === 503 || (idempotent && (status === 502 || status === 504));
+  status === 429 || (idempotent && (status === 503 || status === 502 || status === 504));
 
 /**
  * `Retry-After` in milliseconds: delay-seconds (RFC 9110; decimals accepted) or an HTTP date.

@@ -154,6 +154,20 @@ describe('client retries', () => {
     expect(waits).toEqual([50, 100]);
   });
 
+  it('does not retry a 503 of a create that may have landed, but does retry its 429', async () => {
+    const unavailable = scripted([problem(503, 'service-unavailable'), { status: 201, body: {} }]);
+    const error = await rejection(unavailable.client.keys.create('tnt_1', { name: 'k', scopes: ['admin'] }));
+    expect(error).toMatchObject({ status: 503 });
+    expect(unavailable.sent).toHaveLength(1);
+
+    const throttled = scripted([
+      { ...problem(429, 'too-many-requests'), headers: { 'retry-after': '1' } },
+      { status: 201, body: {} },
+    ]);
+    await throttled.client.keys.create('tnt_1', { name: 'k', scopes: ['admin'] });
+    expect(throttled.sent).toHaveLength(2);
+  });
+
   it('gives up after maxAttempts and throws the last answer, with its Retry-After', async () => {
     const { client, sent } = scripted(
       [{ ...problem(503, 'service-unavailable'), headers: { 'retry-after': '1' } }],
