@@ -153,6 +153,22 @@ const SPECS = {
       },
     ],
   },
+  openapi: {
+    kind: 'http',
+    description: 'Trailkeeper API contract (OpenAPI document)',
+    memoryMiB: 256,
+    timeoutSeconds: 5,
+    events: 'none',
+    control: 'none',
+    secrets: [],
+    routes: [
+      {
+        route: 'GET /v1/openapi.json',
+        public:
+          'The API contract (OpenAPI 3.1): built from the route table and schemas, the same for everyone; it reveals no tenant data.',
+      },
+    ],
+  },
   ingest: {
     kind: 'http',
     description: 'Trailkeeper ingest routes',

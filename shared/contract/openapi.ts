@@ -8,7 +8,7 @@
  * openapi3-ts and its own registry API.
  */
 import { type CreateDocumentOptions, createDocument } from 'zod-openapi';
-import { OPERATIONS, OPERATOR_KEY, TENANT_KEY } from './operations.ts';
+import { type ContractOperation, OPERATIONS, OPERATOR_KEY, TENANT_KEY } from './operations.ts';
 import { contractRoutes } from './routes.ts';
 
 export type OpenApiDocument = ReturnType<typeof createDocument>;
@@ -33,7 +33,7 @@ const RENDERING: CreateDocumentOptions = {
 
 /** The operation of every documented route; throws when the route table has a route without one. */
 const paths = () => {
-  const result: Record<string, Record<string, (typeof OPERATIONS)[string]>> = {};
+  const result: Record<string, Record<string, ContractOperation>> = {};
   for (const route of contractRoutes()) {
     const operation = OPERATIONS[route.key];
     if (operation === undefined)

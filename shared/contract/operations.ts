@@ -11,6 +11,7 @@ import type {
   ZodOpenApiOperationObject,
   ZodOpenApiResponseObject,
 } from 'zod-openapi';
+import type { RouteKey } from '../config/routes.ts';
 import type { Scope } from '../domain/principal.ts';
 import * as ex from './examples.ts';
 import {
@@ -220,7 +221,8 @@ export interface ContractOperation extends ZodOpenApiOperationObject {
   responses: Record<string, ZodOpenApiResponseObject>;
 }
 
-export const OPERATIONS: Readonly<Record<string, ContractOperation>> = {
+/** One operation per route key: a route added to the manifest does not compile until it is documented here. */
+export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
   'GET /health': {
     operationId: 'getHealth',
     tags: ['Service'],
@@ -597,4 +599,6 @@ export const OPERATIONS: Readonly<Record<string, ContractOperation>> = {
 
 /** The documented answer of an operation for a status, or undefined when it is not documented. */
 export const documentedResponse = (routeKey: string, status: number): ZodOpenApiResponseObject | undefined =>
-  OPERATIONS[routeKey]?.responses[String(status)];
+  (OPERATIONS as Readonly<Record<string, ContractOperation | undefined>>)[routeKey]?.responses[
+    String(status)
+  ];

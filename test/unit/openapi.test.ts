@@ -6,7 +6,7 @@ import type { ZodOpenApiResponseObject } from 'zod-openapi';
 import * as ex from '#shared/contract/examples.ts';
 import { buildOpenApiDocument } from '#shared/contract/openapi.ts';
 import { JSON_TYPE, OPERATIONS, PROBLEM_TYPE } from '#shared/contract/operations.ts';
-import { contractRoutes, PENDING_ROUTES, routesFromManifest } from '#shared/contract/routes.ts';
+import { contractRoutes, routesFromManifest } from '#shared/contract/routes.ts';
 import { eventSchema, exportSchema, PROBLEM_TYPES, tenantSchema } from '#shared/contract/schemas.ts';
 import { serveOpenApi } from '#shared/contract/serve.ts';
 import type { ApiRequest } from '#shared/http/middleware.ts';
@@ -87,13 +87,6 @@ describe('the OpenAPI document', () => {
     expect([...documented].sort()).toEqual([...routed].sort());
     for (const route of routesFromManifest()) expect(documented).toContain(route.key);
     expect(Object.keys(OPERATIONS).sort()).toEqual([...routed].sort());
-  });
-
-  it('lists as pending only routes the route table does not serve yet', () => {
-    const routed = new Set(routesFromManifest().map((route) => route.key));
-    for (const route of PENDING_ROUTES) {
-      expect(routed.has(route.key), `${route.key} is routed now: remove it from PENDING_ROUTES`).toBe(false);
-    }
   });
 
   it('asks a credential exactly where the authorizer runs, and names the scopes of tenant keys', () => {
