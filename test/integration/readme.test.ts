@@ -4,7 +4,10 @@
  * README tells a newcomer to export. The read examples must each find the example data.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { baseUrl, createTenant, operator, type TestTenant } from './client.ts';
@@ -20,6 +23,16 @@ const blocksOf = (markdown: string, heading: string): string[] => {
   const end = lines.findIndex((line) => /^#{2,4} /.test(line));
   const section = (end === -1 ? lines : lines.slice(0, end)).join('\n');
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+};
+
+/** The `ts` code blocks of the README section whose heading starts with `heading`. */
+const tsBlocksOf = (markdown: string, heading: string): string[] => {
+  const start = markdown.split('\n').findIndex((line) => /^#{2,4} /.test(line) && line.includes(heading));
+  if (start === -1) throw new Error(`README has no section "${heading}"`);
+  const lines = markdown.split('\n').slice(start + 1);
+  const end = lines.findIndex((line) => /^#{2,4} /.test(line));
+  const section = (end === -1 ? lines : lines.slice(0, end)).join('\n');
+  return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 };
 
 /** Joins backslash-continued lines and drops comments: one shell command per entry. */
@@ -65,6 +78,30 @@ describe('README, followed literally', () => {
       const reply = (await sh(command)) as { id?: string; data?: unknown[] };
       if (reply.data !== undefined) expect(reply.data.length, command).toBeGreaterThan(0);
       else expect(reply.id, command).toBeDefined();
+    }
+  });
+
+  it('runs the typed client example as printed', async () => {
+    const [example] = tsBlocksOf(markdown, 'The typed client');
+    expect(example).toContain("from './client/index.ts'");
+    const client = fileURLToPath(new URL('../../client/index.ts', import.meta.url));
+    const dir = await mkdtemp(join(tmpdir(), 'tk-readme-'));
+    try {
+      // .mts: an ES module wherever it lies (top-level await, as in the README).
+      const file = join(dir, 'example.mts');
+      await writeFile(file, (example ?? '').replace("'./client/index.ts'", JSON.stringify(client)));
+      const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+      const { stdout } = await run(tsx, [file], {
+        env: { ...process.env, URL: baseUrl(), KEY: tenant.key },
+      });
+      const lines = stdout.trim().split('\n');
+      // The sent event is listed, and the export holds the tenant's member.* events.
+      expect(lines.some((line) => line.endsWith(' member.invited'))).toBe(true);
+      const [rows, url] = (lines.at(-1) ?? '').split(' ');
+      expect(Number(rows)).toBeGreaterThan(0);
+      expect(url).toMatch(/\/v1\/exports\/[^/]+\/download$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
