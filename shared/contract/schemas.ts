@@ -15,6 +15,7 @@ import { SCOPES } from '../domain/principal.ts';
 import { eventFiltersSchema, listQuerySchema } from '../domain/query.ts';
 import { PLAN_NAMES, type Plan } from '../domain/retention.ts';
 import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
+import { digestsQuerySchema } from '../usecases/integrity.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -114,12 +115,12 @@ export const listQuery = listQuerySchema.extend({
 });
 
 /** `GET /v1/integrity/digests`: a window by the end of each digest's interval (default: the last 24 hours). */
-export const digestsQuery = eventFiltersSchema.pick({ from: true, to: true }).extend({
-  from: eventFiltersSchema.shape.from.meta({
+export const digestsQuery = digestsQuerySchema.extend({
+  from: digestsQuerySchema.shape.from.meta({
     description: 'Digests whose interval ends at or after this time. Default: 24 hours before `to`.',
     example: '2026-11-01T00:00:00Z',
   }),
-  to: eventFiltersSchema.shape.to.meta({
+  to: digestsQuerySchema.shape.to.meta({
     description: 'Digests whose interval ends at or before this time. Default: now.',
     example: '2026-11-30T00:00:00Z',
   }),

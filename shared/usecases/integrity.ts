@@ -22,7 +22,8 @@ export interface IntegrityDeps {
 export const MAX_DIGESTS_PER_PAGE = 1000;
 
 const isoTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' });
-const digestsQuery = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
+/** Query of `GET /v1/integrity/digests` (the contract documents it from this schema). */
+export const digestsQuerySchema = z.strictObject({ from: isoTime.optional(), to: isoTime.optional() });
 
 export const publicKey = (deps: Pick<IntegrityDeps, 'signer'>): Promise<PublicKeyInfo> =>
   deps.signer.publicKey();
@@ -33,7 +34,7 @@ export const listDigests = async (
   principal: KeyPrincipal,
   query: Record<string, string>,
 ): Promise<{ data: SignedDigest[]; next: string | null }> => {
-  const parsed = digestsQuery.safeParse(query);
+  const parsed = digestsQuerySchema.safeParse(query);
   if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
   const to = new Date(parsed.data.to ?? new Date(deps.now()).toISOString()).toISOString();
   const from = new Date(
