@@ -4,7 +4,7 @@
  * core and the compactor's RSS is measured in a process of its own.
  *
  * The stream: one big tenant and two small ones (50 : 1 : 1, interleaved), all received today
- * (UTC), delivered in batches of ARCHIVER.stream.batchSize as DynamoDB Streams records the way
+ * (UTC), delivered in batches of MANIFEST.archiver.stream.batchSize as DynamoDB Streams records the way
  * Lambda hands them over (INSERT, NewImage in AttributeValue JSON, the binary `doc` in base64).
  * Each item is built exactly as ingest builds it (`buildStoredEvent` → `toItem`), from the
  * realistic ~1 KB events of lib/events.ts. Batch b is generated from its own seed, so any process
@@ -35,7 +35,7 @@ import { ArchiveStore } from '#shared/adapters/archive-store.ts';
 import { toItem } from '#shared/adapters/event-store.ts';
 import { decodeStreamRecord } from '#shared/adapters/event-stream.ts';
 import { S3BlobWriter } from '#shared/adapters/object-store.ts';
-import { ARCHIVER } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import type { EventInput } from '#shared/domain/event.ts';
 import { type CompactionResult, compactArchive } from '#shared/usecases/archive-compaction.ts';
 import { type ArchiveCounts, archiveStreamBatch } from '#shared/usecases/archive-stream.ts';
@@ -45,7 +45,7 @@ import { gcTally, HWM_SOURCE, mib, peakRssMib } from './lib/memory.ts';
 import { seededRng } from './lib/random.ts';
 
 /** Records per delivered batch: the archiver's event source mapping in AWS. */
-export const BATCH = ARCHIVER.stream.batchSize;
+export const BATCH = MANIFEST.archiver.stream.batchSize;
 /** Big tenant's events per event of each small tenant. */
 export const BIG_PER_SMALL = 50;
 export const SMALL_TENANTS = 2;

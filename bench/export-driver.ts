@@ -20,7 +20,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ulid } from 'ulid';
 import { localS3ClientConfig } from '#infra/local/s3.ts';
 import { S3ObjectStore } from '#shared/adapters/object-store.ts';
-import { EXPORT_WORKER } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import type { EventInput, StoredEvent } from '#shared/domain/event.ts';
 import { type ExportRecord, newExportRecord, SYNC_EXPORT_MAX_ROWS } from '#shared/domain/export.ts';
 import type { ExportFormat } from '#shared/domain/export-format.ts';
@@ -390,7 +390,7 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
     outcome = await runExportJob(
       deps,
       job,
-      () => EXPORT_WORKER.timeoutSeconds * 1000 - (Date.now() - invokedAt),
+      () => MANIFEST.exportWorker.timeoutSeconds * 1000 - (Date.now() - invokedAt),
     );
   }
   const jobMs = performance.now() - jobStartedAt.ms;

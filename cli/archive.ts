@@ -30,7 +30,7 @@ import {
 } from '#shared/adapters/archive-reader.ts';
 import { S3BlobWriter } from '#shared/adapters/object-store.ts';
 import { DynamoSealStore } from '#shared/adapters/seal-store.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
 import { ARCHIVE, ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET } from '#shared/config/storage.ts';
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
 import { isColdStorageClass } from '#shared/domain/archive.ts';
@@ -74,7 +74,7 @@ Options:
   --bucket <name>          archive bucket (default: env ARCHIVE_BUCKET; with --local:
                            ${ARCHIVE_BUCKET.localName})
   --local                  use the local stack of \`npm start\` (s3rver endpoint from
-                           .data/local.json, or $TRAILKEEPER_DATA_DIR/local.json)
+                           .data/local.json, or $${ENV.dataDir}/local.json)
   -h, --help               print this text
 
 check and restage:
@@ -538,14 +538,14 @@ export const localS3Endpoint = (dataDir: string): Promise<string> => localEndpoi
 /** Real S3 (default credential chain) or the local s3rver, with its own settings. */
 const openS3Reader = async (target: ReaderTarget, env: CliIo['env']) => {
   const client = target.local
-    ? new S3Client(localS3ClientConfig(await localS3Endpoint(env.TRAILKEEPER_DATA_DIR ?? '.data')))
+    ? new S3Client(localS3ClientConfig(await localS3Endpoint(env[ENV.dataDir] ?? '.data')))
     : new S3Client({});
   return { reader: new ArchiveReader(client, target.bucket), close: () => client.destroy() };
 };
 
 /** The events table, the archive and the staging bucket, in AWS or on the local stack. */
 const openDynamoReconciler = async (target: ReconcileTarget, env: CliIo['env']): Promise<Reconciler> => {
-  const dataDir = env.TRAILKEEPER_DATA_DIR ?? '.data';
+  const dataDir = env[ENV.dataDir] ?? '.data';
   const s3 = target.local
     ? new S3Client(localS3ClientConfig(await localEndpoint(dataDir, 's3Endpoint')))
     : new S3Client({});

@@ -20,7 +20,8 @@ import {
   rotateSecret,
   SECRET_CACHE_TTL_MS,
 } from '#shared/adapters/secrets.ts';
-import { ENV, type SecretName } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import type { SecretName } from '#shared/config/manifest.ts';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 

@@ -6,7 +6,7 @@
  * 1. Bytes per event: the REAL `archiveStreamBatch` over a synthetic stream (bench/archive-driver.ts:
  *    one big and two small tenants, ~1 KB events built by `buildStoredEvent` → `toItem` as ingest
  *    stores them, delivered as Lambda delivers DynamoDB stream records, batches of
- *    ARCHIVER.stream.batchSize, ≈ 1 % redelivered), in this process, one core, into a writer
+ *    MANIFEST.archiver.stream.batchSize, ≈ 1 % redelivered), in this process, one core, into a writer
  *    that keeps the staged objects in memory: gzip and raw JSON bytes per event, staged objects per
  *    1,000 events, archiver events/s (first batches only: 10 quick, 50 full). Those objects then go
  *    to an s3rver this part starts, and child processes (one per core) stage the rest of the
@@ -31,7 +31,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { ensureBuckets, localS3ClientConfig, startLocalS3 } from '#infra/local/s3.ts';
 import { decodeStreamRecord } from '#shared/adapters/event-stream.ts';
 import { S3BlobWriter } from '#shared/adapters/object-store.ts';
-import { ARCHIVE_COMPACTOR, ARCHIVER, type FunctionDefinition } from '#shared/config/routes.ts';
+import { type FunctionDefinition, MANIFEST } from '#shared/config/manifest.ts';
 import { ARCHIVE, ARCHIVE_BUCKET, ARCHIVE_STAGING_BUCKET } from '#shared/config/storage.ts';
 import { parsePartition } from '#shared/domain/archive.ts';
 import { archiveStreamBatch } from '#shared/usecases/archive-stream.ts';
@@ -388,7 +388,7 @@ export const archivePart: BenchPart = {
     // The first batches in this process (bytes, archiver events/s); the rest in child nodes.
     const inProcessBatches = Math.min(size.batches, ctx.quick ? 10 : 50);
     const workers = Math.max(1, Math.min(4, cpus().length));
-    const compactorFlags = (ARCHIVE_COMPACTOR as FunctionDefinition).nodeFlags ?? [];
+    const compactorFlags = (MANIFEST.archiveCompactor as FunctionDefinition).nodeFlags ?? [];
 
     const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-bench-archive-'));
     let inProcess: InProcessRun | undefined;
@@ -601,8 +601,8 @@ export const archivePart: BenchPart = {
       {
         key: 'archive_compaction_peak_rss_mib',
         value: peak,
-        target: `< ${ARCHIVE_COMPACTOR.memoryMiB} MiB`,
-        ...(peak === null ? {} : { met: peak < ARCHIVE_COMPACTOR.memoryMiB && verified }),
+        target: `< ${MANIFEST.archiveCompactor.memoryMiB} MiB`,
+        ...(peak === null ? {} : { met: peak < MANIFEST.archiveCompactor.memoryMiB && verified }),
         note: `peak RSS (VmHWM) of the compactor's process, ${scale}; target = the function's memory, not a SPEC figure${verified ? '' : ' — NOT VERIFIED'}`,
       },
       {
@@ -656,7 +656,7 @@ export const archivePart: BenchPart = {
     const failedChecks = verification?.checks.filter((c) => !c.ok) ?? [];
     const setAtMillion = setBytesPerId === null ? null : (setBytesPerId * 1_000_000) / MIB;
     const maxDayEvents =
-      compactionRate === null ? null : Math.floor(compactionRate * ARCHIVE_COMPACTOR.timeoutSeconds);
+      compactionRate === null ? null : Math.floor(compactionRate * MANIFEST.archiveCompactor.timeoutSeconds);
 
     const tables: Table[] = [
       {
@@ -684,7 +684,7 @@ export const archivePart: BenchPart = {
         notes: [
           'gzip B/event = staged object bytes ÷ records; raw = the NDJSON inside (one JSON line per event, as the API shows it). events/s = records ÷ time inside archiveStreamBatch (decode: base64, brotli, hash check, JSON; grouping; gzip) with the objects kept in memory: no S3 in the clock; the first batches are left out (warm-up).',
           'build µs/event = building the stream records outside the clock (generator, buildStoredEvent, toItem with brotli, marshall): the ingest path’s work, not the archiver’s.',
-          `staged objects / 1,000 events = tenant-days per batch: 3 here. In AWS every tenant that wrote during the batching window (up to ${ARCHIVER.stream.maxBatchingWindowSeconds} s) adds an object to the batch, and a quiet stream delivers batches far smaller than ${BATCH}: more, smaller objects.`,
+          `staged objects / 1,000 events = tenant-days per batch: 3 here. In AWS every tenant that wrote during the batching window (up to ${MANIFEST.archiver.stream.maxBatchingWindowSeconds} s) adds an object to the batch, and a quiet stream delivers batches far smaller than ${BATCH}: more, smaller objects.`,
           stagedNote,
         ],
       },
@@ -748,9 +748,9 @@ export const archivePart: BenchPart = {
             ],
           ],
           notes: [
-            `peak RSS = the child's high-water mark (${c.hwm_source}) when compactArchive returned (start-up included, the read-back below excluded); "after 10 %" = when 10 % of the staged lines had been read. Child: ${c.node}, tsx loader, the compactor's Node flags (${compactorFlags.length === 0 ? 'none declared' : compactorFlags.join(' ')}) + --expose-gc for the Set measurement; V8 heap limit here ${c.heap_size_limit_mib} MiB, the function has ${ARCHIVE_COMPACTOR.memoryMiB} MiB in AWS.`,
+            `peak RSS = the child's high-water mark (${c.hwm_source}) when compactArchive returned (start-up included, the read-back below excluded); "after 10 %" = when 10 % of the staged lines had been read. Child: ${c.node}, tsx loader, the compactor's Node flags (${compactorFlags.length === 0 ? 'none declared' : compactorFlags.join(' ')}) + --expose-gc for the Set measurement; V8 heap limit here ${c.heap_size_limit_mib} MiB, the function has ${MANIFEST.archiveCompactor.memoryMiB} MiB in AWS.`,
             `Set B/id = heap held by a Set of the big tenant's ${bigFinal?.distinct.toLocaleString('en-US') ?? '?'} ids parsed from its final object as the compactor parses them (JSON.parse(line).id): heap with the Set − heap once it is dropped, after forced collections: ${setAtMillion === null ? '–' : `${fmtMib(setAtMillion)} MiB per million ids${plan.bigEvents === 1_000_000 ? ' (measured at 1 M)' : ' (extrapolated)'}`}. (peak − start) ÷ events = ${rssPerEvent ?? '–'} B/event, garbage V8 had not collected included; sampled heap-used peak ${fmtMib(c.heap_used_peak_mib)} MiB.`,
-            `compactPartition reads a tenant-day in one go with no time check inside it: at this machine's rate a tenant-day of more than ~${maxDayEvents === null ? '?' : `${(maxDayEvents / 1e6).toFixed(0)} million`} events would not finish within the function's ${ARCHIVE_COMPACTOR.timeoutSeconds} s (context: Lambda's CPU at ${ARCHIVE_COMPACTOR.memoryMiB} MiB is not this machine's).`,
+            `compactPartition reads a tenant-day in one go with no time check inside it: at this machine's rate a tenant-day of more than ~${maxDayEvents === null ? '?' : `${(maxDayEvents / 1e6).toFixed(0)} million`} events would not finish within the function's ${MANIFEST.archiveCompactor.timeoutSeconds} s (context: Lambda's CPU at ${MANIFEST.archiveCompactor.memoryMiB} MiB is not this machine's).`,
             `verified: one final object per tenant-day (and nothing else in its prefix), lines = distinct ids = the tenant's events, duplicates skipped = records redelivered, staged lines read = records delivered, staging bucket empty afterwards.${failedChecks.length > 0 ? ` FAILED: ${failedChecks.map((f) => `${f.what} expected ${f.expected} got ${f.got}`).join('; ')}` : ''}`,
             ...(ctx.quick
               ? [

@@ -1,6 +1,6 @@
 /**
- * Part 5 — cold-start proxy. Bundles every Lambda entry of shared/config/routes.ts (FUNCTIONS,
- * AUTHORIZER, ARCHIVER, ARCHIVE_COMPACTOR, RETENTION_WORKER, SEALER, INTEGRITY_SCAN, EXPORT_WORKER) with esbuild and the options of
+ * Part 5 — cold-start proxy. Bundles the entry of every function of the manifest
+ * (shared/config/manifest.ts) with esbuild and the options of
  * infra/constructs/service-function.ts (minified ESM for node24, module/main fields, the
  * createRequire banner, AWS SDK bundled),
  * then times importing each bundle in a fresh Node process against starting an empty one.
@@ -11,17 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import {
-  ARCHIVE_COMPACTOR,
-  ARCHIVER,
-  AUTHORIZER,
-  ENV,
-  EXPORT_WORKER,
-  FUNCTIONS,
-  INTEGRITY_SCAN,
-  RETENTION_WORKER,
-  SEALER,
-} from '#shared/config/routes.ts';
+import { AWS_SDK_ENV, ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
+import { FUNCTION_NAMES, localName, MANIFEST } from '#shared/config/manifest.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/observability.ts';
 import {
   ARCHIVE_BUCKET,
   ARCHIVE_STAGING_BUCKET,
@@ -63,7 +55,7 @@ const constructBundling = async (): Promise<{ banner: string; drift: string[] }>
     'externalModules: []',
     'sourceMap: true',
     'sourcesContent: false',
-    "NODE_OPTIONS: '--enable-source-maps'",
+    "NODE_OPTIONS: ['--enable-source-maps'",
   ];
   const drift = expected.filter((option) => !source.includes(option));
   if (banner === undefined) drift.push('ESM_REQUIRE_BANNER not found');
@@ -126,16 +118,7 @@ export const bundlesPart: BenchPart = {
       ctx.progress.note(
         `  warning: service-function.ts bundling differs from the bench's: ${drift.join('; ')}`,
       );
-    const entries: [string, string][] = [
-      ...Object.entries(FUNCTIONS).map(([name, fn]): [string, string] => [name, fn.entry]),
-      ['authorizer', AUTHORIZER.entry],
-      ['archiver', ARCHIVER.entry],
-      ['archive-compactor', ARCHIVE_COMPACTOR.entry],
-      ['retention-worker', RETENTION_WORKER.entry],
-      ['sealer', SEALER.entry],
-      ['integrity-scan', INTEGRITY_SCAN.entry],
-      ['export-worker', EXPORT_WORKER.entry],
-    ];
+    const entries = FUNCTION_NAMES.map((name): [string, string] => [localName(name), MANIFEST[name].entry]);
     const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-bench-bundles-'));
     try {
       const bundles: Bundle[] = [];
@@ -184,12 +167,12 @@ export const bundlesPart: BenchPart = {
         [ENV.signingKeyId]: 'arn:aws:kms:us-east-1:000000000000:key/bench',
         [EXPORT_QUEUE.envVar]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-export-jobs',
         [ENV.emailFrom]: 'Trailkeeper <no-reply@bench.example>',
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'bench',
-        AWS_SECRET_ACCESS_KEY: 'bench',
-        POWERTOOLS_SERVICE_NAME: 'trailkeeper',
-        POWERTOOLS_METRICS_NAMESPACE: 'Trailkeeper',
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        [AWS_SDK_ENV.region]: 'us-east-1',
+        [AWS_SDK_ENV.accessKeyId]: 'bench',
+        [AWS_SDK_ENV.secretAccessKey]: 'bench',
+        [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
+        [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
+        [POWERTOOLS_ENV.logLevel]: 'ERROR',
         NODE_OPTIONS: '--enable-source-maps',
       };
       const emptyMs: number[] = [];

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureBuckets, localS3ClientConfig, startLocalS3 } from '#infra/local/s3.ts';
-import { EXPORT_WORKER } from '#shared/config/routes.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import type { ExportFormat } from '#shared/domain/export-format.ts';
 import { DEFAULT_PART_BYTES } from '#shared/usecases/export-job.ts';
 import type { DriverConfig, DriverResult, RssSample } from '../export-driver.ts';
@@ -52,12 +52,12 @@ interface FormatRun {
   wallMs: number;
 }
 
-/** Runs the driver in a fresh node with the worker's own Node flags as deployed (EXPORT_WORKER.nodeFlags). */
+/** Runs the driver in a fresh node with the worker's own Node flags as deployed (MANIFEST.exportWorker.nodeFlags). */
 const exportChild = (config: DriverConfig, onRows: (rows: number) => void): Promise<DriverResult> =>
   runDriver<DriverResult>({
     driver: DRIVER,
     config,
-    nodeFlags: EXPORT_WORKER.nodeFlags ?? [],
+    nodeFlags: MANIFEST.exportWorker.nodeFlags ?? [],
     label: 'export child',
     timeoutMs: CHILD_TIMEOUT_MS,
     onProgress: onRows,
@@ -308,7 +308,7 @@ export const exportPart: BenchPart = {
           ]),
           notes: [
             `target: peak RSS < ${MAX_PEAK_RSS_MIB} MiB. Peak = the child's RSS high-water mark (${runs[0]?.result.hwm_source ?? 'VmHWM'}, includes start-up; not getrusage's maxRSS, which on Linux also counts the forked copy of the bench before exec); "after 10 %" = the high-water mark once 10 % of the events were read; growth = peak − after 10 % (flat ≈ 0). Sampled every ${SAMPLE_MS} ms as well.`,
-            `child: ${runs[0]?.result.node ?? process.version}, tsx loader, the worker's Node flags ${(EXPORT_WORKER.nodeFlags ?? []).join(' ')} (V8 heap limit here ${runs[0]?.result.heap_size_limit_mib ?? '?'} MiB; the worker has ${EXPORT_WORKER.memoryMiB} MiB in AWS). RSS at start = after imports and wiring, before the job.`,
+            `child: ${runs[0]?.result.node ?? process.version}, tsx loader, the worker's Node flags ${(MANIFEST.exportWorker.nodeFlags ?? []).join(' ')} (V8 heap limit here ${runs[0]?.result.heap_size_limit_mib ?? '?'} MiB; the worker has ${MANIFEST.exportWorker.memoryMiB} MiB in AWS). RSS at start = after imports and wiring, before the job.`,
             'verified: object size (HEAD and streamed) = the bytes the job recorded, newlines = N (csv: N + 1 with the header), first and last rows = the newest and oldest events of the window.',
             ...(ctx.quick
               ? [

@@ -9,7 +9,8 @@
 import type { Context } from 'aws-lambda';
 import { createLambdaContext } from '#infra/local/lambda.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
-import { AUTHORIZER } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import { CONTROL_TABLE } from '#shared/config/tables.ts';
 import { RateLimiter } from '#shared/usecases/rate-limit.ts';
 import type { BenchContext } from '../lib/context.ts';
@@ -88,12 +89,12 @@ export const limitsPart: BenchPart = {
     for (const setting of SETTINGS) {
       ctx.progress.step(`authorizer: ${setting.name}`);
       const samples = await withEnv(
-        { TRAILKEEPER_AUTH_CACHE_SECONDS: setting.cacheSeconds, TRAILKEEPER_RATE_LIMITS: setting.limits },
+        { [ENV.authCacheSeconds]: setting.cacheSeconds, [ENV.rateLimits]: setting.limits },
         async () => {
           clearAuthorizerCache();
           const out: number[] = [];
           for (let i = 0; i < invocations; i++) {
-            const lambdaContext = createLambdaContext('authorizer', AUTHORIZER);
+            const lambdaContext = createLambdaContext('authorizer', MANIFEST.authorizer);
             const started = performance.now();
             const answer = await authorize(event, lambdaContext);
             out.push(performance.now() - started);

@@ -18,6 +18,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ControlAccess, EventsAccess } from '#shared/config/manifest.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
+import { RATE_COUNTER_PARTITION_PREFIX } from '#shared/domain/control-keys.ts';
 
 interface TableActions {
   /** Actions on the table ARN itself. */
@@ -152,12 +153,13 @@ export const grantControlAccess = (
 /**
  * The per-tenant request counters of the rate limit (shared/adapters/rate-counter-store.ts: one
  * control-table item per tenant and second, `RATE#<tenant>` / `W#<window>`, ADD count, set TTL):
- * UpdateItem only on items whose partition key starts with RATE# (IAM `dynamodb:LeadingKeys`),
- * naming only the keys, the counter and the TTL attribute. So the authorizer, which otherwise only
- * reads tenants and keys, can count requests but change no tenant, key or job.
+ * UpdateItem only on items whose partition key starts with RATE_COUNTER_PARTITION_PREFIX (IAM
+ * `dynamodb:LeadingKeys`), naming only the keys, the counter and the TTL attribute. So the
+ * authorizer, which otherwise only reads tenants and keys, can count requests but change no
+ * tenant, key or job.
  */
 export const RATE_COUNTER_CONDITIONS = {
-  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] },
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_COUNTER_PARTITION_PREFIX}*`] },
   'ForAllValues:StringEquals': {
     'dynamodb:Attributes': [
       CONTROL_TABLE.partitionKey,

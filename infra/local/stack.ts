@@ -77,8 +77,6 @@ export interface LocalStackOptions {
    * Default: the manifest's `localEveryMs`, else its AWS rate.
    */
   readonly scheduleEveryMs?: Partial<Record<ScheduledName, number>>;
-  /** @deprecated `scheduleEveryMs: { 'retention-worker': … }` (kept for existing callers). */
-  readonly retentionEveryMs?: number;
   /** TRAILKEEPER_ARCHIVE_CLOSE_AFTER_HOURS for the compactor (tests: -24 compacts today). */
   readonly archiveCloseAfterHours?: number;
   /** The stream pollers' batching window (default 200 ms; AWS: each `stream` function's settings). */
@@ -292,7 +290,6 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       [AWS_SDK_ENV.requestChecksumCalculation]: 'WHEN_REQUIRED',
       [AWS_SDK_ENV.responseChecksumValidation]: 'WHEN_REQUIRED',
       [ENV.s3ForcePathStyle]: 'true',
-      [ENV.local]: 'true',
       [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
       [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
       [POWERTOOLS_ENV.logLevel]: logLevel,
@@ -357,15 +354,14 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     if (archiveStager === undefined)
       throw new Error('the manifest has no stream function staging the archive');
 
-    const everyMs: Partial<Record<ScheduledName, number>> = {
-      ...(options.retentionEveryMs === undefined ? {} : { 'retention-worker': options.retentionEveryMs }),
-      ...options.scheduleEveryMs,
-    };
     const scheduler: Scheduler = startScheduler(
       functionsOfKind('schedule').map(([name, fn]: [ScheduledFunctionName, ScheduledDefinition]) => ({
         name: localName(name),
         fn,
-        everyMs: everyMs[localName(name)] ?? fn.schedule.localEveryMs ?? fn.schedule.rateMinutes * 60_000,
+        everyMs:
+          options.scheduleEveryMs?.[localName(name)] ??
+          fn.schedule.localEveryMs ??
+          fn.schedule.rateMinutes * 60_000,
       })),
       log,
     );

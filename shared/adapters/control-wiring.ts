@@ -3,7 +3,7 @@
  * from the environment. Kept apart from wiring.ts so the authorizer bundles none of the event
  * model (zod, compression, the query planner).
  */
-import { ENV } from '../config/routes.ts';
+import { ENV } from '../config/env.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
 import { DynamoControlStore } from './control-store.ts';
 import { loadSecret } from './secrets.ts';

@@ -4,8 +4,8 @@
  */
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ENV } from '../config/env.ts';
 import { INTEGRITY } from '../config/integrity.ts';
-import { ENV } from '../config/routes.ts';
 import { EXPORTS_BUCKET } from '../config/storage.ts';
 import { DEFAULT_PART_BYTES, DEFAULT_TIME_RESERVE_MS } from '../usecases/export-job.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
@@ -31,8 +31,7 @@ const positiveInt = (raw: string | undefined, fallback: number): number => {
 };
 
 /** Part size of export uploads; tests make it tiny to force many parts and checkpoints. */
-export const exportPartBytes = () =>
-  positiveInt(process.env.TRAILKEEPER_EXPORT_PART_BYTES, DEFAULT_PART_BYTES);
+export const exportPartBytes = () => positiveInt(process.env[ENV.exportPartBytes], DEFAULT_PART_BYTES);
 export const exportTimeReserveMs = () =>
   positiveInt(process.env[ENV.exportTimeReserveMs], DEFAULT_TIME_RESERVE_MS);
 

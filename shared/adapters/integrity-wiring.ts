@@ -1,7 +1,7 @@
 /**
  * Production wiring of the integrity functions (sealer, scan, API), built once per container.
  */
-import { ENV } from '../config/routes.ts';
+import { ENV } from '../config/env.ts';
 import { ARCHIVE_BUCKET } from '../config/storage.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
 import { S3DynamoDigestStore } from './digest-store.ts';

@@ -13,6 +13,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ENV } from '../config/env.ts';
 import type { BlobWriter } from '../usecases/ports/archive.ts';
 import type { ObjectStore, UploadedPart } from '../usecases/ports/exports.ts';
 
@@ -20,7 +21,7 @@ let client: S3Client | undefined;
 
 /** One S3 client per container; path-style addressing for the local S3. */
 export const s3Client = (): S3Client => {
-  client ??= new S3Client({ forcePathStyle: process.env.TRAILKEEPER_S3_FORCE_PATH_STYLE === 'true' });
+  client ??= new S3Client({ forcePathStyle: process.env[ENV.s3ForcePathStyle] === 'true' });
   return client;
 };
 

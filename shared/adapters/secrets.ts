@@ -19,7 +19,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import type { SecretName } from '../config/routes.ts';
+import type { SecretName } from '../config/manifest.ts';
 
 /** How long a container keeps a secret before reading it again. */
 export const SECRET_CACHE_TTL_MS = 5 * 60_000;

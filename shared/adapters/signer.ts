@@ -14,7 +14,7 @@ import {
 } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { ENV } from '../config/routes.ts';
+import { ENV } from '../config/env.ts';
 import { SIGNATURE_ALGORITHM } from '../domain/digest.ts';
 import type { PublicKeyInfo, Signer } from '../usecases/ports/integrity.ts';
 

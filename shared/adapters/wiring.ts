@@ -1,9 +1,9 @@
 /**
  * Production wiring of the event data path: the adapters the event Lambdas use, built once per
- * container from the environment (see ENV in shared/config/routes.ts).
+ * container from the environment (see ENV in shared/config/env.ts).
  */
 import { createHash } from 'node:crypto';
-import { ENV } from '../config/routes.ts';
+import { ENV } from '../config/env.ts';
 import { CursorCodec } from '../domain/cursor.ts';
 import { createRedactor, parseKeyList } from '../domain/sanitize.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';

@@ -9,7 +9,7 @@ import {
   functionsOfKind,
   type HttpFunctionName,
   type HttpMethod,
-  MANIFEST,
+  type MANIFEST,
   type RouteKeyPattern,
 } from './manifest.ts';
 
@@ -60,38 +60,3 @@ export const ROUTES: readonly RouteDefinition[] = functionsOfKind('http').flatMa
     };
   }),
 );
-
-// ---------------------------------------------------------------------------------------------
-// Transitional: the names this module exported before the manifest, still imported by code not
-// yet moved to manifest.ts / env.ts (shared/adapters, cli, bench, integration tests). New code
-// imports from manifest.ts and env.ts; delete these once nothing imports them.
-
-export { ENV } from './env.ts';
-export type {
-  ArchiveAccess,
-  BucketAccess,
-  ControlAccess,
-  EventsAccess,
-  FunctionDefinition,
-  HttpMethod,
-  SecretName,
-  SigningAccess,
-} from './manifest.ts';
-/** @deprecated the manifest's `http` functions: `functionsOfKind('http')`. */
-export const FUNCTIONS = Object.fromEntries(functionsOfKind('http')) as {
-  readonly [N in HttpFunctionName]: (typeof MANIFEST)[N];
-};
-/** @deprecated `MANIFEST.authorizer`. */
-export const AUTHORIZER = MANIFEST.authorizer;
-/** @deprecated `MANIFEST.exportWorker`. */
-export const EXPORT_WORKER = MANIFEST.exportWorker;
-/** @deprecated `MANIFEST.archiver`. */
-export const ARCHIVER = MANIFEST.archiver;
-/** @deprecated `MANIFEST.archiveCompactor`. */
-export const ARCHIVE_COMPACTOR = MANIFEST.archiveCompactor;
-/** @deprecated `MANIFEST.sealer`. */
-export const SEALER = MANIFEST.sealer;
-/** @deprecated `MANIFEST.integrityScan`. */
-export const INTEGRITY_SCAN = MANIFEST.integrityScan;
-/** @deprecated `MANIFEST.retentionWorker`. */
-export const RETENTION_WORKER = MANIFEST.retentionWorker;

@@ -65,7 +65,7 @@ beforeAll(async () => {
     operatorKey: OPERATOR,
     logLevel: 'ERROR',
     archiveCloseAfterHours: -24,
-    retentionEveryMs: 0,
+    scheduleEveryMs: { 'retention-worker': 0 },
   });
   s3 = new S3Client(localS3ClientConfig(stack.s3Endpoint));
   dataDir = await mkdtemp(join(tmpdir(), 'trailkeeper-archive-cli-'));

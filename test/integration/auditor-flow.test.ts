@@ -72,7 +72,7 @@ beforeAll(async () => {
     operatorKey: OPERATOR,
     logLevel: 'ERROR',
     sealWatermarkLagMs: LAG_MS,
-    retentionEveryMs: 0,
+    scheduleEveryMs: { 'retention-worker': 0 },
   });
   // Inside the repository (gitignored), so `npm run verify` finds the package from there.
   await mkdir(join(REPO, '.test-data'), { recursive: true });

@@ -238,7 +238,7 @@ describe('API client: proofs, on a stack that seals within seconds', () => {
       operatorKey: OPERATOR,
       logLevel: 'ERROR',
       sealWatermarkLagMs: LAG_MS,
-      retentionEveryMs: 0,
+      scheduleEveryMs: { 'retention-worker': 0 },
     });
   }, 120_000);
 

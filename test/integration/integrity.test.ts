@@ -57,7 +57,7 @@ beforeAll(async () => {
     operatorKey: OPERATOR,
     logLevel: 'ERROR',
     sealWatermarkLagMs: LAG_MS,
-    retentionEveryMs: 0,
+    scheduleEveryMs: { 'retention-worker': 0 },
   });
   dynamo = new DynamoDBClient(localDynamoDbClientConfig(stack.dynamoEndpoint));
 }, 120_000);

@@ -24,7 +24,8 @@ import {
 import { localS3ClientConfig } from '#infra/local/s3.ts';
 import { SesMailer } from '#shared/adapters/mailer.ts';
 import { S3ObjectStore } from '#shared/adapters/object-store.ts';
-import { EXPORT_WORKER } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 
 const localEnv = inject('localEnv');
@@ -205,7 +206,7 @@ describe('local SQS (a queue of its own, with a test consumer)', () => {
 
   it('invokes a Lambda handler module with an SQS event and a context counting down from its timeout', async () => {
     const calls: Array<{ records: number; remainingMs: number; name: string }> = [];
-    const consumer = lambdaConsumer('export-worker', EXPORT_WORKER, async () => ({
+    const consumer = lambdaConsumer('export-worker', MANIFEST.exportWorker, async () => ({
       handler: async (event: SQSEvent, context: Context) => {
         calls.push({
           records: event.Records.length,
@@ -221,8 +222,8 @@ describe('local SQS (a queue of its own, with a test consumer)', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]?.records).toBe(1);
     expect(calls[0]?.name).toBe('trailkeeper-export-worker');
-    expect(calls[0]?.remainingMs).toBeGreaterThan(EXPORT_WORKER.timeoutSeconds * 1000 - 5000);
-    expect(calls[0]?.remainingMs).toBeLessThanOrEqual(EXPORT_WORKER.timeoutSeconds * 1000);
+    expect(calls[0]?.remainingMs).toBeGreaterThan(MANIFEST.exportWorker.timeoutSeconds * 1000 - 5000);
+    expect(calls[0]?.remainingMs).toBeLessThanOrEqual(MANIFEST.exportWorker.timeoutSeconds * 1000);
   });
 });
 
@@ -230,7 +231,7 @@ describe('local SQS of the stack (delivering to the real export worker)', () => 
   const hooks = new URL(exportQueueUrl).origin;
 
   it('is where EXPORT_QUEUE_URL and AWS_ENDPOINT_URL_SQS point', () => {
-    expect(localEnv.EXPORT_QUEUE_URL).toBe(exportQueueUrl);
+    expect(localEnv[EXPORT_QUEUE.envVar]).toBe(exportQueueUrl);
     expect(new URL(exportQueueUrl).pathname).toBe(`/000000000000/${EXPORT_QUEUE.localName}`);
     expect(localEnv.AWS_ENDPOINT_URL_SQS).toBe(hooks);
   });
@@ -327,7 +328,7 @@ describe('local SES', () => {
       const client = new SESv2Client({});
       try {
         return await new SesMailer(client).send({
-          from: localEnv.TRAILKEEPER_EMAIL_FROM ?? '',
+          from: localEnv[ENV.emailFrom] ?? '',
           to: 'someone@example.com',
           subject,
           text: 'Your export is ready.',
@@ -341,13 +342,13 @@ describe('local SES', () => {
     const mime = await readFile(join(outboxDir, file as string), 'utf8');
     expect(mime).toContain(`Subject: ${subject}\r\n`);
     expect(mime).toContain('To: someone@example.com\r\n');
-    expect(mime).toContain(`From: ${localEnv.TRAILKEEPER_EMAIL_FROM}\r\n`);
+    expect(mime).toContain(`From: ${localEnv[ENV.emailFrom]}\r\n`);
   });
 });
 
 describe('exports bucket of the stack', () => {
   it('exists, and a presigned download URL works with a plain fetch', async () => {
-    const bucket = localEnv.EXPORTS_BUCKET ?? '';
+    const bucket = localEnv[EXPORTS_BUCKET.envVar] ?? '';
     expect(bucket).toBe(EXPORTS_BUCKET.localName);
     const s3 = new S3Client(localS3ClientConfig(inject('s3Endpoint')));
     const key = `tenant/probe-${randomUUID()}.ndjson`;
@@ -356,7 +357,7 @@ describe('exports bucket of the stack', () => {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
       // The adapter's own client, configured by the environment as in the handlers.
       const url = await withLocalEnv(async () => {
-        const client = new S3Client({ forcePathStyle: localEnv.TRAILKEEPER_S3_FORCE_PATH_STYLE === 'true' });
+        const client = new S3Client({ forcePathStyle: localEnv[ENV.s3ForcePathStyle] === 'true' });
         try {
           return await new S3ObjectStore(client, bucket).presignDownload(key, 'export.ndjson', 60);
         } finally {

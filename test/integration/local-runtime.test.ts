@@ -25,7 +25,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { localDynamoDbClientConfig, parseJavaMajor, startDynamoDbLocal } from '#infra/local/dynamodb.ts';
 import { ensureBuckets, localS3ClientConfig } from '#infra/local/s3.ts';
 import { createTableInput, ensureTables } from '#infra/local/tables.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
 import { EVENTS_TABLE, TABLES, type TableDefinition } from '#shared/config/tables.ts';
 import { createTenant } from './client.ts';
 

@@ -23,7 +23,7 @@ import { DynamoControlStore } from '#shared/adapters/control-store.ts';
 import { digestObjectKey, S3DynamoDigestStore } from '#shared/adapters/digest-store.ts';
 import { DynamoSealStore } from '#shared/adapters/seal-store.ts';
 import { LocalSigner } from '#shared/adapters/signer.ts';
-import { ENV } from '#shared/config/routes.ts';
+import { ENV } from '#shared/config/env.ts';
 import { ARCHIVE_BUCKET } from '#shared/config/storage.ts';
 import type { SignedDigest } from '#shared/domain/digest.ts';
 import { type SealDeps, sealTenant } from '#shared/usecases/seal.ts';
