@@ -55,8 +55,6 @@ export const ENV = {
   rateLimits: 'TRAILKEEPER_RATE_LIMITS',
   /** `true`: S3 requests use path-style URLs (s3rver locally; AWS uses virtual-hosted style). */
   s3ForcePathStyle: 'TRAILKEEPER_S3_FORCE_PATH_STYLE',
-  /** `true` in the local runtime. */
-  local: 'TRAILKEEPER_LOCAL',
   /** Local runtime (`npm start`) and operator CLIs: where local data lives (default `.data`). */
   dataDir: 'TRAILKEEPER_DATA_DIR',
   /** Local runtime (`npm start`): the gateway's port. */

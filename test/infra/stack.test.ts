@@ -1165,6 +1165,7 @@ describe('cdk-nag', () => {
         `Trailkeeper/Api/Exports/Role ${exportObjects}`,
         `Trailkeeper/Exports/Worker/Role ${exportObjects}`,
         'Trailkeeper/Api/HttpApi/GET--health AwsSolutions-APIG4',
+        'Trailkeeper/Api/HttpApi/GET--v1--openapi.json AwsSolutions-APIG4',
         'Trailkeeper/Api/HttpApi/GET--v1--integrity--public-key AwsSolutions-APIG4',
         'Trailkeeper/Secrets/CursorKey AwsSolutions-SMG4',
         'Trailkeeper/Secrets/OperatorKey AwsSolutions-SMG4',
