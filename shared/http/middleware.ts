@@ -288,6 +288,8 @@ export const requireKey = (
 ): Extract<Principal, { kind: 'key' }> => {
   const principal = request.principal;
   if (principal === null) throw new UnauthorizedError();
+  if (principal.kind === 'person')
+    throw new ForbiddenError('This endpoint needs a tenant API key; a viewer session cannot use it.');
   if (principal.kind !== 'key')
     throw new ForbiddenError('This endpoint needs a tenant API key, not the operator key.');
   if (!scopes.some((scope) => principal.scopes.includes(scope))) {

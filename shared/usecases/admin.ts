@@ -61,6 +61,8 @@ const requireTenantAdmin = (principal: Principal | null, tenantId: string): void
   if (principal === null) throw new UnauthorizedError();
   if (principal.kind === 'operator') return;
   if (principal.tenantId !== tenantId) throw new NotFoundError('No tenant with this id.');
+  if (principal.kind === 'person')
+    throw new ForbiddenError('People read the audit log; administering the tenant needs an `admin` API key.');
   if (!principal.scopes.includes('admin')) throw new ForbiddenError('This API key lacks the `admin` scope.');
 };
 
