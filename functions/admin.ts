@@ -2,6 +2,7 @@
  * Tenants and API keys: /v1/tenants[...]. Thin adapter over shared/usecases/admin.ts.
  */
 import { controlStore } from '#shared/adapters/control-wiring.ts';
+import { eventStore, redactor } from '#shared/adapters/wiring.ts';
 import { createApiHandler } from '#shared/http/middleware.ts';
 import { json, noContent } from '#shared/http/responses.ts';
 import {
@@ -13,7 +14,7 @@ import {
   updateTenant,
 } from '#shared/usecases/admin.ts';
 
-const deps = { control: controlStore(), now: () => Date.now() };
+const deps = { control: controlStore(), store: eventStore(), redact: redactor(), now: () => Date.now() };
 
 export const handler = createApiHandler('admin', {
   'POST /v1/tenants': async (r) => json(201, await createTenant(deps, r.principal, r.body)),

@@ -233,7 +233,8 @@ const SPECS = {
     description: 'Trailkeeper admin routes',
     memoryMiB: 512,
     timeoutSeconds: 10,
-    events: 'none',
+    // Every administrative act writes its trailkeeper.* event into the tenant's own trail.
+    events: 'append',
     control: 'read-write',
     secrets: [],
     routes: [

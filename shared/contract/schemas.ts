@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
 import { createExportSchema } from '../domain/export.ts';
 import { EXPORT_FORMATS } from '../domain/export-format.ts';
+import { ROLES } from '../domain/people.ts';
 import { SCOPES } from '../domain/principal.ts';
 import { eventFiltersSchema, listQuerySchema } from '../domain/query.ts';
 import { PLAN_NAMES, type Plan } from '../domain/retention.ts';
@@ -245,6 +246,11 @@ export const tenantSchema = z
     email_domains: z
       .array(z.string())
       .meta({ description: 'Domains export notification emails may go to; empty: any.' }),
+    access: z.strictObject({ view: z.array(z.enum(ROLES)), export: z.array(z.enum(ROLES)) }).meta({
+      id: 'AccessPolicy',
+      description:
+        'Which roles of viewer sessions may view (list, filter, read, verify) and which may export. Default: owner, admin, auditor and team_admin both; member and guest nothing.',
+    }),
     created_at: timestampSchema,
     updated_at: timestampSchema,
     retention_job: retentionJobSchema.optional(),

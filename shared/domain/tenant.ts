@@ -5,6 +5,7 @@
  * enough; there is nothing to brute-force).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { type AccessPolicy, policyOf } from './people.ts';
 import type { Scope } from './principal.ts';
 import { effectiveRateLimitRps } from './rate-limit.ts';
 import { type CustomRetention, effectiveRetentionDays, type Plan, presentRetention } from './retention.ts';
@@ -24,6 +25,8 @@ export interface TenantRecord {
   rate_limit_rps?: number | null;
   /** Domains export notification emails may go to (lower case); absent or empty = any domain. */
   email_domains?: string[];
+  /** Which roles may view and export (absent = DEFAULT_ACCESS_POLICY of people.ts). */
+  access?: AccessPolicy;
   /** The latest retention backfill (absent until the retention first changes). */
   retention_job?: RetentionJob;
   /** Where the tenant's digest chain stands (absent until its first digest). */
@@ -60,6 +63,7 @@ export const presentTenant = (t: TenantRecord) => ({
   shards: t.shards,
   rate_limit_rps: effectiveRateLimitRps(t.plan, t.rate_limit_rps ?? null),
   email_domains: t.email_domains ?? [],
+  access: policyOf(t.access),
   created_at: t.created_at,
   updated_at: t.updated_at,
   ...(t.retention_job === undefined ? {} : { retention_job: presentRetentionJob(t.retention_job) }),

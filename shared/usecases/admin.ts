@@ -8,6 +8,7 @@ import { newKeyId, newRetentionJobId, newSecret, newTenantId } from '../domain/i
 import type { Principal } from '../domain/principal.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { newRetentionJob } from '../domain/retention-job.ts';
+import type { Redactor } from '../domain/sanitize.ts';
 import {
   type ApiKeyRecord,
   formatToken,
@@ -32,9 +33,13 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { ConcurrentUpdateError, type ControlStore } from './ports/control.ts';
+import type { EventStore } from './ports/events.ts';
 
 export interface AdminDeps {
   control: ControlStore;
+  /** The tenant's own trail: every administrative act writes its trailkeeper.* event there. */
+  store: EventStore;
+  redact: Redactor;
   now: () => number;
 }
 

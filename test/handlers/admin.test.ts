@@ -27,6 +27,7 @@ const tenantItem = {
 
 beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
+  vi.stubEnv('EVENTS_TABLE', 'events-test');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   ({ handler } = await import('#functions/admin.ts'));
 });

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '#shared/domain/principal.ts';
+import { createRedactor } from '#shared/domain/sanitize.ts';
 import type { TenantRecord } from '#shared/domain/tenant.ts';
 import {
   ConflictError,
@@ -24,6 +25,7 @@ import {
 } from '#shared/usecases/admin.ts';
 import { authenticate } from '#shared/usecases/authenticate.ts';
 import { MemoryControlStore } from './fakes/control.ts';
+import { MemoryEventStore } from './fakes/events.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 const operator: Principal = { kind: 'operator' };
@@ -60,7 +62,7 @@ class ContendedControlStore extends MemoryControlStore {
 const setup = () => {
   const control = new MemoryControlStore();
   let now = T0;
-  const deps = { control, now: () => now };
+  const deps = { control, store: new MemoryEventStore(), redact: createRedactor(), now: () => now };
   const tick = (ms = 1000) => {
     now += ms;
   };
@@ -128,7 +130,7 @@ describe('tenants', () => {
 
   it('are updated over what was read: a concurrent change is re-read and the update retried', async () => {
     const control = new ContendedControlStore(1);
-    const deps = { control, now: () => T0 };
+    const deps = { control, store: new MemoryEventStore(), redact: createRedactor(), now: () => T0 };
     const tenant = await createTenant(deps, operator, { name: 'Acme' });
     const updated = await updateTenant(deps, operator, tenant.id, { name: 'Renamed' });
     // The retry read the other writer's change and kept it.
@@ -138,7 +140,7 @@ describe('tenants', () => {
 
   it('give up with 409 after three attempts while the tenant keeps changing', async () => {
     const control = new ContendedControlStore(Number.POSITIVE_INFINITY);
-    const deps = { control, now: () => T0 };
+    const deps = { control, store: new MemoryEventStore(), redact: createRedactor(), now: () => T0 };
     const tenant = await createTenant(deps, operator, { name: 'Acme' });
     await expect(updateTenant(deps, operator, tenant.id, { name: 'Renamed' })).rejects.toBeInstanceOf(
       ConflictError,

@@ -9,10 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { eventItemKey } from '#shared/domain/keys.ts';
 import { expiresAtEpochSeconds } from '#shared/domain/retention.ts';
 import { claimJob } from '#shared/domain/retention-job.ts';
+import { createRedactor } from '#shared/domain/sanitize.ts';
 import { createTenant, updateTenant } from '#shared/usecases/admin.ts';
 import type { RetentionStore } from '#shared/usecases/ports/retention.ts';
 import { type RetentionJobDeps, runRetentionJob, runRetentionJobs } from '#shared/usecases/retention-jobs.ts';
 import { MemoryControlStore } from './fakes/control.ts';
+import { MemoryEventStore } from './fakes/events.ts';
 import { MemoryRetentionStore } from './fakes/retention.ts';
 
 const DAY_MS = 86_400_000;
@@ -27,7 +29,7 @@ const setup = async (count: number, shards = 3) => {
   const events = new MemoryRetentionStore();
   let now = T0;
   const deps: RetentionJobDeps = { control, events, now: () => now, leaseMs: LEASE_MS, pageSize: 4 };
-  const admin = { control, now: () => now };
+  const admin = { control, store: new MemoryEventStore(), redact: createRedactor(), now: () => now };
   const tenant = await createTenant(admin, operator, { name: 'Acme', plan: 'pro', shards });
   const occurred: Record<string, number> = {};
   for (let i = 0; i < count; i++) {
