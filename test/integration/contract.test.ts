@@ -266,7 +266,7 @@ describe('the contract, against the local stack', () => {
 
     const created = await call('POST /v1/exports', 201, {
       token: tenant.key,
-      body: { format: 'csv', action: 'member.*,auth.login', notify_email: 'auditor@example.com' },
+      body: { format: 'csv', action: 'member.*,auth.login', notify_email: 'contract-auditor@example.com' },
     });
     expect(created.body.status).toBe('completed');
     await call('POST /v1/exports', 201, { token: tenant.key, body: { format: 'ndjson' } });
