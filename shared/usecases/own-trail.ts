@@ -1,0 +1,91 @@
+/**
+ * The tenant's own trail: every administrative act on a tenant (keys created and revoked, tenant
+ * settings and access policy changed, viewer sessions minted and revoked; later streams and
+ * alerts) writes its `trailkeeper.*` event into that tenant's trail, with the acting key or the
+ * operator as actor and what changed (from/to) in metadata. Clients can never send these
+ * actions themselves (the event schema refuses them), so the trail's own record cannot be forged.
+ */
+import { buildStoredEvent, type EventInput } from '../domain/event.ts';
+import { serviceEventId } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import { effectiveRetentionDays } from '../domain/retention.ts';
+import type { Redactor } from '../domain/sanitize.ts';
+import type { TenantRecord } from '../domain/tenant.ts';
+import type { EventStore } from './ports/events.ts';
+
+export const ADMIN_ACTIONS = [
+  'trailkeeper.api_key.created',
+  'trailkeeper.api_key.revoked',
+  'trailkeeper.tenant.updated',
+  'trailkeeper.viewer_session.created',
+  'trailkeeper.viewer_sessions.revoked',
+] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+export interface OwnTrailDeps {
+  store: EventStore;
+  redact: Redactor;
+  now: () => number;
+}
+
+export interface AdminAct {
+  action: AdminAction;
+  /** What the act was done to, e.g. `{type: 'api_key', id: 'key_…'}`. */
+  target?: { type: string; id: string; name?: string };
+  /** What changed: `{from: {...}, to: {...}}` for updates; never a secret. */
+  metadata?: Record<string, unknown>;
+  /**
+   * Makes the record idempotent when the act itself is (a retried revoke writes one event): the
+   * event id is derived from it in the service's own id namespace.
+   */
+  eventKey?: string;
+}
+
+/** The actor of an administrative act: the operator, an API key, or (for people) the person. */
+const actorOf = (principal: Principal): EventInput['actor'] => {
+  switch (principal.kind) {
+    case 'operator':
+      return { id: 'operator', type: 'system', name: 'Trailkeeper operator' };
+    case 'key':
+      return {
+        id: principal.keyId,
+        type: 'api_key',
+        ...(principal.keyName ? { name: principal.keyName } : {}),
+      };
+    case 'person':
+      return {
+        id: principal.person.id,
+        type: 'user',
+        ...(principal.person.email === undefined ? {} : { email: principal.person.email }),
+        ...(principal.person.name === undefined ? {} : { name: principal.person.name }),
+        role: principal.role,
+      };
+  }
+};
+
+/** Writes one administrative act into `tenant`'s trail. */
+export const recordAdminAct = async (
+  deps: OwnTrailDeps,
+  tenant: TenantRecord,
+  principal: Principal,
+  act: AdminAct,
+  requestId: string,
+): Promise<void> => {
+  const input: EventInput = {
+    ...(act.eventKey === undefined ? {} : { id: serviceEventId('admin', act.eventKey) }),
+    action: act.action,
+    actor: actorOf(principal),
+    ...(act.target === undefined ? {} : { target: act.target }),
+    area: 'audit_log',
+    context: { request_id: requestId },
+    ...(act.metadata === undefined ? {} : { metadata: act.metadata }),
+  };
+  const built = buildStoredEvent(
+    input,
+    { tenantId: tenant.id, retentionDays: effectiveRetentionDays(tenant.plan, tenant.custom_retention_days) },
+    deps.now(),
+    deps.redact,
+  );
+  if (!built.ok) throw new Error(`${act.action} event did not validate`);
+  await deps.store.append([{ event: built.event, contentHash: built.submission.contentHash }], tenant.shards);
+};
