@@ -1,23 +1,26 @@
 /**
- * GET /v1/events and GET /v1/events/{id}. Every read is itself audited: an
- * `audit_log.viewed` event lands in the same tenant's trail before the answer leaves.
+ * GET /v1/events and GET /v1/events/{id}, for tenant keys (`events:read`) and people whose role
+ * may view (a team admin within their teams). Every read is itself audited: an
+ * `audit_log.viewed` event, with the key or the person as actor, lands in the same tenant's
+ * trail before the answer leaves.
  */
 import { cursorCodec, eventStore, redactor } from '#shared/adapters/wiring.ts';
-import { createApiHandler, requireKey } from '#shared/http/middleware.ts';
+import { createApiHandler, type ReaderRequirement, requireReader } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { getEvent, listEvents, recordAccess } from '#shared/usecases/events.ts';
 
 const deps = { store: eventStore(), redact: redactor(), now: () => Date.now() };
+const READ: ReaderRequirement = { scopes: ['events:read'], permission: 'view' };
 
 export const handler = createApiHandler('query', {
   'GET /v1/events': async (request) => {
-    const principal = requireKey(request, 'events:read');
-    const page = await listEvents({ ...deps, cursors: await cursorCodec() }, principal, request.query);
+    const reader = requireReader(request, READ);
+    const page = await listEvents({ ...deps, cursors: await cursorCodec() }, reader, request.query);
     request.annotate({ returned: page.data.length, read_units: page.readUnits });
     const { cursor: _cursor, ...filters } = request.query;
     await recordAccess(
       deps,
-      principal,
+      reader,
       'audit_log.viewed',
       { filters, returned: page.data.length },
       request.requestId,
@@ -25,9 +28,9 @@ export const handler = createApiHandler('query', {
     return json(200, { data: page.data, next_cursor: page.next_cursor });
   },
   'GET /v1/events/{id}': async (request) => {
-    const principal = requireKey(request, 'events:read');
-    const event = await getEvent(deps, principal, request.params.id);
-    await recordAccess(deps, principal, 'audit_log.viewed', { event_id: event.id }, request.requestId);
+    const reader = requireReader(request, READ);
+    const event = await getEvent(deps, reader, request.params.id);
+    await recordAccess(deps, reader, 'audit_log.viewed', { event_id: event.id }, request.requestId);
     return json(200, event);
   },
 });

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { FUTURE_SKEW_MS } from './event.ts';
 import { EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
+import type { Role } from './people.ts';
 import type { EventFilters, TimeWindow } from './query.ts';
 import { eventFiltersSchema } from './query.ts';
 
@@ -72,6 +73,22 @@ export interface ExportCheckpoint {
   bytes: number;
 }
 
+/**
+ * Who asked for an export: a key, or a person (their id in the SaaS application — any of their
+ * sessions may read the export back — with the role and session they asked with, for the trail).
+ */
+export type ExportRequester =
+  | { kind: 'key'; id: string; name?: string }
+  | {
+      kind: 'person';
+      id: string;
+      email?: string;
+      name?: string;
+      role: Role;
+      session_id: string;
+      via?: 'session' | 'oidc';
+    };
+
 export interface ExportRecord {
   id: string;
   tenant_id: string;
@@ -84,8 +101,16 @@ export interface ExportRecord {
    */
   window: TimeWindow;
   notify_email: string | null;
-  /** Key id that asked for it. */
+  /** Id of the key or person that asked for it (see `requester`). */
   requested_by: string;
+  /** Who asked for it; absent on records made before people could export (a key: `requested_by`). */
+  requester?: ExportRequester;
+  /**
+   * The teams the export reads (a team admin's scope, narrowed by their `team_id` filter), re-applied
+   * by every invocation of the job and checked against the reader's teams at download; null or
+   * absent: the whole workspace.
+   */
+  team_scope?: string[] | null;
   /** Base URL of the API the request came through, for the emailed link. */
   base_url: string;
   object_key: string;
@@ -107,17 +132,21 @@ export interface ExportRecord {
 }
 
 /** A new export as it is first recorded: queued, nothing written yet. */
-export const newExportRecord = (fields: {
-  id: string;
-  tenantId: string;
-  format: ExportFormat;
-  filters: EventFilters;
-  window: TimeWindow;
-  notifyEmail: string | null;
-  requestedBy: string;
-  baseUrl: string;
-  nowMs: number;
-}): ExportRecord => ({
+export const newExportRecord = (
+  fields: {
+    id: string;
+    tenantId: string;
+    format: ExportFormat;
+    filters: EventFilters;
+    window: TimeWindow;
+    notifyEmail: string | null;
+    /** Teams the export reads (a team admin's); null or absent: the whole workspace. */
+    teamScope?: string[] | null;
+    baseUrl: string;
+    nowMs: number;
+    /** Who asked: a requester, or (tools, examples) only a key id. */
+  } & ({ requester: ExportRequester } | { requestedBy: string }),
+): ExportRecord => ({
   id: fields.id,
   tenant_id: fields.tenantId,
   status: 'queued',
@@ -125,7 +154,9 @@ export const newExportRecord = (fields: {
   filters: fields.filters,
   window: fields.window,
   notify_email: fields.notifyEmail,
-  requested_by: fields.requestedBy,
+  requested_by: 'requester' in fields ? fields.requester.id : fields.requestedBy,
+  requester: 'requester' in fields ? fields.requester : { kind: 'key', id: fields.requestedBy },
+  team_scope: fields.teamScope ?? null,
   base_url: fields.baseUrl,
   object_key: exportObjectKey(fields.tenantId, fields.id, fields.format),
   rows: 0,
@@ -140,6 +171,32 @@ export const newExportRecord = (fields: {
   checkpoint: null,
   version: 0,
 });
+
+/** The requester of a record, also for records made before `requester` was kept (keys only then). */
+export const requesterOf = (record: ExportRecord): ExportRequester =>
+  record.requester ?? { kind: 'key', id: record.requested_by };
+
+/**
+ * May a reader see this export? Keys: every export of their tenant. A person: exports they made
+ * themselves (any session), while the export's teams lie within what they may see now; and exports
+ * made by a key only when their role sees the whole workspace (`readerScope` null). Never another
+ * person's export.
+ */
+export const exportVisibleTo = (
+  record: ExportRecord,
+  reader: { kind: 'key' } | { kind: 'person'; personId: string; scope: readonly string[] | null },
+): boolean => {
+  if (reader.kind === 'key') return true;
+  const requester = requesterOf(record);
+  if (requester.kind === 'key') return reader.scope === null;
+  if (requester.id !== reader.personId) return false;
+  if (reader.scope === null) return true;
+  // A whole-workspace export is never within a team scope.
+  const recorded = record.team_scope ?? null;
+  if (recorded === null) return false;
+  const now = reader.scope;
+  return recorded.every((team) => now.includes(team));
+};
 
 export const exportObjectKey = (tenantId: string, exportId: string, format: ExportFormat): string =>
   `tenant=${tenantId}/exports/${exportId}.${format}`;

@@ -11,6 +11,7 @@ import type { MiddlewareObj } from '@middy/core';
 import { ENV } from '../config/env.ts';
 import type { HttpFunctionName } from '../config/manifest.ts';
 import { type PathParams, pathParamNames, type RouteKeyOf } from '../config/routes.ts';
+import { type Permission, WHOLE_WORKSPACE_ROLES } from '../domain/people.ts';
 import { fromAuthorizerContext, type Principal, type Scope } from '../domain/principal.ts';
 import {
   BadRequestError,
@@ -31,6 +32,7 @@ import {
   observe,
   type Telemetry,
 } from '../observability/handler.ts';
+import type { Reader } from '../usecases/events.ts';
 import { classifyContentType, inexactNumberPaths } from './json-body.ts';
 import { type HttpResult, problem } from './responses.ts';
 
@@ -254,6 +256,13 @@ export const apiHandler = <K extends string>(
       if (principal === null && event.requestContext.authorizer !== undefined) throw new UnauthorizedError();
       if (principal?.kind === 'key')
         Object.assign(fields, { tenant_id: principal.tenantId, key_id: principal.keyId });
+      if (principal?.kind === 'person')
+        Object.assign(fields, {
+          tenant_id: principal.tenantId,
+          user_id: principal.person.id,
+          session_id: principal.sessionId,
+          role: principal.role,
+        });
       const result = await route({
         routeKey,
         principal,
@@ -302,4 +311,39 @@ export const requireKey = (
 export const requireOperator = (request: ApiRequest): void => {
   if (request.principal === null) throw new UnauthorizedError();
   if (request.principal.kind !== 'operator') throw new ForbiddenError('Only the operator may do this.');
+};
+
+/** What a read route admits: keys holding one of `scopes`, people whose role has `permission`. */
+export interface ReaderRequirement {
+  scopes: readonly [Scope, ...Scope[]];
+  permission: Permission;
+  /** Only roles that see the whole workspace (digests reveal counts across every team). */
+  wholeWorkspace?: boolean;
+}
+
+const PERMISSION_VERBS: Record<Permission, string> = { view: 'view', export: 'export' };
+
+/**
+ * The reader of a read route: a tenant key with one of the scopes (exactly as requireKey), or a
+ * person whose role the tenant's access policy lets do `permission`. 401 without credentials; 403
+ * for the operator, a key without the scope, or a person whose role may not (the route is not
+ * theirs: unlike a resource they may not see, its existence is no secret).
+ */
+export const requireReader = (request: ApiRequest, need: ReaderRequirement): Reader => {
+  const principal = request.principal;
+  if (principal === null) throw new UnauthorizedError();
+  if (principal.kind === 'operator')
+    throw new ForbiddenError(
+      'This endpoint needs a tenant API key or a viewer session, not the operator key.',
+    );
+  if (principal.kind === 'key') return requireKey(request, ...need.scopes);
+  if (!principal.permissions.includes(need.permission))
+    throw new ForbiddenError(
+      `Your role (\`${principal.role}\`) may not ${PERMISSION_VERBS[need.permission]} this audit log.`,
+    );
+  if (need.wholeWorkspace && !WHOLE_WORKSPACE_ROLES.includes(principal.role))
+    throw new ForbiddenError(
+      `Your role (\`${principal.role}\`) sees only part of this audit log; this is for roles that see the whole workspace.`,
+    );
+  return principal;
 };

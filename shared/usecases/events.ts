@@ -2,6 +2,11 @@
  * Event use cases: ingest (single or batch, all-or-nothing validation, idempotent storage:
  * a replay of the same content is acknowledged, an id reused with other content is a conflict),
  * list with filters and cursors, get by id — and the audit of reads (`audit_log.viewed`).
+ *
+ * Reads are made by a Reader: a tenant key, or a person (viewer session). A team admin's team
+ * scope is applied where the data is read: their lists are planned on the `byTeam` partitions of
+ * their teams (shared/domain/query.ts), their cursors are bound to that scope, and an event
+ * outside it is answered as if it did not exist.
  */
 import type { CursorCodec } from '../domain/cursor.ts';
 import {
@@ -15,12 +20,24 @@ import {
 } from '../domain/event.ts';
 import { isServiceEventId, serviceEventId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
-import type { Principal } from '../domain/principal.ts';
-import { filtersFingerprint, listQuerySchema, planQuery, resolveWindow } from '../domain/query.ts';
+import { type TeamScope, teamScopeOf } from '../domain/people.ts';
+import type { PersonPrincipal, Principal } from '../domain/principal.ts';
+import {
+  type EventFilters,
+  filtersFingerprint,
+  inTeamScope,
+  listQuerySchema,
+  planQuery,
+  type QueryPlan,
+  resolveWindow,
+  TeamOutsideScopeError,
+  type TimeWindow,
+} from '../domain/query.ts';
 import type { Redactor } from '../domain/sanitize.ts';
 import {
   BadRequestError,
   type FieldError,
+  ForbiddenError,
   type IdConflict,
   IdConflictError,
   NotFoundError,
@@ -30,6 +47,28 @@ import type { EventStore } from './ports/events.ts';
 import { clampToRetention, retentionFloor } from './read-window.ts';
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
+
+/** Who reads the trail: a tenant key, or a person through a viewer session. */
+export type Reader = KeyPrincipal | PersonPrincipal;
+
+/** The part of the trail a reader may see: null = all of it (keys and whole-workspace roles). */
+export const readerScope = (reader: Reader): TeamScope =>
+  reader.kind === 'person' ? teamScopeOf(reader.role, reader.teamIds) : null;
+
+/**
+ * The plan of a reader's query: planQuery under the reader's team scope; a `team_id` filter
+ * outside that scope is a 403 (the filter is the reader's own input: refusing it reveals nothing).
+ */
+export const planForReader = (reader: Reader, filters: EventFilters, window: TimeWindow): QueryPlan => {
+  try {
+    return planQuery(reader.tenantId, reader.shards, filters, window, readerScope(reader));
+  } catch (error) {
+    if (!(error instanceof TeamOutsideScopeError)) throw error;
+    throw new ForbiddenError(
+      `Your role sees only the events of your own teams; \`team_id\` names others: ${error.teams.slice(0, 5).join(', ')}${error.teams.length > 5 ? ', …' : ''}.`,
+    );
+  }
+};
 
 export interface EventDeps {
   store: EventStore;
@@ -101,11 +140,61 @@ export const ingestEvents = async (
   return { kind: parsed.value.kind, data, created: stored.filter((r) => r.created).length };
 };
 
-/** Writes an event about the caller reading the trail into the same tenant's trail. */
+/** The trail's own read events: a list or event read, an export, an export's file downloaded. */
+export type AccessAction = 'audit_log.viewed' | 'audit_log.exported' | 'audit_log.export_downloaded';
+
+/**
+ * Who an access event names as actor (a key, or a person with their role) and the metadata it
+ * adds: a person's session. (`viewer_session`, not `session_id`: the redactor treats that name as
+ * a secret, and a session id is no credential — the signed token is.)
+ */
+export type AccessActor =
+  | { kind: 'key'; keyId: string; keyName?: string }
+  | {
+      kind: 'person';
+      person: PersonPrincipal['person'];
+      role: PersonPrincipal['role'];
+      sessionId: string;
+      via: PersonPrincipal['via'];
+    };
+
+export const accessActorOf = (reader: Reader): AccessActor =>
+  reader.kind === 'key'
+    ? { kind: 'key', keyId: reader.keyId, ...(reader.keyName ? { keyName: reader.keyName } : {}) }
+    : {
+        kind: 'person',
+        person: reader.person,
+        role: reader.role,
+        sessionId: reader.sessionId,
+        via: reader.via,
+      };
+
+const actorInput = (actor: AccessActor): EventInput['actor'] =>
+  actor.kind === 'key'
+    ? { id: actor.keyId, type: 'api_key', ...(actor.keyName ? { name: actor.keyName } : {}) }
+    : {
+        id: actor.person.id,
+        type: 'user',
+        ...(actor.person.email === undefined ? {} : { email: actor.person.email }),
+        ...(actor.person.name === undefined ? {} : { name: actor.person.name }),
+        role: actor.role,
+      };
+
+/** The tenant an access event is written into, and the settings its storage needs. */
+export interface AccessTenant {
+  tenantId: string;
+  retentionDays: number | null;
+  shards: number;
+}
+
+/**
+ * Writes an event about the caller reading the trail into the same tenant's trail, with the key
+ * or the person (and their session) as actor.
+ */
 export const recordAccess = async (
   deps: EventDeps,
-  principal: KeyPrincipal,
-  action: 'audit_log.viewed' | 'audit_log.exported',
+  reader: Reader | (AccessTenant & { actor: AccessActor }),
+  action: AccessAction,
   metadata: Record<string, unknown>,
   requestId: string,
   /**
@@ -115,31 +204,28 @@ export const recordAccess = async (
    */
   eventKey?: string,
 ): Promise<void> => {
+  const actor = 'actor' in reader ? reader.actor : accessActorOf(reader);
   const eventId =
     eventKey === undefined ? undefined : isServiceEventId(eventKey) ? eventKey : serviceEventId(eventKey);
   const input: EventInput = {
     ...(eventId === undefined ? {} : { id: eventId }),
     action,
-    actor: {
-      id: principal.keyId,
-      type: 'api_key',
-      ...(principal.keyName ? { name: principal.keyName } : {}),
-    },
+    actor: actorInput(actor),
     area: 'audit_log',
     context: { request_id: requestId },
-    metadata,
+    metadata:
+      actor.kind === 'person'
+        ? { ...metadata, viewer_session: actor.sessionId, ...(actor.via === 'oidc' ? { via: 'oidc' } : {}) }
+        : metadata,
   };
   const built = buildStoredEvent(
     input,
-    { tenantId: principal.tenantId, retentionDays: principal.retentionDays },
+    { tenantId: reader.tenantId, retentionDays: reader.retentionDays },
     deps.now(),
     deps.redact,
   );
   if (!built.ok) throw new Error('access event did not validate');
-  await deps.store.append(
-    [{ event: built.event, contentHash: built.submission.contentHash }],
-    principal.shards,
-  );
+  await deps.store.append([{ event: built.event, contentHash: built.submission.contentHash }], reader.shards);
 };
 
 export interface ListDeps extends EventDeps {
@@ -155,13 +241,14 @@ export interface EventPage {
 
 export const listEvents = async (
   deps: ListDeps,
-  principal: KeyPrincipal,
+  principal: Reader,
   rawQuery: Record<string, string>,
 ): Promise<EventPage> => {
   const parsed = listQuerySchema.safeParse(rawQuery);
   if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
   const { limit, cursor, ...filters } = parsed.data;
-  const fingerprint = filtersFingerprint(filters);
+  // Bound to the reader's team scope too: a team admin's cursor continues only under that scope.
+  const fingerprint = filtersFingerprint(filters, readerScope(principal));
   let window: { from: string; to: string };
   let before: string | undefined;
   if (cursor !== undefined) {
@@ -179,10 +266,11 @@ export const listEvents = async (
   const nowMs = deps.now();
   // Never older than the tenant's current retention: after a retention cut, events the backfill
   // has not re-timed yet are hidden at once (their TTL catches up).
+  // Planned before the retention check: a team outside the reader's scope is refused either way.
+  const plan = planForReader(principal, filters, window);
   const readable = clampToRetention(window, principal.retentionDays, nowMs);
   if (readable === null) return { data: [], next_cursor: null, readUnits: 0 };
-  const plan = planQuery(principal.tenantId, principal.shards, filters, readable);
-  const page = await deps.store.query(plan, limit, before, nowMs);
+  const page = await deps.store.query({ ...plan, ...readable }, limit, before, nowMs);
   const last = page.events.at(-1);
   const next_cursor =
     page.more && last !== undefined && page.events.length === limit
@@ -196,16 +284,21 @@ export const listEvents = async (
   return { data: page.events, next_cursor, readUnits: page.readUnits };
 };
 
+/** One event by id; 404 when absent, past retention, or outside the reader's team scope. */
 export const getEvent = async (
   deps: Pick<EventDeps, 'store' | 'now'>,
-  principal: KeyPrincipal,
+  principal: Reader,
   eventId: string,
 ): Promise<StoredEvent> => {
   // No stored id can look like this (see eventInputSchema): answer without touching the store.
   const possible = eventId.length > 0 && eventId.length <= 128 && !eventId.includes('#');
   const nowMs = deps.now();
   const event = possible ? await deps.store.get(principal.tenantId, eventId, nowMs) : null;
-  if (event === null || event.occurred_at < retentionFloor(principal.retentionDays, nowMs)) {
+  if (
+    event === null ||
+    event.occurred_at < retentionFloor(principal.retentionDays, nowMs) ||
+    !inTeamScope(event, readerScope(principal))
+  ) {
     throw new NotFoundError('No event with this id.');
   }
   return event;

@@ -8,16 +8,18 @@
  * duplicate or corrupt file. Memory holds one part and one page, whatever the export's size.
  *
  * Every invocation re-reads the tenant and clamps the window to its CURRENT retention, so a
- * retention shortened between invocations hides older events from the rest of the export too.
+ * retention shortened between invocations hides older events from the rest of the export too,
+ * and re-applies the team scope recorded on the export (a team admin's export reads only the
+ * `byTeam` partitions of their teams, in every invocation).
  * Once the file is complete nothing can fail the job any more: a failing email is recorded on the
  * export (`email_error`), never thrown, so SQS does not redeliver a finished export.
  */
-import { type ExportCheckpoint, type ExportRecord, exportCutoff } from '../domain/export.ts';
+import { type ExportCheckpoint, type ExportRecord, exportCutoff, requesterOf } from '../domain/export.ts';
 import { FORMATTERS } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { planQuery } from '../domain/query.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
-import { type KeyPrincipal, recordAccess } from './events.ts';
+import { type AccessActor, recordAccess } from './events.ts';
 import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { ExportJob } from './ports/exports.ts';
@@ -100,7 +102,10 @@ export const runExportJob = async (
   }
 
   let checkpoint = record.checkpoint as ExportCheckpoint;
-  const plan = readable === null ? null : planQuery(tenant.id, tenant.shards, record.filters, readable);
+  const plan =
+    readable === null
+      ? null
+      : planQuery(tenant.id, tenant.shards, record.filters, readable, record.team_scope ?? null);
   let chunks: string[] = checkpoint.rows === 0 && checkpoint.parts.length === 0 ? [formatter.begin()] : [];
   let buffered = chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0);
   let rows = checkpoint.rows;
@@ -161,18 +166,24 @@ export const runExportJob = async (
   await deps.objects.completeUpload(record.object_key, checkpoint.uploadId, checkpoint.parts);
   // Audited before the record says completed, under an id derived from the export: a retry after
   // a crash here writes it once, and a completed export always has its audit event.
-  const principal: KeyPrincipal = {
-    kind: 'key',
-    tenantId: tenant.id,
-    keyId: record.requested_by,
-    keyName: '',
-    scopes: [],
-    retentionDays,
-    shards: tenant.shards,
-  };
+  const requester = requesterOf(record);
+  const actor: AccessActor =
+    requester.kind === 'key'
+      ? { kind: 'key', keyId: requester.id, ...(requester.name ? { keyName: requester.name } : {}) }
+      : {
+          kind: 'person',
+          person: {
+            id: requester.id,
+            ...(requester.email === undefined ? {} : { email: requester.email }),
+            ...(requester.name === undefined ? {} : { name: requester.name }),
+          },
+          role: requester.role,
+          sessionId: requester.session_id,
+          via: requester.via ?? 'session',
+        };
   await recordAccess(
     deps,
-    principal,
+    { tenantId: tenant.id, retentionDays, shards: tenant.shards, actor },
     'audit_log.exported',
     { export_id: record.id, format: record.format, filters: record.filters, rows },
     `export-${record.id}`,

@@ -5,6 +5,11 @@
  * never reach past the tenant's current retention (read-window.ts). A `notify_email` must be in
  * the tenant's allowed domains and within its hourly allowance; once the file is written, a
  * failing email is recorded on the export (`email_error`) and never undoes it.
+ *
+ * People export too (with the `export` permission): a team admin's export reads only their teams
+ * (the scope is recorded on the export and re-applied by the job), a person's `notify_email` is
+ * their own address, and a person reads back only their own exports (or, for roles that see the
+ * whole workspace, exports made by keys); anything else is a 404.
  */
 import { INTEGRITY } from '../config/integrity.ts';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../config/storage.ts';
@@ -13,9 +18,11 @@ import {
   createExportSchema,
   downloadPath,
   type ExportRecord,
+  type ExportRequester,
   emailDomainAllowed,
   emailQuotaWindow,
   exportCutoff,
+  exportVisibleTo,
   NOTIFY_EMAILS_PER_HOUR,
   newExportRecord,
   presentExport,
@@ -24,9 +31,9 @@ import {
 import { FORMATTERS } from '../domain/export-format.ts';
 import { newExportId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
-import { planQuery, resolveWindow } from '../domain/query.ts';
+import { resolveWindow, scopedTeams } from '../domain/query.ts';
 import { HttpError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.ts';
-import { type EventDeps, type KeyPrincipal, recordAccess } from './events.ts';
+import { type EventDeps, planForReader, type Reader, readerScope, recordAccess } from './events.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { EmailQuotaStore, ExportStore, JobQueue, Mailer, ObjectStore } from './ports/exports.ts';
 import { clampToRetention } from './read-window.ts';
@@ -115,10 +122,23 @@ export const notifyRequester = async (
 /** 400 unless the tenant's allowed domains admit the address; 429 once its hourly allowance is used. */
 const admitNotifyEmail = async (
   deps: CreateExportDeps,
-  principal: KeyPrincipal,
+  principal: Reader,
   email: string,
   nowMs: number,
 ): Promise<void> => {
+  // A person may have the link mailed to themselves only: an export is theirs to read, not to send.
+  const own = principal.kind === 'person' ? principal.person.email : undefined;
+  if (principal.kind === 'person' && (own === undefined || own.toLowerCase() !== email.toLowerCase())) {
+    throw new ValidationError([
+      {
+        field: 'notify_email',
+        message:
+          own === undefined
+            ? 'cannot be set by a viewer session without an email address'
+            : 'must be your own email address (the one of your viewer session)',
+      },
+    ]);
+  }
   const tenant = await deps.control.getTenant(principal.tenantId, true);
   const domains = tenant?.email_domains ?? [];
   if (!emailDomainAllowed(email, domains)) {
@@ -144,9 +164,23 @@ const admitNotifyEmail = async (
   }
 };
 
+/** The requester recorded on an export made by `reader`. */
+const requesterFor = (reader: Reader): ExportRequester =>
+  reader.kind === 'key'
+    ? { kind: 'key', id: reader.keyId, ...(reader.keyName ? { name: reader.keyName } : {}) }
+    : {
+        kind: 'person',
+        id: reader.person.id,
+        ...(reader.person.email === undefined ? {} : { email: reader.person.email }),
+        ...(reader.person.name === undefined ? {} : { name: reader.person.name }),
+        role: reader.role,
+        session_id: reader.sessionId,
+        via: reader.via,
+      };
+
 export const createExport = async (
   deps: CreateExportDeps,
-  principal: KeyPrincipal,
+  principal: Reader,
   body: unknown,
   baseUrl: string,
   requestId: string,
@@ -157,6 +191,10 @@ export const createExport = async (
   const nowMs = deps.now();
   const requested = resolveWindow(filters, nowMs);
   if ('error' in requested) throw new ValidationError([{ field: 'from', message: requested.error }]);
+  // The reader's team scope (a team_id outside it is a 403) before anything is counted or read.
+  const plan = planForReader(principal, filters, requested);
+  const scope = readerScope(principal);
+  const teamScope = scope === null ? null : scopedTeams(filters, scope);
   if (notify_email !== undefined) await admitNotifyEmail(deps, principal, notify_email, nowMs);
   // Never older than the tenant's current retention; null: the whole window is past it.
   const readable = clampToRetention(requested, principal.retentionDays, nowMs);
@@ -165,12 +203,11 @@ export const createExport = async (
   // Read one row past the synchronous limit to learn which path this export takes.
   const events: StoredEvent[] = [];
   if (readable !== null) {
-    const plan = planQuery(principal.tenantId, principal.shards, filters, readable);
     let before: string | undefined;
     let more = true;
     while (more && events.length <= SYNC_EXPORT_MAX_ROWS) {
       const page = await deps.store.query(
-        plan,
+        { ...plan, ...readable },
         Math.min(1000, SYNC_EXPORT_MAX_ROWS + 1 - events.length),
         before,
         nowMs,
@@ -191,7 +228,8 @@ export const createExport = async (
     filters,
     window,
     notifyEmail: notify_email ?? null,
-    requestedBy: principal.keyId,
+    requester: requesterFor(principal),
+    teamScope,
     baseUrl,
     nowMs,
   });
@@ -241,27 +279,38 @@ export const createExport = async (
   return { status: 202, export: presentExport(base) };
 };
 
-const loadExport = async (deps: Pick<ExportDeps, 'exports'>, principal: KeyPrincipal, exportId: string) => {
+/** The export, if it exists and `reader` may see it; else 404 (never saying which). */
+const loadExport = async (deps: Pick<ExportDeps, 'exports'>, reader: Reader, exportId: string) => {
   const record = /^exp_[0-9a-z]{26}$/.test(exportId)
-    ? await deps.exports.get(principal.tenantId, exportId)
+    ? await deps.exports.get(reader.tenantId, exportId)
     : null;
-  if (record === null) throw new NotFoundError('No export with this id.');
+  const visible =
+    record !== null &&
+    exportVisibleTo(
+      record,
+      reader.kind === 'key'
+        ? { kind: 'key' }
+        : { kind: 'person', personId: reader.person.id, scope: readerScope(reader) },
+    );
+  if (record === null || !visible) throw new NotFoundError('No export with this id.');
   return record;
 };
 
-export const getExport = async (
-  deps: Pick<ExportDeps, 'exports'>,
-  principal: KeyPrincipal,
-  exportId: string,
-) => presentExport(await loadExport(deps, principal, exportId));
+export const getExport = async (deps: Pick<ExportDeps, 'exports'>, reader: Reader, exportId: string) =>
+  presentExport(await loadExport(deps, reader, exportId));
 
-/** A fresh presigned URL for a completed export (the stable link every email points at). */
+/**
+ * A fresh presigned URL for a completed export (the stable link every email points at). Checks
+ * again who asks (a team admin's current teams must still cover the export's) and writes
+ * `audit_log.export_downloaded`.
+ */
 export const downloadExport = async (
-  deps: Pick<ExportDeps, 'exports' | 'objects' | 'now'>,
-  principal: KeyPrincipal,
+  deps: Pick<ExportDeps, 'exports' | 'objects' | 'now' | 'store' | 'redact'>,
+  reader: Reader,
   exportId: string,
+  requestId: string,
 ): Promise<string> => {
-  const record = await loadExport(deps, principal, exportId);
+  const record = await loadExport(deps, reader, exportId);
   if (record.status !== 'completed') {
     throw new HttpError(
       409,
@@ -279,5 +328,13 @@ export const downloadExport = async (
     );
   }
   const filename = `audit-log-${record.id}.${FORMATTERS[record.format].extension}`;
-  return deps.objects.presignDownload(record.object_key, filename, DOWNLOAD_URL_TTL_SECONDS);
+  const url = await deps.objects.presignDownload(record.object_key, filename, DOWNLOAD_URL_TTL_SECONDS);
+  await recordAccess(
+    deps,
+    reader,
+    'audit_log.export_downloaded',
+    { export_id: record.id, format: record.format, rows: record.rows },
+    requestId,
+  );
+  return url;
 };

@@ -1,14 +1,15 @@
 /**
  * The integrity API: the public key digests are signed with, a tenant's digests for a time range,
  * and an event's inclusion proof (the digest that covers it and the RFC 6962 audit path from its
- * leaf to that digest's signed root). All tenant-scoped by the key's tenant.
+ * leaf to that digest's signed root). All tenant-scoped by the reader's tenant; a proof is of an
+ * event the reader may see (getEvent: a team admin's teams only).
  */
 import * as z from 'zod';
 import { eventLeaf, type SignedDigest } from '../domain/digest.ts';
 import { toFieldErrors } from '../domain/event.ts';
 import { inclusionProof, merkleRoot } from '../domain/merkle.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { getEvent, type KeyPrincipal } from './events.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { getEvent, type Reader, readerScope } from './events.ts';
 import type { EventStore } from './ports/events.ts';
 import type { DigestStore, PublicKeyInfo, Signer } from './ports/integrity.ts';
 
@@ -31,9 +32,14 @@ export const publicKey = (deps: Pick<IntegrityDeps, 'signer'>): Promise<PublicKe
 /** Digests whose interval ends in [from, to] (default: the last 24 hours), oldest first. */
 export const listDigests = async (
   deps: IntegrityDeps,
-  principal: KeyPrincipal,
+  principal: Reader,
   query: Record<string, string>,
 ): Promise<{ data: SignedDigest[]; next: string | null }> => {
+  // Digests reveal each interval's event count across every team: not for a team admin.
+  if (readerScope(principal) !== null)
+    throw new ForbiddenError(
+      'Digests are for roles that see the whole workspace; verify your own events with their proofs.',
+    );
   const parsed = digestsQuerySchema.safeParse(query);
   if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
   const to = new Date(parsed.data.to ?? new Date(deps.now()).toISOString()).toISOString();
@@ -64,7 +70,7 @@ export interface InclusionProof {
 
 export const proveEvent = async (
   deps: IntegrityDeps,
-  principal: KeyPrincipal,
+  principal: Reader,
   eventId: string,
 ): Promise<InclusionProof> => {
   const event = await getEvent(deps, principal, eventId);

@@ -113,7 +113,7 @@ describe('a small export', () => {
       metadata: { export_id: outcome.export.id, rows: 3 },
     });
     expect(await getExport(deps, principal(), outcome.export.id)).toEqual(outcome.export);
-    expect(await downloadExport(deps, principal(), outcome.export.id)).toContain(
+    expect(await downloadExport(deps, principal(), outcome.export.id, 'req-1')).toContain(
       `filename=audit-log-${outcome.export.id}.ndjson`,
     );
   });

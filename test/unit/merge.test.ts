@@ -51,3 +51,32 @@ describe('newest-first merge', () => {
     expect(reads.calls).toBe(1);
   });
 });
+
+describe('newest-first merge across teams', () => {
+  it('interleaves many team partitions in global order, page after page, each item once', async () => {
+    // 50 teams, each with a few events at its own times (some teams empty).
+    const data: Record<string, string[]> = {};
+    for (let t = 0; t < 50; t++) data[`team_${t}`] = t % 7 === 0 ? [] : desc(`t${t}`, 6, 50, t);
+    const teams = Object.keys(data);
+    const all = Object.values(data).flat().sort().reverse();
+    const { fetch } = fakeFetch(data);
+    const seen: string[] = [];
+    let before: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const result = await mergeNewestFirst(teams, fetch, (s) => s, 25, before);
+      seen.push(...result.items);
+      before = result.items.at(-1);
+      if (!result.more) break;
+    }
+    expect(seen).toEqual(all);
+  });
+
+  it('asks each team for about its share of the page, not a whole page each', async () => {
+    const data: Record<string, string[]> = {};
+    for (let t = 0; t < 50; t++) data[`team_${t}`] = desc(`t${String(t).padStart(2, '0')}`, 20, 60, t);
+    const { fetch, reads } = fakeFetch(data);
+    await mergeNewestFirst(Object.keys(data), fetch, (s) => s, 100);
+    // A whole page from each of the 50 would read 1,000 items; shares read about 3 each, plus refills.
+    expect(reads.items).toBeLessThan(300);
+  });
+});

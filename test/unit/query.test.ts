@@ -2,16 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import {
   filtersFingerprint,
+  inTeamScope,
   listQuerySchema,
   matchesConditions,
   planQuery,
   resolveWindow,
+  TeamOutsideScopeError,
 } from '#shared/domain/query.ts';
 
 const window = { from: '2026-10-22T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z' };
-const plan = (raw: Record<string, string>, shards = 1) => {
+const plan = (raw: Record<string, string>, shards = 1, scope: readonly string[] | null = null) => {
   const { limit: _l, cursor: _c, ...filters } = listQuerySchema.parse(raw);
-  return planQuery('tnt_a', shards, filters, window);
+  return planQuery('tnt_a', shards, filters, window, scope);
 };
 
 describe('query planner', () => {
@@ -107,6 +109,124 @@ describe('query planner', () => {
   });
 });
 
+describe('query planner: team_id lists', () => {
+  it('fans a list of teams out to one byTeam partition per team and shard', () => {
+    expect(plan({ team_id: 'team_a,team_b' }, 2)).toEqual({
+      sources: [
+        { index: 'byTeam', partitionKey: 'tnt_a#0#team_a' },
+        { index: 'byTeam', partitionKey: 'tnt_a#1#team_a' },
+        { index: 'byTeam', partitionKey: 'tnt_a#0#team_b' },
+        { index: 'byTeam', partitionKey: 'tnt_a#1#team_b' },
+      ],
+      conditions: [],
+      ...window,
+    });
+  });
+
+  it('reads each team once however often the list names it, and trims the entries', () => {
+    expect(plan({ team_id: 'team_a, team_b,team_a' }).sources.map((s) => s.partitionKey)).toEqual([
+      'tnt_a#0#team_a',
+      'tnt_a#0#team_b',
+    ]);
+  });
+
+  it('keys on a more selective filter and keeps the list as a condition', () => {
+    expect(plan({ actor_id: 'u1', team_id: 'team_a,team_b' })).toMatchObject({
+      sources: [{ index: 'byActor', partitionKey: 'tnt_a#0#u1' }],
+      conditions: [{ kind: 'keyIn', index: 'byTeam', anyOf: ['team_a', 'team_b'] }],
+    });
+  });
+
+  it.each([
+    ['51 teams', Array.from({ length: 51 }, (_, i) => `t${i}`).join(',')],
+    ['an empty entry', 'team_a,,team_b'],
+    ['a trailing comma', 'team_a,'],
+    ['a control character', 'team_a,te\u0001am'],
+  ])('rejects a list with %s', (_name, teamId) => {
+    const result = listQuerySchema.safeParse({ team_id: teamId });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path[0]).toBe('team_id');
+  });
+
+  it('accepts 50 teams', () => {
+    const teams = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    expect(plan({ team_id: teams.join(',') }).sources).toHaveLength(50);
+  });
+});
+
+describe('query planner: team scope', () => {
+  const scope = ['team_a', 'team_b'];
+
+  it('reads only the byTeam partitions of the scope when there is no other filter', () => {
+    expect(plan({}, 2, scope)).toEqual({
+      sources: [
+        { index: 'byTeam', partitionKey: 'tnt_a#0#team_a' },
+        { index: 'byTeam', partitionKey: 'tnt_a#1#team_a' },
+        { index: 'byTeam', partitionKey: 'tnt_a#0#team_b' },
+        { index: 'byTeam', partitionKey: 'tnt_a#1#team_b' },
+      ],
+      conditions: [],
+      ...window,
+    });
+  });
+
+  it.each([
+    [{ target_id: 't1' }, { kind: 'key', index: 'byTarget', value: 't1' }],
+    [{ actor_id: 'u1' }, { kind: 'key', index: 'byActor', value: 'u1' }],
+    [{ actor_email: 'Ada@X.io' }, { kind: 'key', index: 'byActorEmail', value: 'ada@x.io' }],
+    [{ action: 'member.removed' }, { kind: 'action', anyOf: ['member.removed'], prefixes: [] }],
+    [{ action: 'secret.*' }, { kind: 'action', anyOf: [], prefixes: ['secret.'] }],
+    [{ target_type: 'doc' }, { kind: 'key', index: 'byTargetType', value: 'doc' }],
+    [{ status: '403' }, { kind: 'key', index: 'byStatus', value: '403' }],
+    [{ area: 'billing' }, { kind: 'key', index: 'byArea', value: 'billing' }],
+    [{ method: 'POST' }, { kind: 'key', index: 'byMethod', value: 'POST' }],
+    [{ impersonated: 'true' }, { kind: 'key', index: 'byImpersonated', value: 'true' }],
+  ])(
+    'keeps the key condition on the teams for %j and evaluates the filter on what they hold',
+    (raw, condition) => {
+      const p = plan(raw, 1, scope);
+      expect(p.sources).toEqual([
+        { index: 'byTeam', partitionKey: 'tnt_a#0#team_a' },
+        { index: 'byTeam', partitionKey: 'tnt_a#0#team_b' },
+      ]);
+      expect(p.conditions).toEqual([condition]);
+    },
+  );
+
+  it('reads only the teams of a team_id filter within the scope (the intersection)', () => {
+    expect(plan({ team_id: 'team_b' }, 1, ['team_a', 'team_b', 'team_c']).sources).toEqual([
+      { index: 'byTeam', partitionKey: 'tnt_a#0#team_b' },
+    ]);
+    expect(plan({ team_id: 'team_c,team_a' }, 1, ['team_a', 'team_b', 'team_c']).sources).toEqual([
+      { index: 'byTeam', partitionKey: 'tnt_a#0#team_c' },
+      { index: 'byTeam', partitionKey: 'tnt_a#0#team_a' },
+    ]);
+  });
+
+  it('refuses a team_id filter naming a team outside the scope, alone or in a list', () => {
+    expect(() => plan({ team_id: 'team_z' }, 1, scope)).toThrow(TeamOutsideScopeError);
+    try {
+      plan({ team_id: 'team_a,team_z,team_y' }, 1, scope);
+      expect.unreachable('a foreign team was planned');
+    } catch (error) {
+      expect(error).toBeInstanceOf(TeamOutsideScopeError);
+      expect((error as TeamOutsideScopeError).teams).toEqual(['team_z', 'team_y']);
+    }
+  });
+
+  it('never falls back to a tenant-wide index, even with an empty scope', () => {
+    expect(plan({}, 1, []).sources).toEqual([]);
+    expect(plan({ actor_id: 'u1' }, 1, []).sources).toEqual([]);
+  });
+
+  it('says whether an event is within a scope (an event without a team is in none)', () => {
+    expect(inTeamScope({ team_id: 'team_a' }, scope)).toBe(true);
+    expect(inTeamScope({ team_id: 'team_z' }, scope)).toBe(false);
+    expect(inTeamScope({}, scope)).toBe(false);
+    expect(inTeamScope({}, null)).toBe(true);
+  });
+});
+
 describe('time window', () => {
   it('defaults to the last 30 days', () => {
     expect(resolveWindow({}, Date.parse('2026-11-21T00:00:00Z'))).toEqual(window);
@@ -125,6 +245,17 @@ describe('filters fingerprint', () => {
       filtersFingerprint({ team_id: 't', actor_id: 'a' }),
     );
     expect(filtersFingerprint({ actor_id: 'a' })).not.toBe(filtersFingerprint({ actor_id: 'b' }));
+  });
+
+  it('binds the team scope: none, another, and the same in another order', () => {
+    const filters = { action: ['member.*'] };
+    const scoped = filtersFingerprint(filters, ['team_a', 'team_b']);
+    expect(scoped).not.toBe(filtersFingerprint(filters));
+    expect(scoped).not.toBe(filtersFingerprint(filters, ['team_a']));
+    expect(scoped).not.toBe(filtersFingerprint(filters, ['team_a', 'team_c']));
+    expect(scoped).toBe(filtersFingerprint(filters, ['team_b', 'team_a']));
+    // An unscoped reader's fingerprint is the filters' alone (cursors made before scopes still open).
+    expect(filtersFingerprint(filters, null)).toBe(filtersFingerprint(filters));
   });
 });
 
@@ -147,6 +278,15 @@ describe('conditions', () => {
     expect(matchesConditions(event, [{ kind: 'key', index: 'byStatus', value: '403' }])).toBe(true);
     expect(matchesConditions(event, [{ kind: 'key', index: 'byImpersonated', value: undefined }])).toBe(true);
     expect(matchesConditions(event, [{ kind: 'key', index: 'byTeam', value: 't' }])).toBe(false);
+  });
+
+  it('matches a list of key values, never an event without the value', () => {
+    const inTeam = { ...event, team_id: 'team_b' };
+    expect(matchesConditions(inTeam, [{ kind: 'keyIn', index: 'byTeam', anyOf: ['team_a', 'team_b'] }])).toBe(
+      true,
+    );
+    expect(matchesConditions(inTeam, [{ kind: 'keyIn', index: 'byTeam', anyOf: ['team_a'] }])).toBe(false);
+    expect(matchesConditions(event, [{ kind: 'keyIn', index: 'byTeam', anyOf: ['team_a'] }])).toBe(false);
   });
 
   it('matches actions exactly or by prefix', () => {
