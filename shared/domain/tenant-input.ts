@@ -3,6 +3,7 @@
  */
 import * as z from 'zod';
 import { MAX_SHARDS } from './keys.ts';
+import { accessPolicySchema } from './people-input.ts';
 import { SCOPES } from './principal.ts';
 import { MAX_RATE_LIMIT_RPS } from './rate-limit.ts';
 import { MAX_RETENTION_DAYS, PLAN_NAMES, type Plan } from './retention.ts';
@@ -40,7 +41,7 @@ const domain = z
   );
 
 /** Fields a tenant's own `admin` key may change; everything else in an update is the operator's. */
-export const TENANT_SELF_SERVICE_FIELDS = ['email_domains'] as const;
+export const TENANT_SELF_SERVICE_FIELDS = ['email_domains', 'access'] as const;
 
 export const updateTenantSchema = z
   .strictObject({
@@ -56,6 +57,8 @@ export const updateTenantSchema = z
       .max(50, 'must hold at most 50 domains')
       .transform((d) => [...new Set(d)])
       .optional(),
+    /** Which roles may view and export: `{"view": [...roles], "export": [...roles]}`, export ⊆ view. */
+    access: accessPolicySchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 

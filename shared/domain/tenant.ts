@@ -5,6 +5,8 @@
  * enough; there is nothing to brute-force).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+// Type only: the authorizer bundles this module, and event.ts brings zod.
+import type { EventInput } from './event.ts';
 import { type AccessPolicy, policyOf } from './people.ts';
 import type { Scope } from './principal.ts';
 import { effectiveRateLimitRps } from './rate-limit.ts';
@@ -27,6 +29,13 @@ export interface TenantRecord {
   email_domains?: string[];
   /** Which roles may view and export (absent = DEFAULT_ACCESS_POLICY of people.ts). */
   access?: AccessPolicy;
+  /**
+   * The latest change of the tenant's settings, written in the same update as the change itself
+   * (an outbox of one): its `trailkeeper.tenant.updated` event is written after the update, and
+   * written again, idempotently, by the next update of the tenant (a retry included) in case that
+   * write failed. Absent until the first change.
+   */
+  last_act?: TenantAct;
   /** The latest retention backfill (absent until the retention first changes). */
   retention_job?: RetentionJob;
   /** Where the tenant's digest chain stands (absent until its first digest). */
@@ -34,6 +43,20 @@ export interface TenantRecord {
   /** The interval end and sequence of the last digest the integrity scan has verified. */
   scanned_through?: string;
   scanned_sequence?: number;
+}
+
+/** A change of a tenant's settings, as its trail event will tell it. */
+export interface TenantAct {
+  /** Derives the event's id (the same act always gives the same event id). */
+  event_key: string;
+  /** When the change was made (the event's `occurred_at`). */
+  at: string;
+  /** Who made it: the event's actor (the operator, a key or a person). */
+  actor: EventInput['actor'];
+  request_id?: string;
+  /** The settings that changed, as GET /v1/tenants/{id} shows them, before and after. */
+  from: Record<string, unknown>;
+  to: Record<string, unknown>;
 }
 
 export interface SealState {

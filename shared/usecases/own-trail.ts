@@ -8,10 +8,11 @@
 import { buildStoredEvent, type EventInput } from '../domain/event.ts';
 import { serviceEventId } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
-import { effectiveRetentionDays } from '../domain/retention.ts';
+import { effectiveRetentionDays, retentionWindowStartMs } from '../domain/retention.ts';
 import type { Redactor } from '../domain/sanitize.ts';
 import type { TenantRecord } from '../domain/tenant.ts';
-import type { EventStore } from './ports/events.ts';
+import { ServiceUnavailableError } from '../errors.ts';
+import type { AppendResult, EventStore } from './ports/events.ts';
 
 export const ADMIN_ACTIONS = [
   'trailkeeper.api_key.created',
@@ -39,10 +40,14 @@ export interface AdminAct {
    * event id is derived from it in the service's own id namespace.
    */
   eventKey?: string;
+  /** When the act happened (RFC 3339), when it is recorded later than it was done; default: now. */
+  occurredAt?: string;
 }
 
+export type AdminActor = EventInput['actor'];
+
 /** The actor of an administrative act: the operator, an API key, or (for people) the person. */
-const actorOf = (principal: Principal): EventInput['actor'] => {
+export const adminActorOf = (principal: Principal): AdminActor => {
   switch (principal.kind) {
     case 'operator':
       return { id: 'operator', type: 'system', name: 'Trailkeeper operator' };
@@ -63,29 +68,51 @@ const actorOf = (principal: Principal): EventInput['actor'] => {
   }
 };
 
-/** Writes one administrative act into `tenant`'s trail. */
+/**
+ * Writes one administrative act into `tenant`'s trail, by `by` (a principal, or an actor kept
+ * from when the act was done). True when written now; false when an `eventKey` named an event
+ * already there (nothing new is written). A failed write is a 503: the caller's act may already
+ * be done, and retrying the request is how its record gets written (see the callers for order).
+ */
 export const recordAdminAct = async (
   deps: OwnTrailDeps,
   tenant: TenantRecord,
-  principal: Principal,
+  by: Principal | AdminActor,
   act: AdminAct,
-  requestId: string,
-): Promise<void> => {
+  requestId?: string,
+): Promise<boolean> => {
+  const retentionDays = effectiveRetentionDays(tenant.plan, tenant.custom_retention_days);
+  // An act recorded late, past the tenant's retention: its event would have expired already.
+  if (
+    act.occurredAt !== undefined &&
+    Date.parse(act.occurredAt) < retentionWindowStartMs(deps.now(), retentionDays)
+  )
+    return false;
   const input: EventInput = {
     ...(act.eventKey === undefined ? {} : { id: serviceEventId('admin', act.eventKey) }),
     action: act.action,
-    actor: actorOf(principal),
+    ...(act.occurredAt === undefined ? {} : { occurred_at: act.occurredAt }),
+    actor: 'kind' in by ? adminActorOf(by) : by,
     ...(act.target === undefined ? {} : { target: act.target }),
     area: 'audit_log',
-    context: { request_id: requestId },
+    ...(requestId === undefined ? {} : { context: { request_id: requestId } }),
     ...(act.metadata === undefined ? {} : { metadata: act.metadata }),
   };
-  const built = buildStoredEvent(
-    input,
-    { tenantId: tenant.id, retentionDays: effectiveRetentionDays(tenant.plan, tenant.custom_retention_days) },
-    deps.now(),
-    deps.redact,
-  );
+  const built = buildStoredEvent(input, { tenantId: tenant.id, retentionDays }, deps.now(), deps.redact);
   if (!built.ok) throw new Error(`${act.action} event did not validate`);
-  await deps.store.append([{ event: built.event, contentHash: built.submission.contentHash }], tenant.shards);
+  let stored: AppendResult[];
+  try {
+    stored = await deps.store.append(
+      [{ event: built.event, contentHash: built.submission.contentHash }],
+      tenant.shards,
+    );
+  } catch (error) {
+    throw Object.assign(
+      new ServiceUnavailableError(
+        "The tenant's trail could not record this administrative act; retry the request (a retry does not repeat it).",
+      ),
+      { cause: error },
+    );
+  }
+  return stored[0]?.created === true;
 };

@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fromItem } from '#shared/adapters/event-store.ts';
+import { eventItemKey } from '#shared/domain/keys.ts';
 import { hashToken } from '#shared/domain/tenant.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
 
@@ -62,7 +64,7 @@ describe('tenant and key admin handler', () => {
     expect(denied.statusCode).toBe(403);
   });
 
-  it('creates a key, returns the secret once and stores only its hash', async () => {
+  it('creates a key: its trail event by conditional put first, then the key, storing only its hash', async () => {
     ddb.on(GetCommand).resolves({ Item: tenantItem });
     ddb.on(PutCommand).resolves({});
     const result = await handler(
@@ -76,9 +78,55 @@ describe('tenant and key admin handler', () => {
     expect(result.statusCode).toBe(201);
     const body = parse(result);
     expect(body.key).toMatch(new RegExp(`^tk\\.${TENANT}\\.key_`));
-    const stored = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
-    expect(stored?.secret_hash).toBe(hashToken(body.key));
-    expect(JSON.stringify(stored)).not.toContain(body.key);
+
+    // Exactly: read the tenant, append the event, store the key.
+    const sent = ddb.calls().map((call) => call.args[0]);
+    expect(
+      sent.map((command) => [command.constructor.name, (command.input as { TableName?: string }).TableName]),
+    ).toEqual([
+      ['GetCommand', 'control-test'],
+      ['PutCommand', 'events-test'],
+      ['PutCommand', 'control-test'],
+    ]);
+    const [eventPut, keyPut] = ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+    expect(eventPut).toMatchObject({
+      TableName: 'events-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: eventItemKey(TENANT, `tk_admin-key-created-${body.id}`),
+    });
+    expect(fromItem(eventPut?.Item ?? {})).toMatchObject({
+      id: `tk_admin-key-created-${body.id}`,
+      tenant_id: TENANT,
+      action: 'trailkeeper.api_key.created',
+      actor: { id: 'operator', type: 'system' },
+      target: { type: 'api_key', id: body.id, name: 'ci' },
+      metadata: { scopes: ['events:read'] },
+    });
+    expect(keyPut).toMatchObject({
+      TableName: 'control-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(keyPut?.Item?.secret_hash).toBe(hashToken(body.key));
+    expect(JSON.stringify(keyPut)).not.toContain(body.key);
+    expect(JSON.stringify(fromItem(eventPut?.Item ?? {}))).not.toContain(body.key.split('.').at(-1));
+  });
+
+  it('answers 503 and stores no key when the trail event cannot be written', async () => {
+    ddb.on(GetCommand).resolves({ Item: tenantItem });
+    ddb
+      .on(PutCommand, { TableName: 'events-test' })
+      .rejects(Object.assign(new Error('unavailable'), { name: 'InternalServerError' }));
+    const result = await handler(
+      apiEvent('POST /v1/tenants/{tenant_id}/keys', {
+        params: { tenant_id: TENANT },
+        body: { name: 'ci', scopes: ['events:read'] },
+        auth: operator,
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('1');
+    expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input.TableName)).toEqual(['events-test']);
   });
 
   it('lists keys without their secrets', async () => {
@@ -130,20 +178,53 @@ describe('tenant and key admin handler', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('revokes a key with a conditional update that keeps the first revocation time', async () => {
+  it('revokes a key with a conditional update that keeps the first revocation time, then appends its event', async () => {
+    const keyId = 'key_01jd0000000000000000000001';
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: 'TENANT' } }).resolves({ Item: tenantItem });
+    ddb.on(GetCommand, { Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${keyId}` } }).resolves({
+      Item: {
+        pk: 'p',
+        sk: 's',
+        id: keyId,
+        tenant_id: TENANT,
+        name: 'ci',
+        scopes: [],
+        secret_hash: 'h',
+        created_at: 'c',
+      },
+    });
     ddb.on(UpdateCommand).resolves({});
+    ddb.on(PutCommand).resolves({});
     const result = await handler(
       apiEvent('DELETE /v1/tenants/{tenant_id}/keys/{key_id}', {
-        params: { tenant_id: TENANT, key_id: 'key_01jd0000000000000000000001' },
-        auth: operator,
+        params: { tenant_id: TENANT, key_id: keyId },
+        auth: keyContext('admin'),
       }),
       lambdaContext,
     );
     expect(result.statusCode).toBe(204);
+    expect(ddb.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'GetCommand',
+      'GetCommand',
+      'UpdateCommand',
+      'PutCommand',
+    ]);
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
-      Key: { pk: `TENANT#${TENANT}`, sk: 'KEY#key_01jd0000000000000000000001' },
+      Key: { pk: `TENANT#${TENANT}`, sk: `KEY#${keyId}` },
       UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :at)',
       ConditionExpression: 'attribute_exists(pk)',
+    });
+    const eventPut = ddb.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(eventPut).toMatchObject({
+      TableName: 'events-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      // Derived from the key: a repeated revocation writes no second event.
+      Item: eventItemKey(TENANT, `tk_admin-key-revoked-${keyId}`),
+    });
+    expect(fromItem(eventPut?.Item ?? {})).toMatchObject({
+      action: 'trailkeeper.api_key.revoked',
+      actor: { id: 'key_01jd0000000000000000000000', type: 'api_key', name: 'ci' },
+      target: { type: 'api_key', id: keyId, name: 'ci' },
     });
   });
 
@@ -198,7 +279,60 @@ describe('tenant and key admin handler', () => {
     });
     expect(update?.ExpressionAttributeValues?.[':expected']).toBe('u');
     const names = Object.values(update?.ExpressionAttributeNames ?? {});
-    expect(names).toEqual(['plan', 'retention_job', 'updated_at', 'active_job', 'active_since']);
+    // The act rides on the same update (last_act), then its event is appended.
+    expect(names).toEqual(['plan', 'retention_job', 'last_act', 'updated_at', 'active_job', 'active_since']);
+    expect(ddb.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'GetCommand',
+      'UpdateCommand',
+      'PutCommand',
+    ]);
+    const act = Object.values(update?.ExpressionAttributeValues ?? {})[2];
+    expect(act).toMatchObject({
+      actor: { id: 'operator', type: 'system' },
+      from: { plan: 'pro', retention_days: 90 },
+      to: { plan: 'business', retention_days: 365 },
+    });
+    const eventPut = ddb.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(eventPut).toMatchObject({
+      TableName: 'events-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: eventItemKey(TENANT, `tk_admin-${act.event_key}`),
+    });
+    expect(fromItem(eventPut?.Item ?? {})).toMatchObject({
+      action: 'trailkeeper.tenant.updated',
+      target: { type: 'tenant', id: TENANT },
+      metadata: { from: { plan: 'pro', retention_days: 90 }, to: { plan: 'business', retention_days: 365 } },
+    });
+  });
+
+  it("first re-appends the tenant's last act, in case its request failed to", async () => {
+    const lastAct = {
+      event_key: 'tenant-updated-01jd0000000000000000000000',
+      at: new Date().toISOString(),
+      actor: { id: 'operator', type: 'system' },
+      from: { email_domains: [] },
+      to: { email_domains: ['example.com'] },
+    };
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { ...tenantItem, email_domains: ['example.com'], last_act: lastAct } });
+    ddb.on(PutCommand).resolves({});
+    const result = await handler(
+      apiEvent('PATCH /v1/tenants/{tenant_id}', {
+        params: { tenant_id: TENANT },
+        body: { email_domains: ['example.com'] },
+        auth: keyContext('admin'),
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    // Nothing else changed: no update, only the (conditional, so at most once) event.
+    expect(ddb.calls().map((call) => call.args[0].constructor.name)).toEqual(['GetCommand', 'PutCommand']);
+    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'events-test',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: eventItemKey(TENANT, 'tk_admin-tenant-updated-01jd0000000000000000000000'),
+    });
   });
 
   it('starts no job when the effective retention stays the same', async () => {
@@ -217,6 +351,8 @@ describe('tenant and key admin handler', () => {
       ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeNames ?? {},
     );
     expect(names).toEqual(['custom_retention_days', 'updated_at']);
+    // Pinned to the plan's own retention: nothing GET shows changed, so no event.
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('retries on a concurrent change and answers 409 when it keeps losing', async () => {
