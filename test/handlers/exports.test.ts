@@ -10,10 +10,27 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { toItem } from '#shared/adapters/event-store.ts';
+import { toItem as eventItem, fromItem } from '#shared/adapters/event-store.ts';
 import { buildStoredEvent } from '#shared/domain/event.ts';
+import type { AuthorizerContext } from '#shared/domain/principal.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
+
+/** A person's authorizer context, as the authorizer builds it from a viewer session. */
+const personContext = (overrides: Partial<AuthorizerContext> = {}): AuthorizerContext => ({
+  kind: 'person',
+  tenantId: TENANT,
+  userId: 'user_ada',
+  userEmail: 'ada@example.com',
+  role: 'team_admin',
+  teams: 'team_a,team_b',
+  permissions: 'view export',
+  sessionId: 'ses_1',
+  via: 'session',
+  retentionDays: 90,
+  shards: 1,
+  ...overrides,
+});
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
@@ -59,7 +76,7 @@ const item = (i: number) => {
     createRedactor(),
   );
   if (!built.ok) throw new Error('fixture');
-  return toItem(built.event, 1);
+  return eventItem(built.event, 1);
 };
 
 describe('POST /v1/exports handler', () => {
@@ -396,5 +413,84 @@ describe('GET /v1/exports/{id}/download handler', () => {
       lambdaContext,
     );
     expect(malformed.statusCode).toBe(404);
+  });
+
+  it('answers 404 to a team admin for an export a key made, presigning and auditing nothing', async () => {
+    ddb.on(GetCommand).resolves({ Item: { ...record('completed'), requested_by: 'key_1' } });
+    const result = await handler(
+      apiEvent('GET /v1/exports/{id}/download', { params: { id: exportId }, auth: personContext() }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(404);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it('writes audit_log.export_downloaded into the events table for the download', async () => {
+    ddb.on(GetCommand).resolves({ Item: record('completed') });
+    ddb.on(PutCommand).resolves({});
+    const result = await handler(
+      apiEvent('GET /v1/exports/{id}/download', { params: { id: exportId }, auth: exporter }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(302);
+    const put = ddb.commandCalls(PutCommand, { TableName: 'events-test' })[0]?.args[0].input;
+    expect(put?.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(fromItem(put?.Item ?? {})).toMatchObject({
+      action: 'audit_log.export_downloaded',
+      actor: { id: exporter.keyId, type: 'api_key' },
+      metadata: { export_id: exportId },
+    });
+  });
+});
+
+describe('POST /v1/exports for people', () => {
+  it("reads a team admin's export through the byTeam partitions of their teams and records requester and scope", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({});
+    const result = await handler(
+      apiEvent('POST /v1/exports', { body: { format: 'json', action: 'auth.login' }, auth: personContext() }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(201);
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(
+      queries.map((q) => [q.IndexName, q.KeyConditionExpression, q.ExpressionAttributeValues?.[':pk']]),
+    ).toEqual([
+      ['byTeam', '#pk = :pk AND #sk BETWEEN :low AND :high', `${TENANT}#0#team_a`],
+      ['byTeam', '#pk = :pk AND #sk BETWEEN :low AND :high', `${TENANT}#0#team_b`],
+    ]);
+    const created = ddb.commandCalls(PutCommand, { TableName: 'control-test' })[0]?.args[0].input.Item;
+    expect(created).toMatchObject({
+      requested_by: 'user_ada',
+      requester: { kind: 'person', id: 'user_ada', role: 'team_admin', session_id: 'ses_1' },
+      team_scope: ['team_a', 'team_b'],
+    });
+    const audit = ddb.commandCalls(PutCommand, { TableName: 'events-test' })[0]?.args[0].input.Item;
+    expect(fromItem(audit ?? {})).toMatchObject({
+      action: 'audit_log.exported',
+      actor: { id: 'user_ada', type: 'user', role: 'team_admin' },
+    });
+  });
+
+  it('answers 403 to a person whose role may view but not export, and 400 for another notify_email', async () => {
+    const viewer = personContext({ role: 'auditor', teams: '', permissions: 'view' });
+    const refused = await handler(
+      apiEvent('POST /v1/exports', { body: { format: 'csv' }, auth: viewer }),
+      lambdaContext,
+    );
+    expect(refused.statusCode).toBe(403);
+    expect(parse(refused).detail).toContain('may not export');
+
+    const other = await handler(
+      apiEvent('POST /v1/exports', {
+        body: { format: 'csv', notify_email: 'eve@example.com' },
+        auth: personContext(),
+      }),
+      lambdaContext,
+    );
+    expect(other.statusCode).toBe(400);
+    expect(parse(other).errors).toEqual([expect.objectContaining({ field: 'notify_email' })]);
+    expect(ddb.calls()).toHaveLength(0);
   });
 });

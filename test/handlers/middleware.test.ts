@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { apiHandler } from '#shared/http/middleware.ts';
+import type { AuthorizerContext } from '#shared/domain/principal.ts';
+import { apiHandler, requireReader } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { apiEvent, keyContext } from './api-event.ts';
 
@@ -91,5 +92,76 @@ describe('dependency failures', () => {
     expect(result.statusCode).toBe(500);
     expect(result.body).not.toContain('TypeError');
     expect(result.body).not.toContain('x is undefined');
+  });
+});
+
+describe('requireReader', () => {
+  const person = (overrides: Record<string, string | number> = {}) => ({
+    kind: 'person' as const,
+    tenantId: 'tnt_1',
+    userId: 'user_ada',
+    role: 'team_admin',
+    teams: 'team_a',
+    permissions: 'view',
+    sessionId: 'ses_1',
+    ...overrides,
+  });
+  const reading = apiHandler({
+    'GET /v1/events': async (request) => {
+      const reader = requireReader(request, { scopes: ['events:read'], permission: 'view' });
+      return json(200, { kind: reader.kind });
+    },
+    'POST /v1/exports': async (request) => {
+      const reader = requireReader(request, { scopes: ['exports:write'], permission: 'export' });
+      return json(200, { kind: reader.kind });
+    },
+    'GET /v1/integrity/digests': async (request) => {
+      const reader = requireReader(request, {
+        scopes: ['events:read'],
+        permission: 'view',
+        wholeWorkspace: true,
+      });
+      return json(200, { kind: reader.kind });
+    },
+  });
+  const call = async (
+    routeKey: 'GET /v1/events' | 'POST /v1/exports' | 'GET /v1/integrity/digests',
+    auth: AuthorizerContext,
+  ) => {
+    const result = await reading(apiEvent(routeKey, { auth }), context);
+    return { status: result.statusCode, body: JSON.parse(result.body ?? 'null') };
+  };
+
+  it('admits a key with the scope and a person with the permission, typed by kind', async () => {
+    expect(await call('GET /v1/events', keyContext('events:read'))).toEqual({
+      status: 200,
+      body: { kind: 'key' },
+    });
+    expect(await call('GET /v1/events', person())).toEqual({ status: 200, body: { kind: 'person' } });
+  });
+
+  it('refuses a key without the scope exactly as before (403 naming the scope)', async () => {
+    const result = await call('GET /v1/events', keyContext('events:write'));
+    expect(result.status).toBe(403);
+    expect(result.body.detail).toContain('`events:read`');
+  });
+
+  it('refuses a person whose role may not (403 naming the role), and the operator', async () => {
+    const viewerOnly = await call('POST /v1/exports', person({ permissions: 'view' }));
+    expect(viewerOnly.status).toBe(403);
+    expect(viewerOnly.body.detail).toBe('Your role (`team_admin`) may not export this audit log.');
+    const nothing = await call('GET /v1/events', person({ role: 'guest', teams: '', permissions: '' }));
+    expect(nothing.status).toBe(403);
+    expect(nothing.body.detail).toContain('may not view');
+    expect((await call('GET /v1/events', { kind: 'operator' })).status).toBe(403);
+    expect((await call('GET /v1/events', { kind: 'anonymous' })).status).toBe(401);
+  });
+
+  it('keeps whole-workspace routes from a team admin, not from an auditor', async () => {
+    expect((await call('GET /v1/integrity/digests', person())).status).toBe(403);
+    expect((await call('GET /v1/integrity/digests', person({ role: 'auditor', teams: '' }))).status).toBe(
+      200,
+    );
+    expect((await call('GET /v1/integrity/digests', keyContext('events:read'))).status).toBe(200);
   });
 });

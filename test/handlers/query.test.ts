@@ -3,8 +3,26 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromItem, toItem } from '#shared/adapters/event-store.ts';
 import { buildStoredEvent } from '#shared/domain/event.ts';
+import type { AuthorizerContext } from '#shared/domain/principal.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
+
+/** A person's authorizer context, as the authorizer builds it from a viewer session. */
+const personContext = (overrides: Partial<AuthorizerContext> = {}): AuthorizerContext => ({
+  kind: 'person',
+  tenantId: TENANT,
+  userId: 'user_ada',
+  userEmail: 'ada@example.com',
+  userName: 'Ada',
+  role: 'team_admin',
+  teams: 'team_a,team_b',
+  permissions: 'view export',
+  sessionId: 'ses_1',
+  via: 'session',
+  retentionDays: 90,
+  shards: 2,
+  ...overrides,
+});
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let handler: typeof import('#functions/query.ts').handler;
@@ -20,12 +38,13 @@ afterEach(() => ddb.reset());
 
 const reader = keyContext('events:read');
 const NOW = Date.now();
-const stored = (i: number) => {
+const stored = (i: number, teamId?: string) => {
   const built = buildStoredEvent(
     {
       id: `e${i}`,
       action: 'secret.read',
       actor: { id: 'u1' },
+      ...(teamId === undefined ? {} : { team_id: teamId }),
       occurred_at: new Date(NOW - i * 1000).toISOString(),
     },
     { tenantId: TENANT, retentionDays: 90 },
@@ -155,5 +174,91 @@ describe('GET /v1/events handler', () => {
     );
     expect(result.statusCode).toBe(403);
     expect(ddb.calls()).toHaveLength(0);
+  });
+});
+
+describe('GET /v1/events for people', () => {
+  const teamAdmin = personContext();
+
+  it("keys a team admin's query on the byTeam partitions of their teams, every shard, whatever the filter", async () => {
+    ddb.on(QueryCommand).resolves({ Items: [], ConsumedCapacity: { CapacityUnits: 0.5 } });
+    ddb.on(PutCommand).resolves({});
+    const result = await handler(
+      apiEvent('GET /v1/events', { query: { actor_id: 'u1', action: 'secret.*' }, auth: teamAdmin }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries).toHaveLength(4);
+    for (const query of queries) {
+      expect(query).toMatchObject({
+        TableName: 'events-test',
+        IndexName: 'byTeam',
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+        ExpressionAttributeNames: { '#pk': 'team_pk', '#sk': 'sk' },
+        ScanIndexForward: false,
+      });
+      expect(query.FilterExpression).toBeUndefined();
+    }
+    expect(queries.map((q) => q.ExpressionAttributeValues?.[':pk']).sort()).toEqual([
+      `${TENANT}#0#team_a`,
+      `${TENANT}#0#team_b`,
+      `${TENANT}#1#team_a`,
+      `${TENANT}#1#team_b`,
+    ]);
+
+    const put = ddb.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(fromItem(put?.Item ?? {})).toMatchObject({
+      action: 'audit_log.viewed',
+      actor: { id: 'user_ada', type: 'user', email: 'ada@example.com', name: 'Ada', role: 'team_admin' },
+      metadata: { filters: { actor_id: 'u1', action: 'secret.*' }, returned: 0, viewer_session: 'ses_1' },
+    });
+  });
+
+  it("answers 403 for a team outside the team admin's, before reading anything", async () => {
+    const result = await handler(
+      apiEvent('GET /v1/events', { query: { team_id: 'team_a,team_z' }, auth: teamAdmin }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(403);
+    expect(parse(result).detail).toContain('team_z');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('serves an owner from the index of the filter, like a key', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).resolves({});
+    const owner = personContext({ role: 'owner', teams: '', shards: 1 });
+    const result = await handler(
+      apiEvent('GET /v1/events', { query: { actor_id: 'u1' }, auth: owner }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
+      IndexName: 'byActor',
+      ExpressionAttributeValues: expect.objectContaining({ ':pk': `${TENANT}#0#u1` }),
+    });
+  });
+
+  it('answers 403 to a role the access policy does not let view, reading nothing', async () => {
+    const member = personContext({ role: 'member', teams: '', permissions: '' });
+    const result = await handler(apiEvent('GET /v1/events', { auth: member }), lambdaContext);
+    expect(result.statusCode).toBe(403);
+    expect(parse(result).detail).toContain('may not view');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it("reads an event of the team admin's teams, and 404s (unaudited) one outside them or without a team", async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand, { Key: { pk: `${TENANT}#e1` } }).resolves({ Item: toItem(stored(1, 'team_b'), 2) });
+    ddb.on(GetCommand, { Key: { pk: `${TENANT}#e2` } }).resolves({ Item: toItem(stored(2, 'team_c'), 2) });
+    ddb.on(GetCommand, { Key: { pk: `${TENANT}#e3` } }).resolves({ Item: toItem(stored(3), 2) });
+    const read = (id: string) =>
+      handler(apiEvent('GET /v1/events/{id}', { params: { id }, auth: teamAdmin }), lambdaContext);
+    expect((await read('e1')).statusCode).toBe(200);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+    expect((await read('e2')).statusCode).toBe(404);
+    expect((await read('e3')).statusCode).toBe(404);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
   });
 });
