@@ -78,6 +78,12 @@ export interface ApiKeyRecord {
   revoked_at: string | null;
 }
 
+/** The access policy as shown: `view` then `export` (a stored map keeps no key order). */
+const presentPolicy = ({ view, export: exportRoles }: AccessPolicy): AccessPolicy => ({
+  view,
+  export: exportRoles,
+});
+
 export const presentTenant = (t: TenantRecord) => ({
   id: t.id,
   name: t.name,
@@ -86,7 +92,7 @@ export const presentTenant = (t: TenantRecord) => ({
   shards: t.shards,
   rate_limit_rps: effectiveRateLimitRps(t.plan, t.rate_limit_rps ?? null),
   email_domains: t.email_domains ?? [],
-  access: policyOf(t.access),
+  access: presentPolicy(policyOf(t.access)),
   created_at: t.created_at,
   updated_at: t.updated_at,
   ...(t.retention_job === undefined ? {} : { retention_job: presentRetentionJob(t.retention_job) }),

@@ -118,11 +118,18 @@ const SETTINGS = [
   'access',
 ] as const;
 
-/** A comparable form of a shown setting: lists of domains or roles are sets (order means nothing). */
+/**
+ * A comparable form of a setting: lists of domains or roles are sets, and an object's keys come
+ * in any order (DynamoDB does not keep a map's), so neither order means anything.
+ */
 const comparable = (value: unknown): string => {
   if (Array.isArray(value)) return JSON.stringify([...value].sort());
   if (value !== null && typeof value === 'object')
-    return JSON.stringify(Object.entries(value).map(([k, v]) => [k, comparable(v)]));
+    return JSON.stringify(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, comparable(v)]),
+    );
   return JSON.stringify(value);
 };
 
