@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@a
 import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { toItem } from '#shared/adapters/event-store.ts';
+import { fromItem, toItem } from '#shared/adapters/event-store.ts';
 import { buildStoredEvent } from '#shared/domain/event.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import { TENANT } from './api-event.ts';
@@ -147,6 +147,63 @@ const sqsEvent = (attempt = 1): SQSEvent =>
 const context = (remainingMs: number) =>
   ({ getRemainingTimeInMillis: () => remainingMs }) as unknown as Context;
 const record = () => control.get(`TENANT#${TENANT}|EXPORT#${EXPORT_ID}`) as Record<string, any>;
+
+describe("export worker, a team admin's export", () => {
+  it('reads only the byTeam partitions recorded on the export, every invocation, and audits the person', async () => {
+    vi.stubEnv('TRAILKEEPER_EXPORT_TIME_RESERVE_MS', '60000');
+    const queued = record();
+    control.set(`TENANT#${TENANT}|EXPORT#${EXPORT_ID}`, {
+      ...queued,
+      notify_email: null,
+      requested_by: 'user_ada',
+      requester: {
+        kind: 'person',
+        id: 'user_ada',
+        email: 'ada@example.com',
+        role: 'team_admin',
+        session_id: 'ses_1',
+      },
+      team_scope: ['team_a', 'team_b'],
+    });
+    // Each team's partition holds every other event (the fixture's items carry no team key: the
+    // partition is told by the key condition), paged by ExclusiveStartKey as DynamoDB does.
+    ddb.on(QueryCommand).callsFake((input) => {
+      const pk = String(input.ExpressionAttributeValues[':pk']);
+      const parity = pk.endsWith('#team_a') ? 0 : pk.endsWith('#team_b') ? 1 : -1;
+      const high = String(input.ExpressionAttributeValues[':high']);
+      const after = input.ExclusiveStartKey?.sk as string | undefined;
+      const rest = eventItems.filter(
+        (item, i) =>
+          i % 2 === parity &&
+          (high.endsWith('$') || String(item.sk) < high) &&
+          (after === undefined || String(item.sk) < after),
+      );
+      const page = rest.slice(0, input.Limit);
+      const last = page.at(-1);
+      return {
+        Items: page,
+        LastEvaluatedKey: rest.length > input.Limit && last ? { sk: last.sk } : undefined,
+      };
+    });
+    let rounds = 0;
+    do {
+      await handler(sqsEvent(), context(1_000)); // checkpoints after every part: several invocations
+      rounds += 1;
+    } while (record().status === 'running' && rounds < 100);
+    expect(record()).toMatchObject({ status: 'completed', rows: TOTAL });
+    expect(rounds).toBeGreaterThan(1);
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(new Set(queries.map((q) => `${q.IndexName} ${q.ExpressionAttributeValues?.[':pk']}`))).toEqual(
+      new Set([`byTeam ${TENANT}#0#team_a`, `byTeam ${TENANT}#0#team_b`]),
+    );
+    const audit = ddb.commandCalls(PutCommand, { TableName: 'events-test' })[0]?.args[0].input.Item;
+    expect(fromItem(audit ?? {})).toMatchObject({
+      action: 'audit_log.exported',
+      actor: { id: 'user_ada', type: 'user', email: 'ada@example.com', role: 'team_admin' },
+      metadata: { export_id: EXPORT_ID, viewer_session: 'ses_1' },
+    });
+  });
+});
 
 describe('export worker', () => {
   it('streams every event into a multipart upload, completes it, audits it and emails the link', async () => {
