@@ -6,22 +6,34 @@
  *
  * Instead, this instance keeps resolved credentials in memory for a few seconds
  * (`TRAILKEEPER_AUTH_CACHE_SECONDS`, keyed by the token's SHA-256, never the token), and enforces
- * each tenant's request rate (shared/usecases/rate-limit.ts) on every request, cached or not.
+ * each tenant's request rate (shared/usecases/rate-limit.ts) on every request, cached or not, for
+ * keys and people alike. A viewer-session JWT is verified with the session key's public half only
+ * (its revocations and the tenant's access policy are re-read at most every cache period, and a
+ * cached session never outlives its token).
  */
 import { createHash } from 'node:crypto';
 import { dynamoDocumentClient, requiredEnv } from '#shared/adapters/clients.ts';
 import { controlStore, operatorKey } from '#shared/adapters/control-wiring.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
+import { sessionVerifierFromEnv } from '#shared/adapters/session-keys.ts';
+import { DynamoSessionStore } from '#shared/adapters/session-store.ts';
 import { ENV } from '#shared/config/env.ts';
 import { MANIFEST } from '#shared/config/manifest.ts';
-import { type AuthorizerContext, type Principal, toAuthorizerContext } from '#shared/domain/principal.ts';
+import { type AuthorizerContext, toAuthorizerContext } from '#shared/domain/principal.ts';
 import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
-import { authenticate, bearerToken } from '#shared/usecases/authenticate.ts';
+import { type Authenticated, authenticate, bearerToken } from '#shared/usecases/authenticate.ts';
 import { RateLimiter } from '#shared/usecases/rate-limit.ts';
 
 const telemetry = createTelemetry();
 const { logger } = telemetry;
-const deps = { control: controlStore(), operatorKey };
+const deps = {
+  control: controlStore(),
+  operatorKey,
+  sessions: {
+    verifier: sessionVerifierFromEnv(),
+    store: new DynamoSessionStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable)),
+  },
+};
 const limiter = new RateLimiter(
   new DynamoRateCounterStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable)),
   {
@@ -33,13 +45,13 @@ const limiter = new RateLimiter(
 );
 
 const MAX_CACHED = 5000;
-const cache = new Map<string, { principal: Principal | null; until: number }>();
+const cache = new Map<string, { principal: Authenticated | null; until: number }>();
 
 const cacheSeconds = (): number => Math.max(0, Number(process.env[ENV.authCacheSeconds] ?? 0) || 0);
 const rateLimitsOn = (): boolean => process.env[ENV.rateLimits] !== 'off';
 
 /** The principal for `token`, from this instance's cache while fresh, else from the store. */
-const resolve = async (token: string | null, nowMs: number): Promise<Principal | null> => {
+const resolve = async (token: string | null, nowMs: number): Promise<Authenticated | null> => {
   const ttlMs = cacheSeconds() * 1000;
   if (token === null || ttlMs === 0) return authenticate(deps, token);
   const key = createHash('sha256').update(token).digest('base64url');
@@ -47,16 +59,29 @@ const resolve = async (token: string | null, nowMs: number): Promise<Principal |
   if (hit !== undefined && hit.until > nowMs) return hit.principal;
   const principal = await authenticate(deps, token);
   if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, { principal, until: nowMs + ttlMs });
+  // A session is cached no longer than its token lives.
+  const until = Math.min(
+    nowMs + ttlMs,
+    principal?.kind === 'person' && 'expiresAtMs' in principal ? principal.expiresAtMs : Infinity,
+  );
+  cache.set(key, { principal, until });
   return principal;
 };
+
+/** The tenant's request rate for a key or a person; undefined for the operator and the anonymous. */
+const rateOf = (principal: Authenticated | null): number | undefined =>
+  principal !== null &&
+  (principal.kind === 'key' || principal.kind === 'person') &&
+  'rateLimitRps' in principal
+    ? principal.rateLimitRps
+    : undefined;
 
 type Decision = { isAuthorized: boolean; context: AuthorizerContext };
 
 export const handler = lambdaHandler('authorizer', telemetry, async (event): Promise<Decision> => {
   const token = bearerToken(event.headers?.[MANIFEST.authorizer.identityHeader] ?? event.identitySource?.[0]);
   const nowMs = Date.now();
-  let principal: Principal | null;
+  let principal: Authenticated | null;
   try {
     principal = await resolve(token, nowMs);
   } catch (error) {
@@ -67,10 +92,14 @@ export const handler = lambdaHandler('authorizer', telemetry, async (event): Pro
     });
     return { isAuthorized: true, context: { kind: 'unavailable' } };
   }
-  if (principal?.kind === 'key' && principal.rateLimitRps !== undefined && rateLimitsOn()) {
-    const decision = await limiter.check(principal.tenantId, principal.rateLimitRps, nowMs);
+  const rate = rateOf(principal);
+  if (principal !== null && principal.kind !== 'operator' && rate !== undefined && rateLimitsOn()) {
+    const decision = await limiter.check(principal.tenantId, rate, nowMs);
     if (!decision.allowed) {
-      logger.info('throttled', { tenant_id: principal.tenantId, key_id: principal.keyId });
+      logger.info('throttled', {
+        tenant_id: principal.tenantId,
+        ...(principal.kind === 'key' ? { key_id: principal.keyId } : { session_id: principal.sessionId }),
+      });
       return {
         isAuthorized: true,
         context: { kind: 'throttled', tenantId: principal.tenantId, retryAfter: decision.retryAfterSeconds },
@@ -79,9 +108,14 @@ export const handler = lambdaHandler('authorizer', telemetry, async (event): Pro
   }
   const context = toAuthorizerContext(
     principal,
-    token === null ? 'missing or malformed authorization header' : 'unknown or revoked key',
+    token === null ? 'missing or malformed authorization header' : 'unknown or revoked credentials',
   );
-  logger.info('authorized', { kind: context.kind, tenant_id: context.tenantId, key_id: context.keyId });
+  logger.info('authorized', {
+    kind: context.kind,
+    tenant_id: context.tenantId,
+    key_id: context.keyId,
+    session_id: context.sessionId,
+  });
   return { isAuthorized: true, context };
 });
 

@@ -25,6 +25,7 @@ import { Exports, type SenderOptions } from './constructs/exports.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { constructId, ServiceFunction, type ServiceResources } from './constructs/service-function.ts';
 import { ServiceSecrets } from './constructs/service-secrets.ts';
+import { SessionKey } from './constructs/session-key.ts';
 import { SigningKey } from './constructs/signing-key.ts';
 import { StreamConsumer } from './constructs/stream-consumer.ts';
 
@@ -78,6 +79,7 @@ export class TrailkeeperStack extends Stack {
   readonly accessLogs: AccessLogBucket;
   readonly archive: Archive;
   readonly signingKey: SigningKey;
+  readonly sessionKey: SessionKey;
   readonly exports: Exports;
   readonly api: Api;
   /** The `stream` functions, each with its event source mapping and on-failure queue. */
@@ -99,12 +101,14 @@ export class TrailkeeperStack extends Stack {
     this.accessLogs = new AccessLogBucket(this, 'AccessLogs');
     this.archive = new Archive(this, 'Archive', { accessLogs: this.accessLogs.bucket });
     this.signingKey = new SigningKey(this, 'SigningKey');
+    this.sessionKey = new SessionKey(this, 'SessionKey');
     const base = {
       events: this.events,
       control: this.control,
       secrets: this.secrets,
       archive: this.archive,
       signing: this.signingKey,
+      sessionKey: this.sessionKey,
     };
     this.exports = new Exports(this, 'Exports', {
       resources: base,
@@ -233,6 +237,10 @@ export class TrailkeeperStack extends Stack {
     new CfnOutput(this, 'SigningKeyArn', {
       value: this.signingKey.key.keyArn,
       description: `KMS key (ECC_NIST_P256, ${this.signingKey.alias.aliasName}) signing the integrity digests; its public key is served at GET /v1/integrity/public-key (or: aws kms get-public-key --key-id …)`,
+    });
+    new CfnOutput(this, 'SessionKeyArn', {
+      value: this.sessionKey.key.keyArn,
+      description: `KMS key (ECC_NIST_P256, ${this.sessionKey.alias.aliasName}, generation ${this.sessionKey.generation}) signing viewer-session tokens; to rotate, see the README`,
     });
     const { identity } = this.exports.sender;
     new CfnOutput(this, 'EmailSender', {

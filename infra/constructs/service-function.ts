@@ -23,6 +23,11 @@ import type { EventsTable } from './events-table.ts';
 import { type ExportResources, exportEnvironment, grantExportAccess } from './export-access.ts';
 import { FunctionSchedule } from './schedule.ts';
 import type { ServiceSecrets } from './service-secrets.ts';
+import {
+  grantSessionKeyAccess,
+  type SessionKeyResources,
+  sessionKeyEnvironment,
+} from './session-key-access.ts';
 import { grantSigningAccess, type SigningResources, signingEnvironment } from './signing-access.ts';
 import { grantControlAccess, grantEventsAccess } from './table-access.ts';
 
@@ -62,6 +67,7 @@ export interface ServiceResources {
   readonly exports: ExportResources;
   readonly archive: ArchiveResources;
   readonly signing: SigningResources;
+  readonly sessionKey: SessionKeyResources;
 }
 
 export interface ServiceFunctionProps {
@@ -118,6 +124,7 @@ export class ServiceFunction extends Construct {
         ...exportEnvironment(resources.exports, definition),
         ...archiveEnvironment(resources.archive, definition),
         ...signingEnvironment(resources.signing, definition),
+        ...sessionKeyEnvironment(resources.sessionKey, definition),
         [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
         [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
         NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
@@ -145,6 +152,7 @@ export class ServiceFunction extends Construct {
     grantExportAccess(role, resources.exports, definition);
     grantArchiveAccess(role, resources.archive, definition);
     grantSigningAccess(role, resources.signing, definition);
+    grantSessionKeyAccess(role, resources.sessionKey, definition);
 
     if (definition.kind === 'schedule') {
       // A deployment may change a job's rate (`cdk deploy -c sealEveryMinutes=10`).

@@ -59,12 +59,26 @@ const ensureDemo = async (baseUrl: string, operatorKey: string, dataDir: string)
   return demo;
 };
 
+/**
+ * A fresh owner session for the demo tenant: the console link SPEC asks `npm start` to print
+ * (one-time, 5 minutes; minted with the operator key like any backend would with an admin key).
+ */
+const mintOwnerLink = async (baseUrl: string, operatorKey: string, tenantId: string): Promise<string> => {
+  const minted = await post(
+    `${baseUrl}/v1/tenants/${encodeURIComponent(tenantId)}/viewer-sessions`,
+    operatorKey,
+    { user: { id: 'demo-owner', name: 'Demo owner' }, role: 'owner', ttl_seconds: 43_200 },
+  );
+  return String(minted.url ?? '');
+};
+
 const banner = (
   url: string,
   operatorKey: string,
   dataDir: string,
   outboxDir: string,
   demo: Demo | undefined,
+  consoleLink: string | undefined,
 ): string => {
   const sampleEvent = JSON.stringify({
     action: 'member.role_changed',
@@ -84,6 +98,9 @@ const banner = (
     lines.push(
       `  demo tenant:   ${demo.tenantId}`,
       `  demo API key:  ${demo.key}   (local convenience, kept in ${join(dataDir, 'demo.json')})`,
+      consoleLink
+        ? `  console:       ${consoleLink}   (owner of the demo tenant; the link works once, within 5 minutes)`
+        : '  console:       no owner link (see the message above)',
       '',
       'Try it:',
       `  curl -sS -X POST ${url}/v1/events -H 'authorization: Bearer ${demo.key}' \\`,
@@ -137,7 +154,16 @@ const main = async (): Promise<void> => {
       `Could not create the demo tenant through the API (${reason}). The API keeps serving.\n`,
     );
   }
-  process.stdout.write(banner(stack.url, stack.operatorKey, dataDir, stack.outboxDir, demo));
+  let consoleLink: string | undefined;
+  if (demo) {
+    try {
+      consoleLink = await mintOwnerLink(stack.url, stack.operatorKey, demo.tenantId);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`Could not mint a console link for the demo tenant (${reason}).\n`);
+    }
+  }
+  process.stdout.write(banner(stack.url, stack.operatorKey, dataDir, stack.outboxDir, demo, consoleLink));
 };
 
 main().catch((error: unknown) => {

@@ -258,6 +258,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const keyDir = dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-keys-')) : dataDir;
     if (dataDir === undefined) cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
     const signingKeyFile = await ensureSigningKeyFile(join(keyDir, 'signing-key.pem'));
+    // The viewer-session token key: its own KMS key in AWS; its own P-256 key file here.
+    const sessionKeyFile = await ensureSigningKeyFile(join(keyDir, 'session-key.pem'));
     const exportPartBytes = options.exportPartBytes ?? process.env[ENV.exportPartBytes];
     const exportTimeReserveMs = options.exportTimeReserveMs ?? process.env[ENV.exportTimeReserveMs];
 
@@ -274,6 +276,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ...(closeAfterHours === undefined ? {} : { [ENV.archiveCloseAfterHours]: String(closeAfterHours) }),
       ...(sealLagMs === undefined ? {} : { [ENV.sealWatermarkLagMs]: String(sealLagMs) }),
       [ENV.signingKeyFile]: signingKeyFile,
+      [ENV.sessionKeyFile]: sessionKeyFile,
       [ENV.operatorKey]: secrets.operatorKey,
       [ENV.cursorKey]: secrets.cursorKey,
       [AWS_SDK_ENV.region]: 'us-east-1',

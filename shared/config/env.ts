@@ -37,6 +37,18 @@ export const ENV = {
   signingKeyId: 'TRAILKEEPER_SIGNING_KEY_ID',
   /** Locally: a PKCS#8 PEM file holding a P-256 private key (created under .data/ on first start). */
   signingKeyFile: 'TRAILKEEPER_SIGNING_KEY_FILE',
+  /**
+   * The viewer-session token key in AWS: a KMS key id or ARN (ECC_NIST_P256, SIGN_VERIFY), of
+   * its own (never the digest signing key). The sessions function signs with it; the authorizer
+   * verifies with its public key.
+   */
+  sessionKeyId: 'TRAILKEEPER_SESSION_KEY_ID',
+  /** During a rotation, the previous session key (KMS id or ARN): the authorizer still accepts its tokens. */
+  sessionKeyPreviousId: 'TRAILKEEPER_SESSION_KEY_PREVIOUS_ID',
+  /** Locally: a PKCS#8 PEM file holding the session key (P-256; created under .data/ on first start). */
+  sessionKeyFile: 'TRAILKEEPER_SESSION_KEY_FILE',
+  /** Locally, during a rotation: a PEM file of the previous session key (public or private). */
+  sessionKeyPreviousFile: 'TRAILKEEPER_SESSION_KEY_PREVIOUS_FILE',
   /** Local runtime and tests only: the sealer's watermark lag in ms (AWS: INTEGRITY's, from the timeouts). */
   sealWatermarkLagMs: 'TRAILKEEPER_SEAL_WATERMARK_LAG_MS',
   /** Milliseconds the export worker keeps in reserve before it checkpoints (tests force tiny budgets). */

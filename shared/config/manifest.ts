@@ -41,6 +41,11 @@ export type SecretName = 'operatorKey' | 'cursorKey';
 export type ArchiveAccess = 'stage' | 'compact' | 'digests' | 'digests-read';
 /** The digest signing key: `sign` (KMS Sign and GetPublicKey) or `public-key` (GetPublicKey only). */
 export type SigningAccess = 'sign' | 'public-key';
+/**
+ * The viewer-session token key: `sign` (KMS Sign of a SHA-256 digest, and GetPublicKey: the
+ * sessions function alone) or `verify` (GetPublicKey only: the authorizer).
+ */
+export type SessionKeyAccess = 'sign' | 'verify';
 /** Exports bucket: `write` = put objects and run multipart uploads; `read` = presign downloads (GetObject). */
 export type BucketAccess = 'read' | 'write' | 'read-write';
 
@@ -66,6 +71,8 @@ interface FunctionBase {
   readonly archive?: ArchiveAccess;
   /** The digest signing key (absent = none). */
   readonly signing?: SigningAccess;
+  /** The viewer-session token key (absent = none). */
+  readonly sessionKey?: SessionKeyAccess;
   /**
    * Names of the metrics the handler emits (Powertools EMF, namespace and `service` dimension of
    * shared/config/observability.ts). CDK alarms watch some of them: rename one, rename both.
@@ -244,6 +251,31 @@ const SPECS = {
       { route: 'POST /v1/tenants/{tenant_id}/keys' },
       { route: 'GET /v1/tenants/{tenant_id}/keys' },
       { route: 'DELETE /v1/tenants/{tenant_id}/keys/{key_id}' },
+      { route: 'POST /v1/tenants/{tenant_id}/viewer-sessions' },
+      { route: 'DELETE /v1/tenants/{tenant_id}/viewer-sessions' },
+    ],
+  },
+
+  /**
+   * Exchanges a viewer session's one-time code for its session token: the only function that may
+   * sign with the session key. Small and public (the code is the credential).
+   */
+  sessions: {
+    kind: 'http',
+    description: 'Trailkeeper viewer-session code exchange',
+    memoryMiB: 256,
+    timeoutSeconds: 5,
+    events: 'none',
+    // Consumes the code (conditional delete), reads the tenant and the revocations.
+    control: 'read-write',
+    secrets: [],
+    sessionKey: 'sign',
+    routes: [
+      {
+        route: 'POST /v1/sessions',
+        public:
+          'A browser exchanges the one-time code of a viewer-session link for its session token: the code (256 random bits, single use, minutes long) is the credential, so no Authorization header can be required.',
+      },
     ],
   },
 
@@ -255,6 +287,8 @@ const SPECS = {
     events: 'none',
     control: 'read',
     secrets: ['operatorKey'],
+    // Verifies viewer-session tokens with the session key's public half.
+    sessionKey: 'verify',
     identityHeader: 'authorization',
     /**
      * 0, and no identity source, so API Gateway invokes the authorizer for every request, with or

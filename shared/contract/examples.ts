@@ -19,9 +19,13 @@ import type {
   KeyCreate,
   Problem,
   PublicKey,
+  SessionExchange,
+  SessionToken,
   TenantCreate,
   TenantUpdate,
   ValidationProblem,
+  ViewerSession,
+  ViewerSessionCreate,
 } from './schemas.ts';
 
 export const TENANT_ID = 'tnt_01jd8x1a2b3c4d5e6f7g8h9j0k';
@@ -222,6 +226,42 @@ export const keyList: ApiKeyList = {
     }),
     presentKey({ ...keyRecord, revoked_at: '2026-11-20T16:41:09.002Z' }),
   ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Viewer sessions
+
+export const mintSessionInput = {
+  user: { id: 'user_ada', email: 'ada@example.com', name: 'Ada Lovelace' },
+  role: 'admin',
+  ttl_seconds: 3600,
+} satisfies ViewerSessionCreate;
+
+export const mintTeamAdminSessionInput = {
+  user: { id: 'user_grace', email: 'grace@example.com' },
+  role: 'team_admin',
+  team_ids: ['team_payments', 'team_risk'],
+} satisfies ViewerSessionCreate;
+
+const SESSION_CODE = 'Xq0r5oVb3m9Tz1cK7hJwE2yL8aN4fD6sG0uP1iR3tQe';
+
+export const mintedSession: ViewerSession = {
+  code: SESSION_CODE,
+  url: `${BASE_URL}/console/t/${TENANT_ID}/#code=${SESSION_CODE}`,
+  code_expires_at: '2026-11-18T10:20:00.000Z',
+  expires_at: '2026-11-18T11:15:00.000Z',
+};
+
+export const exchangeCodeInput = { code: SESSION_CODE } satisfies SessionExchange;
+
+export const sessionToken: SessionToken = {
+  token:
+    'eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImFybjphd3M6a21zOmV1LXdlc3QtMToxMjM0NTY3ODkwMTI6a2V5L2MwZmZlZSJ9.eyJpc3MiOiJ0cmFpbGtlZXBlciIsImF1ZCI6InRyYWlsa2VlcGVyOnZpZXdlciIsInN1YiI6InVzZXJfYWRhIiwianRpIjoic2VzXzAxamQ5YjBjMWQyZTNmNGc1aDZqN2s4bTluMCIsInRpZCI6InRudF8wMWpkOHgxYTJiM2M0ZDVlNmY3ZzhoOWowayIsInJvbGUiOiJhZG1pbiIsImlhdCI6MTc2MzQ2MDYwMCwiZXhwIjoxNzYzNDY0MTAwfQ.MEUCIQDh3dX1z9oYV2a0vT8iQkq5u7rYw1xJm4nLp6sO2gB3fAIgJ1k0f9eZ8cX7vW6uT5sR4qP3oN2mL1kJ0iH9gG8fE7c',
+  expires_at: mintedSession.expires_at,
+  user: mintSessionInput.user,
+  role: 'admin',
+  team_ids: [],
+  permissions: ['view', 'export'],
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -64,6 +64,11 @@ export const buildOpenApiDocument = (options: { serverUrl?: string } = {}): Open
         { name: 'Integrity', description: 'Signed digests, inclusion proofs and the signing key.' },
         { name: 'Tenants', description: 'Workspaces, their plans and settings (operator).' },
         { name: 'Keys', description: "A tenant's API keys." },
+        {
+          name: 'People',
+          description:
+            "Viewer sessions: the application's signed-in users reading their workspace's trail in the console.",
+        },
         { name: 'Service', description: 'Liveness and this document.' },
       ],
       paths: paths(),

@@ -26,6 +26,7 @@ import {
   eventIdParams,
   eventPageSchema,
   eventSchema,
+  exchangeCodeBody,
   exportIdParams,
   exportSchema,
   healthSchema,
@@ -34,10 +35,14 @@ import {
   ingestBody,
   keyParams,
   listQuery,
+  mintedSessionSchema,
+  mintSessionBody,
   openApiDocumentSchema,
   problemSchema,
   publicKeySchema,
   replayAckSchema,
+  revokeSessionsQuery,
+  sessionTokenSchema,
   tenantParams,
   tenantSchema,
   updateTenantBody,
@@ -511,6 +516,78 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
       '204': { description: 'Revoked.' },
       '404': R.notFound,
       ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/tenants/{tenant_id}/viewer-sessions': {
+    operationId: 'createViewerSession',
+    tags: ['People'],
+    summary: 'Mint a viewer session for a signed-in user',
+    description: [
+      "The operator, or a key of this tenant with `admin` (another tenant's key: 404): the SaaS application's backend, for one of its signed-in users.",
+      '',
+      "Answers a one-time `code` (works once, within 5 minutes; only its SHA-256 is stored) and the console `url` that carries it in its fragment. A role the tenant's access policy does not let view (by default `member` and `guest`) is a **403**, and nothing is minted. Writes a `trailkeeper.viewer_session.created` event into the tenant's trail.",
+    ].join('\n'),
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: tenantParams },
+    requestBody: {
+      required: true,
+      content: jsonBody(mintSessionBody, {
+        admin: { summary: 'A workspace admin, for an hour', value: ex.mintSessionInput },
+        'team-admin': { summary: 'A team admin of two teams', value: ex.mintTeamAdminSessionInput },
+      }),
+    },
+    responses: {
+      '201': ok('The code and the console link.', mintedSessionSchema, {
+        session: { summary: 'Minted', value: ex.mintedSession },
+      }),
+      '404': R.notFound,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'DELETE /v1/tenants/{tenant_id}/viewer-sessions': {
+    operationId: 'revokeViewerSessions',
+    tags: ['People'],
+    summary: 'Revoke viewer sessions',
+    description:
+      "The operator, or a key of this tenant with `admin`. Every session of the tenant issued until now — or only one person's, with `user_id` — and every code minted until now stops working: at once locally, within 10 s in AWS. Writes a `trailkeeper.viewer_sessions.revoked` event.",
+    security: OPERATOR_OR_ADMIN_KEY,
+    requestParams: { path: tenantParams, query: revokeSessionsQuery },
+    responses: {
+      '204': { description: 'Revoked.' },
+      '400': R.invalidQuery,
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/sessions': {
+    operationId: 'exchangeSessionCode',
+    tags: ['People'],
+    summary: "Exchange a viewer session's code for its token",
+    description:
+      "No credential: the one-time code is one. Answers the session token (a JWT to send as `Authorization: Bearer`), the person, their role and teams, and what the tenant's access policy lets them do. A used, expired or unknown code — or one minted before its sessions were revoked — is a **401**.",
+    security: PUBLIC,
+    requestBody: {
+      required: true,
+      content: jsonBody(exchangeCodeBody, {
+        code: { summary: 'The code of a link', value: ex.exchangeCodeInput },
+      }),
+    },
+    responses: {
+      '201': ok('The session token.', sessionTokenSchema, {
+        token: { summary: 'An admin session', value: ex.sessionToken },
+      }),
+      '401': problemResponse(
+        'InvalidSessionCode',
+        'The code is unknown, already used or expired.',
+        simple('unauthorized'),
+        exampleOf('unauthorized', 'A code used twice'),
+      ),
+      ...WITH_BODY,
+      ...ALWAYS,
     },
   },
 

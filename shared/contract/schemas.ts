@@ -11,7 +11,8 @@ import * as z from 'zod';
 import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
 import { createExportSchema } from '../domain/export.ts';
 import { EXPORT_FORMATS } from '../domain/export-format.ts';
-import { ROLES } from '../domain/people.ts';
+import { PERMISSIONS, ROLES } from '../domain/people.ts';
+import { exchangeCodeSchema, mintSessionSchema, revokeSessionsQuerySchema } from '../domain/people-input.ts';
 import { SCOPES } from '../domain/principal.ts';
 import { eventFiltersSchema, listQuerySchema } from '../domain/query.ts';
 import { PLAN_NAMES, type Plan } from '../domain/retention.ts';
@@ -159,6 +160,24 @@ export const createKeyBody = createKeySchema.meta({
   description: 'A name for the key and its scopes.',
 });
 
+export const mintSessionBody = mintSessionSchema.meta({
+  id: 'ViewerSessionCreate',
+  description:
+    "The signed-in user of the SaaS application, their role in the workspace, a team admin's teams (1–50, required for `team_admin` and only for it) and the session's lifetime (`ttl_seconds`, 60–43,200, default 3,600).",
+});
+
+export const exchangeCodeBody = exchangeCodeSchema.meta({
+  id: 'SessionExchange',
+  description: 'The one-time code of a viewer-session link (the `#code=` fragment of its `url`).',
+});
+
+export const revokeSessionsQuery = revokeSessionsQuerySchema.extend({
+  user_id: revokeSessionsQuerySchema.shape.user_id.meta({
+    description: "Revoke only this person's sessions (their id in the application); absent: everyone's.",
+    example: 'user_42',
+  }),
+});
+
 export const eventIdParams = z.object({
   id: eventIdSchema.meta({ description: "The event's id.", example: 'evt_7f3a' }),
 });
@@ -283,6 +302,49 @@ export const createdKeySchema = apiKeySchema
 export const apiKeyListSchema = z
   .strictObject({ data: z.array(apiKeySchema) })
   .meta({ id: 'ApiKeyList', description: 'Oldest first; revoked keys included.' });
+
+export const mintedSessionSchema = z
+  .strictObject({
+    code: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/)
+      .meta({
+        description:
+          'The one-time code (256 random bits): exchanged once, within 5 minutes, at `POST /v1/sessions`. Only its SHA-256 is stored.',
+      }),
+    url: z.string().meta({
+      description:
+        'The console, signed in: `<public URL>/console/t/<tenant id>/#code=<code>` (the code rides in the fragment, which browsers never send to a server). Send the user there or show it in an iframe.',
+    }),
+    code_expires_at: timestampSchema.meta({ description: 'When the code stops working.' }),
+    expires_at: timestampSchema.meta({
+      description: 'When the session ends: `ttl_seconds` after the mint, whenever the code is exchanged.',
+    }),
+  })
+  .meta({ id: 'ViewerSession' });
+
+export const sessionTokenSchema = z
+  .strictObject({
+    token: z
+      .string()
+      .regex(/^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+      .meta({
+        description:
+          'The session token: a JWT (ES256; `iss` `trailkeeper`, `aud` `trailkeeper:viewer`), sent as `Authorization: Bearer <token>` on the read routes.',
+      }),
+    expires_at: timestampSchema,
+    user: z.strictObject({
+      id: z.string(),
+      email: z.string().optional(),
+      name: z.string().optional(),
+    }),
+    role: z.enum(ROLES),
+    team_ids: z.array(z.string()).meta({ description: "A team admin's teams; empty for every other role." }),
+    permissions: z
+      .array(z.enum(PERMISSIONS))
+      .meta({ description: "What the role may do under the tenant's current access policy." }),
+  })
+  .meta({ id: 'SessionToken' });
 
 /** An export's filters as recorded: the request's filters (an action list as an array) and the resolved window. */
 export const exportFiltersSchema = eventFiltersSchema
@@ -481,6 +543,10 @@ export type ExportRequest = z.input<typeof createExportBody>;
 export type TenantCreate = z.input<typeof createTenantBody>;
 export type TenantUpdate = z.input<typeof updateTenantBody>;
 export type KeyCreate = z.input<typeof createKeyBody>;
+export type ViewerSessionCreate = z.input<typeof mintSessionBody>;
+export type SessionExchange = z.input<typeof exchangeCodeBody>;
+export type ViewerSession = z.infer<typeof mintedSessionSchema>;
+export type SessionToken = z.infer<typeof sessionTokenSchema>;
 export type Event = z.infer<typeof eventSchema>;
 export type ReplayAck = z.infer<typeof replayAckSchema>;
 export type EventBatchResult = z.infer<typeof eventBatchResultSchema>;

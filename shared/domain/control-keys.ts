@@ -3,7 +3,9 @@
  * else (as shared/domain/keys.ts does for the events table). Everything of a tenant lives in its
  * partition `TENANT#<id>`, the sort key naming the record: `TENANT` (the tenant itself, which also
  * carries its retention job and seal state), `KEY#<key id>`, `EXPORT#<export id>`,
- * `DIGEST#<interval end>`, `EMAIL_QUOTA#<window>`. Rate-limit counters have their own partition
+ * `DIGEST#<interval end>`, `EMAIL_QUOTA#<window>`, `SESSIONS_REVOKED` (and `SESSIONS_REVOKED#USER#<user id>`).
+ * A viewer session's one-time code has its own partition, `SESSION_CODE#<SHA-256 of the code>`:
+ * exchanging it names nothing but the code. Rate-limit counters have their own partition
  * per tenant (`RATE#<tenant>` / `W#<window>`), so their writes never share one with the tenant's
  * records. Two sparse indexes list tenants (`tenants`) and tenants with a pending or running
  * retention job (`activeJobs`).
@@ -58,6 +60,22 @@ export const digestKey = (tenantId: string, intervalEnd: string): ControlKey =>
 /** One counter of notification emails per tenant and window (shared/domain/export.ts emailQuotaWindow). */
 export const emailQuotaKey = (tenantId: string, window: string): ControlKey =>
   key(tenantPartition(tenantId), `${EMAIL_QUOTA_SK_PREFIX}${window}`);
+
+/** The one-time code of a viewer session, by its hash (the code itself is never stored). */
+export const sessionCodeKey = (codeHash: string): ControlKey =>
+  key(`SESSION_CODE#${codeHash}`, 'SESSION_CODE');
+
+const SESSIONS_REVOKED_SK = 'SESSIONS_REVOKED';
+
+/**
+ * "Sessions issued until T are revoked": for the whole tenant (`userId` null), or for one person
+ * of it (their id in the SaaS application).
+ */
+export const sessionRevocationKey = (tenantId: string, userId: string | null): ControlKey =>
+  key(
+    tenantPartition(tenantId),
+    userId === null ? SESSIONS_REVOKED_SK : `${SESSIONS_REVOKED_SK}#USER#${userId}`,
+  );
 
 /**
  * Leading characters of every rate-counter partition: the authorizer's IAM grant may write only

@@ -41,6 +41,8 @@ describe('an HTTP function’s route handlers', () => {
       'PATCH /v1/tenants/{tenant_id}': ok,
       'POST /v1/tenants/{tenant_id}/keys': ok,
       'GET /v1/tenants/{tenant_id}/keys': ok,
+      'POST /v1/tenants/{tenant_id}/viewer-sessions': ok,
+      'DELETE /v1/tenants/{tenant_id}/viewer-sessions': ok,
       'DELETE /v1/tenants/{tenant_id}/keys/{key_id}': async (request) => {
         seen.push(`${request.params.tenant_id}/${request.params.key_id}`);
         return json(200, {});

@@ -1167,6 +1167,7 @@ describe('cdk-nag', () => {
         'Trailkeeper/Api/HttpApi/GET--health AwsSolutions-APIG4',
         'Trailkeeper/Api/HttpApi/GET--v1--openapi.json AwsSolutions-APIG4',
         'Trailkeeper/Api/HttpApi/GET--v1--integrity--public-key AwsSolutions-APIG4',
+        'Trailkeeper/Api/HttpApi/POST--v1--sessions AwsSolutions-APIG4',
         'Trailkeeper/Secrets/CursorKey AwsSolutions-SMG4',
         'Trailkeeper/Secrets/OperatorKey AwsSolutions-SMG4',
         'Trailkeeper/Archiver/DeadLetterQueue AwsSolutions-SQS3',
