@@ -16,6 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { base64url } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AuthorizerContext } from '#shared/domain/principal.ts';
 import { derToJoseSignature, hashSessionCode } from '#shared/domain/session-token.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
 
@@ -69,7 +70,7 @@ const exchange = (body: unknown) => {
   return sessions(event, lambdaContext);
 };
 
-const mint = (body: unknown, auth: Parameters<typeof apiEvent>[1]['auth'] = operator) =>
+const mint = (body: unknown, auth: AuthorizerContext = operator) =>
   admin(
     apiEvent('POST /v1/tenants/{tenant_id}/viewer-sessions', { body, auth, params: { tenant_id: TENANT } }),
     lambdaContext,
