@@ -290,6 +290,46 @@ describe('the contract, against the local stack', () => {
     });
   });
 
+  it('viewer sessions', async () => {
+    const tenant = await createTenant();
+    const params = { tenant_id: tenant.id };
+    const minted = await call('POST /v1/tenants/{tenant_id}/viewer-sessions', 201, {
+      params,
+      token: tenant.key,
+      body: { user: { id: 'user_ada', email: 'ada@example.com' }, role: 'team_admin', team_ids: ['t1'] },
+    });
+    await call('POST /v1/tenants/{tenant_id}/viewer-sessions', 400, {
+      params,
+      token: tenant.key,
+      body: { user: { id: 'u' }, role: 'root' },
+    });
+    await call('POST /v1/tenants/{tenant_id}/viewer-sessions', 403, {
+      params,
+      token: tenant.key,
+      body: { user: { id: 'u' }, role: 'guest' },
+    });
+    await call('POST /v1/tenants/{tenant_id}/viewer-sessions', 404, {
+      params: { tenant_id: (await createTenant()).id },
+      token: tenant.key,
+      body: { user: { id: 'u' }, role: 'owner' },
+    });
+    await call('POST /v1/sessions', 201, { body: { code: minted.body.code } });
+    await call('POST /v1/sessions', 401, { body: { code: minted.body.code } });
+    await call('POST /v1/sessions', 400, { body: {} });
+    await call('DELETE /v1/tenants/{tenant_id}/viewer-sessions', 204, { params, token: operator() });
+    await call('DELETE /v1/tenants/{tenant_id}/viewer-sessions', 204, {
+      params,
+      query: { user_id: 'user_ada' },
+      token: tenant.key,
+    });
+    await call('DELETE /v1/tenants/{tenant_id}/viewer-sessions', 400, {
+      params,
+      query: { user_id: '' },
+      token: tenant.key,
+    });
+    await call('DELETE /v1/tenants/{tenant_id}/viewer-sessions', 401, { params });
+  });
+
   it('a tenant over its request rate', async () => {
     const tenant = await createTenant({ rate_limit_rps: 1 });
     const replies = await Promise.all(
