@@ -19,7 +19,7 @@ import {
   type TrailkeeperClientOptions,
 } from '../../client/index.ts';
 import { type BenchDynamo, batchPut } from './dynamo.ts';
-import { eventGenerator, READ_POPULATION, storedEvent } from './events.ts';
+import { eventGenerator, type Population, READ_POPULATION, storedEvent } from './events.ts';
 import type { Item } from './layout.ts';
 import type { Progress } from './progress.ts';
 
@@ -55,8 +55,11 @@ export interface BenchContext {
   /** An API client of the stack with `apiKey` (options: e.g. `retry: { maxAttempts: 1 }` to count refusals). */
   client(apiKey: string, options?: Partial<TrailkeeperClientOptions>): TrailkeeperClient;
   createApiTenant(body?: Partial<CreateTenantInput>): Promise<ApiTenant>;
-  /** The read tenant at `shards`, seeded on first use (same events for every shard count). */
-  seededTenant(shards: number): Promise<SeededTenant>;
+  /**
+   * The read tenant at `shards`, seeded on first use (same events for every shard count); another
+   * `population` (e.g. more teams) seeds another tenant with the same generator.
+   */
+  seededTenant(shards: number, population?: Population): Promise<SeededTenant>;
   /** Use-case dependencies of `listEvents`, on the counted client. */
   listDeps(): ListDeps;
 }
@@ -79,7 +82,7 @@ export const createContext = (options: {
   const stack = (): LocalStack => options.stack ?? noStack('the local stack');
   const dynamo = (): BenchDynamo => options.dynamo ?? noStack('DynamoDB');
   const tableName = EVENTS_TABLE.localName;
-  const seeded = new Map<number, Promise<SeededTenant>>();
+  const seeded = new Map<string, Promise<SeededTenant>>();
   const readEvents = mode === 'quick' ? 1_500 : 5_000;
   const seedNowMs = Date.now();
   let deps: ListDeps | undefined;
@@ -101,13 +104,13 @@ export const createContext = (options: {
     return { id: tenant.id, key: key.key };
   };
 
-  const seed = async (shards: number): Promise<SeededTenant> => {
+  const seed = async (shards: number, population: Population): Promise<SeededTenant> => {
     const tenantId = newTenantId();
     const span = 3 * DAY_MS;
     const start = seedNowMs - span - 60_000;
     const next = eventGenerator({
       seed: READ_SEED,
-      population: READ_POPULATION,
+      population,
       occurredAt: (n, rng) => start + Math.floor(((n + rng()) / readEvents) * span),
       idOf: (n) => `evt_read_${String(n).padStart(6, '0')}`,
     });
@@ -163,11 +166,12 @@ export const createContext = (options: {
     progress,
     client,
     createApiTenant,
-    seededTenant: (shards) => {
-      let pending = seeded.get(shards);
+    seededTenant: (shards, population = READ_POPULATION) => {
+      const key = `${shards} ${JSON.stringify(population)}`;
+      let pending = seeded.get(key);
       if (pending === undefined) {
-        pending = seed(shards);
-        seeded.set(shards, pending);
+        pending = seed(shards, population);
+        seeded.set(key, pending);
       }
       return pending;
     },

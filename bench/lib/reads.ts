@@ -8,8 +8,8 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { QuerySource } from '#shared/domain/keys.ts';
-import { type EventFilters, eventFiltersSchema, planQuery, resolveWindow } from '#shared/domain/query.ts';
-import { listEvents } from '#shared/usecases/events.ts';
+import { type EventFilters, eventFiltersSchema, resolveWindow } from '#shared/domain/query.ts';
+import { listEvents, planForReader, type Reader } from '#shared/usecases/events.ts';
 import type { BenchContext, SeededTenant } from './context.ts';
 import { documentItemSize, minimumReadUnits } from './item-size.ts';
 import { type Item, indexAttributes, indexItemBytes, TABLE_KEY_ATTRIBUTES } from './layout.ts';
@@ -48,19 +48,23 @@ export interface ReadCost {
   sources: number;
   /** True when every page was full until the last (pages are never silently short). */
   pagesFull: boolean;
+  /** Wall time of each page's listEvents call, ms (context only: the machine's, not the code's). */
+  pageMs: number[];
 }
 
 export const readCost = async (
   ctx: BenchContext,
   tenant: SeededTenant,
   query: Record<string, string>,
-  options: { limit?: number; maxPages: number },
+  /** `reader`: who reads (default: the tenant's key); a team admin's reads are planned on their teams. */
+  options: { limit?: number; maxPages: number; reader?: Reader },
 ): Promise<ReadCost> => {
   const limit = options.limit ?? 100;
+  const reader = options.reader ?? tenant.principal;
   const filters: EventFilters = eventFiltersSchema.parse(query);
   const window = resolveWindow(filters, Date.now());
   if ('error' in window) throw new Error(window.error);
-  const plan = planQuery(tenant.principal.tenantId, tenant.shards, filters, window);
+  const plan = planForReader(reader, filters, window);
 
   const before = { ...ctx.dynamo.counters };
   let cursor: string | null = null;
@@ -69,12 +73,15 @@ export const readCost = async (
   let pagesFull = true;
   const indexSizes: number[] = [];
   const jsonSizes: number[] = [];
+  const pageMs: number[] = [];
   do {
-    const page = await listEvents(ctx.listDeps(), tenant.principal, {
+    const started = performance.now();
+    const page = await listEvents(ctx.listDeps(), reader, {
       ...query,
       limit: String(limit),
       ...(cursor === null ? {} : { cursor }),
     });
+    pageMs.push(performance.now() - started);
     pages += 1;
     readUnits += page.readUnits;
     if (page.next_cursor !== null && page.data.length < limit) pagesFull = false;
@@ -117,6 +124,7 @@ export const readCost = async (
     conditions: plan.conditions.length,
     sources: plan.sources.length,
     pagesFull,
+    pageMs,
   };
 };
 

@@ -7,6 +7,7 @@ import { ingestPart } from './ingest.ts';
 import { integrityPart } from './integrity.ts';
 import { limitsPart } from './limits.ts';
 import { partitionsPart } from './partitions.ts';
+import { peoplePart } from './people.ts';
 import { readsPart } from './reads.ts';
 import { writesPart } from './writes.ts';
 
@@ -14,6 +15,7 @@ export const PARTS: readonly BenchPart[] = [
   ingestPart,
   limitsPart,
   readsPart,
+  peoplePart,
   partitionsPart,
   writesPart,
   exportPart,

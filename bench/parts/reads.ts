@@ -63,6 +63,7 @@ const rounded = (cost: ReadCost) => ({
   indexItemBytesMean: orNull(cost.indexItemBytesMean, 0),
   eventJsonBytesMean: orNull(cost.eventJsonBytesMean, 0),
   ratioAwsMinimum: orNull(cost.ratioAwsMinimum, 4),
+  pageMs: cost.pageMs.map((ms) => round(ms, 1)),
 });
 
 const times = (ratio: number | null): string => (ratio === null ? '–' : `${ratio.toFixed(2)}×`);
