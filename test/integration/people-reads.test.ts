@@ -1,10 +1,10 @@
 /**
- * What a person may read (issue 12), against the real local stack's DynamoDB Local and S3: events
- * are sent through the HTTP API with a tenant key; the read handlers (query, exports, integrity)
- * are then invoked in this process, on the stack's environment, with a `person` authorizer context
- * as the authorizer builds it from a viewer session. (Viewer sessions cannot be minted through the
- * API yet: once `POST /v1/tenants/{id}/viewer-sessions` and `POST /v1/sessions` land, the same
- * checks belong on HTTP requests carrying a session token.)
+ * What a person may read (issue 12), against the real local stack. Events are sent through the
+ * HTTP API with a tenant key. A team admin then reads through the HTTP API with a real viewer
+ * session (minted by the tenant's admin key, its code exchanged for a token); the finer cases
+ * (other sessions of the same person, other teams, other roles) invoke the read handlers (query,
+ * exports, integrity) in this process, on the stack's environment, with a `person` authorizer
+ * context as the authorizer builds it from a session.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuthorizerContext } from '#shared/domain/principal.ts';
@@ -85,6 +85,70 @@ afterAll(() => {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
+});
+
+describe('a team admin with a viewer session, over HTTP', () => {
+  let token: string;
+  beforeAll(async () => {
+    const minted = await api('POST', `/v1/tenants/${tenant.id}/viewer-sessions`, {
+      token: tenant.key,
+      body: {
+        user: { id: 'user_bo', email: 'bo@example.com', name: 'Bo' },
+        role: 'team_admin',
+        team_ids: ['team_a', 'team_b'],
+      },
+    });
+    expect(minted.status, JSON.stringify(minted.body)).toBe(201);
+    const exchanged = await api('POST', '/v1/sessions', { body: { code: minted.body.code } });
+    expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(201);
+    token = exchanged.body.token;
+  });
+
+  it('lists, reads and proves only their teams; other teams are 403, their events 404; digests 403', async () => {
+    const list = await api('GET', '/v1/events?limit=100&action=document.viewed,member.invited', { token });
+    expect(list.status).toBe(200);
+    expect(list.body.data.map((e: { id: string }) => e.id)).toEqual(idsOfTeams(['team_a', 'team_b']));
+    expect((await api('GET', '/v1/events?team_id=team_c', { token })).status).toBe(403);
+    expect((await api('GET', `/v1/events/${ids[0]}`, { token })).status).toBe(200);
+    expect((await api('GET', `/v1/events/${ids[1]}`, { token })).status).toBe(404);
+    expect((await api('GET', `/v1/events/${ids[2]}/proof`, { token })).status).toBe(404);
+    expect((await api('GET', '/v1/integrity/digests', { token })).status).toBe(403);
+
+    const trail = await api('GET', '/v1/events?action=audit_log.viewed&actor_id=user_bo&limit=10', {
+      token: tenant.key,
+    });
+    expect(trail.body.data.length).toBeGreaterThanOrEqual(2); // the list and the event read
+    for (const event of trail.body.data) {
+      expect(event.actor).toEqual({
+        id: 'user_bo',
+        type: 'user',
+        email: 'bo@example.com',
+        name: 'Bo',
+        role: 'team_admin',
+      });
+      expect(typeof event.metadata.viewer_session).toBe('string');
+    }
+  });
+
+  it('exports only their teams and downloads the file; another address to notify is a 400', async () => {
+    const created = await api('POST', '/v1/exports', { token, body: { format: 'ndjson' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const redirect = await api('GET', `/v1/exports/${created.body.id}/download`, { token });
+    expect(redirect.status).toBe(302);
+    const file = await (await fetch(redirect.headers.get('location') ?? '')).text();
+    const exported = file
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).id as string)
+      .filter((id) => id.startsWith('pr-'));
+    expect(exported).toEqual(idsOfTeams(['team_a', 'team_b']));
+    const other = await api('POST', '/v1/exports', {
+      token,
+      body: { format: 'csv', notify_email: 'eve@example.com' },
+    });
+    expect(other.status).toBe(400);
+    expect(other.body.errors).toEqual([expect.objectContaining({ field: 'notify_email' })]);
+  });
 });
 
 describe('a team admin reading the log', () => {
