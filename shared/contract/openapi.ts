@@ -8,14 +8,20 @@
  * openapi3-ts and its own registry API.
  */
 import { type CreateDocumentOptions, createDocument } from 'zod-openapi';
-import { type ContractOperation, OPERATIONS, OPERATOR_KEY, TENANT_KEY } from './operations.ts';
+import {
+  type ContractOperation,
+  OPERATIONS,
+  OPERATOR_KEY,
+  TENANT_KEY,
+  VIEWER_SESSION,
+} from './operations.ts';
 import { contractRoutes } from './routes.ts';
 
 export type OpenApiDocument = ReturnType<typeof createDocument>;
 
 const DESCRIPTION = `Trailkeeper is a multi-tenant, tamper-evident audit log service. Tenant services send events; workspace owners search, filter and export them; anyone can verify that nothing was changed or removed.
 
-**Authentication**: \`Authorization: Bearer <token>\` — a tenant API key (\`tk.<tenant id>.<key id>.<secret>\`, scopes \`events:write\`, \`events:read\`, \`exports:write\`, \`admin\`) or the deployment's operator key (tenants and keys only). Each operation's \`security\` names the scopes that admit it (any one of the listed requirements).
+**Authentication**: \`Authorization: Bearer <token>\` — a tenant API key (\`tk.<tenant id>.<key id>.<secret>\`, scopes \`events:write\`, \`events:read\`, \`exports:write\`, \`admin\`), the deployment's operator key (tenants and keys only), or a person's viewer-session token (a JWT from \`POST /v1/sessions\`: the read routes, and exports for roles that may export). Each operation's \`security\` names the scopes that admit it (any one of the listed requirements).
 
 **Errors** are RFC 9457 \`application/problem+json\`: \`type\` (\`/problems/<slug>\`), \`title\`, \`status\`, \`detail\`, \`instance\` (the request id), and for validation errors and id conflicts an \`errors\` list naming each field (and batch index). Bad input never produces a 5xx; no answer carries a stack trace. A path the API does not serve answers 404 (\`not-found\`); a method it does not serve on a path, 405 (\`method-not-allowed\`, with \`Allow\`).
 
@@ -87,6 +93,13 @@ export const buildOpenApiDocument = (options: { serverUrl?: string } = {}): Open
             bearerFormat: 'tk_op_…',
             description:
               "The deployment's root credential (AWS: a Secrets Manager secret made by the stack; locally printed by `npm start`). Tenants and keys only: it reads no tenant's events.",
+          },
+          [VIEWER_SESSION]: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              "A person's viewer-session token (ES256 JWT from `POST /v1/sessions`). What it may do comes from the person's role under the tenant's current access policy: `view` (the read routes; a team admin sees only their teams' events) and `export`.",
           },
         },
       },

@@ -55,6 +55,7 @@ export const PROBLEM_TYPE = 'application/problem+json';
 /** Names of the security schemes (components.securitySchemes in openapi.ts). */
 export const TENANT_KEY = 'tenantKey';
 export const OPERATOR_KEY = 'operatorKey';
+export const VIEWER_SESSION = 'viewerSession';
 
 type Security = oas31.SecurityRequirementObject[];
 
@@ -64,6 +65,9 @@ const PUBLIC: Security = [];
 const keyWith = (...scopes: [Scope, ...Scope[]]): Security =>
   scopes.map((scope) => ({ [TENANT_KEY]: [scope] }));
 const OPERATOR: Security = [{ [OPERATOR_KEY]: [] }];
+/** A viewer-session token whose role the tenant's access policy gives `permission`. */
+const personWith = (permission: 'view' | 'export'): Security => [{ [VIEWER_SESSION]: [permission] }];
+const READER: Security = [...keyWith('events:read'), ...personWith('view')];
 const OPERATOR_OR_ADMIN_KEY: Security = [...OPERATOR, ...keyWith('admin')];
 
 const examplesOf = (values: Record<string, { summary: string; value: unknown }>): ZodOpenApiExamplesObject =>
@@ -313,13 +317,13 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Events'],
     summary: 'Search the trail',
     description: [
-      'Scope `events:read`.',
+      'Scope `events:read`, or a viewer session with `view` (a team admin: only events of their teams; a `team_id` outside them is a 403).',
       '',
       "Newest first, within the tenant's retention. Filters combine with AND; every filter is index-served. Pass `next_cursor` as `cursor`, with the same filters, for the next page; only `next_cursor: null` means the end.",
       '',
       'Every read is itself audited: it writes an `audit_log.viewed` event into the same trail.',
     ].join('\n'),
-    security: keyWith('events:read'),
+    security: READER,
     requestParams: { query: listQuery },
     responses: {
       '200': ok('A page of events.', eventPageSchema, {
@@ -337,7 +341,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     summary: 'One event',
     description:
       "Scope `events:read`. The event with its full metadata; 404 for an unknown id, another tenant's, or one past the tenant's retention. Audited like a search.",
-    security: keyWith('events:read'),
+    security: READER,
     requestParams: { path: eventIdParams },
     responses: {
       '200': ok('The event.', eventSchema, {
@@ -355,7 +359,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     summary: "An event's inclusion proof",
     description:
       "Scope `events:read`. The digest that seals the event and the RFC 6962 audit path from its leaf to the digest's signed Merkle root. 404 until the event's interval is sealed (up to ~20 minutes after it was received); 409 when the stored event no longer matches what was sealed (the integrity scan alarms on it).",
-    security: keyWith('events:read'),
+    security: READER,
     requestParams: { path: eventIdParams },
     responses: {
       '200': ok('The proof.', inclusionProofSchema, {
@@ -373,7 +377,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     summary: "The tenant's signed digests",
     description:
       'Scope `events:read`. Digests whose interval ends in [`from`, `to`] (default: the last 24 hours), oldest first, at most 1000 a page; `next` is the `from` of the next page.',
-    security: keyWith('events:read'),
+    security: READER,
     requestParams: { query: digestsQuery },
     responses: {
       '200': ok('A page of digests.', digestPageSchema, {
@@ -602,7 +606,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
       '',
       "429 also when the tenant has used its allowance of 20 exports with `notify_email` per hour (nothing created; export without `notify_email` meanwhile). 400 when `notify_email` is not at one of the tenant's `email_domains`.",
     ].join('\n'),
-    security: keyWith('exports:write'),
+    security: [...keyWith('exports:write'), ...personWith('export')],
     requestBody: {
       required: true,
       content: jsonBody(createExportBody, {
@@ -628,7 +632,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     summary: 'An export',
     description:
       'Scope `exports:write` or `events:read`. Its status, rows and bytes written, progress, errors and cut-off.',
-    security: keyWith('exports:write', 'events:read'),
+    security: [...keyWith('exports:write', 'events:read'), ...personWith('export')],
     requestParams: { path: exportIdParams },
     responses: {
       '200': ok('The export.', exportSchema, {
@@ -647,7 +651,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     summary: "Download an export's file",
     description:
       'Scope `exports:write` or `events:read`. Redirects to a fresh presigned URL of the file, valid 15 minutes; the emailed link points here, so it works for the 7 days the file is kept and still checks who asks. 409 while the export is not completed, 410 once its file is deleted.',
-    security: keyWith('exports:write', 'events:read'),
+    security: [...keyWith('exports:write', 'events:read'), ...personWith('export')],
     requestParams: { path: exportIdParams },
     responses: {
       '302': {
