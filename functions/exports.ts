@@ -5,6 +5,7 @@
  * link) are built from `request.baseUrl`: the configured public URL, never a request header.
  */
 import { exportDeps } from '#shared/adapters/export-wiring.ts';
+import { DOWNLOAD_URL_TTL_SECONDS } from '#shared/config/storage.ts';
 import { createApiHandler, type ReaderRequirement, requireReader } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { createExport, downloadExport, getExport } from '#shared/usecases/exports.ts';
@@ -31,6 +32,11 @@ export const handler = createApiHandler('exports', {
   'GET /v1/exports/{id}/download': async (request) => {
     const reader = requireReader(request, READ_BACK);
     const url = await downloadExport(deps, reader, request.params.id, request.requestId);
+    // The console fetches the link as JSON and navigates to it (a redirect would be followed by fetch).
+    if (/\bapplication\/json\b/i.test(request.accept ?? '')) {
+      const expiresAt = new Date(Date.now() + DOWNLOAD_URL_TTL_SECONDS * 1000).toISOString();
+      return json(200, { url, expires_at: expiresAt }, { 'referrer-policy': 'no-referrer' });
+    }
     return {
       statusCode: 302,
       headers: { location: url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },

@@ -54,6 +54,8 @@ export interface ApiRequest<K extends string = string> {
    */
   baseUrl: string;
   requestId: string;
+  /** The request's `Accept` header, when it sent one (e.g. the console asks for JSON rather than a redirect). */
+  accept?: string;
   /** Adds fields to this request's access log line (counts and ids only). */
   annotate(fields: Record<string, string | number | boolean>): void;
 }
@@ -275,6 +277,7 @@ export const apiHandler = <K extends string>(
         params: pathParams(routeKey, event) as PathParams<K>,
         baseUrl: publicBaseUrl(),
         requestId: event.requestContext.requestId,
+        ...(event.headers?.accept === undefined ? {} : { accept: event.headers.accept }),
         annotate: (more) => Object.assign(fields, more),
       });
       fields.status = result.statusCode;

@@ -415,6 +415,25 @@ describe('GET /v1/exports/{id}/download handler', () => {
     expect(malformed.statusCode).toBe(404);
   });
 
+  it('answers 200 with the presigned URL and its expiry as JSON when asked for JSON (the console)', async () => {
+    ddb.on(GetCommand).resolves({ Item: record('completed') });
+    ddb.on(PutCommand).resolves({});
+    const result = await handler(
+      apiEvent('GET /v1/exports/{id}/download', {
+        params: { id: exportId },
+        auth: exporter,
+        headers: { accept: 'application/json' },
+      }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    const body = parse(result);
+    expect(new URL(body.url).searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(Date.parse(body.expires_at)).toBeGreaterThan(Date.now() + 800_000);
+    expect(ddb.commandCalls(PutCommand, { TableName: 'events-test' })).toHaveLength(1);
+  });
+
   it('answers 404 to a team admin for an export a key made, presigning and auditing nothing', async () => {
     ddb.on(GetCommand).resolves({ Item: { ...record('completed'), requested_by: 'key_1' } });
     const result = await handler(
