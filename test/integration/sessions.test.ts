@@ -79,6 +79,14 @@ describe('a viewer session', () => {
     expect((await api('POST', '/v1/sessions', { body: { code: 'never-minted' } })).status).toBe(401);
   });
 
+  it('is exchanged by exactly one of several concurrent exchanges of its code', async () => {
+    const minted = await mint(a.id, a.key, { user: { id: 'user_race' }, role: 'auditor' });
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, () => api('POST', '/v1/sessions', { body: { code: minted.body.code } })),
+    );
+    expect(replies.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401, 401]);
+  });
+
   it('is refused on writes and on the admin routes (403), and for another tenant (404)', async () => {
     const { token } = await signIn({ user: { id: 'user_owner' }, role: 'owner' });
     const write = await api('POST', '/v1/events', {
