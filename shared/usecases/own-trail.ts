@@ -4,6 +4,13 @@
  * alerts) writes its `trailkeeper.*` event into that tenant's trail, with the acting key or the
  * operator as actor and what changed (from/to) in metadata. Clients can never send these
  * actions themselves (the event schema refuses them), so the trail's own record cannot be forged.
+ *
+ * The act and its record live in two tables, so each act orders them to fail safe, and a failed
+ * record is a 503 whose retry repeats neither the act nor its event (admin.ts says how for each):
+ * a key's creation is recorded first (no key exists unrecorded); a revocation is done first and
+ * recorded under an id derived from the key (never a record of a key that still works); a tenant
+ * change carries its record on the tenant item, written with the change, and every later update
+ * writes it again under the same id until it is there.
  */
 import { buildStoredEvent, type EventInput } from '../domain/event.ts';
 import { serviceEventId } from '../domain/ids.ts';
