@@ -114,9 +114,9 @@ describe('README: verifying, as an auditor', () => {
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
     const record = JSON.parse(await readFile(join(scratch, 'export-record.json'), 'utf8'));
-    expect(record).toMatchObject({ status: 'completed', rows: 70, as_of: expect.any(String) });
+    expect(record).toMatchObject({ status: 'completed', rows: 71, as_of: expect.any(String) });
     const file = await readFile(join(scratch, 'export.ndjson'), 'utf8');
-    expect(file.trim().split('\n')).toHaveLength(70);
+    expect(file.trim().split('\n')).toHaveLength(71);
 
     // Meanwhile the tenant's trail goes on (the export's own audit event, new events) and is
     // sealed: that digest covers the open-… events of the file and others it cannot hold.
@@ -132,12 +132,12 @@ describe('README: verifying, as an auditor', () => {
       .trim()
       .split('\n')
       .flatMap((page) => (JSON.parse(page) as { data: SignedDigest[] }).data);
-    expect(digests.map((d) => d.event_count)).toEqual([60, 10 + 1 + 10]);
+    expect(digests.map((d) => d.event_count)).toEqual([61, 10 + 1 + 1 + 10]);
     expect((digests.at(-1)?.interval.end ?? '') > record.as_of).toBe(true);
     expect(verified.stdout).toContain('Trailkeeper integrity verification: PASSED');
     expect(verified.stdout).toContain("(the export record's as_of)");
-    expect(verified.stdout).toContain('60 of 70 event(s) proven');
-    expect(verified.stdout).toContain('10 of 21 events present (missing include its last event');
+    expect(verified.stdout).toContain('61 of 71 event(s) proven');
+    expect(verified.stdout).toContain('10 of 22 events present (missing include its last event');
     expect(verified.code).toBe(0);
     // Without the cut-off, the interval sealed after the export is required whole: what the
     // verifier used to answer for this untouched file.
@@ -149,7 +149,7 @@ describe('README: verifying, as an auditor', () => {
     await writeFile(join(scratch, 'export.ndjson'), `${file.trim().split('\n').slice(0, -1).join('\n')}\n`);
     const tampered = await sh(verifyLine(fetchAndVerify), env);
     expect(tampered.stdout).toContain('Trailkeeper integrity verification: FAILED');
-    expect(tampered.stdout).toContain('the record says 70 rows, the file holds 69');
+    expect(tampered.stdout).toContain('the record says 71 rows, the file holds 70');
     expect(tampered.code).toBe(1);
 
     // Straight from the API, with every inclusion proof.

@@ -186,7 +186,7 @@ describe('export limits', () => {
     expect((await api('POST', '/v1/events', { token: tenant.key, body: { events } })).status).toBe(201);
     const from = new Date(Date.now() - 60 * day).toISOString();
     const before = await api('POST', '/v1/exports', { token: tenant.key, body: { format: 'json', from } });
-    expect(before.body.rows).toBe(3);
+    expect(before.body.rows).toBe(4);
 
     const cut = await api('PATCH', `/v1/tenants/${tenant.id}`, {
       token: operator(),
@@ -198,8 +198,9 @@ describe('export limits', () => {
     expect(after.status).toBe(201);
     expect(Date.parse(after.body.filters.from)).toBeGreaterThan(Date.now() - 11 * day);
     const file = JSON.parse(await download(tenant.key, after.body.id)) as { id: string; action: string }[];
-    // The 5-day-old event, and the first export's own audit_log.exported event.
-    expect(after.body.rows).toBe(2);
+    // The 5-day-old event, the first export's own audit_log.exported event, the setup key's
+    // trailkeeper.api_key.created and the retention change's trailkeeper.tenant.updated.
+    expect(after.body.rows).toBe(4);
     expect(file.filter((e) => e.action === 'doc.viewed').map((e) => e.id)).toEqual(['aged-5']);
   });
 });

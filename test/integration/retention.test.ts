@@ -69,7 +69,7 @@ describe('retention', () => {
 
     const upgrade = await changeRetention(tenant.id, { plan: 'business' });
     expect(upgrade.patched.retention_days).toBe(365);
-    expect(upgrade.job).toMatchObject({ retention_days: 365, events_retimed: 3 });
+    expect(upgrade.job).toMatchObject({ retention_days: 365, events_retimed: 4 });
     expect(upgrade.job.events_done).toBeGreaterThanOrEqual(3);
     for (const i of [0, 1, 2]) expect(await storedExpiry(tenant.id, `r${i}`)).toBe(ttl(i, 365));
     const shown = await api('GET', `/v1/events/r0`, { token: tenant.key });
