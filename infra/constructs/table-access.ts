@@ -18,7 +18,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ControlAccess, EventsAccess } from '#shared/config/manifest.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
-import { RATE_COUNTER_PARTITION_PREFIX } from '#shared/domain/control-keys.ts';
+import { RATE_COUNTER_PARTITION_PREFIX, SESSION_CODE_PARTITION_PREFIX } from '#shared/domain/control-keys.ts';
 
 interface TableActions {
   /** Actions on the table ARN itself. */
@@ -177,5 +177,24 @@ export const grantRateCounters = (grantee: IGrantable, control: GrantableTable):
     actions: ['dynamodb:UpdateItem'],
     resourceArns: [control.table.tableArn],
     conditions: RATE_COUNTER_CONDITIONS as Record<string, Record<string, unknown>>,
+  });
+};
+
+/**
+ * The code exchange's one write (shared/adapters/session-store.ts consumeCode: a conditional
+ * DeleteItem returning the old item): DeleteItem only on items whose partition key starts with
+ * SESSION_CODE_PARTITION_PREFIX. So the public sessions function, which otherwise only reads,
+ * can take a code but change or delete no tenant, key, export or revocation.
+ */
+export const SESSION_CODE_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SESSION_CODE_PARTITION_PREFIX}*`] },
+} as const;
+
+export const grantSessionCodeConsumption = (grantee: IGrantable, control: GrantableTable): void => {
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:DeleteItem'],
+    resourceArns: [control.table.tableArn],
+    conditions: SESSION_CODE_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
   });
 };

@@ -74,6 +74,11 @@ interface FunctionBase {
   /** The viewer-session token key (absent = none). */
   readonly sessionKey?: SessionKeyAccess;
   /**
+   * `consume`: DeleteItem on the control table's viewer-session codes only (IAM LeadingKeys), the
+   * code exchange's one write.
+   */
+  readonly sessionCodes?: 'consume';
+  /**
    * Names of the metrics the handler emits (Powertools EMF, namespace and `service` dimension of
    * shared/config/observability.ts). CDK alarms watch some of them: rename one, rename both.
    */
@@ -266,8 +271,9 @@ const SPECS = {
     memoryMiB: 256,
     timeoutSeconds: 5,
     events: 'none',
-    // Consumes the code (conditional delete), reads the tenant and the revocations.
-    control: 'read-write',
+    // Reads the tenant and the revocations; its one write is consuming the code.
+    control: 'read',
+    sessionCodes: 'consume',
     secrets: [],
     sessionKey: 'sign',
     routes: [

@@ -61,9 +61,15 @@ export const digestKey = (tenantId: string, intervalEnd: string): ControlKey =>
 export const emailQuotaKey = (tenantId: string, window: string): ControlKey =>
   key(tenantPartition(tenantId), `${EMAIL_QUOTA_SK_PREFIX}${window}`);
 
+/**
+ * Leading characters of every session-code partition: the sessions function's DeleteItem grant is
+ * pinned to them (infra/constructs/table-access.ts).
+ */
+export const SESSION_CODE_PARTITION_PREFIX = 'SESSION_CODE#';
+
 /** The one-time code of a viewer session, by its hash (the code itself is never stored). */
 export const sessionCodeKey = (codeHash: string): ControlKey =>
-  key(`SESSION_CODE#${codeHash}`, 'SESSION_CODE');
+  key(`${SESSION_CODE_PARTITION_PREFIX}${codeHash}`, 'SESSION_CODE');
 
 const SESSIONS_REVOKED_SK = 'SESSIONS_REVOKED';
 

@@ -13,6 +13,7 @@ import {
   SESSION_KEY_GENERATION_CONTEXT,
 } from '#infra/constructs/session-key.ts';
 import { SESSION_SIGN_CONDITIONS } from '#infra/constructs/session-key-access.ts';
+import { SESSION_CODE_CONDITIONS } from '#infra/constructs/table-access.ts';
 import { TrailkeeperStack } from '#infra/stack.ts';
 import { ENV } from '#shared/config/env.ts';
 import { ROUTES } from '#shared/config/routes.ts';
@@ -119,6 +120,34 @@ describe('session key', () => {
     expect(ROUTES.find((route) => route.key === 'POST /v1/sessions')).toMatchObject({
       fn: 'sessions',
       authorized: false,
+    });
+  });
+});
+
+describe('the code exchange on the control table', () => {
+  it('may only read, and delete nothing but session codes', () => {
+    const controlId = logicalId(stack.control.table);
+    const policy = resources[defaultPolicyId(stack.functions.sessions.role)];
+    const statements = asList(
+      (policy?.Properties?.PolicyDocument as { Statement?: Json } | undefined)?.Statement,
+    ) as Statement[];
+    const writes = statements
+      .filter((s) => JSON.stringify(s.Resource).includes(`"${controlId}"`))
+      .filter((s) =>
+        asList(s.Action).some(
+          (a) => !/^dynamodb:(GetItem|Query|BatchGetItem|DescribeTable)$/.test(String(a)),
+        ),
+      );
+    expect(writes).toEqual([
+      {
+        Action: 'dynamodb:DeleteItem',
+        Condition: SESSION_CODE_CONDITIONS,
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [controlId, 'Arn'] },
+      },
+    ]);
+    expect(SESSION_CODE_CONDITIONS).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SESSION_CODE#*'] },
     });
   });
 });

@@ -20,7 +20,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ARCHIVE_GRANTS } from '#infra/constructs/archive-access.ts';
 import { TABLE_OPERATIONS } from '#infra/constructs/monitoring.ts';
-import { RATE_COUNTER_CONDITIONS } from '#infra/constructs/table-access.ts';
+import { RATE_COUNTER_CONDITIONS, SESSION_CODE_CONDITIONS } from '#infra/constructs/table-access.ts';
 import { normalizePublicUrl, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
 import { ENV } from '#shared/config/env.ts';
@@ -387,6 +387,10 @@ describe('control table', () => {
       // The authorizer's rate counters are their own, conditioned statement (tested below).
       const rateCounters = onControl.filter((s) => isDeepStrictEqual(s.Condition, RATE_COUNTER_CONDITIONS));
       expect(rateCounters.length, `${name} rate counters`).toBe(name === 'authorizer' ? 1 : 0);
+      // So is the code exchange's DeleteItem on session codes (test/infra/sessions.test.ts).
+      const sessionCodes = onControl.filter((s) => isDeepStrictEqual(s.Condition, SESSION_CODE_CONDITIONS));
+      expect(sessionCodes.length, `${name} session codes`).toBe(name === 'sessions' ? 1 : 0);
+      rateCounters.push(...sessionCodes);
       const onTable = onControl.filter(
         (s) => isDeepStrictEqual(asList(s.Resource), [tableArn]) && !rateCounters.includes(s),
       );
