@@ -162,6 +162,13 @@ describe('DER to JOSE signatures', () => {
     }
   });
 
+  it('left-pads short integers and drops the sign byte of long ones', () => {
+    const r = [0x00, 0x80, ...Array.from({ length: 31 }, () => 0x11)]; // 33 bytes: sign byte + 32
+    const s = Array.from({ length: 30 }, () => 0x22); // 30 bytes: padded to 32
+    const der = Uint8Array.from([0x30, 4 + r.length + s.length, 0x02, r.length, ...r, 0x02, s.length, ...s]);
+    expect([...derToJoseSignature(der)]).toEqual([...r.slice(1), 0, 0, ...s]);
+  });
+
   it('refuses what is not a DER ECDSA signature', () => {
     expect(() => derToJoseSignature(new Uint8Array(64))).toThrow(/DER/);
     expect(() => derToJoseSignature(Uint8Array.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01]))).toThrow();
