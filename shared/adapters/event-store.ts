@@ -163,13 +163,32 @@ export class DynamoEventStore implements EventStore {
       readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
       // Conditions run here rather than as a FilterExpression: DynamoDB bills what the key
       // condition reads either way, and the index carries only the document.
-      const items = (out.Items ?? [])
+      const raw = out.Items ?? [];
+      const items = raw
         .filter((item) => notExpired(item, nowMs))
         .map((item) => ({ sortKey: String(item[EVENT_SORT_KEY]), event: fromItem(item) }))
         .filter((entry) => matchesConditions(entry.event, plan.conditions));
-      return { items, next: out.LastEvaluatedKey };
+      const last = raw.at(-1);
+      return {
+        items,
+        next: out.LastEvaluatedKey,
+        scanned: raw.length,
+        ...(last === undefined ? {} : { lastKey: String(last[EVENT_SORT_KEY]) }),
+      };
     };
-    const merged = await mergeNewestFirst(plan.sources, fetch, (entry) => entry.sortKey, limit, before);
-    return { events: merged.items.map((entry) => entry.event), more: merged.more, readUnits };
+    const merged = await mergeNewestFirst(
+      plan.sources,
+      fetch,
+      (entry) => entry.sortKey,
+      limit,
+      before,
+      plan.scanBudget,
+    );
+    return {
+      events: merged.items.map((entry) => entry.event),
+      more: merged.more,
+      readUnits,
+      ...(merged.scannedUntil === undefined ? {} : { scannedUntil: merged.scannedUntil }),
+    };
   }
 }

@@ -9,6 +9,13 @@ export interface SourcePage<T> {
   items: T[];
   /** Opaque continuation for the same source, or undefined when the source is exhausted. */
   next: Record<string, unknown> | undefined;
+  /**
+   * How many items the source read for this page, and the sort key of the last one, before any
+   * were discarded (conditions): what the work budget counts, and how far back the source has
+   * been searched. Sources that omit them are not budgeted.
+   */
+  scanned?: number;
+  lastKey?: string;
 }
 
 export type FetchPage<S, T> = (
@@ -21,6 +28,12 @@ export interface MergeResult<T> {
   items: T[];
   /** True when some source may still hold items after the last one returned. */
   more: boolean;
+  /**
+   * Set when the work budget ran out before `limit` items were found: every source has been
+   * searched down to this sort key (inclusive), and every item at or above it that matched is in
+   * `items`. The next page continues strictly below it.
+   */
+  scannedUntil?: string;
 }
 
 interface SourceState<S, T> {
@@ -30,6 +43,8 @@ interface SourceState<S, T> {
   started: boolean;
   /** Items this source has contributed to the page so far. */
   taken: number;
+  /** Sort key of the last item read from the source (before conditions); undefined until known. */
+  floor: string | undefined;
 }
 
 const MIN_FETCH = 2;
@@ -38,6 +53,11 @@ const MAX_FETCH = 1000;
 /**
  * Returns up to `limit` items in descending `sortKey` order, skipping duplicates (the same item
  * reachable through two sources) and anything whose sort key is not below `before`.
+ *
+ * `budget` bounds the work: once the sources have read that many items (counted before
+ * conditions discard any), the merge stops reading and returns what it can prove complete — the
+ * items down to the point every live source has been searched to (`scannedUntil`) — even fewer
+ * than `limit`, even none. Every source reads at least once per round, so each call progresses.
  */
 export const mergeNewestFirst = async <S, T>(
   sources: readonly S[],
@@ -45,6 +65,7 @@ export const mergeNewestFirst = async <S, T>(
   sortKey: (item: T) => string,
   limit: number,
   before?: string,
+  budget: number = Number.POSITIVE_INFINITY,
 ): Promise<MergeResult<T>> => {
   const states: SourceState<S, T>[] = sources.map((source) => ({
     source,
@@ -52,7 +73,13 @@ export const mergeNewestFirst = async <S, T>(
     next: undefined,
     started: false,
     taken: 0,
+    floor: undefined,
   }));
+  let scanned = 0;
+  const spent = () => scanned >= budget;
+  /** A source may stop at the budget once it says how far it has read, below where it started. */
+  const positioned = (s: SourceState<S, T>) =>
+    s.floor !== undefined && (before === undefined || s.floor < before);
   const live = (s: SourceState<S, T>) => !s.started || s.next !== undefined;
   const out: T[] = [];
   let lastKey: string | undefined;
@@ -74,15 +101,34 @@ export const mergeNewestFirst = async <S, T>(
           const page = await fetch(s.source, s.next, size);
           s.started = true;
           s.next = page.next;
+          scanned += page.scanned ?? 0;
+          if (page.lastKey !== undefined) s.floor = page.lastKey;
           s.buffer.push(...page.items.filter((item) => before === undefined || sortKey(item) < before));
           size = Math.min(MAX_FETCH, size * 2);
-        } while (s.buffer.length === 0 && s.next !== undefined);
+        } while (s.buffer.length === 0 && s.next !== undefined && !(spent() && positioned(s)));
       }),
     );
   };
 
+  /**
+   * When the budget is spent and a live source has nothing buffered, its next item is unknown:
+   * the point down to which every live source has been searched (the highest of their floors),
+   * or undefined when that cannot be said (a source that reports no position).
+   */
+  const stopPoint = (): string | undefined => {
+    const live = states.filter((s) => s.next !== undefined);
+    if (!live.some((s) => s.buffer.length === 0)) return undefined;
+    if (!live.every(positioned)) return undefined;
+    return live.reduce((p, s) => ((s.floor as string) > p ? (s.floor as string) : p), '');
+  };
+
+  let scannedUntil: string | undefined;
   while (out.length < limit) {
     await refill();
+    if (spent()) {
+      scannedUntil = stopPoint();
+      if (scannedUntil !== undefined) break;
+    }
     let best: SourceState<S, T> | undefined;
     for (const s of states) {
       const head = s.buffer[0];
@@ -97,6 +143,22 @@ export const mergeNewestFirst = async <S, T>(
     lastKey = key;
     out.push(item);
   }
-  const more = states.some((s) => s.buffer.length > 0 || live(s));
-  return { items: out, more };
+  if (scannedUntil !== undefined) {
+    // Everything buffered at or above the stop point is complete across the sources: return it.
+    const point = scannedUntil;
+    const rest = states
+      .flatMap((s) => s.buffer.filter((item) => sortKey(item) >= point))
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : 0));
+    for (const item of rest) {
+      if (out.length >= limit) break;
+      const key = sortKey(item);
+      if (key === lastKey) continue;
+      lastKey = key;
+      out.push(item);
+    }
+    // A full page continues from its last item as usual.
+    if (out.length >= limit) scannedUntil = undefined;
+  }
+  const more = scannedUntil !== undefined || states.some((s) => s.buffer.length > 0 || live(s));
+  return { items: out, more, ...(scannedUntil === undefined ? {} : { scannedUntil }) };
 };

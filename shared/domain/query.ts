@@ -114,7 +114,15 @@ export interface QueryPlan {
   /** Inclusive window, RFC 3339 with milliseconds. */
   from: string;
   to: string;
+  /**
+   * Items one request may read (before conditions discard any) before it answers with what it has
+   * (see mergeNewestFirst); unset: unbounded (exports, which checkpoint instead).
+   */
+  scanBudget?: number;
 }
+
+/** The work budget of one `GET /v1/events` page: items read (≈ 4 MB of index items). */
+export const PAGE_SCAN_BUDGET = 5_000;
 
 export interface TimeWindow {
   from: string;

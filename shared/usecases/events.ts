@@ -27,6 +27,7 @@ import {
   filtersFingerprint,
   inTeamScope,
   listQuerySchema,
+  PAGE_SCAN_BUDGET,
   planQuery,
   type QueryPlan,
   resolveWindow,
@@ -270,12 +271,24 @@ export const listEvents = async (
   const plan = planForReader(principal, filters, window);
   const readable = clampToRetention(window, principal.retentionDays, nowMs);
   if (readable === null) return { data: [], next_cursor: null, readUnits: 0 };
-  const page = await deps.store.query({ ...plan, ...readable }, limit, before, nowMs);
+  // A page never reads without bound: past the budget it answers with what it has, and a cursor
+  // from how far back it searched (a short page, even an empty one, is then not the end).
+  const page = await deps.store.query(
+    { ...plan, ...readable, scanBudget: PAGE_SCAN_BUDGET },
+    limit,
+    before,
+    nowMs,
+  );
   const last = page.events.at(-1);
+  const position =
+    page.scannedUntil ??
+    (last !== undefined && page.events.length === limit
+      ? eventSortKey(last.occurred_at, last.id)
+      : undefined);
   const next_cursor =
-    page.more && last !== undefined && page.events.length === limit
+    page.more && position !== undefined
       ? deps.cursors.encode(principal.tenantId, {
-          position: eventSortKey(last.occurred_at, last.id),
+          position,
           from: window.from,
           to: window.to,
           filters: fingerprint,

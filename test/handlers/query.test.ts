@@ -262,3 +262,39 @@ describe('GET /v1/events for people', () => {
     expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
   });
 });
+
+describe('GET /v1/events work budget', () => {
+  it('answers with what it found within the budget and a cursor from how far back it searched', async () => {
+    // 8,000 items on the actor's partition, none of them the asked-for action.
+    const pool = Array.from({ length: 8_000 }, (_, i) => toItem(stored(i + 1), 1));
+    ddb.on(QueryCommand).callsFake((input) => {
+      const start = Number(input.ExclusiveStartKey?.i ?? 0);
+      const end = Math.min(pool.length, start + input.Limit);
+      return {
+        Items: pool.slice(start, end),
+        ...(end < pool.length ? { LastEvaluatedKey: { i: end } } : {}),
+      };
+    });
+    ddb.on(PutCommand).resolves({});
+    const query = { actor_id: 'u1', action: 'auth.login', limit: '10' };
+    const result = await handler(apiEvent('GET /v1/events', { query, auth: reader }), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    const body = parse(result);
+    expect(body.data).toEqual([]);
+    expect(body.next_cursor).toEqual(expect.any(String));
+    const read = ddb.commandCalls(QueryCommand).reduce((n, call) => n + (call.args[0].input.Limit ?? 0), 0);
+    expect(read).toBeGreaterThanOrEqual(5_000);
+    expect(read).toBeLessThan(8_000);
+
+    // The next page continues below the last item searched, not from the top.
+    const searched = pool[read - 1]?.sk;
+    ddb.resetHistory();
+    await handler(
+      apiEvent('GET /v1/events', { query: { ...query, cursor: body.next_cursor }, auth: reader }),
+      lambdaContext,
+    );
+    expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':high']).toBe(
+      searched,
+    );
+  });
+});

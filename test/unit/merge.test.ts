@@ -11,7 +11,13 @@ const fakeFetch = (data: Record<string, string[]>, keep: (s: string) => boolean 
     reads.items += slice.length;
     reads.calls += 1;
     const next = offset + limit < all.length ? { offset: offset + limit } : undefined;
-    return { items: slice.filter(keep), next };
+    const lastKey = slice.at(-1);
+    return {
+      items: slice.filter(keep),
+      next,
+      scanned: slice.length,
+      ...(lastKey === undefined ? {} : { lastKey }),
+    };
   };
   return { fetch, reads };
 };
@@ -78,5 +84,80 @@ describe('newest-first merge across teams', () => {
     await mergeNewestFirst(Object.keys(data), fetch, (s) => s, 100);
     // A whole page from each of the 50 would read 1,000 items; shares read about 3 each, plus refills.
     expect(reads.items).toBeLessThan(300);
+  });
+});
+
+describe('newest-first merge under a work budget', () => {
+  /**
+   * Pages through with the budget, as listEvents does with its cursors (each page's reads start
+   * below its cursor, as the store's key condition does); returns every page.
+   */
+  const pageThrough = async (
+    data: Record<string, string[]>,
+    keep: (s: string) => boolean,
+    limit: number,
+    budget: number,
+  ) => {
+    const pages: { items: string[]; scannedUntil?: string }[] = [];
+    let before: string | undefined;
+    for (let i = 0; i < 200; i++) {
+      const below = before;
+      const { fetch } = fakeFetch(
+        Object.fromEntries(
+          Object.entries(data).map(([k, v]) => [k, v.filter((s) => below === undefined || s < below)]),
+        ),
+        keep,
+      );
+      const page = await mergeNewestFirst(Object.keys(data), fetch, (s) => s, limit, before, budget);
+      pages.push({
+        items: page.items,
+        ...(page.scannedUntil === undefined ? {} : { scannedUntil: page.scannedUntil }),
+      });
+      if (!page.more) break;
+      before = page.scannedUntil ?? page.items.at(-1);
+    }
+    return { pages };
+  };
+
+  it('stops reading at the budget and says how far back it searched, with what it found so far', async () => {
+    const data = { a: desc('a', 900, 1) };
+    const rare = (s: string) => Number(s.slice(0, 4)) % 100 === 0;
+    const { fetch, reads } = fakeFetch(data, rare);
+    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 10, undefined, 50);
+    expect(reads.items).toBeLessThan(100);
+    expect(page.more).toBe(true);
+    expect(page.scannedUntil).toBeDefined();
+    // Exactly the matches at or above the point it searched down to.
+    expect(page.items).toEqual(data.a.filter((s) => rare(s) && s >= (page.scannedUntil as string)));
+  });
+
+  it('pages through every match exactly once, across budget stops and several sources', async () => {
+    const data: Record<string, string[]> = {};
+    for (let t = 0; t < 6; t++) data[`s${t}`] = desc(`s${t}`, 150, 6, t);
+    const keep = (s: string) => Number(s.slice(0, 4)) % 7 === 0;
+    const { pages } = await pageThrough(data, keep, 10, 40);
+    const all = Object.values(data).flat().filter(keep).sort().reverse();
+    expect(pages.flatMap((p) => p.items)).toEqual(all);
+    expect(pages.some((p) => p.scannedUntil !== undefined && p.items.length < 10)).toBe(true);
+  });
+
+  it('answers a full page from its last item as usual when the budget allows it', async () => {
+    const { fetch } = fakeFetch({ a: desc('a', 300, 1) });
+    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 20, undefined, 1_000);
+    expect(page.items).toHaveLength(20);
+    expect(page.scannedUntil).toBeUndefined();
+  });
+
+  it('cannot stop a source that reports no position: it reads on', async () => {
+    const items = desc('a', 300, 1);
+    const fetch: FetchPage<string, string> = async (_source, start, limit) => {
+      const offset = (start?.offset as number | undefined) ?? 0;
+      const slice = items.slice(offset, offset + limit);
+      const next = offset + limit < items.length ? { offset: offset + limit } : undefined;
+      return { items: slice.filter((s) => s.startsWith('0701')), next, scanned: slice.length };
+    };
+    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 5, undefined, 10);
+    expect(page.items).toEqual(['0701a']);
+    expect(page.scannedUntil).toBeUndefined();
   });
 });

@@ -26,6 +26,11 @@ export interface QueryPage {
   more: boolean;
   /** Read capacity units consumed (0 where the store does not bill reads). */
   readUnits: number;
+  /**
+   * Set when the plan's scan budget ran out first: the sort key down to which the plan's
+   * partitions were searched (every match at or above it is in `events`); continue below it.
+   */
+  scannedUntil?: string;
 }
 
 export interface EventStore {
