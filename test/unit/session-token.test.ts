@@ -5,9 +5,17 @@
  * the DER → JOSE signature conversion a KMS signature goes through.
  */
 import { createHmac, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { base64url } from 'jose';
-import { describe, expect, it } from 'vitest';
-import { JoseSessionVerifier, LocalSessionSigner, localKeyId } from '#shared/adapters/session-keys.ts';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  JoseSessionVerifier,
+  LocalSessionSigner,
+  localKeyId,
+  sessionVerifierFromEnv,
+} from '#shared/adapters/session-keys.ts';
 import {
   compactJws,
   derToJoseSignature,
@@ -198,5 +206,39 @@ describe('codes and revocations', () => {
     );
     expect(looksLikeJwt('tk_op_abc')).toBe(false);
     expect(looksLikeJwt('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).toBe(true);
+  });
+});
+
+describe('the local session key files', () => {
+  it('verify with the current key file and, during a rotation, the previous one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trailkeeper-session-keys-'));
+    try {
+      const pemOf = () => newP256().privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+      const [current, previous] = [pemOf(), pemOf()];
+      await writeFile(join(dir, 'current.pem'), current);
+      await writeFile(join(dir, 'previous.pem'), previous);
+      const tokenBy = async (pem: string) => {
+        const by = LocalSessionSigner.fromPem(pem);
+        const live = { ...grant, expires_at: Math.floor(Date.now() / 1000) + 600 };
+        const input = signingInputOf(await by.keyId(), sessionClaimsOf(live, 'ses_1', Date.now()));
+        return compactJws(input, await by.sign(input));
+      };
+      const [fresh, old] = [await tokenBy(current), await tokenBy(previous)];
+      vi.stubEnv('TRAILKEEPER_SESSION_KEY_ID', '');
+      vi.stubEnv('TRAILKEEPER_SESSION_KEY_FILE', join(dir, 'current.pem'));
+      vi.stubEnv('TRAILKEEPER_SESSION_KEY_PREVIOUS_FILE', join(dir, 'previous.pem'));
+      const rotating = sessionVerifierFromEnv();
+      expect(await rotating?.verify(fresh)).not.toBeNull();
+      expect(await rotating?.verify(old)).not.toBeNull();
+      vi.stubEnv('TRAILKEEPER_SESSION_KEY_PREVIOUS_FILE', '');
+      const rotated = sessionVerifierFromEnv();
+      expect(await rotated?.verify(fresh)).not.toBeNull();
+      expect(await rotated?.verify(old)).toBeNull();
+      vi.stubEnv('TRAILKEEPER_SESSION_KEY_FILE', '');
+      expect(sessionVerifierFromEnv()).toBeNull();
+    } finally {
+      vi.unstubAllEnvs();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
