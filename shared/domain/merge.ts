@@ -1,8 +1,10 @@
 /**
- * Newest-first k-way merge over several DynamoDB partitions (shards, or one partition per action
- * of a list). Pages are fetched lazily per source and sized so that little is read beyond what
- * is returned; a page is never cut short while any source still has items. Pure: the fetch
- * function is injected.
+ * Newest-first k-way merge over several DynamoDB partitions (shards, one partition per action or
+ * team of a list, or per team of a team admin's scope). Pages are fetched lazily per source and
+ * sized so that little is read beyond what is returned; a page is never cut short while any
+ * source still has items — unless a work budget is given and spent, and then the merge says how
+ * far back it searched, so the caller's cursor continues from there. Pure: the fetch function is
+ * injected.
  */
 
 export interface SourcePage<T> {
