@@ -32,13 +32,13 @@ export const handler = createApiHandler('admin', {
   'GET /v1/tenants/{tenant_id}': async (r) =>
     json(200, await getTenant(deps, r.principal, r.params.tenant_id)),
   'PATCH /v1/tenants/{tenant_id}': async (r) =>
-    json(200, await updateTenant(deps, r.principal, r.params.tenant_id, r.body)),
+    json(200, await updateTenant(deps, r.principal, r.params.tenant_id, r.body, r.requestId)),
   'POST /v1/tenants/{tenant_id}/keys': async (r) =>
-    json(201, await createKey(deps, r.principal, r.params.tenant_id, r.body)),
+    json(201, await createKey(deps, r.principal, r.params.tenant_id, r.body, r.requestId)),
   'GET /v1/tenants/{tenant_id}/keys': async (r) =>
     json(200, await listKeys(deps, r.principal, r.params.tenant_id)),
   'DELETE /v1/tenants/{tenant_id}/keys/{key_id}': async (r) => {
-    await revokeKey(deps, r.principal, r.params.tenant_id, r.params.key_id);
+    await revokeKey(deps, r.principal, r.params.tenant_id, r.params.key_id, r.requestId);
     return noContent();
   },
   'POST /v1/tenants/{tenant_id}/viewer-sessions': async (r) =>

@@ -446,7 +446,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Tenants'],
     summary: 'Change a tenant',
     description:
-      "The operator for `name`, `plan`, `retention_days`, `shards`, `rate_limit_rps`; the operator or a key of this tenant with `admin` for `email_domains` alone. A change of the effective retention starts a retention job that re-times the tenant's stored events (shown as `retention_job`).",
+      "The operator for `name`, `plan`, `retention_days`, `shards`, `rate_limit_rps`; the operator or a key of this tenant with `admin` for `email_domains` and `access` (which viewer-session roles may view and export; export needs view). A change of the effective retention starts a retention job that re-times the tenant's stored events (shown as `retention_job`). Every change writes `trailkeeper.tenant.updated` into the tenant's trail, with the changed settings as `metadata.from`/`to`; a request that changes nothing writes nothing.",
     security: OPERATOR_OR_ADMIN_KEY,
     requestParams: { path: tenantParams },
     requestBody: {
@@ -456,6 +456,10 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
         'email-domains': {
           summary: 'Allowed notification domains (operator or admin key)',
           value: ex.updateEmailDomainsInput,
+        },
+        'owner-only': {
+          summary: 'Only owners may view and export (operator or admin key)',
+          value: { access: { view: ['owner'], export: ['owner'] } },
         },
       }),
     },

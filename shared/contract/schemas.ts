@@ -152,7 +152,7 @@ export const createTenantBody = createTenantSchema.meta({
 export const updateTenantBody = updateTenantSchema.meta({
   id: 'TenantUpdate',
   description:
-    "At least one field. `email_domains` may be changed by a key of the tenant with `admin`; every other field only by the operator. `retention_days: null` and `rate_limit_rps: null` return to the plan's. `shards` may only grow.",
+    "At least one field. `email_domains` and `access` may be changed by a key of the tenant with `admin`; every other field only by the operator. `retention_days: null` and `rate_limit_rps: null` return to the plan's. `shards` may only grow.",
 });
 
 export const createKeyBody = createKeySchema.meta({
