@@ -344,6 +344,8 @@ export const failedEmailExport = presentExport({
 export const downloadLocation =
   'https://trailkeeper-exports-123456789012.s3.eu-west-1.amazonaws.com/tenant%3Dtnt_01jd8x1a2b3c4d5e6f7g8h9j0k/exports/exp_01jd9a7b8c9d0e1f2g3h4j5k6m.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-Signature=3f1c…';
 
+export const downloadLink = { url: downloadLocation, expires_at: '2026-11-18T10:27:45.893Z' };
+
 // ---------------------------------------------------------------------------------------------
 // Problems
 

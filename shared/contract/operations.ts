@@ -22,6 +22,7 @@ import {
   createTenantBody,
   digestPageSchema,
   digestsQuery,
+  downloadLinkSchema,
   eventBatchResultSchema,
   eventIdParams,
   eventPageSchema,
@@ -153,13 +154,13 @@ export const RESPONSES = {
   ),
   forbidden: problemResponse(
     'Forbidden',
-    "A valid credential without the right: a key without the scope, the operator key on a tenant's data, or a tenant key on the operator's routes.",
+    "A valid credential without the right: a key without the scope, the operator key on a tenant's data, or a tenant key on the operator's routes; a viewer session whose role the tenant's access policy does not let view (or export, on the export routes), a team admin's `team_id` naming a team outside their own, or a team admin listing digests.",
     simple('forbidden'),
     exampleOf('forbidden', 'A write-only key reading the log'),
   ),
   notFound: problemResponse(
     'NotFound',
-    "No such id for this tenant: unknown, or another tenant's (never 403, which would confirm that it exists).",
+    "No such id for this tenant: unknown, or another tenant's, or outside what a viewer session's person may see — an event outside a team admin's teams, another person's export (never 403, which would confirm that it exists).",
     simple('not-found'),
     exampleOf('not-found', 'An unknown event id'),
   ),
@@ -317,9 +318,11 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Events'],
     summary: 'Search the trail',
     description: [
-      'Scope `events:read`, or a viewer session with `view` (a team admin: only events of their teams; a `team_id` outside them is a 403).',
+      'Scope `events:read`, or a viewer session with `view` (a team admin: only events of their teams; a `team_id` outside them is a 403; a role the access policy does not let view is a 403).',
       '',
       "Newest first, within the tenant's retention. Filters combine with AND; every filter is index-served. Pass `next_cursor` as `cursor`, with the same filters, for the next page; only `next_cursor: null` means the end.",
+      '',
+      '**A page may be short, or empty, and still have a `next_cursor`**: each request reads a bounded number of stored events (its read budget, 5,000), so a selective filter over a long window answers with the matches it could prove complete so far and a cursor that continues the search from where it stopped. Keep following `next_cursor` until it is null.',
       '',
       'Every read is itself audited: it writes an `audit_log.viewed` event into the same trail.',
     ].join('\n'),
@@ -340,7 +343,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Events'],
     summary: 'One event',
     description:
-      "Scope `events:read`. The event with its full metadata; 404 for an unknown id, another tenant's, or one past the tenant's retention. Audited like a search.",
+      "Scope `events:read`, or a viewer session with `view`. The event with its full metadata; 404 for an unknown id, another tenant's, one past the tenant's retention, or (for a team admin) one outside their teams — organization-level events included. Audited like a search.",
     security: READER,
     requestParams: { path: eventIdParams },
     responses: {
@@ -358,7 +361,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Integrity'],
     summary: "An event's inclusion proof",
     description:
-      "Scope `events:read`. The digest that seals the event and the RFC 6962 audit path from its leaf to the digest's signed Merkle root. 404 until the event's interval is sealed (up to ~20 minutes after it was received); 409 when the stored event no longer matches what was sealed (the integrity scan alarms on it).",
+      "Scope `events:read`, or a viewer session with `view` (a team admin: proofs of their teams' events only; any other event is a 404). The digest that seals the event and the RFC 6962 audit path from its leaf to the digest's signed Merkle root. 404 until the event's interval is sealed (up to ~20 minutes after it was received); 409 when the stored event no longer matches what was sealed (the integrity scan alarms on it).",
     security: READER,
     requestParams: { path: eventIdParams },
     responses: {
@@ -376,7 +379,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Integrity'],
     summary: "The tenant's signed digests",
     description:
-      'Scope `events:read`. Digests whose interval ends in [`from`, `to`] (default: the last 24 hours), oldest first, at most 1000 a page; `next` is the `from` of the next page.',
+      "Scope `events:read`, or a viewer session with `view` for a role that sees the whole workspace: a team admin is refused (403; digests reveal every interval's event count and first and last event ids, so they get proofs of their own events instead). Digests whose interval ends in [`from`, `to`] (default: the last 24 hours), oldest first, at most 1000 a page; `next` is the `from` of the next page.",
     security: READER,
     requestParams: { query: digestsQuery },
     responses: {
@@ -604,7 +607,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Exports'],
     summary: 'Export the trail',
     description: [
-      'Scope `exports:write`.',
+      "Scope `exports:write`, or a viewer session with `export` (a role the access policy does not let export is a 403; a team admin exports only their teams' events, and a `team_id` outside them is a 403; a person's `notify_email` must be their own email).",
       '',
       'Up to 10,000 matching events the file is written within the request: **201** with `status: "completed"`, `rows` and `download_url`. Beyond, **202** with `status: "queued"`: a worker writes the file and emails the link to `notify_email`. Exports never reach past the tenant\'s current retention. Every export writes an `audit_log.exported` event.',
       '',
@@ -635,7 +638,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     tags: ['Exports'],
     summary: 'An export',
     description:
-      'Scope `exports:write` or `events:read`. Its status, rows and bytes written, progress, errors and cut-off.',
+      'Scope `exports:write` or `events:read` (every export of the tenant), or a viewer session with `export`: the exports that person created (in any session), and those a key created when their role sees the whole workspace; any other export is a 404. Its status, rows and bytes written, progress, errors and cut-off.',
     security: [...keyWith('exports:write', 'events:read'), ...personWith('export')],
     requestParams: { path: exportIdParams },
     responses: {
@@ -653,11 +656,21 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     operationId: 'downloadExport',
     tags: ['Exports'],
     summary: "Download an export's file",
-    description:
-      'Scope `exports:write` or `events:read`. Redirects to a fresh presigned URL of the file, valid 15 minutes; the emailed link points here, so it works for the 7 days the file is kept and still checks who asks. 409 while the export is not completed, 410 once its file is deleted.',
+    description: [
+      "Scope `exports:write` or `events:read`, or a viewer session with `export` for the exports it may read (see `GET /v1/exports/{id}`; a team admin's team scope is checked again here; any other export is a 404).",
+      '',
+      'Redirects (**302**) to a fresh presigned URL of the file, valid 15 minutes; with `Accept: application/json` it answers **200** `{"url", "expires_at"}` instead, for a client that navigates there itself (the console). The emailed link opens the console at the export, so it works for the 7 days the file is kept and still checks who asks. 409 while the export is not completed, 410 once its file is deleted. Writes an `audit_log.export_downloaded` event.',
+    ].join('\n'),
     security: [...keyWith('exports:write', 'events:read'), ...personWith('export')],
     requestParams: { path: exportIdParams },
     responses: {
+      '200': ok(
+        'With `Accept: application/json`: the presigned URL, for the client to navigate to.',
+        downloadLinkSchema,
+        {
+          link: { summary: 'A fresh link', value: ex.downloadLink },
+        },
+      ),
       '302': {
         description: 'To the file.',
         headers: z.object({

@@ -84,7 +84,11 @@ const FILTER_DOCS = {
   actor_email: { description: "The actor's email, case-insensitive.", example: 'ada@example.com' },
   target_id: { description: "The target's id (alone or with `target_type`).", example: 'user_7' },
   target_type: { description: "The target's type.", example: 'member' },
-  team_id: { description: 'The team the event belongs to.', example: 'team_platform' },
+  team_id: {
+    description:
+      "The team the event belongs to: one team, or a comma-separated list of up to 50 (events of any of them). A team admin's viewer session may name only their own teams (any other is a 403); without it, they read all of their teams.",
+    example: 'team_platform,team_billing',
+  },
   area: { description: 'Product area.', example: 'members' },
   method: { description: 'Operation.', example: 'update' },
   status: { description: '`success`, `failure` or an HTTP status.', example: 'success' },
@@ -428,6 +432,16 @@ export const digestSchema = z
       }),
   })
   .meta({ id: 'Digest', description: "A signed, chained digest of one interval of a tenant's events." });
+
+export const downloadLinkSchema = z
+  .strictObject({
+    url: z.url().meta({ description: 'Presigned URL of the file.' }),
+    expires_at: timestampSchema.meta({ description: 'When the URL stops working (15 minutes).' }),
+  })
+  .meta({
+    id: 'DownloadLink',
+    description: "A fresh presigned URL of an export's file, for clients that navigate to it themselves.",
+  });
 
 export const digestPageSchema = z
   .strictObject({

@@ -272,6 +272,12 @@ describe('the contract, against the local stack', () => {
     await call('POST /v1/exports', 201, { token: tenant.key, body: { format: 'ndjson' } });
     await call('GET /v1/exports/{id}', 200, { params: { id: created.body.id }, token: reader.key });
     await call('GET /v1/exports/{id}/download', 302, { params: { id: created.body.id }, token: tenant.key });
+    const link = await call('GET /v1/exports/{id}/download', 200, {
+      params: { id: created.body.id },
+      token: tenant.key,
+      headers: { accept: 'application/json' },
+    });
+    expect(Date.parse(link.body.expires_at)).toBeGreaterThan(Date.now());
 
     // Problems
     await call('POST /v1/exports', 400, {
@@ -328,6 +334,34 @@ describe('the contract, against the local stack', () => {
       token: tenant.key,
     });
     await call('DELETE /v1/tenants/{tenant_id}/viewer-sessions', 401, { params });
+  });
+
+  it("a person's viewer session on the read routes", async () => {
+    const tenant = await createTenant();
+    await call('POST /v1/events', 201, {
+      token: tenant.key,
+      body: { events: [{ ...event('team-1'), team_id: 't1' }, event('org-1')] },
+    });
+    const session = async (role: string, teamIds?: string[]): Promise<string> => {
+      const minted = await call('POST /v1/tenants/{tenant_id}/viewer-sessions', 201, {
+        params: { tenant_id: tenant.id },
+        token: tenant.key,
+        body: { user: { id: `user_${role}` }, role, ...(teamIds ? { team_ids: teamIds } : {}) },
+      });
+      const exchanged = await call('POST /v1/sessions', 201, { body: { code: minted.body.code } });
+      return exchanged.body.token;
+    };
+    const owner = await session('owner');
+    const teamAdmin = await session('team_admin', ['t1']);
+
+    await call('GET /v1/events', 200, { token: owner, query: { team_id: 't1,t2' } });
+    await call('GET /v1/integrity/digests', 200, { token: owner });
+    const own = await call('GET /v1/events', 200, { token: teamAdmin });
+    expect(own.body.data.map((e: { id: string }) => e.id)).toEqual(['team-1']);
+    await call('GET /v1/events', 403, { token: teamAdmin, query: { team_id: 't2' } });
+    await call('GET /v1/events/{id}', 404, { params: { id: 'org-1' }, token: teamAdmin });
+    await call('GET /v1/integrity/digests', 403, { token: teamAdmin });
+    await call('POST /v1/exports', 403, { token: teamAdmin, body: { format: 'csv', team_id: 't2' } });
   });
 
   it('a tenant over its request rate', async () => {
