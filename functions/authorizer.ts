@@ -9,11 +9,14 @@
  * each tenant's request rate (shared/usecases/rate-limit.ts) on every request, cached or not, for
  * keys and people alike. A viewer-session JWT is verified with the session key's public half only
  * (its revocations and the tenant's access policy are re-read at most every cache period, and a
- * cached session never outlives its token).
+ * cached session never outlives its token). Where the operator configures an identity provider
+ * (ENV.oidcIssuer …), a JWT of that issuer is verified against the provider's keys instead and
+ * then follows the same rules; keys the provider cannot serve make the request `unavailable` (503).
  */
 import { createHash } from 'node:crypto';
 import { dynamoDocumentClient, requiredEnv } from '#shared/adapters/clients.ts';
 import { controlStore, operatorKey } from '#shared/adapters/control-wiring.ts';
+import { oidcVerifierFromEnv } from '#shared/adapters/oidc.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
 import { sessionVerifierFromEnv } from '#shared/adapters/session-keys.ts';
 import { DynamoSessionStore } from '#shared/adapters/session-store.ts';
@@ -32,6 +35,7 @@ const deps = {
   sessions: {
     verifier: sessionVerifierFromEnv(),
     store: new DynamoSessionStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable)),
+    identityProvider: oidcVerifierFromEnv(),
   },
 };
 const limiter = new RateLimiter(
@@ -59,7 +63,7 @@ const resolve = async (token: string | null, nowMs: number): Promise<Authenticat
   if (hit !== undefined && hit.until > nowMs) return hit.principal;
   const principal = await authenticate(deps, token);
   if (cache.size >= MAX_CACHED) cache.clear();
-  // A session is cached no longer than its token lives.
+  // A person (session or identity provider) is cached no longer than their token lives.
   const until = Math.min(
     nowMs + ttlMs,
     principal?.kind === 'person' && 'expiresAtMs' in principal ? principal.expiresAtMs : Infinity,

@@ -15,7 +15,11 @@
  *   `sealEveryMinutes` (the sealer's rate), and the archive settings validated by the Archive
  *   construct: `archiveRetentionDays` (Object Lock retention and expiry, at least the longest
  *   plan), `archiveLockMode` (COMPLIANCE | GOVERNANCE), `archiveGlacierAfterDays` and
- *   `archiveDeepArchiveAfterDays` (lifecycle tiering ages).
+ *   `archiveDeepArchiveAfterDays` (lifecycle tiering ages);
+ * - read by the stack: the operator's own identity provider, optional — `oidcIssuer` (https, as
+ *   its tokens' `iss`) with `oidcAudience` (required with it), `oidcJwksUri` (default: discovery)
+ *   and the claim names `oidcTenantClaim`, `oidcRoleClaim`, `oidcTeamsClaim` (defaults
+ *   `tenant_id`, `role`, `team_ids`); synth fails on an issuer without audience or not https.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

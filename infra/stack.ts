@@ -3,10 +3,13 @@
  * digest signing key, exports, API, stream consumers, scheduled jobs, monitoring) and exports what
  * an operator needs after `cdk deploy`. Every function of the manifest (shared/config/manifest.ts)
  * is built by the construct of its kind: `http` and `authorizer` by Api, `queue` by Exports (it
- * owns the queue), `stream` and `schedule` here; synth fails if one is left out.
+ * owns the queue), `stream` and `schedule` here; synth fails if one is left out. Where the
+ * deployment names an identity provider (`-c oidcIssuer=… -c oidcAudience=…`), the authorizer
+ * gets its settings (shared/adapters/oidc.ts validates them: synth fails on a bad one).
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import type { Construct, Node } from 'constructs';
+import { OIDC_SETTINGS, type OidcConfig, oidcConfigOf, oidcEnvironment } from '#shared/adapters/oidc.ts';
 import { ENV } from '#shared/config/env.ts';
 import {
   FUNCTION_NAMES,
@@ -19,6 +22,7 @@ import {
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
 import { Api, type ApiDomain } from './constructs/api.ts';
 import { Archive } from './constructs/archive.ts';
+import { contextString } from './constructs/context.ts';
 import { ControlTable } from './constructs/control-table.ts';
 import { EventsTable } from './constructs/events-table.ts';
 import { Exports, type SenderOptions } from './constructs/exports.ts';
@@ -62,6 +66,18 @@ export const normalizePublicUrl = (value: string): string => {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 };
 
+/**
+ * The operator's identity provider from the context (`oidcIssuer`, `oidcAudience`, `oidcJwksUri`,
+ * `oidcTenantClaim`, `oidcRoleClaim`, `oidcTeamsClaim`); null without `oidcIssuer`. https only.
+ */
+export const oidcFromContext = (node: Node): OidcConfig | null =>
+  oidcConfigOf(
+    Object.fromEntries(
+      Object.entries(OIDC_SETTINGS).map(([key, { context }]) => [key, contextString(node, context)]),
+    ),
+    'context',
+  );
+
 const apiDomain = (props: TrailkeeperStackProps): ApiDomain | undefined => {
   if (!props.domainName && !props.certificateArn) return undefined;
   if (!props.domainName || !props.certificateArn) {
@@ -91,9 +107,13 @@ export class TrailkeeperStack extends Stack {
   readonly monitoring: Monitoring;
   /** TRAILKEEPER_PUBLIC_URL of every function. */
   readonly publicUrl: string;
+  /** The identity provider whose tokens the authorizer accepts as people (null: viewer sessions only). */
+  readonly oidc: OidcConfig | null;
 
   constructor(scope: Construct, id: string, props: TrailkeeperStackProps = {}) {
     super(scope, id, props);
+    // Validated first: a bad identity-provider setting fails synth before anything is built.
+    this.oidc = oidcFromContext(this.node);
 
     this.events = new EventsTable(this, 'Events');
     this.control = new ControlTable(this, 'Control');
@@ -142,6 +162,11 @@ export class TrailkeeperStack extends Stack {
     const missing = FUNCTION_NAMES.filter((name) => built[name] === undefined);
     if (missing.length > 0) throw new Error(`no construct builds the function(s) ${missing.join(', ')}`);
     this.functions = built as Record<FunctionName, ServiceFunction>;
+    if (this.oidc !== null) {
+      for (const [name, value] of Object.entries(oidcEnvironment(this.oidc))) {
+        this.api.authorizerFunction.fn.addEnvironment(name, value);
+      }
+    }
     const jobEntries = Object.entries(this.jobs) as [ScheduledFunctionName, ServiceFunction][];
 
     // Every function builds links from one base URL, never from request headers. Added once all

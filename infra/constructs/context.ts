@@ -36,3 +36,12 @@ export const contextInteger = (
   }
   return parsed;
 };
+
+/** A string value, trimmed; absent or empty = undefined. Anything but a string fails synth. */
+export const contextString = (node: Node, key: string): string | undefined => {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string')
+    throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+  return value.trim() === '' ? undefined : value.trim();
+};

@@ -2,9 +2,12 @@
  * `npm start`: the whole service on this machine, data kept under `.data/` across restarts.
  * Creates a demo tenant and API key through the HTTP API on first start and keeps them in
  * `.data/demo.json` (0600) — a local development convenience, never used outside this machine.
+ * An identity provider is configured with the same TRAILKEEPER_OIDC_* variables the authorizer
+ * gets in AWS (shared/config/env.ts); the stack checks them before it starts.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { OidcConfig } from '#shared/adapters/oidc.ts';
 import { ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
 import { startLocalStack, writePrivateFile } from './stack.ts';
 
@@ -79,6 +82,7 @@ const banner = (
   outboxDir: string,
   demo: Demo | undefined,
   consoleLink: string | undefined,
+  oidc: OidcConfig | null,
 ): string => {
   const sampleEvent = JSON.stringify({
     action: 'member.role_changed',
@@ -93,6 +97,9 @@ const banner = (
     `  operator key:  ${operatorKey}`,
     `  emails:        ${outboxDir}   (one .eml file per message sent)`,
     `  archive:       npm run archive -- read --local --tenant <id> --from <YYYY-MM-DD> --to <YYYY-MM-DD>`,
+    oidc
+      ? `  sign-in:       tokens of ${oidc.issuer} (audience ${oidc.audience}; claims ${oidc.claims.tenant}, ${oidc.claims.role}, ${oidc.claims.teams}), and viewer sessions`
+      : '  sign-in:       viewer sessions (set TRAILKEEPER_OIDC_ISSUER and _AUDIENCE to accept your identity provider)',
   ];
   if (demo) {
     lines.push(
@@ -163,7 +170,9 @@ const main = async (): Promise<void> => {
       process.stderr.write(`Could not mint a console link for the demo tenant (${reason}).\n`);
     }
   }
-  process.stdout.write(banner(stack.url, stack.operatorKey, dataDir, stack.outboxDir, demo, consoleLink));
+  process.stdout.write(
+    banner(stack.url, stack.operatorKey, dataDir, stack.outboxDir, demo, consoleLink, stack.oidc),
+  );
 };
 
 main().catch((error: unknown) => {

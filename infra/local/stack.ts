@@ -17,6 +17,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  OIDC_SETTINGS,
+  type OidcConfig,
+  oidcConfigOf,
+  oidcEnvironment,
+  oidcSettingsFromEnv,
+} from '#shared/adapters/oidc.ts';
 import { ensureSigningKeyFile } from '#shared/adapters/signer.ts';
 import { AWS_SDK_ENV, awsEndpointEnv, ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
 import {
@@ -89,6 +96,12 @@ export interface LocalStackOptions {
    * path uses.
    */
   readonly streams?: boolean;
+  /**
+   * The operator's identity provider, whose tokens the authorizer accepts as people (tests: an IdP
+   * on 127.0.0.1, http allowed to loopback only). Default: the TRAILKEEPER_OIDC_* variables of the
+   * environment (`npm start`); null: none, whatever the environment says.
+   */
+  readonly oidc?: OidcConfig | null;
 }
 
 /** The hooks of one stream consumer's poller (tests). */
@@ -112,6 +125,8 @@ export interface LocalStack {
   readonly queue: QueueHooks;
   /** The variables set in process.env for the handlers. */
   readonly env: Readonly<Record<string, string>>;
+  /** The identity provider the authorizer accepts tokens of (null: viewer sessions only). */
+  readonly oidc: OidcConfig | null;
   /**
    * Kills DynamoDB Local (SIGKILL unless told otherwise) and starts it again on the same port and
    * data directory; the handlers' clients keep their endpoint and reconnect. Resolves once it
@@ -201,6 +216,16 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // Only its owner may read it: it holds the operator key, API key hashes and every event.
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const secrets = await resolveSecrets(options, dataDir);
+    // Checked before anything starts, as synth checks it: a bad setting stops `npm start` here
+    // (an option is checked through the variables it becomes, the same way).
+    const oidc =
+      options.oidc === undefined
+        ? oidcConfigOf(oidcSettingsFromEnv(process.env), 'env', { allowLoopbackHttp: true })
+        : options.oidc === null
+          ? null
+          : oidcConfigOf(oidcSettingsFromEnv(oidcEnvironment(options.oidc)), 'env', {
+              allowLoopbackHttp: true,
+            });
     const s3Dir =
       dataDir === undefined ? await mkdtemp(join(tmpdir(), 'trailkeeper-s3-')) : join(dataDir, 's3');
     if (dataDir === undefined) cleanups.push(() => rm(s3Dir, { recursive: true, force: true }));
@@ -279,6 +304,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       [ENV.sessionKeyFile]: sessionKeyFile,
       [ENV.operatorKey]: secrets.operatorKey,
       [ENV.cursorKey]: secrets.cursorKey,
+      ...(oidc === null ? {} : oidcEnvironment(oidc)),
       [AWS_SDK_ENV.region]: 'us-east-1',
       // s3rver only accepts its own key pair; DynamoDB Local (sharedDb) accepts anything.
       [AWS_SDK_ENV.accessKeyId]: S3RVER_CREDENTIALS.accessKeyId,
@@ -299,15 +325,17 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       // No CloudWatch to read EMF locally: it would only flood stdout. Set it to 'false' to see it.
       [POWERTOOLS_ENV.metricsDisabled]: process.env[POWERTOOLS_ENV.metricsDisabled] ?? 'true',
     };
+    const oidcNames = Object.values(OIDC_SETTINGS).map((setting) => setting.env);
     const previousEnv = Object.fromEntries(
-      [...Object.keys(env), ENV.publicUrl, AWS_SDK_ENV.sessionToken, AWS_SDK_ENV.profile].map((name) => [
-        name,
-        process.env[name],
-      ]),
+      [...Object.keys(env), ...oidcNames, ENV.publicUrl, AWS_SDK_ENV.sessionToken, AWS_SDK_ENV.profile].map(
+        (name) => [name, process.env[name]],
+      ),
     );
     // A developer's real session must not leak into requests to the fakes.
     delete process.env[AWS_SDK_ENV.sessionToken];
     delete process.env[AWS_SDK_ENV.profile];
+    // The identity provider is the one resolved above, or none: no stray half of another's settings.
+    for (const name of oidcNames) delete process.env[name];
     Object.assign(process.env, env);
     cleanups.push(async () => {
       for (const [name, value] of Object.entries(previousEnv)) {
@@ -404,6 +432,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       outboxDir,
       queue: { url: sqs.url, idle: sqs.idle, stats: sqs.stats, deadLetters: sqs.deadLetters },
       env,
+      oidc,
       restartDynamoDb: async (restartOptions) => {
         const before = dynamo.value.pid;
         await dynamo.value.restart(restartOptions);

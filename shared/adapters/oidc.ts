@@ -8,10 +8,16 @@
  * Pinned: the algorithms (never `none`, never an HMAC whose secret could be a public key), the
  * issuer, and an audience used only by Trailkeeper, so the SaaS application's own tokens (its
  * audience) are refused here. 30 s of clock tolerance, as IdPs and Lambda clocks drift.
+ *
+ * Also the door's settings, named once (OIDC_SETTINGS): the CDK context values an operator
+ * deploys with, the environment variables CDK sets on the authorizer from them (and `npm start`
+ * reads), and their validation, the same for both.
  */
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { isRole, type PersonIdentity, type Role } from '../domain/people.ts';
+import { ENV } from '../config/env.ts';
+import { isRole } from '../domain/people.ts';
+import type { IdentityProvider, IdpPerson } from '../usecases/authenticate.ts';
 
 export interface OidcConfig {
   /** The IdP's issuer, exactly as its tokens' `iss`. */
@@ -31,16 +37,125 @@ export const OIDC_ALGORITHMS = ['RS256', 'ES256'] as const;
 export const OIDC_CLOCK_TOLERANCE_SECONDS = 30;
 
 /** Who an IdP token says the caller is; the authorizer applies the tenant's policy to it. */
-export interface OidcPerson {
-  tenantId: string;
-  person: PersonIdentity;
-  role: Role;
-  teamIds: string[];
-  /** The token's `jti`, else a hash of the token: the session id in the person's audit events. */
-  sessionId: string;
-  /** Issued-at (epoch seconds), for session revocations. */
-  issuedAt: number;
-}
+export type OidcPerson = IdpPerson;
+
+/** Each setting of the door: its CDK context key (`-c oidcIssuer=…`) and its environment variable. */
+export const OIDC_SETTINGS = {
+  issuer: { context: 'oidcIssuer', env: ENV.oidcIssuer },
+  audience: { context: 'oidcAudience', env: ENV.oidcAudience },
+  jwksUri: { context: 'oidcJwksUri', env: ENV.oidcJwksUri },
+  tenantClaim: { context: 'oidcTenantClaim', env: ENV.oidcTenantClaim },
+  roleClaim: { context: 'oidcRoleClaim', env: ENV.oidcRoleClaim },
+  teamsClaim: { context: 'oidcTeamsClaim', env: ENV.oidcTeamsClaim },
+} as const;
+
+export type OidcSetting = keyof typeof OIDC_SETTINGS;
+/** The settings as the operator wrote them (context values or environment variables). */
+export type OidcSettings = Partial<Record<OidcSetting, string | undefined>>;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The URL as given (an issuer must equal its tokens' `iss` byte for byte), when it is https
+ * without credentials, query or fragment; http only to a loopback host where allowed (a test IdP
+ * beside the local runtime).
+ */
+const checkedUrl = (value: string, name: string, allowLoopbackHttp: boolean): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an absolute https:// URL, got ${JSON.stringify(value)}`);
+  }
+  const loopbackHttp = allowLoopbackHttp && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol !== 'https:' && !loopbackHttp) {
+    throw new Error(`${name} must be an https:// URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new Error(
+      `${name} must be a URL without credentials, query or fragment, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+};
+
+const claimName = (value: string | undefined, name: string, fallback: string): string => {
+  if (value === undefined) return fallback;
+  if (!/^[^\s]{1,200}$/.test(value))
+    throw new Error(`${name} must be a claim name, got ${JSON.stringify(value)}`);
+  return value;
+};
+
+/**
+ * The door's configuration, or null when no issuer is set (only viewer sessions are accepted).
+ * Throws, naming the setting as the operator wrote it (`source`), when the issuer comes without
+ * an audience, or the issuer or JWKS URL is not https (http to a loopback host only with
+ * `allowLoopbackHttp`: the local runtime), or a claim name is blank.
+ */
+export const oidcConfigOf = (
+  settings: OidcSettings,
+  source: 'context' | 'env',
+  { allowLoopbackHttp = false }: { allowLoopbackHttp?: boolean } = {},
+): OidcConfig | null => {
+  const value = (key: OidcSetting): string | undefined => {
+    const raw = settings[key]?.trim();
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+  const nameOf = (key: OidcSetting): string => OIDC_SETTINGS[key][source];
+  const issuer = value('issuer');
+  if (issuer === undefined) {
+    const stray = (Object.keys(OIDC_SETTINGS) as OidcSetting[]).filter((key) => value(key) !== undefined);
+    if (stray.length > 0) {
+      throw new Error(`${stray.map(nameOf).join(', ')} given without ${nameOf('issuer')}`);
+    }
+    return null;
+  }
+  const audience = value('audience');
+  if (audience === undefined) {
+    throw new Error(
+      `${nameOf('issuer')} needs ${nameOf('audience')}: the audience your identity provider puts in tokens meant for Trailkeeper only`,
+    );
+  }
+  const jwksUri = value('jwksUri');
+  return {
+    issuer: checkedUrl(issuer, nameOf('issuer'), allowLoopbackHttp),
+    audience,
+    ...(jwksUri === undefined ? {} : { jwksUri: checkedUrl(jwksUri, nameOf('jwksUri'), allowLoopbackHttp) }),
+    claims: {
+      tenant: claimName(value('tenantClaim'), nameOf('tenantClaim'), DEFAULT_OIDC_CLAIMS.tenant),
+      role: claimName(value('roleClaim'), nameOf('roleClaim'), DEFAULT_OIDC_CLAIMS.role),
+      teams: claimName(value('teamsClaim'), nameOf('teamsClaim'), DEFAULT_OIDC_CLAIMS.teams),
+    },
+  };
+};
+
+/** The environment variables that configure the authorizer with `config` (CDK and the local runtime set them). */
+export const oidcEnvironment = (config: OidcConfig): Record<string, string> => ({
+  [ENV.oidcIssuer]: config.issuer,
+  [ENV.oidcAudience]: config.audience,
+  ...(config.jwksUri === undefined ? {} : { [ENV.oidcJwksUri]: config.jwksUri }),
+  [ENV.oidcTenantClaim]: config.claims.tenant,
+  [ENV.oidcRoleClaim]: config.claims.role,
+  [ENV.oidcTeamsClaim]: config.claims.teams,
+});
+
+/** The settings found in `env` (the authorizer's environment, or `npm start`'s). */
+export const oidcSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env): OidcSettings =>
+  Object.fromEntries(
+    (Object.entries(OIDC_SETTINGS) as [OidcSetting, { env: string }][]).map(([key, { env: name }]) => [
+      key,
+      env[name],
+    ]),
+  );
+
+/**
+ * The authorizer's verifier, from its environment: null when no issuer is configured. A bad
+ * configuration throws when the module loads (CDK and the local runtime refuse it earlier).
+ */
+export const oidcVerifierFromEnv = (env: NodeJS.ProcessEnv = process.env): OidcVerifier | null => {
+  const config = oidcConfigOf(oidcSettingsFromEnv(env), 'env', { allowLoopbackHttp: true });
+  return config === null ? null : new OidcVerifier(config);
+};
 
 const stringClaim = (payload: JWTPayload, name: string): string | undefined => {
   const value = payload[name];
@@ -65,13 +180,17 @@ const discoverJwksUri = async (issuer: string, fetcher: typeof fetch): Promise<U
   return new URL(document.jwks_uri);
 };
 
-export class OidcVerifier {
+export class OidcVerifier implements IdentityProvider {
   private keys: Promise<JWTVerifyGetKey> | undefined;
 
   constructor(
     private readonly config: OidcConfig,
     private readonly fetcher: typeof fetch = fetch,
   ) {}
+
+  get issuer(): string {
+    return this.config.issuer;
+  }
 
   private keySet(): Promise<JWTVerifyGetKey> {
     this.keys ??= (async () => {
@@ -121,6 +240,7 @@ export class OidcVerifier {
       teamIds: role === 'team_admin' ? teamIds : [],
       sessionId: payload.jti ?? `oidc_${createHash('sha256').update(token).digest('hex').slice(0, 32)}`,
       issuedAt: payload.iat ?? 0,
+      expiresAt: payload.exp ?? 0,
     };
   }
 }

@@ -63,6 +63,20 @@ export const ENV = {
    * caches, see the manifest's authorizer). Unset or 0: no cache, a revoked key is refused at once (local).
    */
   authCacheSeconds: 'TRAILKEEPER_AUTH_CACHE_SECONDS',
+  /**
+   * The operator's own identity provider (optional; shared/adapters/oidc.ts): its issuer, exactly
+   * as its tokens' `iss` (https). Set, bearer JWTs of that issuer are verified as people; unset,
+   * only viewer sessions are. CDK sets these on the authorizer from the `oidc*` context values.
+   */
+  oidcIssuer: 'TRAILKEEPER_OIDC_ISSUER',
+  /** The audience the IdP puts in tokens meant for Trailkeeper only (required with the issuer). */
+  oidcAudience: 'TRAILKEEPER_OIDC_AUDIENCE',
+  /** The IdP's JWKS URL; unset: `jwks_uri` of the issuer's discovery document. */
+  oidcJwksUri: 'TRAILKEEPER_OIDC_JWKS_URI',
+  /** Names of the claims holding the tenant id, the role and the team ids (defaults: tenant_id, role, team_ids). */
+  oidcTenantClaim: 'TRAILKEEPER_OIDC_TENANT_CLAIM',
+  oidcRoleClaim: 'TRAILKEEPER_OIDC_ROLE_CLAIM',
+  oidcTeamsClaim: 'TRAILKEEPER_OIDC_TEAMS_CLAIM',
   /** `off` disables the per-tenant request rate limits (the bench's raw-throughput runs). */
   rateLimits: 'TRAILKEEPER_RATE_LIMITS',
   /** `true`: S3 requests use path-style URLs (s3rver locally; AWS uses virtual-hosted style). */

@@ -8,7 +8,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_OIDC_CLAIMS, type OidcConfig, OidcVerifier } from '#shared/adapters/oidc.ts';
+import {
+  DEFAULT_OIDC_CLAIMS,
+  type OidcConfig,
+  OidcVerifier,
+  oidcConfigOf,
+  oidcEnvironment,
+  oidcSettingsFromEnv,
+  oidcVerifierFromEnv,
+} from '#shared/adapters/oidc.ts';
 
 const AUDIENCE = 'trailkeeper-audit-log';
 let server: Server;
@@ -75,7 +83,10 @@ describe('OIDC door', () => {
       role: 'admin',
       teamIds: [],
       sessionId: 'idp-session-1',
+      issuedAt: expect.any(Number),
     });
+    // Revocations compare `iat`; the authorizer caches the person no longer than `exp`.
+    expect(person && person.expiresAt - person.issuedAt).toBe(600);
   });
 
   it('keeps a team admin to the teams of the token, as a list or a comma-separated string', async () => {
@@ -120,6 +131,44 @@ describe('OIDC door', () => {
     const before = jwksAnswers;
     expect(await verifier.verify(await token())).not.toBeNull();
     expect(jwksAnswers).toBeGreaterThan(before);
+  });
+});
+
+describe('OIDC settings', () => {
+  it('are off without an issuer, and round-trip through the environment with the default claims', () => {
+    expect(oidcConfigOf({}, 'env')).toBeNull();
+    expect(oidcVerifierFromEnv({})).toBeNull();
+    const config = oidcConfigOf({ issuer: 'https://idp.example.com/', audience: ' trailkeeper ' }, 'context');
+    expect(config).toEqual({
+      issuer: 'https://idp.example.com/',
+      audience: 'trailkeeper',
+      claims: { tenant: 'tenant_id', role: 'role', teams: 'team_ids' },
+    });
+    expect(oidcConfigOf(oidcSettingsFromEnv(oidcEnvironment(config as OidcConfig)), 'env')).toEqual(config);
+    expect(oidcVerifierFromEnv(oidcEnvironment(config as OidcConfig))?.issuer).toBe(
+      'https://idp.example.com/',
+    );
+  });
+
+  it('allow http only to a loopback host, and only where asked (the local runtime)', () => {
+    const local = { issuer: 'http://127.0.0.1:9000', audience: 'tk' };
+    expect(oidcConfigOf(local, 'env', { allowLoopbackHttp: true })?.issuer).toBe('http://127.0.0.1:9000');
+    expect(() => oidcConfigOf(local, 'env')).toThrow('TRAILKEEPER_OIDC_ISSUER must be an https:// URL');
+    expect(() =>
+      oidcConfigOf({ issuer: 'http://idp.example.com', audience: 'tk' }, 'env', { allowLoopbackHttp: true }),
+    ).toThrow('TRAILKEEPER_OIDC_ISSUER must be an https:// URL');
+  });
+
+  it.each([
+    [{ issuer: 'https://idp.example.com' }, 'TRAILKEEPER_OIDC_ISSUER needs TRAILKEEPER_OIDC_AUDIENCE'],
+    [{ audience: 'tk' }, 'TRAILKEEPER_OIDC_AUDIENCE given without TRAILKEEPER_OIDC_ISSUER'],
+    [{ issuer: 'https://u:p@idp.example.com', audience: 'tk' }, 'without credentials, query or fragment'],
+    [
+      { issuer: 'https://idp.example.com', audience: 'tk', roleClaim: 'my role' },
+      'TRAILKEEPER_OIDC_ROLE_CLAIM',
+    ],
+  ])('refuse %j, naming the setting', (settings, message) => {
+    expect(() => oidcConfigOf(settings, 'env')).toThrow(message);
   });
 });
 
