@@ -170,7 +170,8 @@ describe('sealer against the local S3', () => {
     const store = new S3DynamoDigestStore(documents, controlTable, s3, archiveBucket);
     const result = await sealTenant(deps(store), tenant.id, () => 60_000, 0);
 
-    expect(result).toEqual({ digests: 1, events: 3 });
+    // Its three events and the setup key's trailkeeper.api_key.created.
+    expect(result).toEqual({ digests: 1, events: 4 });
     expect(signatures).toHaveLength(2);
     expect(signatures[1]).not.toBe(signatures[0]); // ECDSA: a new signature each time
     const [sealed] = await store.after(tenant.id, '', 10);
