@@ -9,7 +9,7 @@ import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { base64url } from 'jose';
+import { base64url, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalSessionSigner } from '#shared/adapters/session-keys.ts';
 import { compactJws, type SessionTokenClaims, signingInputOf } from '#shared/domain/session-token.ts';
@@ -184,6 +184,21 @@ describe('authorizer on a session token', () => {
       (await authorize(await tokenOf(claims(), 'arn:aws:kms:us-east-1:123456789012:key/other'))).kind,
     ).toBe('anonymous');
     expect((await authorize(await tokenOf(claims({ exp: NOW / 1000 - 60 })))).kind).toBe('anonymous');
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it('refuses a well-signed JWT of any identity provider when none is configured, reading nothing', async () => {
+    mockStore();
+    const idpKey = await generateKeyPair('RS256');
+    const idpToken = await new SignJWT({ tid: TENANT, tenant_id: TENANT, role: 'owner' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'idp-1' })
+      .setSubject('user_ada')
+      .setIssuer('https://idp.example.com')
+      .setAudience('trailkeeper')
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 600)
+      .sign(idpKey.privateKey);
+    expect(await authorize(idpToken)).toMatchObject({ kind: 'anonymous' });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 

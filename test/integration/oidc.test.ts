@@ -192,6 +192,17 @@ describe('a token of the operator’s identity provider', () => {
     );
   });
 
+  it('leaves viewer sessions working beside it', async () => {
+    const minted = await call('POST', `/v1/tenants/${tenantId}/viewer-sessions`, tenantKey, {
+      user: { id: 'user_ses' },
+      role: 'auditor',
+    });
+    expect(minted.status).toBe(201);
+    const session = await call('POST', '/v1/sessions', undefined, { code: minted.body.code });
+    expect(session.status).toBe(201);
+    expect((await call('GET', '/v1/events?limit=5', session.body.token)).status).toBe(200);
+  });
+
   it('keeps working while the IdP is down once its keys are known', async () => {
     await stopIdp();
     expect((await call('GET', '/v1/events?limit=5', await idpToken())).status).toBe(200);
