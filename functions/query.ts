@@ -1,15 +1,17 @@
 /**
  * GET /v1/events and GET /v1/events/{id}, for tenant keys (`events:read`) and people whose role
- * may view (a team admin within their teams). Every read is itself audited: an
+ * may view (a team admin within their teams). Every read of events is itself audited: an
  * `audit_log.viewed` event, with the key or the person as actor, lands in the same tenant's
- * trail before the answer leaves.
+ * trail before the answer leaves. The store registers the actions of those events (for
+ * GET /v1/actions).
  */
-import { cursorCodec, eventStore, redactor } from '#shared/adapters/wiring.ts';
+import { registeringEventStore } from '#shared/adapters/action-wiring.ts';
+import { cursorCodec, redactor } from '#shared/adapters/wiring.ts';
 import { createApiHandler, type ReaderRequirement, requireReader } from '#shared/http/middleware.ts';
 import { json } from '#shared/http/responses.ts';
 import { getEvent, listEvents, recordAccess } from '#shared/usecases/events.ts';
 
-const deps = { store: eventStore(), redact: redactor(), now: () => Date.now() };
+const deps = { store: registeringEventStore(), redact: redactor(), now: () => Date.now() };
 const READ: ReaderRequirement = { scopes: ['events:read'], permission: 'view' };
 
 export const handler = createApiHandler('query', {

@@ -79,6 +79,13 @@ interface FunctionBase {
    */
   readonly sessionCodes?: 'consume';
   /**
+   * The action registry (control-table items under `ACTIONS#`, shared/domain/control-keys.ts):
+   * `register` = conditional PutItem of those items only (IAM LeadingKeys), for functions that
+   * append events without other control-table writes. Functions with `control: 'read-write'` may
+   * already; reading it is `control: 'read'`.
+   */
+  readonly actionRegistry?: 'register';
+  /**
    * Names of the metrics the handler emits (Powertools EMF, namespace and `service` dimension of
    * shared/config/observability.ts). CDK alarms watch some of them: rename one, rename both.
    */
@@ -188,6 +195,8 @@ const SPECS = {
     timeoutSeconds: 29,
     events: 'append',
     control: 'none',
+    // Registers each new action of the events it stores (for GET /v1/actions).
+    actionRegistry: 'register',
     secrets: [],
     routes: [{ route: 'POST /v1/events' }],
   },
@@ -198,8 +207,24 @@ const SPECS = {
     timeoutSeconds: 29,
     events: 'read-append',
     control: 'none',
+    // Registers the action of its audit_log.viewed events (for GET /v1/actions).
+    actionRegistry: 'register',
     secrets: ['cursorKey'],
     routes: [{ route: 'GET /v1/events' }, { route: 'GET /v1/events/{id}' }],
+  },
+  /**
+   * The actions a reader may see, for the console's suggestions: reads the action registry in the
+   * control table, never the events table.
+   */
+  actions: {
+    kind: 'http',
+    description: 'Trailkeeper action suggestions',
+    memoryMiB: 256,
+    timeoutSeconds: 10,
+    events: 'none',
+    control: 'read',
+    secrets: [],
+    routes: [{ route: 'GET /v1/actions' }],
   },
   exports: {
     kind: 'http',

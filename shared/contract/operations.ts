@@ -15,6 +15,8 @@ import type { RouteKey } from '../config/routes.ts';
 import type { Scope } from '../domain/principal.ts';
 import * as ex from './examples.ts';
 import {
+  actionListSchema,
+  actionsQuery,
   apiKeyListSchema,
   createdKeySchema,
   createExportBody,
@@ -352,6 +354,36 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
         impersonated: { summary: 'An action taken through a support session', value: ex.impersonatedEvent },
       }),
       '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/actions': {
+    operationId: 'listActions',
+    tags: ['Events'],
+    summary: 'The actions you may see (suggestions)',
+    description: [
+      'Scope `events:read`, or a viewer session with `view`.',
+      '',
+      `The distinct actions of the events the caller may see, sorted, at most 200 (\`has_more\` says when the prefix matches more): for suggestions as someone types a filter. A team admin gets only the actions of their teams' events, never those of organization-level events; the service's own \`audit_log.*\` and \`trailkeeper.*\` actions are listed too, as they are in the trail. An action is listed from its first stored event on (within a second), and stays listed after its events expire. Served from a registry of actions: it never searches the events, and is not audited.`,
+    ].join('\n'),
+    security: READER,
+    requestParams: { query: actionsQuery },
+    responses: {
+      '200': ok('The actions, sorted.', actionListSchema, {
+        prefix: {
+          summary: 'Actions starting with `member.`',
+          value: {
+            data: [
+              { action: 'member.invited' },
+              { action: 'member.removed' },
+              { action: 'member.role_changed' },
+            ],
+            has_more: false,
+          },
+        },
+      }),
+      '400': R.invalidQuery,
       ...AUTHORIZED,
     },
   },

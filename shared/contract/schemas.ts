@@ -17,6 +17,7 @@ import { SCOPES } from '../domain/principal.ts';
 import { eventFiltersSchema, listQuerySchema } from '../domain/query.ts';
 import { PLAN_NAMES, type Plan } from '../domain/retention.ts';
 import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
+import { actionsQuerySchema, MAX_ACTIONS } from '../usecases/actions.ts';
 import { digestsQuerySchema } from '../usecases/integrity.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -432,6 +433,26 @@ export const digestSchema = z
       }),
   })
   .meta({ id: 'Digest', description: "A signed, chained digest of one interval of a tenant's events." });
+
+/** `GET /v1/actions`: the prefix of the actions to suggest. */
+export const actionsQuery = actionsQuerySchema.extend({
+  prefix: actionsQuerySchema.shape.prefix.meta({
+    description:
+      'The start of the actions to list (`mem`, `member.`), also written as a filter prefix (`member.*`): lower-case letters, digits, `_` and `.`, at most 128. Absent or empty: every action.',
+    example: 'member.',
+  }),
+});
+
+export const actionListSchema = z
+  .strictObject({
+    data: z
+      .array(z.strictObject({ action: z.string().meta({ example: 'member.role_changed' }) }))
+      .max(MAX_ACTIONS),
+    has_more: z.boolean().meta({
+      description: `More actions start with the prefix than the ${MAX_ACTIONS} listed: narrow the prefix to see them.`,
+    }),
+  })
+  .meta({ id: 'ActionList', description: 'Distinct actions, sorted.' });
 
 export const downloadLinkSchema = z
   .strictObject({

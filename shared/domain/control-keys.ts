@@ -7,7 +7,9 @@
  * A viewer session's one-time code has its own partition, `SESSION_CODE#<SHA-256 of the code>`:
  * exchanging it names nothing but the code. Rate-limit counters have their own partition
  * per tenant (`RATE#<tenant>` / `W#<window>`), so their writes never share one with the tenant's
- * records. Two sparse indexes list tenants (`tenants`) and tenants with a pending or running
+ * records. The action registry (which actions a tenant's events carry, for suggestions) has its own
+ * partitions too, `ACTIONS#<tenant>` and `ACTIONS#<tenant>#TEAM#<team>` / `ACTION#<action>`, so the
+ * functions that register actions can be granted exactly those items. Two sparse indexes list tenants (`tenants`) and tenants with a pending or running
  * retention job (`activeJobs`).
  */
 import { CONTROL_TABLE } from '../config/tables.ts';
@@ -92,6 +94,31 @@ export const RATE_COUNTER_PARTITION_PREFIX = 'RATE#';
 /** One request counter per tenant and one-second window (shared/domain/rate-limit.ts windowOf). */
 export const rateCounterKey = (tenantId: string, window: number): ControlKey =>
   key(`${RATE_COUNTER_PARTITION_PREFIX}${tenantId}`, `W#${window}`);
+
+/**
+ * Leading characters of every action-registry partition: the grant of the functions that register
+ * actions (ingest, query) is pinned to them (IAM `dynamodb:LeadingKeys`).
+ */
+export const ACTION_REGISTRY_PARTITION_PREFIX = 'ACTIONS#';
+
+const ACTION_SK_PREFIX = 'ACTION#';
+
+/**
+ * The partition of a tenant's registered actions: the whole tenant's (`teamId` null), or one team's.
+ * Matched exactly, never by prefix, so a team's partition never reads another's.
+ */
+export const actionRegistryPartition = (tenantId: string, teamId: string | null): string =>
+  teamId === null
+    ? `${ACTION_REGISTRY_PARTITION_PREFIX}${tenantId}`
+    : `${ACTION_REGISTRY_PARTITION_PREFIX}${tenantId}#TEAM#${teamId}`;
+
+/** One action seen in a tenant's events (`teamId` null) or in one team's. */
+export const actionRegistryKey = (tenantId: string, teamId: string | null, action: string): ControlKey =>
+  key(actionRegistryPartition(tenantId, teamId), `${ACTION_SK_PREFIX}${action}`);
+
+/** Sort-key prefix of the registered actions that start with `actionPrefix` (empty: all of them). */
+export const actionRegistrySortKeyPrefix = (actionPrefix: string): string =>
+  `${ACTION_SK_PREFIX}${actionPrefix}`;
 
 /** The `tenants` index's one partition: every tenant record carries it. */
 export const TENANT_ENTITY = 'tenant';

@@ -13,6 +13,7 @@ let handler: Handler;
 
 beforeAll(async () => {
   vi.stubEnv('EVENTS_TABLE', 'events-test');
+  vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   ({ handler } = await import('#functions/ingest.ts'));
 });
@@ -57,7 +58,8 @@ describe('POST /v1/events handler', () => {
     ddb.on(PutCommand).resolves({});
     const result = await handler(apiEvent('POST /v1/events', { body: event, auth: writer }), lambdaContext);
     expect(result.statusCode).toBe(201);
-    const calls = ddb.commandCalls(PutCommand);
+    // The events table's one write (the action registry's are tested below).
+    const calls = ddb.commandCalls(PutCommand).filter((c) => c.args[0].input.TableName === 'events-test');
     expect(calls).toHaveLength(1);
     const put = calls[0]?.args[0].input;
     expect(put).toMatchObject({
@@ -409,5 +411,89 @@ describe('POST /v1/events request bodies', () => {
     const result = await post({ body: { ...event, ['x'.repeat(100_000)]: 1 } });
     expect(result.statusCode).toBe(400);
     expect(Buffer.byteLength(result.body ?? '')).toBeLessThan(2 * 1024);
+  });
+});
+
+describe('POST /v1/events handler: the action registry', () => {
+  const registryPuts = () =>
+    ddb
+      .commandCalls(PutCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.TableName === 'control-test');
+
+  it('registers a new action, in the tenant and in the event’s team, with a conditional PutItem after the event', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T12:00:00Z'), toFake: ['Date'] });
+    ddb.on(PutCommand).resolves({});
+    const body = { id: 'reg-1', action: 'registry.first_seen', actor: { id: 'u1' }, team_id: 'team_a' };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.TableName)).toEqual([
+      'events-test',
+      'control-test',
+      'control-test',
+    ]);
+    const registration = (pk: string) => ({
+      TableName: 'control-test',
+      Item: {
+        pk,
+        sk: 'ACTION#registry.first_seen',
+        action: 'registry.first_seen',
+        first_seen_at: '2026-11-21T12:00:00.000Z',
+      },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+    });
+    expect(registryPuts()).toEqual([
+      registration(`ACTIONS#${TENANT}`),
+      registration(`ACTIONS#${TENANT}#TEAM#team_a`),
+    ]);
+  });
+
+  it('registers an action once per container: the next events with it write only themselves', async () => {
+    ddb.on(PutCommand).resolves({});
+    const body = (id: string) => ({ id, action: 'registry.busy', actor: { id: 'u1' } });
+    await handler(apiEvent('POST /v1/events', { body: body('busy-1'), auth: writer }), lambdaContext);
+    expect(registryPuts()).toHaveLength(1);
+    ddb.resetHistory();
+    const batch = { events: [body('busy-2'), body('busy-3')] };
+    const result = await handler(apiEvent('POST /v1/events', { body: batch, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.TableName)).toEqual([
+      'events-test',
+      'events-test',
+    ]);
+  });
+
+  it('takes an action another writer registered first (condition failed) as registered', async () => {
+    ddb.on(PutCommand, { TableName: 'events-test' }).resolves({});
+    ddb
+      .on(PutCommand, { TableName: 'control-test' })
+      .rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    const body = { id: 'race-1', action: 'registry.raced', actor: { id: 'u1' } };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    ddb.resetHistory();
+    await handler(
+      apiEvent('POST /v1/events', { body: { ...body, id: 'race-2' }, auth: writer }),
+      lambdaContext,
+    );
+    expect(registryPuts()).toHaveLength(0);
+  });
+
+  it('still answers 201 when the registry cannot be written, and tries again with the next event', async () => {
+    ddb.on(PutCommand, { TableName: 'events-test' }).resolves({});
+    ddb
+      .on(PutCommand, { TableName: 'control-test' })
+      .rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    const body = { id: 'down-1', action: 'registry.unavailable', actor: { id: 'u1' } };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    ddb.reset();
+    ddb.on(PutCommand).resolves({});
+    await handler(
+      apiEvent('POST /v1/events', { body: { ...body, id: 'down-2' }, auth: writer }),
+      lambdaContext,
+    );
+    expect(registryPuts().map((input) => input.Item?.sk)).toEqual(['ACTION#registry.unavailable']);
   });
 });

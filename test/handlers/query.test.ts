@@ -29,6 +29,7 @@ let handler: typeof import('#functions/query.ts').handler;
 
 beforeAll(async () => {
   vi.stubEnv('EVENTS_TABLE', 'events-test');
+  vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('TRAILKEEPER_CURSOR_KEY', 'test-cursor-key');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   ({ handler } = await import('#functions/query.ts'));

@@ -117,6 +117,10 @@ const MATRIX: Record<RouteKey, Row> = {
     request: async () => ({ path: `/v1/events/${seeded.get('t1')}` }),
     expect: { default: 403, anonymous: 401, ...readers(200) },
   },
+  'GET /v1/actions': {
+    request: async () => ({ path: '/v1/actions?prefix=document.' }),
+    expect: { default: 403, anonymous: 401, ...readers(200) },
+  },
   // Not sealed yet: 404 for everyone who may ask (proofs are tested in integrity.test.ts).
   'GET /v1/events/{id}/proof': {
     request: async () => ({ path: `/v1/events/${seeded.get('t1')}/proof` }),

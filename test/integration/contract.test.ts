@@ -205,6 +205,12 @@ describe('the contract, against the local stack', () => {
       query: { action: 'member.*,auth.login', actor_email: 'ada@example.com', impersonated: 'false' },
     });
     await call('GET /v1/events/{id}', 200, { params: { id: stored.body.id }, token: tenant.key });
+    const suggested = await call('GET /v1/actions', 200, {
+      token: tenant.key,
+      query: { prefix: 'member.*' },
+    });
+    expect(suggested.body.data).toEqual([{ action: 'member.role_changed' }]);
+    await call('GET /v1/actions', 200, { token: tenant.key });
 
     // Problems
     await call('POST /v1/events', 409, {
@@ -235,6 +241,9 @@ describe('the contract, against the local stack', () => {
       query: { limit: '1', action: 'auth.login', cursor: page.body.next_cursor },
     });
     await call('GET /v1/events/{id}', 404, { params: { id: 'no-such-event' }, token: tenant.key });
+    await call('GET /v1/actions', 400, { token: tenant.key, query: { prefix: 'Member.' } });
+    await call('GET /v1/actions', 403, { token: writeOnly.key });
+    await call('GET /v1/actions', 401, {});
   });
 
   it('integrity', async () => {
