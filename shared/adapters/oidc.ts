@@ -35,6 +35,12 @@ export interface OidcConfig {
 export const DEFAULT_OIDC_CLAIMS = { tenant: 'tenant_id', role: 'role', teams: 'team_ids' } as const;
 export const OIDC_ALGORITHMS = ['RS256', 'ES256'] as const;
 export const OIDC_CLOCK_TOLERANCE_SECONDS = 30;
+/**
+ * How long the discovery document and the JWKS may each take: the authorizer has 5 s in all
+ * (manifest) and must still read the control table and answer its own 503, rather than time out
+ * into API Gateway's bare 500.
+ */
+export const OIDC_FETCH_TIMEOUT_MS = 1_500;
 
 /** Who an IdP token says the caller is; the authorizer applies the tenant's policy to it. */
 export type OidcPerson = IdpPerson;
@@ -172,7 +178,10 @@ const teamsClaim = (payload: JWTPayload, name: string): string[] | null => {
 
 /** Fetches the IdP's discovery document once for its `jwks_uri`. */
 const discoverJwksUri = async (issuer: string, fetcher: typeof fetch): Promise<URL> => {
-  const response = await fetcher(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+  const response = await fetcher(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
+    signal: AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS),
+    redirect: 'manual',
+  });
   if (!response.ok) throw new Error(`OIDC discovery answered ${response.status}`);
   const document = (await response.json()) as { jwks_uri?: unknown; issuer?: unknown };
   if (document.issuer !== issuer) throw new Error('OIDC discovery names another issuer');
@@ -197,7 +206,11 @@ export class OidcVerifier implements IdentityProvider {
       const uri = this.config.jwksUri
         ? new URL(this.config.jwksUri)
         : await discoverJwksUri(this.config.issuer, this.fetcher);
-      return createRemoteJWKSet(uri, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+      return createRemoteJWKSet(uri, {
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: OIDC_FETCH_TIMEOUT_MS,
+      });
     })();
     // A failed discovery is retried by the next token rather than cached for the container's life.
     this.keys.catch(() => {

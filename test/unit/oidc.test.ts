@@ -10,6 +10,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_OIDC_CLAIMS,
+  OIDC_FETCH_TIMEOUT_MS,
   type OidcConfig,
   OidcVerifier,
   oidcConfigOf,
@@ -131,6 +132,25 @@ describe('OIDC door', () => {
     const before = jwksAnswers;
     expect(await verifier.verify(await token())).not.toBeNull();
     expect(jwksAnswers).toBeGreaterThan(before);
+  });
+});
+
+describe('an IdP that does not answer', () => {
+  it('is an error within the fetch timeout, for discovery and for the JWKS alike', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const hanging = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      for (const settings of [{ issuer: hanging }, { issuer, jwksUri: `${hanging}/keys` }]) {
+        const started = Date.now();
+        const verifier = new OidcVerifier({ ...config(), ...settings });
+        await expect(verifier.verify(await token({}, { iss: settings.issuer }))).rejects.toThrow();
+        expect(Date.now() - started).toBeLessThan(OIDC_FETCH_TIMEOUT_MS + 1_000);
+      }
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
 
