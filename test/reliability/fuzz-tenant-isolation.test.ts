@@ -1,12 +1,22 @@
 /**
  * Tenant isolation under random use. Two tenants (one with 1 shard, one with 3) hold interleaved
  * trails with the same client event ids, actors, emails, targets and teams, even the same
- * timestamps; only `metadata.owner` and the tenant differ. Random queries (filters, limits,
- * paging), reads by id (both tenants' ids, mixed), cursors replayed by the other tenant, admin calls
- * aimed at the other tenant and forged tokens must never hand one tenant the other's data:
- * every returned event carries the caller's tenant id, is one of the caller's own events with
- * the caller's own hash, and list results equal what the caller's own trail predicts.
+ * timestamps; only `metadata.owner` and the tenant differ. Events belong to four teams or to the
+ * organization (no team), and a fifth team exists in B only. Each tenant has two keys and seven
+ * people signed in through viewer sessions, with the same user ids in both tenants: an owner, an
+ * admin, an auditor, three team admins with random teams (from the seed), and one of those team
+ * admins signed in as an owner too.
+ *
+ * Random queries (filters incl. `team_id` lists, limits, paging), reads by id, proofs and digests
+ * (both tenants' ids, other teams', organization-level ones), cursors replayed by the other
+ * tenant, by a key and by people of other team scopes, exports made and read back by anyone,
+ * admin calls aimed at the other tenant and forged keys and session tokens must never hand one
+ * tenant the other's data, nor a team admin an event outside their teams: every returned event
+ * (in a page, a get, a proof or an export file) carries the caller's tenant id, is one of the
+ * caller's own events with the caller's own hash and within the caller's teams, and list and
+ * export results equal what the caller's own trail and teams predict.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,16 +24,20 @@ import {
   createHttpClient,
   createKey,
   createTenant,
+  exportFileEvents,
   fmt,
   formatCounts,
   type HttpClient,
   type HttpReply,
   jsonRequest,
+  jwtPart,
   printSummary,
   RELIABILITY_OPERATOR_KEY,
   type ReliabilityTenant,
+  signIn,
   startTestStack,
   type TestStack,
+  withJwtPart,
 } from './support.ts';
 
 const SEED = Number(process.env.TRAILKEEPER_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -42,6 +56,16 @@ const ACTIONS = [
 /** Seeds occur up to here; every read's audit event comes later, so `to=SEED_TO` sees seeds only. */
 const SEED_TO_MS = Date.now() - 120_000;
 const SEED_TO = new Date(SEED_TO_MS).toISOString();
+/** The teams of the seeds in both tenants; `team_e` holds B's own events (ids 125 and up). */
+const TEAMS = ['team_a', 'team_b', 'team_c', 'team_d'];
+/** What team admins are given: the seeds' teams, B's own team, and a team without any event. */
+const TEAM_POOL = [...TEAMS, 'team_e', 'team_x'];
+const TEAM_ADMINS = 3;
+/** The sealer's watermark lag on this stack: the seeds are sealed before the probes run. */
+const SEAL_LAG_MS = 1_500;
+const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
+/** Actions only the service writes into a tenant's trail (its own reads and administration). */
+const SERVICE_ACTION = /^(audit_log|trailkeeper)\./;
 
 interface Seed {
   id: string;
@@ -57,20 +81,47 @@ interface Seed {
   metadata: { owner: string; i: number };
 }
 
-/** Event i, the same in both tenants but for its owner: same id, actor, target, time. */
-const seedEvent = (i: number, owner: string): Seed => ({
-  id: `ev-${i}`,
-  action: ACTIONS[(i * 7) % ACTIONS.length] as string,
-  occurred_at: new Date(SEED_TO_MS - i * 7 * 60_000).toISOString(),
-  actor: { id: `u${i % 6}`, email: `U${i % 6}@Example.com`, type: 'user' },
-  ...(i % 5 === 4 ? {} : { target: { type: ['doc', 'member', 'secret'][i % 3] as string, id: `t${i % 8}` } }),
-  ...(i % 3 === 0 ? {} : { team_id: i % 3 === 1 ? 'team_a' : 'team_b' }),
-  ...(i % 9 === 0 ? { impersonator: { id: 'support_1' } } : {}),
-  area: i % 2 ? 'billing' : 'security',
-  method: i % 5 ? 'POST' : 'update',
-  status: i % 6 === 0 ? 403 : i % 4 === 0 ? 'failure' : 'success',
-  metadata: { owner, i },
-});
+/** The team of event i: every fifth is organization-level; B's ids from 125 are its own team's. */
+const teamOf = (i: number): string | undefined =>
+  i % 5 === 0 ? undefined : i >= 125 ? 'team_e' : TEAMS[(i * 3) % TEAMS.length];
+
+/** Event i, the same in both tenants but for its owner: same id, actor, target, team, time. */
+const seedEvent = (i: number, owner: string): Seed => {
+  const team = teamOf(i);
+  return {
+    id: `ev-${i}`,
+    action: ACTIONS[(i * 7) % ACTIONS.length] as string,
+    occurred_at: new Date(SEED_TO_MS - i * 7 * 60_000).toISOString(),
+    actor: { id: `u${i % 6}`, email: `U${i % 6}@Example.com`, type: 'user' },
+    ...(i % 5 === 4
+      ? {}
+      : { target: { type: ['doc', 'member', 'secret'][i % 3] as string, id: `t${i % 8}` } }),
+    ...(team === undefined ? {} : { team_id: team }),
+    ...(i % 9 === 0 ? { impersonator: { id: 'support_1' } } : {}),
+    area: i % 2 ? 'billing' : 'security',
+    method: i % 5 ? 'POST' : 'update',
+    status: i % 6 === 0 ? 403 : i % 4 === 0 ? 'failure' : 'success',
+    metadata: { owner, i },
+  };
+};
+
+type Role = 'owner' | 'admin' | 'auditor' | 'team_admin';
+
+/** Who reads: a key of a tenant, or a person signed in through a viewer session. */
+interface Caller {
+  /** `A key admin`, `B team_admin user_ta1 [team_a,team_e]`: what violations name. */
+  readonly label: string;
+  readonly kind: 'key' | 'person';
+  readonly tenant: TenantWorld;
+  readonly token: string;
+  /** A person's `user.id`; a key's id. */
+  readonly userId: string;
+  readonly role: Role | 'key';
+  /** A team admin's teams; null for keys and the roles that see the whole workspace. */
+  readonly teams: readonly string[] | null;
+  /** May create exports (every person under the default policy; keys with `exports:write`). */
+  readonly exports: boolean;
+}
 
 interface TenantWorld {
   readonly name: 'A' | 'B';
@@ -78,11 +129,27 @@ interface TenantWorld {
   tenant: ReliabilityTenant;
   /** Every key of this tenant (all scopes, read-only). */
   keys: { id: string; key: string }[];
+  /** Its keys and its people. */
+  callers: Caller[];
+  /** The session ids (`jti`) of its people: what their audit events name. */
+  sessionIds: Set<string>;
   seeds: Seed[];
   /** Hash of each seeded event as this tenant's ingest answered it. */
   hashes: Map<string, string>;
-  /** Ids of this tenant's audit_log.viewed events seen so far. */
-  auditIds: Set<string>;
+  /** Id → hash of this tenant's own service events (audit_log.*, trailkeeper.*) seen so far. */
+  auditIds: Map<string, string>;
+}
+
+/** An export made during the run: who made it and what its file must hold. */
+interface ExportMade {
+  readonly id: string;
+  readonly tenant: TenantWorld;
+  readonly creator: Caller;
+  readonly format: (typeof EXPORT_FORMATS)[number];
+  /** The teams it covers (a team admin's); null: the whole workspace. */
+  readonly teamScope: readonly string[] | null;
+  /** The ids its file holds, newest first. */
+  readonly expected: readonly string[];
 }
 
 interface World {
@@ -90,6 +157,13 @@ interface World {
   tenants: [TenantWorld, TenantWorld];
   requests: number;
   violations: Map<string, string[]>;
+  /** Every violation found (the lists above keep the first five of each probe). */
+  violationCount: number;
+  /** Violations that handed a caller something not theirs (data, an export, a credential). */
+  leaks: number;
+  /** Outcomes of the new doors, for the summary: refusals seen, files checked, replays followed. */
+  tally: Map<string, number>;
+  exports: ExportMade[];
 }
 
 const other = (world: World, t: TenantWorld): TenantWorld =>
@@ -106,26 +180,66 @@ const send = async (
   return world.http.send(jsonRequest(method, path, token, body));
 };
 
-const violation = (world: World, probe: string, message: string): void => {
+/** Records a violation; `leak`: the caller was handed something that is not theirs. */
+const violation = (world: World, probe: string, message: string, leak = false): void => {
+  world.violationCount += 1;
+  if (leak) world.leaks += 1;
   const list = world.violations.get(probe) ?? [];
-  if (list.length < 5) list.push(message);
+  if (list.length < 5) list.push(leak ? `LEAK ${message}` : message);
   world.violations.set(probe, list);
 };
 
-/** Problems with one event returned to `caller` (empty: it is the caller's own). */
-const foreignness = (caller: TenantWorld, event: any): string[] => {
+const tally = (world: World, outcome: string): void => {
+  world.tally.set(outcome, (world.tally.get(outcome) ?? 0) + 1);
+};
+
+/** Whether an answer handed something over (a refusal expected instead is then a leak). */
+const handedOver = (reply: HttpReply): boolean => reply.status >= 200 && reply.status < 400;
+
+const isServiceEvent = (event: any): boolean => SERVICE_ACTION.test(String(event?.action));
+
+/** Problems with one of the service's own events returned to a reader of `owner`. */
+const serviceEventForeignness = (world: World, owner: TenantWorld, event: any): string[] => {
   const problems: string[] = [];
-  if (event?.tenant_id !== caller.tenant.id) problems.push(`tenant_id ${event?.tenant_id}`);
-  if (event?.action === 'audit_log.viewed') {
-    if (!caller.keys.some((k) => k.id === event.actor?.id))
-      problems.push(`audit event of key ${event.actor?.id}`);
-    caller.auditIds.add(String(event.id));
+  const actors = new Set(['operator', ...owner.callers.map((c) => c.userId)]);
+  if (!actors.has(String(event.actor?.id)))
+    problems.push(`${event.action} ${event.id} by ${event.actor?.id}, not one of ${owner.name}'s`);
+  const session = event.metadata?.viewer_session;
+  if (session !== undefined && !owner.sessionIds.has(String(session)))
+    problems.push(`${event.action} ${event.id} of another tenant's session ${session}`);
+  if (event.target?.type === 'api_key' && !owner.keys.some((k) => k.id === event.target.id))
+    problems.push(`${event.action} ${event.id} of another tenant's key ${event.target.id}`);
+  const exportId = event.metadata?.export_id;
+  if (exportId !== undefined && world.exports.some((e) => e.id === exportId && e.tenant !== owner))
+    problems.push(`${event.action} ${event.id} of another tenant's export ${exportId}`);
+  return problems;
+};
+
+/**
+ * Problems with one event returned to a reader of `owner` whose teams are `teams` (null: the
+ * whole workspace). Empty: it is the owner's own, within the teams.
+ */
+const foreignness = (
+  world: World,
+  owner: TenantWorld,
+  event: any,
+  teams: readonly string[] | null = null,
+): string[] => {
+  const problems: string[] = [];
+  if (event?.tenant_id !== owner.tenant.id) problems.push(`tenant_id ${event?.tenant_id}`);
+  if (teams !== null && !teams.includes(event?.team_id))
+    problems.push(
+      `id ${event?.id} of team ${event?.team_id ?? '(organization-level)'} outside the teams ${teams.join(',')}`,
+    );
+  if (isServiceEvent(event)) {
+    problems.push(...serviceEventForeignness(world, owner, event));
+    if (problems.length === 0) owner.auditIds.set(String(event.id), String(event.hash));
     return problems;
   }
-  const hash = caller.hashes.get(String(event?.id));
-  if (hash === undefined) problems.push(`id ${event?.id} is not ${caller.name}'s`);
+  const hash = owner.hashes.get(String(event?.id));
+  if (hash === undefined) problems.push(`id ${event?.id} is not ${owner.name}'s`);
   else if (event.hash !== hash) problems.push(`id ${event.id} has the other tenant's content (hash)`);
-  if (event?.metadata?.owner !== caller.name)
+  if (event?.metadata?.owner !== owner.name)
     problems.push(`id ${event?.id} owned by ${event?.metadata?.owner}`);
   return problems;
 };
@@ -134,6 +248,16 @@ const foreignness = (caller: TenantWorld, event: any): string[] => {
 // The query model: what a tenant's own trail predicts for a filter set (seeds only)
 
 type Filters = Record<string, string>;
+
+/** Whether an event of `team` is within `teams` (null: the whole workspace). */
+const inTeams = (team: string | undefined, teams: readonly string[] | null): boolean =>
+  teams === null || (team !== undefined && teams.includes(team));
+
+/** The teams of a `team_id` filter outside `teams` (a 403 for a team admin). */
+const teamsOutside = (filters: Filters, teams: readonly string[] | null): string[] =>
+  teams === null || filters.team_id === undefined
+    ? []
+    : filters.team_id.split(',').filter((team) => !teams.includes(team));
 
 const matches = (seed: Seed, filters: Filters): boolean => {
   const to = filters.to ?? new Date().toISOString();
@@ -150,12 +274,12 @@ const matches = (seed: Seed, filters: Filters): boolean => {
     ['actor_email', seed.actor.email.toLowerCase()],
     ['target_id', seed.target?.id],
     ['target_type', seed.target?.type],
-    ['team_id', seed.team_id],
     ['area', seed.area],
     ['method', seed.method],
     ['status', String(seed.status)],
     ['impersonated', String(seed.impersonator !== undefined)],
   ];
+  if (filters.team_id !== undefined && !inTeams(seed.team_id, filters.team_id.split(','))) return false;
   return equal.every(([name, value]) => {
     const wanted = filters[name];
     if (wanted === undefined) return true;
@@ -163,9 +287,10 @@ const matches = (seed: Seed, filters: Filters): boolean => {
   });
 };
 
-const expectedIds = (t: TenantWorld, filters: Filters): string[] =>
+/** The seeds of `t` a reader with `teams` gets for `filters`, newest first. */
+const expectedIds = (t: TenantWorld, filters: Filters, teams: readonly string[] | null = null): string[] =>
   t.seeds
-    .filter((s) => matches(s, filters))
+    .filter((s) => matches(s, filters) && inTeams(s.team_id, teams))
     .sort((a, b) => (`${a.occurred_at}#${a.id}` < `${b.occurred_at}#${b.id}` ? 1 : -1))
     .map((s) => s.id);
 
@@ -174,7 +299,15 @@ const FILTER_VALUES: Record<string, fc.Arbitrary<string>> = {
   actor_email: fc.constantFrom('u1@example.com', 'U2@EXAMPLE.COM', 'nobody@example.com'),
   target_id: fc.constantFrom('t0', 't3', 't7', 't9'),
   target_type: fc.constantFrom('doc', 'member', 'secret'),
-  team_id: fc.constantFrom('team_a', 'team_b', 'team_c'),
+  team_id: fc.constantFrom(
+    'team_a',
+    'team_b',
+    'team_c',
+    'team_e',
+    'team_x',
+    'team_a,team_c',
+    'team_b,team_d,team_e',
+  ),
   action: fc.constantFrom(
     'auth.login',
     'secret.*',
@@ -198,10 +331,8 @@ const filtersArb: fc.Arbitrary<Filters> = fc
   );
 
 // ---------------------------------------------------------------------------------------------
-// Probes: every way one tenant could name another tenant's data. Each runs as one fast-check
-// property; a new way in is one more probe here. Exports (a later issue) belong here when they
-// exist: an export filtered like the other tenant's data holds only the caller's rows, and
-// GET /v1/exports/{id} and /download with the other tenant's export id answer 404.
+// Probes: every way one tenant could name another tenant's data, and a team admin another team's.
+// Each runs as one fast-check property; a new way in is one more probe here.
 
 interface Probe<T> {
   readonly name: string;
@@ -213,6 +344,10 @@ interface Probe<T> {
 const probe = <T>(p: Probe<T>): Probe<unknown> => p as Probe<unknown>;
 
 const tenantArb = (world: World) => fc.constantFrom(...world.tenants);
+const everyCaller = (world: World): Caller[] => world.tenants.flatMap((t) => t.callers);
+const callerArb = (world: World) => fc.constantFrom(...everyCaller(world));
+const personArb = (world: World) => fc.constantFrom(...everyCaller(world).filter((c) => c.kind === 'person'));
+const exporterArb = (world: World) => fc.constantFrom(...everyCaller(world).filter((c) => c.exports));
 
 const listQuery: Probe<{ caller: TenantWorld; filters: Filters; limit: number; bounded: boolean }> = {
   name: 'list queries, page by page, and their cursors replayed by the other tenant',
@@ -240,9 +375,9 @@ const listQuery: Probe<{ caller: TenantWorld; filters: Filters; limit: number; b
         return;
       }
       for (const event of reply.json.data) {
-        for (const problem of foreignness(caller, event))
-          violation(world, name, `${caller.name} ${params}: ${problem}`);
-        if (event.action !== 'audit_log.viewed') ids.push(String(event.id));
+        for (const problem of foreignness(world, caller, event))
+          violation(world, name, `${caller.name} ${params}: ${problem}`, true);
+        if (!isServiceEvent(event)) ids.push(String(event.id));
       }
       cursor = reply.json.next_cursor;
       if (cursor !== null && !replayed) {
@@ -259,6 +394,7 @@ const listQuery: Probe<{ caller: TenantWorld; filters: Filters; limit: number; b
             world,
             name,
             `${caller.name}'s cursor replayed by ${foreign.name}: ${replay.status} ${replay.text.slice(0, 200)}`,
+            handedOver(replay),
           );
       }
       if (cursor === null) break;
@@ -305,7 +441,7 @@ const readById: Probe<{
         : from === 'other'
           ? [...foreign.hashes.keys()]
           : from === 'other-audit'
-            ? [...foreign.auditIds]
+            ? [...foreign.auditIds.keys()]
             : Array.from({ length: 150 }, (_, i) => `ev-${i}`);
     if (pool.length === 0) return;
     const id = pool[pick % pool.length] as string;
@@ -314,13 +450,14 @@ const readById: Probe<{
     if (owned) {
       if (reply.status !== 200) violation(world, name, `${caller.name} GET own ${id}: ${reply.status}`);
       else
-        for (const problem of foreignness(caller, reply.json))
-          violation(world, name, `${caller.name} GET ${id}: ${problem}`);
+        for (const problem of foreignness(world, caller, reply.json))
+          violation(world, name, `${caller.name} GET ${id}: ${problem}`, true);
     } else if (reply.status !== 404 || reply.json?.type !== '/problems/not-found') {
       violation(
         world,
         name,
         `${caller.name} GET ${foreign.name}'s ${id}: ${reply.status} ${reply.text.slice(0, 200)}`,
+        handedOver(reply),
       );
     }
   },
@@ -357,14 +494,25 @@ const adminCalls: Probe<{ caller: TenantWorld; call: AdminCall; target: 'own' | 
           target === 'own'
             ? reply.status === 200 && reply.json.id === caller.tenant.id
             : reply.status === 404;
-        if (!ok) violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+        if (!ok)
+          violation(
+            world,
+            name,
+            `${label}: ${reply.status} ${reply.text.slice(0, 200)}`,
+            target === 'other' && handedOver(reply),
+          );
         return;
       }
       case 'list keys': {
         const reply = await send(world, 'GET', `${base}/keys`, token);
         if (target === 'other') {
           if (reply.status !== 404)
-            violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+            violation(
+              world,
+              name,
+              `${label}: ${reply.status} ${reply.text.slice(0, 200)}`,
+              handedOver(reply),
+            );
           return;
         }
         const listed: any[] = reply.json?.data ?? [];
@@ -391,6 +539,7 @@ const adminCalls: Probe<{ caller: TenantWorld; call: AdminCall; target: 'own' | 
             world,
             name,
             `${caller.name} create key in the other tenant: ${reply.status} ${reply.text.slice(0, 200)}`,
+            handedOver(reply),
           );
         return;
       }
@@ -409,6 +558,7 @@ const adminCalls: Probe<{ caller: TenantWorld; call: AdminCall; target: 'own' | 
             world,
             name,
             `${caller.name} revoke ${victim.name}'s key: ${reply.status} ${reply.text.slice(0, 200)}`,
+            handedOver(reply),
           );
         return;
       }
@@ -416,7 +566,7 @@ const adminCalls: Probe<{ caller: TenantWorld; call: AdminCall; target: 'own' | 
         // Tenant settings are the operator's: 403 for any tenant key, whichever tenant it names.
         const reply = await send(world, 'PATCH', base, token, { plan: 'compliance', shards: 8 });
         if (reply.status !== 403)
-          violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+          violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`, handedOver(reply));
       }
     }
   },
@@ -441,6 +591,419 @@ const forgedTokens: Probe<{ caller: TenantWorld; how: number }> = {
         world,
         forgedTokens.name,
         `${caller.name} token variant ${how}: ${reply.status} ${reply.text.slice(0, 200)}`,
+        handedOver(reply),
+      );
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// People: viewer sessions of both tenants, whole-workspace roles and team admins
+
+/** Whether two readers share a cursor's scope: the same tenant and the same teams (or both none). */
+const sameScope = (a: Caller, b: Caller): boolean =>
+  a.tenant === b.tenant &&
+  (a.teams === null || b.teams === null
+    ? a.teams === b.teams
+    : [...new Set(a.teams)].sort().join(',') === [...new Set(b.teams)].sort().join(','));
+
+/**
+ * `caller`'s cursor sent by `replayer` with the same query: another tenant's is refused (400);
+ * within the tenant, one of the same scope continues, and one of another scope is refused or
+ * yields nothing outside the replayer's own teams.
+ */
+const replayCursor = async (
+  world: World,
+  probeName: string,
+  caller: Caller,
+  replayer: Caller,
+  query: Filters,
+  cursor: string,
+): Promise<void> => {
+  const reply = await send(
+    world,
+    'GET',
+    `/v1/events?${new URLSearchParams({ ...query, cursor })}`,
+    replayer.token,
+  );
+  const label = `${caller.label}'s cursor (${JSON.stringify(query)}) replayed by ${replayer.label}`;
+  const refused = reply.status === 400 && reply.json?.type === '/problems/invalid-cursor';
+  const same = sameScope(caller, replayer);
+  if (!same && refused) {
+    tally(
+      world,
+      replayer.tenant === caller.tenant
+        ? 'cursors of another scope: 400'
+        : 'cursors of the other tenant: 400',
+    );
+    return;
+  }
+  if (replayer.tenant !== caller.tenant) {
+    violation(world, probeName, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`, handedOver(reply));
+    return;
+  }
+  if (reply.status !== 200) {
+    violation(world, probeName, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+    return;
+  }
+  let outside = 0;
+  for (const event of reply.json.data)
+    for (const problem of foreignness(world, replayer.tenant, event, replayer.teams)) {
+      outside += 1;
+      violation(world, probeName, `${label}: ${problem}`, true);
+    }
+  if (outside === 0)
+    tally(world, same ? 'cursors of the same scope followed' : 'cursors of another scope followed within it');
+};
+
+/** People's filters: as anyone's, with a `team_id` (theirs, others', lists) half of the time. */
+const personFiltersArb: fc.Arbitrary<Filters> = fc
+  .tuple(filtersArb, fc.option(FILTER_VALUES.team_id as fc.Arbitrary<string>))
+  .map(([filters, team]) => (team === null ? filters : { ...filters, team_id: team }));
+
+const personList: Probe<{
+  caller: Caller;
+  filters: Filters;
+  limit: number;
+  bounded: boolean;
+  replayer: Caller;
+}> = {
+  name: 'people’s list queries under their team scope, their cursors replayed by others',
+  runs: 30,
+  input: (world) =>
+    personArb(world).chain((caller) =>
+      fc.record({
+        caller: fc.constant(caller),
+        filters: personFiltersArb,
+        limit: fc.oneof(fc.integer({ min: 2, max: 10 }), fc.integer({ min: 11, max: 200 })),
+        bounded: fc.constantFrom(true, true, true, false),
+        // Anyone of either tenant, or (as often) someone of the caller's own tenant.
+        replayer: fc.oneof(callerArb(world), fc.constantFrom(...caller.tenant.callers)),
+      }),
+    ),
+  run: async (world, { caller, filters, limit, bounded, replayer }) => {
+    const name = personList.name;
+    const query: Filters = { ...filters, ...(bounded ? { to: SEED_TO } : {}), limit: String(limit) };
+    const outside = teamsOutside(filters, caller.teams);
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    let replayed = replayer === caller;
+    const maxPages = bounded ? 200 : 3;
+    for (let page = 0; page < maxPages; page++) {
+      const params = new URLSearchParams({ ...query, ...(cursor === null ? {} : { cursor }) });
+      const reply = await send(world, 'GET', `/v1/events?${params}`, caller.token);
+      if (outside.length > 0) {
+        if (reply.status === 403) tally(world, 'team filters outside the teams: 403');
+        else violation(world, name, `${caller.label} ${params}: ${reply.status}, not 403`, handedOver(reply));
+        return;
+      }
+      if (reply.status !== 200) {
+        violation(world, name, `${caller.label} ${params}: ${reply.status} ${reply.text.slice(0, 200)}`);
+        return;
+      }
+      for (const event of reply.json.data) {
+        for (const problem of foreignness(world, caller.tenant, event, caller.teams))
+          violation(world, name, `${caller.label} ${params}: ${problem}`, true);
+        if (!isServiceEvent(event)) ids.push(String(event.id));
+      }
+      cursor = reply.json.next_cursor;
+      if (cursor !== null && !replayed) {
+        replayed = true;
+        await replayCursor(world, name, caller, replayer, query, cursor);
+      }
+      if (cursor === null) break;
+    }
+    if (bounded && cursor !== null)
+      violation(world, name, `${caller.label} ${JSON.stringify(query)}: more than ${maxPages} pages`);
+    if (bounded) {
+      const expected = expectedIds(caller.tenant, query, caller.teams);
+      if (JSON.stringify(ids) !== JSON.stringify(expected))
+        violation(
+          world,
+          name,
+          `${caller.label} ${JSON.stringify(query)}: got [${ids.join(',')}], expected [${expected.join(',')}]`,
+          ids.some((id) => !expected.includes(id)),
+        );
+    }
+  },
+};
+
+type IdSource = 'own' | 'other' | 'other-only' | 'own-service' | 'other-service';
+
+/** Digests list every interval's event count and first and last event ids: never the other tenant's. */
+const checkDigests = async (world: World, probeName: string, caller: Caller): Promise<void> => {
+  const reply = await send(world, 'GET', '/v1/integrity/digests', caller.token);
+  const label = `${caller.label} GET /v1/integrity/digests`;
+  if (caller.teams !== null) {
+    if (reply.status === 403) tally(world, 'digests for team admins: 403');
+    else violation(world, probeName, `${label}: ${reply.status}, not 403`, handedOver(reply));
+    return;
+  }
+  if (reply.status !== 200 || !Array.isArray(reply.json?.data) || reply.json.data.length === 0) {
+    violation(world, probeName, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+    return;
+  }
+  const own = caller.tenant;
+  const foreign = other(world, own);
+  const foreignOnly = (id: unknown) =>
+    (foreign.hashes.has(String(id)) && !own.hashes.has(String(id))) || foreign.auditIds.has(String(id));
+  for (const digest of reply.json.data) {
+    const named = [digest.first_event?.id, digest.last_event?.id].filter((id) => id !== undefined);
+    if (digest.tenant_id !== own.tenant.id || named.some(foreignOnly))
+      violation(world, probeName, `${label}: ${JSON.stringify(digest).slice(0, 300)}`, true);
+  }
+  tally(world, 'digest listings checked');
+};
+
+const personReads: Probe<{
+  caller: Caller;
+  pick: number;
+  from: IdSource;
+  route: 'event' | 'proof' | 'digests';
+}> = {
+  name: 'people’s reads by id, proofs and digests: other teams, organization-level, the other tenant',
+  runs: 50,
+  input: (world) =>
+    fc.record({
+      caller: personArb(world),
+      pick: fc.nat(),
+      from: fc.constantFrom<IdSource>('own', 'own', 'other', 'other-only', 'own-service', 'other-service'),
+      route: fc.constantFrom<'event' | 'proof' | 'digests'>('event', 'event', 'proof', 'proof', 'digests'),
+    }),
+  run: async (world, { caller, pick, from, route }) => {
+    const name = personReads.name;
+    if (route === 'digests') return checkDigests(world, name, caller);
+    const own = caller.tenant;
+    const foreign = other(world, own);
+    const pool =
+      from === 'own'
+        ? [...own.hashes.keys()]
+        : from === 'other'
+          ? [...foreign.hashes.keys()]
+          : from === 'other-only'
+            ? [...foreign.hashes.keys()].filter((id) => !own.hashes.has(id))
+            : from === 'own-service'
+              ? [...own.auditIds.keys()]
+              : [...foreign.auditIds.keys()];
+    if (pool.length === 0) return;
+    const id = pool[pick % pool.length] as string;
+    const seed = own.seeds.find((s) => s.id === id);
+    const visible =
+      seed !== undefined
+        ? inTeams(seed.team_id, caller.teams)
+        : own.auditIds.has(id) && caller.teams === null;
+    const path = `/v1/events/${encodeURIComponent(id)}${route === 'proof' ? '/proof' : ''}`;
+    const reply = await send(world, 'GET', path, caller.token);
+    const label = `${caller.label} GET ${path} (${seed === undefined ? from : `${own.name}'s, team ${seed.team_id ?? '(organization-level)'}`})`;
+    if (!visible) {
+      if (reply.status === 404 && reply.json?.type === '/problems/not-found')
+        tally(world, `${route === 'proof' ? 'proofs' : 'events'} outside the teams or tenant: 404`);
+      else violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`, handedOver(reply));
+      return;
+    }
+    if (route === 'event') {
+      if (reply.status !== 200)
+        violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+      else
+        for (const problem of foreignness(world, own, reply.json, caller.teams))
+          violation(world, name, `${label}: ${problem}`, true);
+      return;
+    }
+    // A service event written after the seal has no proof yet; every seed was sealed at setup.
+    if (seed === undefined && reply.status === 404) return;
+    const hash = seed === undefined ? own.auditIds.get(id) : own.hashes.get(id);
+    if (reply.status !== 200) violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+    else if (
+      reply.json.event_id !== id ||
+      reply.json.event_hash !== hash ||
+      reply.json.digest?.tenant_id !== own.tenant.id
+    )
+      violation(world, name, `${label}: proof of ${JSON.stringify(reply.json).slice(0, 300)}`, true);
+    else tally(world, 'proofs of own events');
+  },
+};
+
+/** SPEC: keys read every export of their tenant; people their own, and key-made ones if they see everything. */
+const exportVisible = (reader: Caller, made: ExportMade): boolean => {
+  if (reader.tenant !== made.tenant) return false;
+  if (reader.kind === 'key') return true;
+  if (made.creator.kind === 'key') return reader.teams === null;
+  if (made.creator.userId !== reader.userId) return false;
+  const teams = reader.teams;
+  if (teams === null) return true;
+  // A whole-workspace export is never within a team scope.
+  return made.teamScope?.every((team) => teams.includes(team)) ?? false;
+};
+
+/** `reader` reads an export back and downloads its file: exactly what the model allows, nothing else. */
+const checkExportAccess = async (world: World, probeName: string, reader: Caller, made: ExportMade) => {
+  const visible = exportVisible(reader, made);
+  const label = `${reader.label} reads ${made.creator.label}'s export ${made.id}`;
+  const record = await send(world, 'GET', `/v1/exports/${made.id}`, reader.token);
+  world.requests += 1;
+  const link = await world.http.send({
+    method: 'GET',
+    path: `/v1/exports/${made.id}/download`,
+    headers: { authorization: `Bearer ${reader.token}`, accept: 'application/json' },
+  });
+  if (!visible) {
+    for (const [what, reply] of [
+      ['GET', record],
+      ['download', link],
+    ] as const) {
+      if (reply.status === 404) tally(world, 'exports of others and of the other tenant: 404');
+      else violation(world, probeName, `${label} (${what}): ${reply.status}, not 404`, handedOver(reply));
+    }
+    return;
+  }
+  if (
+    record.status !== 200 ||
+    record.json?.id !== made.id ||
+    link.status !== 200 ||
+    typeof link.json?.url !== 'string'
+  ) {
+    violation(
+      world,
+      probeName,
+      `${label}: ${record.status}, download ${link.status} ${link.text.slice(0, 200)}`,
+    );
+    return;
+  }
+  const file = await fetch(link.json.url);
+  const events = exportFileEvents(made.format, await file.text());
+  for (const event of events)
+    for (const problem of foreignness(world, reader.tenant, event, reader.teams))
+      violation(world, probeName, `${label}: ${problem}`, true);
+  const ids = events.map((event) => String(event?.id));
+  if (JSON.stringify(ids) !== JSON.stringify(made.expected))
+    violation(
+      world,
+      probeName,
+      `${label}: file holds [${ids.join(',')}], expected [${made.expected.join(',')}]`,
+      ids.some((id) => !made.expected.includes(id)),
+    );
+  else tally(world, 'export files checked');
+};
+
+const exportsProbe: Probe<{
+  creator: Caller;
+  filters: Filters;
+  format: (typeof EXPORT_FORMATS)[number];
+  reader: Caller;
+  earlier: number;
+}> = {
+  name: 'exports by people and keys, read back and downloaded by anyone of either tenant',
+  runs: 20,
+  input: (world) =>
+    fc.record({
+      creator: exporterArb(world),
+      filters: personFiltersArb,
+      format: fc.constantFrom(...EXPORT_FORMATS),
+      reader: callerArb(world),
+      earlier: fc.nat(),
+    }),
+  run: async (world, { creator, filters, format, reader, earlier }) => {
+    const name = exportsProbe.name;
+    // Bounded to the seeds' window: the file is exactly what the creator's trail and teams predict.
+    const body: Filters = { ...filters, to: SEED_TO };
+    const reply = await send(world, 'POST', '/v1/exports', creator.token, { ...body, format });
+    const label = `${creator.label} exports ${JSON.stringify(body)}`;
+    if (teamsOutside(filters, creator.teams).length > 0) {
+      if (reply.status === 403) tally(world, 'exports with a team filter outside the teams: 403');
+      else violation(world, name, `${label}: ${reply.status}, not 403`, handedOver(reply));
+    } else if (reply.status !== 201 || reply.json?.status !== 'completed') {
+      violation(world, name, `${label}: ${reply.status} ${reply.text.slice(0, 200)}`);
+    } else {
+      const expected = expectedIds(creator.tenant, body, creator.teams);
+      const teamScope =
+        creator.teams === null
+          ? null
+          : filters.team_id === undefined
+            ? creator.teams
+            : [...new Set(filters.team_id.split(','))];
+      const made: ExportMade = {
+        id: String(reply.json.id),
+        tenant: creator.tenant,
+        creator,
+        format,
+        teamScope,
+        expected,
+      };
+      world.exports.push(made);
+      tally(world, 'exports made');
+      if (reply.json.rows !== expected.length)
+        violation(
+          world,
+          name,
+          `${label}: ${reply.json.rows} rows, expected ${expected.length}`,
+          reply.json.rows > expected.length,
+        );
+      await checkExportAccess(world, name, creator, made);
+      await checkExportAccess(world, name, reader, made);
+    }
+    // And one export made earlier in the run, by anyone of either tenant.
+    const before = world.exports[earlier % Math.max(1, world.exports.length)];
+    if (before !== undefined) await checkExportAccess(world, name, reader, before);
+  },
+};
+
+const SESSION_FORGERIES = [
+  'tenant id rewritten to the other tenant',
+  'role rewritten (to owner, or an owner’s to admin)',
+  'teams widened to every team',
+  'user and expiry rewritten',
+  'signature of the other tenant’s token',
+  'alg none',
+] as const;
+
+const SESSION_ROUTES: readonly { method: string; path: string; body?: unknown }[] = [
+  { method: 'GET', path: '/v1/events?limit=5' },
+  { method: 'GET', path: '/v1/events/ev-30' },
+  { method: 'GET', path: '/v1/events/ev-30/proof' },
+  { method: 'GET', path: '/v1/integrity/digests' },
+  { method: 'POST', path: '/v1/exports', body: { format: 'json', to: SEED_TO } },
+];
+
+const forgedSessions: Probe<{ caller: Caller; how: number; route: number; victim: number }> = {
+  name: 'session tokens with an edited payload or a borrowed signature',
+  runs: 25,
+  input: (world) =>
+    fc.record({
+      caller: personArb(world),
+      how: fc.integer({ min: 0, max: SESSION_FORGERIES.length - 1 }),
+      route: fc.integer({ min: 0, max: SESSION_ROUTES.length - 1 }),
+      victim: fc.nat(),
+    }),
+  run: async (world, { caller, how, route, victim }) => {
+    const foreignPeople = other(world, caller.tenant).callers.filter((c) => c.kind === 'person');
+    const borrowed = foreignPeople[victim % foreignPeople.length] as Caller;
+    const header = jwtPart(caller.token, 0);
+    const claims = jwtPart(caller.token, 1);
+    const token = [
+      () => withJwtPart(caller.token, 1, { ...claims, tid: other(world, caller.tenant).tenant.id }),
+      () => {
+        const { teams: _teams, ...rest } = claims;
+        return withJwtPart(caller.token, 1, { ...rest, role: claims.role === 'owner' ? 'admin' : 'owner' });
+      },
+      () => withJwtPart(caller.token, 1, { ...claims, role: 'team_admin', teams: TEAM_POOL }),
+      () => withJwtPart(caller.token, 1, { ...claims, sub: borrowed.userId, exp: claims.exp + 86_400 }),
+      () => `${caller.token.split('.').slice(0, 2).join('.')}.${borrowed.token.split('.')[2]}`,
+      () => {
+        const unsigned = withJwtPart(caller.token, 0, { ...header, alg: 'none' });
+        return `${unsigned.split('.').slice(0, 2).join('.')}.`;
+      },
+    ][how]?.() as string;
+    // Each forgery edits the token: an unchanged one would rightly be accepted.
+    if (token === caller.token)
+      throw new Error(`${SESSION_FORGERIES[how]} left ${caller.label}'s token unchanged`);
+    const { method, path, body } = SESSION_ROUTES[route] as (typeof SESSION_ROUTES)[number];
+    const reply = await send(world, method, path, token, body);
+    if (reply.status === 401) tally(world, 'forged session tokens: 401');
+    else
+      violation(
+        world,
+        forgedSessions.name,
+        `${caller.label} ${SESSION_FORGERIES[how]} on ${method} ${path}: ${reply.status} ${reply.text.slice(0, 200)}`,
+        handedOver(reply),
       );
   },
 };
@@ -450,18 +1013,22 @@ const PROBES: readonly Probe<unknown>[] = [
   probe(readById),
   probe(adminCalls),
   probe(forgedTokens),
+  probe(personList),
+  probe(personReads),
+  probe(exportsProbe),
+  probe(forgedSessions),
 ];
 
 // ---------------------------------------------------------------------------------------------
 
-describe('tenant isolation under random queries, ids, cursors and admin calls', () => {
+describe('tenant isolation under random queries, ids, cursors, sessions, exports and admin calls', () => {
   let ts: TestStack;
   let world: World;
   const runs = new Map<string, number>();
   let summary = 'did not finish';
 
   beforeAll(async () => {
-    ts = await startTestStack('isolation');
+    ts = await startTestStack('isolation', { sealWatermarkLagMs: SEAL_LAG_MS });
     const http = createHttpClient(ts.stack.url, CONCURRENCY * 2);
     const make = async (name: 'A' | 'B', shards: number, indexes: number[]): Promise<TenantWorld> => {
       const tenant = await createTenant(http, { name: `Isolation ${name}`, shards });
@@ -476,15 +1043,69 @@ describe('tenant isolation under random queries, ids, cursors and admin calls', 
           throw new Error(`seed ${name}: ${reply.status} ${reply.text.slice(0, 300)}`);
         for (const event of reply.json.data) hashes.set(String(event.id), String(event.hash));
       }
-      return {
+      const t: TenantWorld = {
         name,
         shards,
         tenant,
         keys: [{ id: tenant.keyId, key: tenant.key }, reader],
+        callers: [],
+        sessionIds: new Set(),
         seeds,
         hashes,
-        auditIds: new Set(),
+        auditIds: new Map(),
       };
+      t.callers.push(
+        {
+          label: `${name} key admin`,
+          kind: 'key',
+          tenant: t,
+          token: tenant.key,
+          userId: tenant.keyId,
+          role: 'key',
+          teams: null,
+          exports: true,
+        },
+        {
+          label: `${name} key read-only`,
+          kind: 'key',
+          tenant: t,
+          token: reader.key,
+          userId: reader.id,
+          role: 'key',
+          teams: null,
+          exports: false,
+        },
+      );
+      return t;
+    };
+    /** The tenant's people, signed in with its admin key: the same user ids in both tenants. */
+    const signInPeople = async (t: TenantWorld, teamSets: readonly string[][]) => {
+      const people: { userId: string; role: Role; teams?: string[] }[] = [
+        { userId: 'user_owner', role: 'owner' },
+        { userId: 'user_admin', role: 'admin' },
+        { userId: 'user_auditor', role: 'auditor' },
+        ...teamSets.map((teams, i) => ({ userId: `user_ta${i}`, role: 'team_admin' as const, teams })),
+        // The first team admin signed in as an owner too: one person, two sessions.
+        { userId: 'user_ta0', role: 'owner' },
+      ];
+      for (const { userId, role, teams } of people) {
+        const session = await signIn(http, t.tenant.id, t.tenant.key, {
+          user: { id: userId, email: `${userId}@example.com`, name: userId },
+          role,
+          ...(teams === undefined ? {} : { team_ids: teams }),
+        });
+        t.sessionIds.add(session.sessionId);
+        t.callers.push({
+          label: `${t.name} ${role} ${userId}${teams === undefined ? '' : ` [${teams.join(',')}]`}`,
+          kind: 'person',
+          tenant: t,
+          token: session.token,
+          userId,
+          role,
+          teams: teams ?? null,
+          exports: true,
+        });
+      }
     };
     // Events 20..119 exist in both tenants: same ids, actors, targets, teams and timestamps.
     const a = await make(
@@ -497,7 +1118,28 @@ describe('tenant isolation under random queries, ids, cursors and admin calls', 
       3,
       Array.from({ length: 120 }, (_, i) => i + 20),
     );
-    world = { http, tenants: [a, b], requests: 0, violations: new Map() };
+    // Team admins' teams come from the seed; the last one of each tenant also holds team_e (B's own).
+    const teamSets = fc
+      .sample(fc.subarray(TEAM_POOL, { minLength: 1, maxLength: 3 }), {
+        seed: SEED,
+        numRuns: 2 * TEAM_ADMINS,
+      })
+      .map((teams, i) => (i % TEAM_ADMINS === TEAM_ADMINS - 1 ? [...new Set([...teams, 'team_e'])] : teams));
+    await signInPeople(a, teamSets.slice(0, TEAM_ADMINS));
+    await signInPeople(b, teamSets.slice(TEAM_ADMINS));
+    world = {
+      http,
+      tenants: [a, b],
+      requests: 0,
+      violations: new Map(),
+      violationCount: 0,
+      leaks: 0,
+      tally: new Map(),
+      exports: [],
+    };
+    // Seal what the seeds wrote, so every seeded event has an inclusion proof.
+    await sleep(SEAL_LAG_MS + 100);
+    await ts.stack.runScheduled('sealer');
   });
 
   afterAll(async () => {
@@ -520,12 +1162,12 @@ describe('tenant isolation under random queries, ids, cursors and admin calls', 
     expect(world.violations.get(p.name) ?? []).toEqual([]);
   });
 
-  it('left both tenants intact: keys, settings and trails', async () => {
+  it('left both tenants intact: keys, sessions, settings and trails', async () => {
     const problems: string[] = [];
     for (const t of world.tenants) {
-      for (const { key, id } of t.keys) {
-        const reply = await send(world, 'GET', '/v1/events?limit=1', key);
-        if (reply.status !== 200) problems.push(`${t.name}'s key ${id} stopped working: ${reply.status}`);
+      for (const caller of t.callers) {
+        const reply = await send(world, 'GET', '/v1/events?limit=1', caller.token);
+        if (reply.status !== 200) problems.push(`${caller.label} stopped working: ${reply.status}`);
       }
       const keys = await send(world, 'GET', `/v1/tenants/${t.tenant.id}/keys`, RELIABILITY_OPERATOR_KEY);
       const names = countBy((keys.json?.data ?? []).map((k: any) => String(k.name)));
@@ -535,12 +1177,21 @@ describe('tenant isolation under random queries, ids, cursors and admin calls', 
       if (settings.json?.plan !== 'pro' || settings.json?.shards !== t.shards)
         problems.push(`${t.name}'s settings changed: ${settings.text.slice(0, 200)}`);
     }
-    const found = [...world.violations.values()].flat().length;
+    const teamAdmins = world.tenants
+      .map(
+        (t) =>
+          `${t.name} ${t.callers.flatMap((c) => (c.teams === null ? [] : [`[${c.teams.join(',')}]`])).join(' ')}`,
+      )
+      .join(', ');
     summary =
-      `${fmt(world.requests)} requests (seed ${SEED}), tenants with 1 and 3 shards, 100 shared event ids; ` +
-      `${formatCounts(runs)} probe inputs; audit events seen: A ${world.tenants[0].auditIds.size}, B ${world.tenants[1].auditIds.size}; ` +
-      `cross-tenant leaks and other violations: ${found}`;
+      `${fmt(world.requests)} requests (seed ${SEED}), tenants with 1 and 3 shards, 100 shared event ids, ` +
+      `teams a–e and organization-level events; per tenant 2 keys and ${world.tenants[0].sessionIds.size} viewer sessions ` +
+      `(owner, admin, auditor, a team admin also signed in as owner; team admins ${teamAdmins}); ` +
+      `${formatCounts(runs)} probe inputs; ${formatCounts(world.tally)}; ` +
+      `service events seen: A ${world.tenants[0].auditIds.size}, B ${world.tenants[1].auditIds.size}; ` +
+      `leaks ${world.leaks}, other violations ${world.violationCount - world.leaks}`;
     expect(problems).toEqual([]);
+    expect(world.leaks).toBe(0);
     expect(world.requests).toBeGreaterThanOrEqual(MIN_REQUESTS);
   });
 });

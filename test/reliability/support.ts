@@ -2,7 +2,8 @@
  * Shared helpers of the reliability suite: a local stack per test file (persistent under a fresh
  * temporary directory, so DynamoDB Local survives restarts), a raw HTTP client that sends exactly
  * the bytes, headers and paths it is given, a retrying client that behaves like a real one, a
- * bounded concurrency pool, direct reads of the events table, and one summary line per part.
+ * bounded concurrency pool, viewer sessions (mint, exchange, the token's parts) and export files,
+ * direct reads of the events table, and one summary line per part.
  */
 
 import { createHash } from 'node:crypto';
@@ -14,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import canonicalize from 'canonicalize';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { localDynamoDbClientConfig } from '#infra/local/dynamodb.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#infra/local/stack.ts';
 import { fromItem } from '#shared/adapters/event-store.ts';
@@ -277,6 +279,63 @@ export const listAll = async (
     if (pages > maxPages) throw new Error('cursor loop');
   } while (cursor !== null);
   return { events, pages };
+};
+
+// ---------------------------------------------------------------------------------------------
+// People through the API: viewer sessions and the files they export
+
+export interface ViewerSession {
+  readonly token: string;
+  /** The session id (the token's `jti`): what the person's own audit events carry. */
+  readonly sessionId: string;
+}
+
+/** One JSON part of a compact JWS (0: header, 1: payload), decoded without checking anything. */
+export const jwtPart = (token: string, index: 0 | 1): Record<string, any> =>
+  JSON.parse(Buffer.from(token.split('.')[index] ?? '', 'base64url').toString('utf8'));
+
+/** The compact JWS with one JSON part replaced and the rest (the signature too) kept as it was. */
+export const withJwtPart = (token: string, index: 0 | 1, value: unknown): string => {
+  const parts = token.split('.');
+  parts[index] = Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+  return parts.join('.');
+};
+
+/**
+ * Signs a person in as the application would: mints a viewer session with `adminToken` (the
+ * operator or a tenant key with `admin`) and exchanges its one-time code for the session token.
+ */
+export const signIn = async (
+  client: HttpClient,
+  tenantId: string,
+  adminToken: string,
+  body: { user: { id: string; email?: string; name?: string }; role: string; team_ids?: string[] },
+): Promise<ViewerSession> => {
+  const minted = expectStatus(
+    await client.send(jsonRequest('POST', `/v1/tenants/${tenantId}/viewer-sessions`, adminToken, body)),
+    201,
+    'mint viewer session',
+  );
+  const session = expectStatus(
+    await client.send(jsonRequest('POST', '/v1/sessions', undefined, { code: minted.code })),
+    201,
+    'exchange code',
+  );
+  const token = String(session.token);
+  return { token, sessionId: String(jwtPart(token, 1).jti) };
+};
+
+/** The events of an export file as downloaded (CSV: each row's `event_json` column). */
+export const exportFileEvents = (format: string, text: string): any[] => {
+  const body = text.replace(/^\uFEFF/, '');
+  if (format === 'json') return JSON.parse(body);
+  if (format === 'ndjson')
+    return body
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line));
+  const rows = parseCsv(body, { columns: true }) as Record<string, string>[];
+  return rows.map((row) => JSON.parse(row.event_json ?? 'null'));
 };
 
 // ---------------------------------------------------------------------------------------------
