@@ -299,3 +299,33 @@ describe('GET /v1/events work budget', () => {
     );
   });
 });
+
+describe('GET /v1/events/{id}: the action registry', () => {
+  it('registers the audit_log.viewed action of its read event once per container, after the event', async () => {
+    const tenant = 'tnt_01jdregistry000000000000000';
+    const auth = keyContext('events:read', { tenantId: tenant });
+    ddb.on(GetCommand).resolves({ Item: toItem({ ...stored(1), tenant_id: tenant }, 1) });
+    ddb.on(PutCommand).resolves({});
+    const read = () =>
+      handler(apiEvent('GET /v1/events/{id}', { params: { id: 'e1' }, auth }), lambdaContext);
+
+    expect((await read()).statusCode).toBe(200);
+    const puts = ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+    expect(puts.map((put) => put.TableName)).toEqual(['events-test', 'control-test']);
+    expect(puts[1]).toEqual({
+      TableName: 'control-test',
+      Item: {
+        pk: `ACTIONS#${tenant}`,
+        sk: 'ACTION#audit_log.viewed',
+        action: 'audit_log.viewed',
+        first_seen_at: fromItem(puts[0]?.Item ?? {}).received_at,
+      },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+    });
+
+    ddb.resetHistory();
+    expect((await read()).statusCode).toBe(200);
+    expect(ddb.commandCalls(PutCommand).map((call) => call.args[0].input.TableName)).toEqual(['events-test']);
+  });
+});
