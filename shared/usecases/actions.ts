@@ -4,9 +4,10 @@
  * for an event with a `team_id`, in that team — in the action registry, so a read never scans the
  * events table.
  *
- * Registration wraps the EventStore port (`withActionRegistry`): every event any function appends
- * passes its `append` (ingest, the trail's own `audit_log.*` reads and `trailkeeper.*` acts), so it
- * is the one place where no writer can forget it. Each container remembers what it registered, so
+ * Registration wraps the EventStore port (`withActionRegistry`, wired in
+ * shared/adapters/action-wiring.ts): every append — a client's events, the trail's own
+ * `audit_log.*` reads and `trailkeeper.*` acts — passes a store's `append`, so wrapping the store a
+ * function is given is the one place where no use case can forget it. Each container remembers what it registered, so
  * a busy tenant pays one conditional write per new (tenant, action) and (tenant, team, action), not
  * one per event. The registry only helps suggestions: failing to register never fails the append
  * (the pair is not remembered, so the next event with it tries again).
