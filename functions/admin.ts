@@ -2,10 +2,12 @@
  * Tenants, API keys and viewer sessions: /v1/tenants[...]. Thin adapter over
  * shared/usecases/admin.ts and sessions.ts.
  */
+
+import { registeringEventStore } from '#shared/adapters/action-wiring.ts';
 import { dynamoDocumentClient, requiredEnv } from '#shared/adapters/clients.ts';
 import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { DynamoSessionStore } from '#shared/adapters/session-store.ts';
-import { eventStore, redactor } from '#shared/adapters/wiring.ts';
+import { redactor } from '#shared/adapters/wiring.ts';
 import { ENV } from '#shared/config/env.ts';
 import { createApiHandler } from '#shared/http/middleware.ts';
 import { json, noContent } from '#shared/http/responses.ts';
@@ -21,7 +23,7 @@ import { mintSession, revokeSessions } from '#shared/usecases/sessions.ts';
 
 const deps = {
   control: controlStore(),
-  store: eventStore(),
+  store: registeringEventStore(),
   redact: redactor(),
   now: () => Date.now(),
   sessions: new DynamoSessionStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable)),

@@ -29,7 +29,12 @@ import {
   sessionKeyEnvironment,
 } from './session-key-access.ts';
 import { grantSigningAccess, type SigningResources, signingEnvironment } from './signing-access.ts';
-import { grantControlAccess, grantEventsAccess, grantSessionCodeConsumption } from './table-access.ts';
+import {
+  grantActionRegistration,
+  grantControlAccess,
+  grantEventsAccess,
+  grantSessionCodeConsumption,
+} from './table-access.ts';
 
 /** A function's construct id: its manifest name, capitalised (`archiveCompactor` → `ArchiveCompactor`). */
 export const constructId = (name: string): string => `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
@@ -149,6 +154,7 @@ export class ServiceFunction extends Construct {
     grantEventsAccess(role, resources.events, definition.events);
     grantControlAccess(role, resources.control, definition.control);
     if (definition.sessionCodes === 'consume') grantSessionCodeConsumption(role, resources.control);
+    if (definition.actionRegistry === 'register') grantActionRegistration(role, resources.control);
     for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
     grantExportAccess(role, resources.exports, definition);
     grantArchiveAccess(role, resources.archive, definition);

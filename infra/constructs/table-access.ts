@@ -18,7 +18,11 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ControlAccess, EventsAccess } from '#shared/config/manifest.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
-import { RATE_COUNTER_PARTITION_PREFIX, SESSION_CODE_PARTITION_PREFIX } from '#shared/domain/control-keys.ts';
+import {
+  ACTION_REGISTRY_PARTITION_PREFIX,
+  RATE_COUNTER_PARTITION_PREFIX,
+  SESSION_CODE_PARTITION_PREFIX,
+} from '#shared/domain/control-keys.ts';
 
 interface TableActions {
   /** Actions on the table ARN itself. */
@@ -196,5 +200,29 @@ export const grantSessionCodeConsumption = (grantee: IGrantable, control: Granta
     actions: ['dynamodb:DeleteItem'],
     resourceArns: [control.table.tableArn],
     conditions: SESSION_CODE_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
+  });
+};
+
+/**
+ * The action registry's writes (shared/adapters/action-registry.ts: the first time a tenant's, or
+ * a tenant's team's, action is seen, a create-only PutItem under `ACTIONS#…`): PutItem only on
+ * items whose partition key starts with ACTION_REGISTRY_PARTITION_PREFIX, naming only the keys,
+ * the action and when it was first seen. So ingest and query, which otherwise never touch the
+ * control table, can register actions but read or change no tenant, key, job or session.
+ */
+export const ACTION_REGISTRY_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ACTION_REGISTRY_PARTITION_PREFIX}*`] },
+  'ForAllValues:StringEquals': {
+    'dynamodb:Attributes': [CONTROL_TABLE.partitionKey, CONTROL_TABLE.sortKey, 'action', 'first_seen_at'],
+  },
+  StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+} as const;
+
+export const grantActionRegistration = (grantee: IGrantable, control: GrantableTable): void => {
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:PutItem'],
+    resourceArns: [control.table.tableArn],
+    conditions: ACTION_REGISTRY_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
   });
 };

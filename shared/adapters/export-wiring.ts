@@ -8,6 +8,7 @@ import { ENV } from '../config/env.ts';
 import { INTEGRITY } from '../config/integrity.ts';
 import { EXPORTS_BUCKET } from '../config/storage.ts';
 import { DEFAULT_PART_BYTES, DEFAULT_TIME_RESERVE_MS } from '../usecases/export-job.ts';
+import { registeringEventStore } from './action-wiring.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
 import { controlStore } from './control-wiring.ts';
 import { DynamoEmailQuotaStore } from './email-quota-store.ts';
@@ -15,7 +16,7 @@ import { DynamoExportStore } from './export-store.ts';
 import { SqsJobQueue } from './job-queue.ts';
 import { SesMailer } from './mailer.ts';
 import { S3ObjectStore, s3Client } from './object-store.ts';
-import { eventStore, redactor } from './wiring.ts';
+import { redactor } from './wiring.ts';
 
 export const exportStore = () => new DynamoExportStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
 export const objectStore = () => new S3ObjectStore(s3Client(), requiredEnv(EXPORTS_BUCKET.envVar));
@@ -50,7 +51,7 @@ export const sealLagMs = (): number => {
 
 /** Everything the export API and the export worker use. */
 export const exportDeps = () => ({
-  store: eventStore(),
+  store: registeringEventStore(),
   redact: redactor(),
   now: () => Date.now(),
   exports: exportStore(),

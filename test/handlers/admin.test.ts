@@ -27,6 +27,15 @@ const tenantItem = {
   updated_at: 'u',
 };
 
+/** The calls sent, without the action registry's (a new action's first event registers it once per container). */
+const tableCalls = () =>
+  ddb
+    .calls()
+    .filter(
+      (call) =>
+        !String((call.args[0].input as { Item?: { pk?: unknown } }).Item?.pk ?? '').startsWith('ACTIONS#'),
+    );
+
 beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('EVENTS_TABLE', 'events-test');
@@ -79,8 +88,17 @@ describe('tenant and key admin handler', () => {
     const body = parse(result);
     expect(body.key).toMatch(new RegExp(`^tk\\.${TENANT}\\.key_`));
 
-    // Exactly: read the tenant, append the event, store the key.
-    const sent = ddb.calls().map((call) => call.args[0]);
+    // Exactly: read the tenant, append the event (registering its action), store the key.
+    expect(
+      ddb
+        .commandCalls(PutCommand)
+        .some(
+          (call) =>
+            call.args[0].input.Item?.pk === `ACTIONS#${TENANT}` &&
+            call.args[0].input.Item?.sk === 'ACTION#trailkeeper.api_key.created',
+        ),
+    ).toBe(true);
+    const sent = tableCalls().map((call) => call.args[0]);
     expect(
       sent.map((command) => [command.constructor.name, (command.input as { TableName?: string }).TableName]),
     ).toEqual([
@@ -88,7 +106,9 @@ describe('tenant and key admin handler', () => {
       ['PutCommand', 'events-test'],
       ['PutCommand', 'control-test'],
     ]);
-    const [eventPut, keyPut] = ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+    const [eventPut, keyPut] = sent
+      .filter((command) => command instanceof PutCommand)
+      .map((command) => command.input as PutCommand['input']);
     expect(eventPut).toMatchObject({
       TableName: 'events-test',
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -203,7 +223,7 @@ describe('tenant and key admin handler', () => {
       lambdaContext,
     );
     expect(result.statusCode).toBe(204);
-    expect(ddb.calls().map((call) => call.args[0].constructor.name)).toEqual([
+    expect(tableCalls().map((call) => call.args[0].constructor.name)).toEqual([
       'GetCommand',
       'GetCommand',
       'UpdateCommand',
@@ -281,7 +301,7 @@ describe('tenant and key admin handler', () => {
     const names = Object.values(update?.ExpressionAttributeNames ?? {});
     // The act rides on the same update (last_act), then its event is appended.
     expect(names).toEqual(['plan', 'retention_job', 'last_act', 'updated_at', 'active_job', 'active_since']);
-    expect(ddb.calls().map((call) => call.args[0].constructor.name)).toEqual([
+    expect(tableCalls().map((call) => call.args[0].constructor.name)).toEqual([
       'GetCommand',
       'UpdateCommand',
       'PutCommand',

@@ -11,7 +11,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -20,8 +20,13 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ARCHIVE_GRANTS } from '#infra/constructs/archive-access.ts';
 import { TABLE_OPERATIONS } from '#infra/constructs/monitoring.ts';
-import { RATE_COUNTER_CONDITIONS, SESSION_CODE_CONDITIONS } from '#infra/constructs/table-access.ts';
+import {
+  ACTION_REGISTRY_CONDITIONS,
+  RATE_COUNTER_CONDITIONS,
+  SESSION_CODE_CONDITIONS,
+} from '#infra/constructs/table-access.ts';
 import { normalizePublicUrl, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
+import { DynamoActionRegistry } from '#shared/adapters/action-registry.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
 import { ENV } from '#shared/config/env.ts';
 import { functionsOfKind, MANIFEST } from '#shared/config/manifest.ts';
@@ -338,6 +343,42 @@ describe('control table', () => {
     }
   });
 
+  it("the action registry's write is one its conditions admit, and only ingest and query hold it", async () => {
+    expect(
+      functionCases()
+        .filter((c) => c.definition.actionRegistry === 'register')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['ingest', 'query']);
+    const ddb = mockClient(DynamoDBDocumentClient);
+    try {
+      ddb.on(PutCommand).resolves({});
+      const registry = new DynamoActionRegistry(
+        DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+        'control',
+      );
+      await registry.register(
+        { tenantId: 'tnt_1', teamId: 'team_a', action: 'member.invited' },
+        '2026-12-07T00:00:00Z',
+      );
+      const [call] = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+      const leading = ACTION_REGISTRY_CONDITIONS['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+      expect(
+        leading.some((pattern) => globMatches(pattern, String(call?.Item?.[CONTROL_TABLE.partitionKey]))),
+      ).toBe(true);
+      const allowed: readonly string[] =
+        ACTION_REGISTRY_CONDITIONS['ForAllValues:StringEquals']['dynamodb:Attributes'];
+      const named = [
+        ...Object.keys(call?.Item ?? {}),
+        ...Object.values(call?.ExpressionAttributeNames ?? {}),
+      ];
+      expect(named.filter((attribute) => !allowed.includes(attribute))).toEqual([]);
+      expect(call?.ReturnValues ?? 'NONE').toBe('NONE');
+    } finally {
+      ddb.restore();
+    }
+  });
+
   it('has the indexes of tables.ts, projecting keys only where the definition names no attribute', () => {
     const table = resources[logicalId(stack.control.table)];
     const indexes: IndexDefinition[] = Object.values(CONTROL_TABLE.indexes);
@@ -391,6 +432,13 @@ describe('control table', () => {
       const sessionCodes = onControl.filter((s) => isDeepStrictEqual(s.Condition, SESSION_CODE_CONDITIONS));
       expect(sessionCodes.length, `${name} session codes`).toBe(name === 'sessions' ? 1 : 0);
       rateCounters.push(...sessionCodes);
+      // And the action registry's create-only PutItem on ACTIONS# items (ingest and query).
+      const registry = onControl.filter((s) => isDeepStrictEqual(s.Condition, ACTION_REGISTRY_CONDITIONS));
+      expect(registry.length, `${name} action registry`).toBe(
+        definition.actionRegistry === 'register' ? 1 : 0,
+      );
+      expect(registry.flatMap((s) => asList(s.Action))).toEqual(registry.map(() => 'dynamodb:PutItem'));
+      rateCounters.push(...registry);
       const onTable = onControl.filter(
         (s) => isDeepStrictEqual(asList(s.Resource), [tableArn]) && !rateCounters.includes(s),
       );

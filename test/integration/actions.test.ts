@@ -51,6 +51,7 @@ describe('GET /v1/actions', () => {
       'member.invited',
       'member.removed',
       'member.role_changed',
+      'trailkeeper.api_key.created',
     ]);
   });
 
