@@ -257,9 +257,13 @@ describe('revoking sessions', () => {
         ExpressionAttributeValues: { ':at': NOW_S, ':ttl': NOW_S + 2 * 86_400 },
       })),
     );
-    const events = ddb.commandCalls(PutCommand).map((c) => JSON.stringify(c.args[0].input));
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    const events = puts.filter((put) => put.TableName === 'events-test').map((put) => JSON.stringify(put));
     expect(events).toHaveLength(2);
     expect(events.every((e) => e.includes('trailkeeper.viewer_sessions.revoked'))).toBe(true);
+    // The action is registered for suggestions once (the container remembers it).
+    const registered = puts.filter((put) => String(put.Item?.pk).startsWith('ACTIONS#'));
+    expect(registered.map((put) => put.Item?.action)).toEqual(['trailkeeper.viewer_sessions.revoked']);
     expect((await revoke({ user_id: '' })).statusCode).toBe(400);
   });
 });
