@@ -30,6 +30,7 @@ import {
 } from './session-key-access.ts';
 import { grantSigningAccess, type SigningResources, signingEnvironment } from './signing-access.ts';
 import {
+  grantActionListing,
   grantActionRegistration,
   grantControlAccess,
   grantEventsAccess,
@@ -155,6 +156,7 @@ export class ServiceFunction extends Construct {
     grantControlAccess(role, resources.control, definition.control);
     if (definition.sessionCodes === 'consume') grantSessionCodeConsumption(role, resources.control);
     if (definition.actionRegistry === 'register') grantActionRegistration(role, resources.control);
+    if (definition.actionRegistry === 'list') grantActionListing(role, resources.control);
     for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
     grantExportAccess(role, resources.exports, definition);
     grantArchiveAccess(role, resources.archive, definition);

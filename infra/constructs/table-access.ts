@@ -226,3 +226,17 @@ export const grantActionRegistration = (grantee: IGrantable, control: GrantableT
     conditions: ACTION_REGISTRY_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
   });
 };
+
+/** Listing the registry (the suggestions route): Query only, on `ACTIONS#` partitions only. */
+export const ACTION_LISTING_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ACTION_REGISTRY_PARTITION_PREFIX}*`] },
+} as const;
+
+export const grantActionListing = (grantee: IGrantable, control: GrantableTable): void => {
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:Query'],
+    resourceArns: [control.table.tableArn],
+    conditions: ACTION_LISTING_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
+  });
+};

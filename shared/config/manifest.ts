@@ -81,10 +81,10 @@ interface FunctionBase {
   /**
    * The action registry (control-table items under `ACTIONS#`, shared/domain/control-keys.ts):
    * `register` = conditional PutItem of those items only (IAM LeadingKeys), for functions that
-   * append events without other control-table writes. Functions with `control: 'read-write'` may
-   * already; reading it is `control: 'read'`.
+   * append events without other control-table writes (functions with `control: 'read-write'` may
+   * already); `list` = Query of those items only, for a function that reads nothing else there.
    */
-  readonly actionRegistry?: 'register';
+  readonly actionRegistry?: 'register' | 'list';
   /**
    * Names of the metrics the handler emits (Powertools EMF, namespace and `service` dimension of
    * shared/config/observability.ts). CDK alarms watch some of them: rename one, rename both.
@@ -222,7 +222,9 @@ const SPECS = {
     memoryMiB: 256,
     timeoutSeconds: 10,
     events: 'none',
-    control: 'read',
+    // Only the registry: no tenant, key hash or job of the control table is readable here.
+    control: 'none',
+    actionRegistry: 'list',
     secrets: [],
     routes: [{ route: 'GET /v1/actions' }],
   },

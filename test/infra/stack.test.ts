@@ -11,7 +11,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +21,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ARCHIVE_GRANTS } from '#infra/constructs/archive-access.ts';
 import { TABLE_OPERATIONS } from '#infra/constructs/monitoring.ts';
 import {
+  ACTION_LISTING_CONDITIONS,
   ACTION_REGISTRY_CONDITIONS,
   RATE_COUNTER_CONDITIONS,
   SESSION_CODE_CONDITIONS,
@@ -374,6 +375,14 @@ describe('control table', () => {
       ];
       expect(named.filter((attribute) => !allowed.includes(attribute))).toEqual([]);
       expect(call?.ReturnValues ?? 'NONE').toBe('NONE');
+      ddb.on(QueryCommand).resolves({ Items: [] });
+      await registry.list('tnt_1', 'team_a', 'member.', 10);
+      const [query] = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+      const listing = ACTION_LISTING_CONDITIONS['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+      expect(
+        listing.some((pattern) => globMatches(pattern, String(query?.ExpressionAttributeValues?.[':pk']))),
+      ).toBe(true);
+      expect(query?.IndexName).toBeUndefined();
     } finally {
       ddb.restore();
     }
@@ -439,6 +448,11 @@ describe('control table', () => {
       );
       expect(registry.flatMap((s) => asList(s.Action))).toEqual(registry.map(() => 'dynamodb:PutItem'));
       rateCounters.push(...registry);
+      // The suggestions route reads the registry only: Query on ACTIONS# partitions.
+      const listing = onControl.filter((s) => isDeepStrictEqual(s.Condition, ACTION_LISTING_CONDITIONS));
+      expect(listing.length, `${name} action listing`).toBe(name === 'actions' ? 1 : 0);
+      expect(listing.flatMap((s) => asList(s.Action))).toEqual(listing.map(() => 'dynamodb:Query'));
+      rateCounters.push(...listing);
       const onTable = onControl.filter(
         (s) => isDeepStrictEqual(asList(s.Resource), [tableArn]) && !rateCounters.includes(s),
       );
