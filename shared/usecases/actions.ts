@@ -13,9 +13,8 @@
  * (the pair is not remembered, so the next event with it tries again).
  */
 import * as z from 'zod';
-import { toFieldErrors } from '../domain/event.ts';
-import { ValidationError } from '../errors.ts';
 import { type Reader, readerScope } from './events.ts';
+import { parseInput } from './parse-input.ts';
 import type { ActionRegistry, RegisteredAction } from './ports/actions.ts';
 import type { AppendResult, EventStore, NewEvent, QueryPage } from './ports/events.ts';
 
@@ -57,9 +56,8 @@ export const listActions = async (
   reader: Reader,
   rawQuery: Record<string, string>,
 ): Promise<ActionList> => {
-  const parsed = actionsQuerySchema.safeParse(rawQuery);
-  if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
-  const prefix = (parsed.data.prefix ?? '').replace(/\*$/, '');
+  const query = parseInput(actionsQuerySchema, rawQuery);
+  const prefix = (query.prefix ?? '').replace(/\*$/, '');
   const scope = readerScope(reader);
   const partitions: (string | null)[] = scope === null ? [null] : [...new Set(scope)];
   const pages = await Promise.all(

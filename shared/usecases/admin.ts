@@ -3,7 +3,6 @@
  * tenant may be managed by the operator or by a key of that tenant holding `admin`. Another
  * tenant's ids answer 404, never 403.
  */
-import { toFieldErrors } from '../domain/event.ts';
 import { newEventId, newKeyId, newRetentionJobId, newSecret, newTenantId } from '../domain/ids.ts';
 import { type AccessPolicy, policyOf, ROLES } from '../domain/people.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -35,6 +34,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { adminActorOf, recordAdminAct } from './own-trail.ts';
+import { parseInput } from './parse-input.ts';
 import { ConcurrentUpdateError, type ControlStore, type TenantChanges } from './ports/control.ts';
 import type { EventStore } from './ports/events.ts';
 
@@ -45,17 +45,6 @@ export interface AdminDeps {
   redact: Redactor;
   now: () => number;
 }
-
-const parse = <T>(
-  schema: {
-    safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError };
-  },
-  body: unknown,
-): T => {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) throw new ValidationError(toFieldErrors(result.error));
-  return result.data;
-};
 
 const iso = (deps: AdminDeps) => new Date(deps.now()).toISOString();
 
@@ -86,7 +75,7 @@ const loadTenant = async (deps: AdminDeps, tenantId: string, consistent = false)
  */
 export const createTenant = async (deps: AdminDeps, principal: Principal | null, body: unknown) => {
   requireOperator(principal);
-  const input = parse(createTenantSchema, body);
+  const input = parseInput(createTenantSchema, body);
   const now = iso(deps);
   const tenant: TenantRecord = {
     id: newTenantId(),
@@ -194,7 +183,7 @@ export const updateTenant = async (
   body: unknown,
   requestId?: string,
 ) => {
-  const input = parse(updateTenantSchema, body);
+  const input = parseInput(updateTenantSchema, body);
   // A tenant's own admin key may change its self-service settings; everything else is the operator's.
   const selfService = Object.keys(input).every((field) =>
     (TENANT_SELF_SERVICE_FIELDS as readonly string[]).includes(field),
@@ -288,7 +277,7 @@ export const createKey = async (
   requestId?: string,
 ) => {
   requireTenantAdmin(principal, tenantId);
-  const input = parse(createKeySchema, body);
+  const input = parseInput(createKeySchema, body);
   const tenant = await loadTenant(deps, tenantId);
   const id = newKeyId();
   const token = formatToken(tenantId, id, newSecret());

@@ -16,7 +16,6 @@ import {
   isSameSubmission,
   parseSubmission,
   type StoredEvent,
-  toFieldErrors,
 } from '../domain/event.ts';
 import { isServiceEventId, serviceEventId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
@@ -44,6 +43,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../errors.ts';
+import { parseInput } from './parse-input.ts';
 import type { EventStore } from './ports/events.ts';
 import { clampToRetention, retentionFloor } from './read-window.ts';
 
@@ -245,9 +245,7 @@ export const listEvents = async (
   principal: Reader,
   rawQuery: Record<string, string>,
 ): Promise<EventPage> => {
-  const parsed = listQuerySchema.safeParse(rawQuery);
-  if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
-  const { limit, cursor, ...filters } = parsed.data;
+  const { limit, cursor, ...filters } = parseInput(listQuerySchema, rawQuery);
   // Bound to the reader's team scope too: a team admin's cursor continues only under that scope.
   const fingerprint = filtersFingerprint(filters, readerScope(principal));
   let window: { from: string; to: string };

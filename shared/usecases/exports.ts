@@ -13,7 +13,7 @@
  */
 import { INTEGRITY } from '../config/integrity.ts';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../config/storage.ts';
-import { type StoredEvent, toFieldErrors } from '../domain/event.ts';
+import type { StoredEvent } from '../domain/event.ts';
 import {
   createExportSchema,
   downloadPath,
@@ -34,6 +34,7 @@ import { eventSortKey } from '../domain/keys.ts';
 import { resolveWindow, scopedTeams } from '../domain/query.ts';
 import { HttpError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.ts';
 import { type EventDeps, planForReader, type Reader, readerScope, recordAccess } from './events.ts';
+import { parseInput } from './parse-input.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { EmailQuotaStore, ExportStore, JobQueue, Mailer, ObjectStore } from './ports/exports.ts';
 import { clampToRetention } from './read-window.ts';
@@ -185,9 +186,7 @@ export const createExport = async (
   baseUrl: string,
   requestId: string,
 ): Promise<ExportOutcome> => {
-  const parsed = createExportSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
-  const { format, notify_email, ...filters } = parsed.data;
+  const { format, notify_email, ...filters } = parseInput(createExportSchema, body);
   const nowMs = deps.now();
   const requested = resolveWindow(filters, nowMs);
   if ('error' in requested) throw new ValidationError([{ field: 'from', message: requested.error }]);

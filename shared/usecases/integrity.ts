@@ -6,10 +6,10 @@
  */
 import * as z from 'zod';
 import { eventLeaf, type SignedDigest } from '../domain/digest.ts';
-import { toFieldErrors } from '../domain/event.ts';
 import { inclusionProof, merkleRoot } from '../domain/merkle.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { getEvent, type Reader, readerScope } from './events.ts';
+import { parseInput } from './parse-input.ts';
 import type { EventStore } from './ports/events.ts';
 import type { DigestStore, PublicKeyInfo, Signer } from './ports/integrity.ts';
 
@@ -40,12 +40,9 @@ export const listDigests = async (
     throw new ForbiddenError(
       'Digests are for roles that see the whole workspace; verify your own events with their proofs.',
     );
-  const parsed = digestsQuerySchema.safeParse(query);
-  if (!parsed.success) throw new ValidationError(toFieldErrors(parsed.error));
-  const to = new Date(parsed.data.to ?? new Date(deps.now()).toISOString()).toISOString();
-  const from = new Date(
-    parsed.data.from ?? new Date(Date.parse(to) - 86_400_000).toISOString(),
-  ).toISOString();
+  const window = parseInput(digestsQuerySchema, query);
+  const to = new Date(window.to ?? new Date(deps.now()).toISOString()).toISOString();
+  const from = new Date(window.from ?? new Date(Date.parse(to) - 86_400_000).toISOString()).toISOString();
   if (from > to) throw new ValidationError([{ field: 'from', message: 'must not be after `to`' }]);
   const page = await deps.digests.list(principal.tenantId, from, to, MAX_DIGESTS_PER_PAGE + 1);
   const data = page.slice(0, MAX_DIGESTS_PER_PAGE);

@@ -5,7 +5,6 @@
  * can revoke everyone's sessions or one person's. Who may see what is the tenant's access policy's
  * business, checked at the mint and again by the authorizer on every request.
  */
-import { toFieldErrors } from '../domain/event.ts';
 import {
   type Permission,
   type PersonIdentity,
@@ -28,8 +27,9 @@ import {
   signingInputOf,
 } from '../domain/session-token.ts';
 import { isTenantId, type TenantRecord } from '../domain/tenant.ts';
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.ts';
 import { type OwnTrailDeps, recordAdminAct } from './own-trail.ts';
+import { parseInput } from './parse-input.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { SessionSigner, SessionStore } from './ports/sessions.ts';
 
@@ -47,17 +47,6 @@ export interface ExchangeDeps {
   signer: () => Promise<SessionSigner>;
   now: () => number;
 }
-
-const parse = <T>(
-  schema: {
-    safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError };
-  },
-  value: unknown,
-): T => {
-  const result = schema.safeParse(value ?? {});
-  if (!result.success) throw new ValidationError(toFieldErrors(result.error));
-  return result.data;
-};
 
 const iso = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();
 
@@ -100,7 +89,7 @@ export const mintSession = async (
   requestId: string,
 ): Promise<MintedSession> => {
   requireTenantAdmin(principal, tenantId);
-  const input = parse(mintSessionSchema, body);
+  const input = parseInput(mintSessionSchema, body);
   const tenant = await loadTenant(deps.control, tenantId);
   if (permissionsOf(input.role, policyOf(tenant.access)).length === 0) {
     throw new ForbiddenError(
@@ -160,7 +149,7 @@ const invalidCode = () => new UnauthorizedError('The code is unknown, already us
  * A used, expired or unknown code, or one minted before its sessions were revoked, is a 401.
  */
 export const exchangeCode = async (deps: ExchangeDeps, body: unknown): Promise<ExchangedSession> => {
-  const { code } = parse(exchangeCodeSchema, body);
+  const { code } = parseInput(exchangeCodeSchema, body);
   const nowMs = deps.now();
   const grant = await deps.sessions.consumeCode(hashSessionCode(code), Math.floor(nowMs / 1000));
   if (grant === null) throw invalidCode();
@@ -195,7 +184,7 @@ export const revokeSessions = async (
   requestId: string,
 ): Promise<void> => {
   requireTenantAdmin(principal, tenantId);
-  const { user_id: userId } = parse(revokeSessionsQuerySchema, query);
+  const { user_id: userId } = parseInput(revokeSessionsQuerySchema, query);
   const tenant = await loadTenant(deps.control, tenantId);
   await deps.sessions.revoke(tenant.id, userId ?? null, revocationSecond(deps.now()));
   await recordAdminAct(
