@@ -27,7 +27,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // The console's browser tests (Debian's Chromium through playwright-core) use the same stack.
+          include: ['test/integration/**/*.test.ts', 'test/browser/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -31,6 +31,13 @@ import {
   PayloadTooLargeError,
   ServiceUnavailableError,
 } from '#shared/errors.ts';
+import {
+  CONSOLE_ASSET_PREFIX,
+  CONSOLE_PAGE_PREFIX,
+  EDGE_HEADERS,
+  loadConsoleRequestFunction,
+  readConsoleAsset,
+} from './edge.ts';
 import { listen } from './http-util.ts';
 import { ACCOUNT_ID, type Invoker, importFromRepo, lambdaInvoker, REGION, TimeoutError } from './lambda.ts';
 
@@ -308,6 +315,12 @@ export interface GatewayOptions {
    * 503 with Retry-After when the function timed out.
    */
   readonly onError?: (error: unknown, context: { requestId: string; fn: string }) => void;
+  /**
+   * CloudFront's part in front of the API (edge.ts): the console's page paths go through its
+   * CloudFront Function, and its assets are served from this built directory (console/build.ts).
+   * Absent: no console assets (the page shell route still answers).
+   */
+  readonly consoleAssetsDir?: string;
 }
 
 export interface Gateway {
@@ -389,6 +402,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
   const loadModule = options.loadModule ?? importFromRepo;
   const invokers = new Map<string, Invoker<unknown>>();
   const [authorizerName, authorizer] = theFunctionOfKind('authorizer');
+  const consoleRequest = loadConsoleRequestFunction();
 
   /** Invokes a function like Lambda would (lambda.ts): its module loaded once, fresh context, bounded by its timeout. */
   const invoke = (name: string, fn: FunctionDefinition, event: unknown): Promise<unknown> => {
@@ -408,9 +422,26 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     const { body, tooLarge } = await readBody(req, maxBodyBytes);
     if (tooLarge) return { reply: problemReply(new PayloadTooLargeError(maxBodyBytes)), routeKey: '-' };
 
-    const target = req.url ?? '/';
-    const rawPath = target.split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
+    let target = req.url ?? '/';
+    let rawPath = target.split('?')[0] ?? '/';
+    // CloudFront's behaviours (edge.ts): the console's assets come from the bucket, its page
+    // paths pass through the viewer-request function before they reach the API.
+    if (rawPath.startsWith(CONSOLE_ASSET_PREFIX)) {
+      const asset =
+        options.consoleAssetsDir === undefined || (method !== 'GET' && method !== 'HEAD')
+          ? undefined
+          : await readConsoleAsset(options.consoleAssetsDir, rawPath);
+      return {
+        reply: asset ?? problemReply(new NotFoundError(`No asset ${rawPath}.`), EDGE_HEADERS),
+        routeKey: '-',
+      };
+    }
+    if (rawPath.startsWith(CONSOLE_PAGE_PREFIX)) {
+      const query = target.slice(rawPath.length);
+      rawPath = consoleRequest(method, rawPath);
+      target = `${rawPath}${query}`;
+    }
     const resolution = matchRoute(method, rawPath, routes);
     if (resolution.kind === 'not-found') {
       return { reply: problemReply(new NotFoundError(`No route for ${rawPath}.`)), routeKey: '-' };

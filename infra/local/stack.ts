@@ -38,6 +38,7 @@ import {
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/observability.ts';
 import { BUCKETS } from '#shared/config/storage.ts';
 import { EVENTS_TABLE, TABLES } from '#shared/config/tables.ts';
+import { buildConsole } from '../../console/build.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
 import { startFakeSes } from './fake-ses.ts';
 import { lambdaConsumer, type QueueHooks, startFakeSqs } from './fake-sqs.ts';
@@ -285,6 +286,10 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const signingKeyFile = await ensureSigningKeyFile(join(keyDir, 'signing-key.pem'));
     // The viewer-session token key: its own KMS key in AWS; its own P-256 key file here.
     const sessionKeyFile = await ensureSigningKeyFile(join(keyDir, 'session-key.pem'));
+    // The console, built from source on every start (esbuild: well under a second), served by
+    // the gateway as CloudFront serves it from S3; the page shell learns the hashed names.
+    const consoleDir = join(keyDir, 'console');
+    const consoleAssets = await buildConsole({ outDir: consoleDir });
     const exportPartBytes = options.exportPartBytes ?? process.env[ENV.exportPartBytes];
     const exportTimeReserveMs = options.exportTimeReserveMs ?? process.env[ENV.exportTimeReserveMs];
 
@@ -292,6 +297,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
       ...Object.fromEntries(BUCKETS.map((bucket) => [bucket.envVar, bucket.localName])),
       [ENV.exportQueueUrl]: sqs.url,
+      [ENV.consoleAssets]: JSON.stringify({ script: consoleAssets.script, style: consoleAssets.style }),
       // A bare address: buildMime (shared/domain/email.ts) refuses `<` and `>`, so no display name.
       [ENV.emailFrom]: process.env[ENV.emailFrom] || 'Trailkeeper <no-reply@trailkeeper.local>',
       ...(exportPartBytes === undefined ? {} : { [ENV.exportPartBytes]: String(exportPartBytes) }),
@@ -400,6 +406,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
 
     const gateway = await startGateway({
       port: options.port ?? 0,
+      consoleAssetsDir: join(consoleDir, 'assets'),
       onRequest: (entry: AccessLogEntry) => {
         const route = entry.routeKey === '-' ? `${entry.method} (no route)` : entry.routeKey;
         const authorizer = entry.authorizerMs === undefined ? '' : `, authorizer ${entry.authorizerMs} ms`;

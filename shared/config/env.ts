@@ -81,6 +81,11 @@ export const ENV = {
   rateLimits: 'TRAILKEEPER_RATE_LIMITS',
   /** `true`: S3 requests use path-style URLs (s3rver locally; AWS uses virtual-hosted style). */
   s3ForcePathStyle: 'TRAILKEEPER_S3_FORCE_PATH_STYLE',
+  /**
+   * The console's page shell: JSON `{"script": {"path", "integrity"}, "style": {…}}` naming the
+   * built, content-hashed assets (console/build.ts); CDK sets it from the build it deploys.
+   */
+  consoleAssets: 'TRAILKEEPER_CONSOLE_ASSETS',
   /** Local runtime (`npm start`) and operator CLIs: where local data lives (default `.data`). */
   dataDir: 'TRAILKEEPER_DATA_DIR',
   /** Local runtime (`npm start`): the gateway's port. */

@@ -289,6 +289,29 @@ const SPECS = {
   },
 
   /**
+   * The console's page shell: the one HTML document of `/console/t/{tenant_id}/` (CloudFront and
+   * the local gateway route every page path of a tenant's console here, infra/edge), carrying the
+   * tenant's own Content-Security-Policy. Its scripts and styles are static assets (S3 behind
+   * CloudFront; the local gateway). It reads the tenant's embed origins and application URL only.
+   */
+  console: {
+    kind: 'http',
+    description: 'Trailkeeper console page shell',
+    memoryMiB: 256,
+    timeoutSeconds: 5,
+    events: 'none',
+    control: 'read',
+    secrets: [],
+    routes: [
+      {
+        route: 'GET /console/t/{tenant_id}',
+        public:
+          'The audit log page a person opens from a viewer-session link, before any token exists: the same static page for every tenant but for its Content-Security-Policy (which origins may frame it) and where to send people back to; it holds no event data, which the page then reads with the session token.',
+      },
+    ],
+  },
+
+  /**
    * Exchanges a viewer session's one-time code for its session token: the only function that may
    * sign with the session key. Small and public (the code is the credential).
    */

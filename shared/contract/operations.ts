@@ -270,6 +270,33 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     },
   },
 
+  'GET /console/t/{tenant_id}': {
+    operationId: 'getConsolePage',
+    tags: ['Service'],
+    summary: "A tenant's audit log page (console)",
+    description:
+      "The HTML shell of the audit log console for a person's browser (`/console/t/{tenant_id}/`; every path under it serves the same page), with the tenant's own `Content-Security-Policy`: only this origin, no inline script, Trusted Types required, and `frame-ancestors` naming exactly the tenant's `embed_origins` (`'none'` when it lists none). The page signs in with the code of a viewer-session link (URL fragment `#code=`) and reads the log with that session's token. No credential, no data: an unknown tenant gets the same page, which cannot sign in.",
+    security: PUBLIC,
+    requestParams: {
+      path: z.object({ tenant_id: z.string().meta({ description: 'The tenant.', example: ex.TENANT_ID }) }),
+    },
+    responses: {
+      '200': {
+        description: 'The page shell.',
+        headers: z.object({
+          'Content-Security-Policy': z.string().meta({
+            description: "The tenant's policy; `frame-ancestors` from its `embed_origins`.",
+            example:
+              "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'; frame-ancestors https://app.example.com",
+          }),
+        }),
+        content: { 'text/html': { schema: z.string().meta({ description: 'An HTML document.' }) } },
+      },
+      '404': R.notFound,
+      ...ALWAYS,
+    },
+  },
+
   'POST /v1/events': {
     operationId: 'ingestEvents',
     tags: ['Events'],

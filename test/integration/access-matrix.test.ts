@@ -101,6 +101,11 @@ const readers = (status: number, teamAdmin = status) => ({
 const MATRIX: Record<RouteKey, Row> = {
   'GET /health': { request: async () => ({ path: '/health' }), expect: { default: 200 } },
   'GET /v1/openapi.json': { request: async () => ({ path: '/v1/openapi.json' }), expect: { default: 200 } },
+  // The page shell holds no data: the same page for everyone (the data needs a session token).
+  'GET /console/t/{tenant_id}': {
+    request: async () => ({ path: `/console/t/${tenant.id}/` }),
+    expect: { default: 200 },
+  },
   'GET /v1/integrity/public-key': {
     request: async () => ({ path: '/v1/integrity/public-key' }),
     expect: { default: 200 },

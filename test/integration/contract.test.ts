@@ -79,6 +79,10 @@ describe('the contract, against the local stack', () => {
   it('service routes', async () => {
     await call('GET /health', 200);
     await call('GET /v1/integrity/public-key', 200);
+    await call('GET /console/t/{tenant_id}', 200, {
+      params: { tenant_id: 'tnt_01jd8x1a2b3c4d5e6f7g8h9j0k' },
+    });
+    await call('GET /console/t/{tenant_id}', 404, { params: { tenant_id: 'not a tenant id' } });
   });
 
   it('GET /v1/openapi.json serves the document without credentials, servers from the public URL', async () => {
