@@ -1,0 +1,137 @@
+/**
+ * The console's one door to the API: a TrailkeeperClient under the page's own origin with the
+ * viewer session token as bearer. Every call the page makes goes through `ConsoleApi`, which
+ * also notices a refused session (401) once and reports it, so the page can say the session
+ * ended. Routes the client has no method for (the code exchange, action suggestions) use the
+ * client's own `request`, typed here.
+ */
+import {
+  type CreateExportInput,
+  type EventPage,
+  type Export,
+  type ExportDownload,
+  type ListEventsQuery,
+  type StoredEvent,
+  TrailkeeperClient,
+  TrailkeeperError,
+} from '../../client/index.ts';
+
+export type { EventPage, Export, StoredEvent };
+
+/** What `POST /v1/sessions` answers: the token and who it is for. */
+export interface Session {
+  readonly token: string;
+  readonly expires_at: string;
+  readonly user: { readonly id: string; readonly email?: string; readonly name?: string };
+  readonly role: string;
+  readonly team_ids: readonly string[];
+  readonly permissions: readonly string[];
+}
+
+/** The session was refused (401) or its time is up: the page must stop and say so. */
+export class SessionEndedError extends Error {
+  constructor() {
+    super('The session has ended');
+    this.name = 'SessionEndedError';
+  }
+}
+
+const clientFor = (token?: string): TrailkeeperClient =>
+  new TrailkeeperClient({
+    baseUrl: location.origin,
+    ...(token === undefined ? {} : { apiKey: token }),
+    // A person waits at the screen: retry what is retryable briefly, then show the error.
+    retry: { maxAttempts: 2 },
+    timeoutMs: 30_000,
+  });
+
+/** Exchanges the one-time code of a viewer-session link for a session (no credentials). */
+export const exchangeCode = async (code: string): Promise<Session> => {
+  const answer = await clientFor().request<Session>({
+    method: 'POST',
+    path: '/v1/sessions',
+    body: { code },
+    auth: false,
+    idempotent: false,
+  });
+  return answer.body;
+};
+
+/** A human sentence for a failed call: the problem's `detail` where the API gave one. */
+export const errorText = (error: unknown): string => {
+  if (error instanceof TrailkeeperError) return error.detail ?? `${error.title} (HTTP ${error.status})`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+};
+
+export interface ActionList {
+  readonly data: readonly { readonly action: string }[];
+  readonly has_more: boolean;
+}
+
+export class ConsoleApi {
+  /** The underlying typed client, for components that need a route this class does not wrap. */
+  readonly client: TrailkeeperClient;
+  readonly #onSessionEnded: () => void;
+
+  constructor(
+    readonly session: Session,
+    onSessionEnded: () => void,
+  ) {
+    this.client = clientFor(session.token);
+    this.#onSessionEnded = onSessionEnded;
+  }
+
+  /** Runs one call; a 401 (or a session past its expiry) ends the session for the whole page. */
+  async call<T>(run: (client: TrailkeeperClient) => Promise<T>): Promise<T> {
+    if (Date.parse(this.session.expires_at) <= Date.now()) {
+      this.#onSessionEnded();
+      throw new SessionEndedError();
+    }
+    try {
+      return await run(this.client);
+    } catch (error) {
+      if (error instanceof TrailkeeperError && error.status === 401) {
+        this.#onSessionEnded();
+        throw new SessionEndedError();
+      }
+      throw error;
+    }
+  }
+
+  listEvents(query: ListEventsQuery, signal?: AbortSignal): Promise<EventPage> {
+    return this.call((c) => c.events.page(query, signal === undefined ? {} : { signal }));
+  }
+
+  getEvent(id: string): Promise<StoredEvent> {
+    return this.call((c) => c.events.get(id));
+  }
+
+  /** `GET /v1/actions?prefix=`: the actions this person may see, for suggestions. */
+  actions(prefix: string, signal?: AbortSignal): Promise<ActionList> {
+    return this.call(
+      async (c) =>
+        (
+          await c.request<ActionList>({
+            method: 'GET',
+            path: '/v1/actions',
+            query: prefix === '' ? {} : { prefix },
+            ...(signal === undefined ? {} : { signal }),
+          })
+        ).body,
+    );
+  }
+
+  createExport(input: CreateExportInput): Promise<Export> {
+    return this.call((c) => c.exports.create(input));
+  }
+
+  getExport(id: string): Promise<Export> {
+    return this.call((c) => c.exports.get(id));
+  }
+
+  /** A fresh URL of a completed export's file (`Accept: application/json`: `{url, expires_at}`). */
+  downloadUrl(id: string): Promise<ExportDownload> {
+    return this.call((c) => c.exports.downloadUrl(id));
+  }
+}
