@@ -1,12 +1,11 @@
 /**
  * The browser the console tests drive: Debian's Chromium (`apt-get install -y chromium`, which
  * .ci/run does when it is missing) through playwright-core. Playwright's own browser download
- * cannot work on these machines. Each launch gets a fresh profile and the flags that stop
+ * cannot work on these machines. Each launch gets a fresh profile (Playwright's) and the flags that stop
  * Chromium from calling Google's hosts on this closed network (see /work/shared/STACK.md).
  * Screenshots go to test-output/console/ (ignored by git): look at them.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
@@ -21,7 +20,6 @@ export interface TestBrowser {
 }
 
 export const launchBrowser = async (): Promise<TestBrowser> => {
-  const profile = mkdtempSync(join(tmpdir(), 'tk-chromium-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -33,7 +31,7 @@ export const launchBrowser = async (): Promise<TestBrowser> => {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--user-data-dir=${profile}`,
+      // No --user-data-dir: Playwright refuses it and gives every launch a fresh temporary profile.
     ],
   });
   const contexts: BrowserContext[] = [];
@@ -47,7 +45,6 @@ export const launchBrowser = async (): Promise<TestBrowser> => {
     close: async () => {
       for (const context of contexts) await context.close().catch(() => undefined);
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 };
