@@ -27,7 +27,12 @@ import { parseArgs } from 'node:util';
 import { parse as parseCsv } from 'csv-parse';
 import { INTEGRITY } from '#shared/config/integrity.ts';
 import { exportCutoff } from '#shared/domain/export.ts';
-import { csvHeaderProblem, eventFromCsvRecord } from '#shared/domain/export-format.ts';
+import {
+  type CsvColumn,
+  csvColumnsOf,
+  csvHeaderProblem,
+  eventFromCsvRecord,
+} from '#shared/domain/export-format.ts';
 import {
   buildReport,
   type ChainCheck,
@@ -349,15 +354,18 @@ async function* csvEvents(path: string): AsyncGenerator<RawEvent> {
   // pipeline, not pipe: a read error (missing file, EIO) must destroy the parser and end the loop.
   pipeline(createReadStream(path), records, () => {});
   let n = 0;
+  // The file's own columns (an export may choose them); the verification columns follow them.
+  let columns: CsvColumn[] = [];
   try {
     for await (const record of records as AsyncIterable<string[]>) {
       if (n++ === 0) {
         const problem = csvHeaderProblem(record);
         if (problem !== null) throw new InputError(`${name}: ${problem}`);
+        columns = csvColumnsOf(record) ?? [];
         continue;
       }
       const where = `${name} row ${n - 1}`;
-      const reading = eventFromCsvRecord(record);
+      const reading = eventFromCsvRecord(record, columns);
       yield reading.ok
         ? { event: reading.event, where }
         : {

@@ -98,6 +98,7 @@ const boolText = (value: boolean | 'true' | 'false' | undefined): 'true' | 'fals
 const filterFields = (filters: EventFilters) => ({
   ...filters,
   action: listText(filters.action),
+  exclude_action: listText(filters.exclude_action),
   impersonated: boolText(filters.impersonated),
 });
 

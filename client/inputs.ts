@@ -13,12 +13,17 @@ import type { createKeySchema, createTenantSchema, updateTenantSchema } from '#s
 /** An event as a tenant sends it. Without an `id`, the client assigns one before the first attempt. */
 export type EventInput = z.input<typeof eventInputSchema>;
 
-type ListValued = 'action' | 'impersonated';
+type ListValued = 'action' | 'exclude_action' | 'impersonated';
 
-/** `action` takes a list as well as the API's comma-separated string; `impersonated` a boolean. */
+/**
+ * `action` and `exclude_action` take a list as well as the API's comma-separated string;
+ * `impersonated` a boolean.
+ */
 interface FilterConveniences {
   /** Exact actions and prefixes (`secret.*`): a list, or the API's comma-separated string. */
   action?: string | readonly string[];
+  /** Actions to leave out (`audit_log.*`), in the same forms as `action`. */
+  exclude_action?: string | readonly string[];
   impersonated?: boolean | 'true' | 'false';
 }
 

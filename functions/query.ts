@@ -27,7 +27,7 @@ export const handler = createApiHandler('query', {
       { filters, returned: page.data.length },
       request.requestId,
     );
-    return json(200, { data: page.data, next_cursor: page.next_cursor });
+    return json(200, { data: page.data, next_cursor: page.next_cursor, scanned_until: page.scanned_until });
   },
   'GET /v1/events/{id}': async (request) => {
     const reader = requireReader(request, READ);

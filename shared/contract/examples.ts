@@ -115,6 +115,22 @@ export const eventPage = {
   data: [storedEvent, impersonatedEvent],
   next_cursor:
     'nq4Rk2o8cVf1bX9sT0wL5yJ3hG7dC6aE1uZ8iO2pK4mN9qS3vB5xD7zF0gH2jL4nP6rT8vX0zB2dF4hJ6lN8pR0tV2xZ4bD6fH8jL0nP2rT4vX6zB8dF0hJ2lN4pR6tV8xZ0bD2fH4jL6nP8rT0vX2zB4dF6hJ8lN0pR2',
+  // A full page: searched back to its last event.
+  scanned_until: impersonatedEvent.occurred_at,
+};
+
+/** The last page: it searched back to the window's `from` (here the default, 30 days back). */
+export const lastEventPage = {
+  data: [storedEvent],
+  next_cursor: null,
+  scanned_until: '2026-10-19T09:14:03.512Z',
+};
+
+/** A page that reached its work budget before finding any match: not the end. */
+export const budgetEventPage = {
+  data: [],
+  next_cursor: eventPage.next_cursor,
+  scanned_until: '2026-11-12T17:40:09.000Z',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -171,6 +187,8 @@ const tenantRecord: TenantRecord = {
   plan: 'business',
   custom_retention_days: null,
   shards: 1,
+  embed_origins: ['https://app.example.com'],
+  app_url: 'https://app.example.com/settings/audit-log',
   created_at: '2026-11-02T14:20:11.408Z',
   updated_at: '2026-11-02T14:20:11.408Z',
 };
@@ -271,6 +289,7 @@ export const csvExportInput = {
   format: 'csv',
   action: 'member.*',
   from: '2026-11-01T00:00:00Z',
+  columns: ['timestamp', 'actor_email', 'actor_role', 'action', 'target_type', 'target_id', 'status'],
 } satisfies ExportRequest;
 
 export const notifyExportInput = {
@@ -283,6 +302,7 @@ const exportBase: ExportRecord = newExportRecord({
   tenantId: TENANT_ID,
   format: 'csv',
   filters: { action: ['member.*'], from: '2026-11-01T00:00:00Z' },
+  columns: ['timestamp', 'actor_email', 'actor_role', 'action', 'target_type', 'target_id', 'status'],
   window: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-18T10:12:44.120Z' },
   notifyEmail: null,
   requestedBy: KEY_ID,

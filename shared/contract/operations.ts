@@ -360,7 +360,11 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
     responses: {
       '200': ok('A page of events.', eventPageSchema, {
         page: { summary: 'A page with more to follow', value: ex.eventPage },
-        last: { summary: 'The last page', value: { data: [ex.storedEvent], next_cursor: null } },
+        last: { summary: 'The last page', value: ex.lastEventPage },
+        budget: {
+          summary: 'An empty page that reached its work budget (not the end: follow next_cursor)',
+          value: ex.budgetEventPage,
+        },
       }),
       '400': R.invalidListQuery,
       ...AUTHORIZED,

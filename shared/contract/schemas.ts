@@ -10,7 +10,7 @@
 import * as z from 'zod';
 import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
 import { createExportSchema } from '../domain/export.ts';
-import { EXPORT_FORMATS } from '../domain/export-format.ts';
+import { CHOOSABLE_COLUMNS, EXPORT_FORMATS } from '../domain/export-format.ts';
 import { PERMISSIONS, ROLES } from '../domain/people.ts';
 import { exchangeCodeSchema, mintSessionSchema, revokeSessionsQuerySchema } from '../domain/people-input.ts';
 import { SCOPES } from '../domain/principal.ts';
@@ -81,6 +81,11 @@ const FILTER_DOCS = {
       'Exact action (`member.role_changed`), a prefix (`secret.*`), or a comma-separated list of both (at most 20).',
     example: 'auth.login,member.*',
   },
+  exclude_action: {
+    description:
+      "Actions to leave out, in the same forms as `action` (exact, prefix, comma-separated list of at most 20); with `action`, the events of `action` that are not excluded. The console hides the log's own reads with `audit_log.*`.",
+    example: 'audit_log.*',
+  },
   actor_id: { description: "The actor's id.", example: 'user_42' },
   actor_email: { description: "The actor's email, case-insensitive.", example: 'ada@example.com' },
   target_id: { description: "The target's id (alone or with `target_type`).", example: 'user_7' },
@@ -137,6 +142,11 @@ export const createExportBody = createExportSchema
   .extend({
     ...documentedFilters,
     format: createExportSchema.shape.format.meta({ description: 'File format.', example: 'csv' }),
+    columns: createExportSchema.shape.columns.meta({
+      description:
+        "CSV only: the file's own columns, in this order (any of the fourteen default columns, `actor_role`, `area`, `method`, `duration_ms`, `request_json`; each once). `id`, `received_at`, `hash` and `event_json` always follow, so the file stays verifiable. Absent: the default columns. With `json` or `ndjson`: 400 (they always hold whole events).",
+      example: ['timestamp', 'actor_email', 'actor_role', 'action', 'area', 'method', 'status'],
+    }),
     notify_email: createExportSchema.shape.notify_email.meta({
       description:
         "Emailed the download link when the file is ready. Must be at one of the tenant's `email_domains` when it lists any; at most 20 exports with `notify_email` per tenant per hour.",
@@ -145,7 +155,8 @@ export const createExportBody = createExportSchema
   })
   .meta({
     id: 'ExportRequest',
-    description: 'The filters of `GET /v1/events`, a `format` and an optional `notify_email`.',
+    description:
+      "The filters of `GET /v1/events`, a `format`, a CSV export's optional `columns` and an optional `notify_email`.",
   });
 
 export const createTenantBody = createTenantSchema.meta({
@@ -157,7 +168,7 @@ export const createTenantBody = createTenantSchema.meta({
 export const updateTenantBody = updateTenantSchema.meta({
   id: 'TenantUpdate',
   description:
-    "At least one field. `email_domains` and `access` may be changed by a key of the tenant with `admin`; every other field only by the operator. `retention_days: null` and `rate_limit_rps: null` return to the plan's. `shards` may only grow.",
+    "At least one field. `email_domains`, `access`, `embed_origins` and `app_url` may be changed by a key of the tenant with `admin`; every other field only by the operator. `embed_origins`: 0–10 exact https origins (scheme, host, optional port; no path, wildcard or credentials), stored with a lower-case host. `app_url`: an https URL of at most 2048 characters, or null to clear it. `retention_days: null` and `rate_limit_rps: null` return to the plan's. `shards` may only grow.",
 });
 
 export const createKeyBody = createKeySchema.meta({
@@ -230,10 +241,14 @@ export const eventBatchResultSchema = z
 export const eventPageSchema = z
   .strictObject({
     data: z.array(eventSchema),
-    next_cursor: z
-      .string()
-      .nullable()
-      .meta({ description: 'Pass as `cursor` (with the same filters) for the next page; null at the end.' }),
+    next_cursor: z.string().nullable().meta({
+      description:
+        'Pass as `cursor` (with the same filters) for the next page; null at the end (and only there: a short or empty page with a cursor reached its work budget).',
+    }),
+    scanned_until: timestampSchema.meta({
+      description:
+        "How far back (by `occurred_at`) this page searched: every matching event newer than it was in this page or an earlier one. The window's `from` when the page reached the end.",
+    }),
   })
   .meta({ id: 'EventPage', description: 'Newest first.' });
 
@@ -274,6 +289,16 @@ export const tenantSchema = z
       id: 'AccessPolicy',
       description:
         'Which roles of viewer sessions may view (list, filter, read, verify) and which may export. Default: owner, admin, auditor and team_admin both; member and guest nothing.',
+    }),
+    embed_origins: z.array(z.string()).meta({
+      description:
+        'Exact https origins that may embed the console in an iframe (its CSP `frame-ancestors`); empty: none may.',
+      example: ['https://app.example.com'],
+    }),
+    app_url: z.string().nullable().meta({
+      description:
+        "The tenant's application, where the console sends people to open the audit log again (e.g. from an export's emailed link); null: none set.",
+      example: 'https://app.example.com/settings/audit-log',
     }),
     created_at: timestampSchema,
     updated_at: timestampSchema,
@@ -355,6 +380,7 @@ export const sessionTokenSchema = z
 export const exportFiltersSchema = eventFiltersSchema
   .extend({
     action: z.array(z.string()).optional(),
+    exclude_action: z.array(z.string()).optional(),
     from: timestampSchema,
     to: timestampSchema,
   })
@@ -368,6 +394,10 @@ export const exportSchema = z
     }),
     format: z.enum(EXPORT_FORMATS),
     filters: exportFiltersSchema,
+    columns: z
+      .array(z.enum(CHOOSABLE_COLUMNS))
+      .optional()
+      .meta({ description: "A CSV export's own columns, as requested; absent: the default ones." }),
     rows: z.int().min(0).meta({ description: 'Events written so far.' }),
     bytes: z.int().min(0),
     progress: z.number().min(0).max(1).meta({ description: 'Share of the time window written.' }),

@@ -3,7 +3,7 @@
  * into one valid file, knowing only how many rows came before — so an export can stop after any
  * chunk and resume in another process. Pure.
  *
- * CSV: SPEC's columns in order, RFC 4180 quoting by csv-stringify, CRLF line ends, a UTF-8 BOM so
+ * CSV: SPEC's columns in order (or the export's chosen `columns`), RFC 4180 quoting by csv-stringify, CRLF line ends, a UTF-8 BOM so
  * spreadsheets read accents right, and cells that a spreadsheet would run as a formula
  * neutralised (OWASP: prefixed with a single quote). SPEC's columns are a lossy view of an event,
  * so four more follow them — id, received_at, hash and the full event JSON — which make a CSV
@@ -16,7 +16,7 @@ import type { StoredEvent } from './event.ts';
 export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** What SPEC lists, for people and spreadsheets. */
+/** What SPEC lists, for people and spreadsheets: the columns of a CSV that names none. */
 const SPREADSHEET_COLUMNS = [
   'timestamp',
   'actor_id',
@@ -34,10 +34,29 @@ const SPREADSHEET_COLUMNS = [
   'metadata_json',
 ] as const;
 
+/** Columns an export may name (`columns`, as the console's column chooser does), in any order. */
+export const CHOOSABLE_COLUMNS = [
+  ...SPREADSHEET_COLUMNS,
+  'actor_role',
+  'area',
+  'method',
+  'duration_ms',
+  'request_json',
+] as const;
+export type CsvColumn = (typeof CHOOSABLE_COLUMNS)[number];
+
+export const DEFAULT_CSV_COLUMNS: readonly CsvColumn[] = SPREADSHEET_COLUMNS;
+
 /** What the verifier needs: the event's identity, its hash, and last its JSON as the API returns it. */
 const VERIFICATION_COLUMNS = ['id', 'received_at', 'hash', 'event_json'] as const;
 
 export const CSV_COLUMNS = [...SPREADSHEET_COLUMNS, ...VERIFICATION_COLUMNS] as const;
+
+/** The header of a CSV with these chosen columns: them, then the four verification columns. */
+export const csvHeader = (columns: readonly CsvColumn[] = DEFAULT_CSV_COLUMNS): string[] => [
+  ...columns,
+  ...VERIFICATION_COLUMNS,
+];
 
 export interface ExportFormatter {
   readonly contentType: string;
@@ -55,22 +74,34 @@ const FORMULA_START = /^[=+\-@\t\r\n]/;
 /** A cell a spreadsheet would evaluate (`=HYPERLINK(…)`, `+1`, `@SUM`) is prefixed with `'`. */
 export const neutraliseCell = (value: string): string => (FORMULA_START.test(value) ? `'${value}` : value);
 
-export const csvRow = (event: StoredEvent): string[] => [
+const jsonCell = (value: unknown): string => (value === undefined ? '' : JSON.stringify(value));
+
+/** Each choosable column's cell, before neutralising. */
+const CELL: Readonly<Record<CsvColumn, (event: StoredEvent) => string>> = {
+  timestamp: (e) => e.occurred_at,
+  actor_id: (e) => e.actor.id,
+  actor_type: (e) => e.actor.type ?? '',
+  actor_name: (e) => e.actor.name ?? '',
+  actor_email: (e) => e.actor.email ?? '',
+  action: (e) => e.action,
+  target_type: (e) => e.target?.type ?? '',
+  target_id: (e) => e.target?.id ?? '',
+  team_id: (e) => e.team_id ?? '',
+  ip: (e) => e.context?.ip ?? '',
+  user_agent: (e) => e.context?.user_agent ?? '',
+  status: (e) => (e.status === undefined ? '' : String(e.status)),
+  impersonated: (e) => String(e.impersonated),
+  metadata_json: (e) => jsonCell(e.metadata),
+  actor_role: (e) => e.actor.role ?? '',
+  area: (e) => e.area ?? '',
+  method: (e) => e.method ?? '',
+  duration_ms: (e) => (e.duration_ms === undefined ? '' : String(e.duration_ms)),
+  request_json: (e) => jsonCell(e.request),
+};
+
+export const csvRow = (event: StoredEvent, columns: readonly CsvColumn[] = DEFAULT_CSV_COLUMNS): string[] => [
   ...[
-    event.occurred_at,
-    event.actor.id,
-    event.actor.type ?? '',
-    event.actor.name ?? '',
-    event.actor.email ?? '',
-    event.action,
-    event.target?.type ?? '',
-    event.target?.id ?? '',
-    event.team_id ?? '',
-    event.context?.ip ?? '',
-    event.context?.user_agent ?? '',
-    event.status === undefined ? '' : String(event.status),
-    String(event.impersonated),
-    event.metadata === undefined ? '' : JSON.stringify(event.metadata),
+    ...columns.map((column) => CELL[column](event)),
     // A tenant chooses its event ids, so an id can look like a formula.
     event.id,
     event.received_at,
@@ -87,11 +118,16 @@ export type CsvRecordReading = { ok: true; event: unknown } | { ok: false; event
 /**
  * The event of a CSV data record: its event_json, with every other cell checked against it —
  * people read (and could edit) those cells, and a cell edited without its event_json would
- * otherwise pass a hash check made on event_json alone.
+ * otherwise pass a hash check made on event_json alone. `columns`: the file's chosen columns (its
+ * header without the verification columns; see csvColumnsOf).
  */
-export const eventFromCsvRecord = (record: readonly string[]): CsvRecordReading => {
-  if (record.length !== CSV_COLUMNS.length) {
-    return { ok: false, problem: `has ${record.length} cells, expected ${CSV_COLUMNS.length}` };
+export const eventFromCsvRecord = (
+  record: readonly string[],
+  columns: readonly CsvColumn[] = DEFAULT_CSV_COLUMNS,
+): CsvRecordReading => {
+  const header = csvHeader(columns);
+  if (record.length !== header.length) {
+    return { ok: false, problem: `has ${record.length} cells, expected ${header.length}` };
   }
   let event: unknown;
   try {
@@ -101,11 +137,11 @@ export const eventFromCsvRecord = (record: readonly string[]): CsvRecordReading 
   }
   let expected: string[];
   try {
-    expected = csvRow(event as StoredEvent);
+    expected = csvRow(event as StoredEvent, columns);
   } catch {
     return { ok: false, event, problem: 'its event_json is not an event' };
   }
-  const differing = CSV_COLUMNS.filter((_, i) => expected[i] !== record[i]);
+  const differing = header.filter((_, i) => expected[i] !== record[i]);
   if (differing.length > 0) {
     return {
       ok: false,
@@ -116,25 +152,48 @@ export const eventFromCsvRecord = (record: readonly string[]): CsvRecordReading 
   return { ok: true, event };
 };
 
-/** Why a CSV header cannot be verified, or null when it is this format's. */
+/**
+ * The chosen columns of a CSV header — known columns, each once, then the four verification
+ * columns — or null when the header is not a verifiable export's.
+ */
+export const csvColumnsOf = (header: readonly string[]): CsvColumn[] | null => {
+  const chosen = header.slice(0, -VERIFICATION_COLUMNS.length);
+  const tail = header.slice(-VERIFICATION_COLUMNS.length);
+  if (tail.length !== VERIFICATION_COLUMNS.length || tail.some((name, i) => name !== VERIFICATION_COLUMNS[i]))
+    return null;
+  if (!chosen.every((name) => (CHOOSABLE_COLUMNS as readonly string[]).includes(name))) return null;
+  if (new Set(chosen).size !== chosen.length) return null;
+  return chosen as CsvColumn[];
+};
+
+/** Why a CSV header cannot be verified, or null when it is this format's (default or chosen columns). */
 export const csvHeaderProblem = (header: readonly string[]): string | null => {
-  if (header.length === CSV_COLUMNS.length && header.every((name, i) => name === CSV_COLUMNS[i])) return null;
+  if (csvColumnsOf(header) !== null) return null;
   if (header.length === SPREADSHEET_COLUMNS.length && header.every((name, i) => name === CSV_COLUMNS[i])) {
     return 'this CSV was exported before CSV exports carried id, received_at, hash and event_json: export it again';
   }
-  return `the header is not a Trailkeeper export's (expected ${CSV_COLUMNS.join(',')})`;
+  return `the header is not a Trailkeeper export's (expected ${CSV_COLUMNS.join(',')}, or chosen columns followed by ${VERIFICATION_COLUMNS.join(',')})`;
 };
 
 const CSV_OPTIONS = { record_delimiter: 'windows', quoted_match: /^\s|\s$/ } as const;
 
+/** A CSV formatter writing these columns (then the verification columns). */
+export const csvFormatter = (columns: readonly CsvColumn[] = DEFAULT_CSV_COLUMNS): ExportFormatter => ({
+  contentType: 'text/csv; charset=utf-8',
+  extension: 'csv',
+  begin: () => `\uFEFF${stringify([csvHeader(columns)], CSV_OPTIONS)}`,
+  rows: (events) =>
+    events.length === 0
+      ? ''
+      : stringify(
+          events.map((event) => csvRow(event, columns)),
+          CSV_OPTIONS,
+        ),
+  end: () => '',
+});
+
 export const FORMATTERS: Readonly<Record<ExportFormat, ExportFormatter>> = {
-  csv: {
-    contentType: 'text/csv; charset=utf-8',
-    extension: 'csv',
-    begin: () => `\uFEFF${stringify([[...CSV_COLUMNS]], CSV_OPTIONS)}`,
-    rows: (events) => (events.length === 0 ? '' : stringify(events.map(csvRow), CSV_OPTIONS)),
-    end: () => '',
-  },
+  csv: csvFormatter(),
   json: {
     contentType: 'application/json',
     extension: 'json',
@@ -151,3 +210,7 @@ export const FORMATTERS: Readonly<Record<ExportFormat, ExportFormatter>> = {
     end: () => '',
   },
 };
+
+/** The formatter of an export: CSV with its chosen columns (absent: the default ones), else by format. */
+export const formatterFor = (format: ExportFormat, columns?: readonly CsvColumn[] | null): ExportFormatter =>
+  format === 'csv' && columns != null ? csvFormatter(columns) : FORMATTERS[format];

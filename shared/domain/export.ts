@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { FUTURE_SKEW_MS } from './event.ts';
-import { EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
+import { CHOOSABLE_COLUMNS, type CsvColumn, EXPORT_FORMATS, type ExportFormat } from './export-format.ts';
 import type { Role } from './people.ts';
 import type { EventFilters, TimeWindow } from './query.ts';
 import { eventFiltersSchema } from './query.ts';
@@ -15,10 +15,37 @@ export const SYNC_EXPORT_MAX_ROWS = 10_000;
 /** Export files (and their records' download links) live this long. */
 export const EXPORT_RETENTION_DAYS = 7;
 
+/**
+ * A CSV export's own columns, in the order given (the verification columns always follow). Each
+ * column once. Whether the format allows them is the use case's check (exportColumnsProblem): a
+ * refinement here would make the schema impossible to extend.
+ */
+export const csvColumnsSchema = z
+  .array(
+    z.enum(CHOOSABLE_COLUMNS, {
+      error: `must be one of ${CHOOSABLE_COLUMNS.join(', ')}`,
+    }),
+  )
+  .min(1, 'must name at least one column')
+  .max(CHOOSABLE_COLUMNS.length)
+  .superRefine((columns, ctx) => {
+    columns.forEach((column, i) => {
+      if (columns.indexOf(column) !== i)
+        ctx.addIssue({ code: 'custom', path: [i], message: `names ${column} a second time` });
+    });
+  });
+
 export const createExportSchema = eventFiltersSchema.extend({
   format: z.enum(EXPORT_FORMATS, { error: 'must be csv, json or ndjson' }),
   notify_email: z.email('must be an email address').max(320).optional(),
+  columns: csvColumnsSchema.optional(),
 });
+
+/** Why `columns` cannot go with this format (JSON and NDJSON hold whole events), or null. */
+export const exportColumnsProblem = (format: ExportFormat, columns: readonly CsvColumn[] | undefined) =>
+  columns !== undefined && format !== 'csv'
+    ? 'only a CSV export names its columns: JSON and NDJSON exports always hold whole events'
+    : null;
 
 /** Exports with `notify_email` a tenant may request per clock hour (each one mails someone). */
 export const NOTIFY_EMAILS_PER_HOUR = 20;
@@ -95,6 +122,8 @@ export interface ExportRecord {
   status: ExportStatus;
   format: ExportFormat;
   filters: EventFilters;
+  /** A CSV export's chosen columns (the job writes the same); null or absent: the default ones. */
+  columns?: CsvColumn[] | null;
   /**
    * The resolved time window, fixed when the export is requested; its start is raised to the
    * tenant's retention at every read (a retention shortened meanwhile hides older events at once).
@@ -138,6 +167,8 @@ export const newExportRecord = (
     tenantId: string;
     format: ExportFormat;
     filters: EventFilters;
+    /** A CSV export's chosen columns; absent or null: the default ones. */
+    columns?: CsvColumn[] | null;
     window: TimeWindow;
     notifyEmail: string | null;
     /** Teams the export reads (a team admin's); null or absent: the whole workspace. */
@@ -152,6 +183,7 @@ export const newExportRecord = (
   status: 'queued',
   format: fields.format,
   filters: fields.filters,
+  ...(fields.columns == null ? {} : { columns: fields.columns }),
   window: fields.window,
   notify_email: fields.notifyEmail,
   requested_by: 'requester' in fields ? fields.requester.id : fields.requestedBy,
@@ -223,6 +255,7 @@ export const presentExport = (record: ExportRecord) => ({
   status: record.status,
   format: record.format,
   filters: { ...record.filters, from: record.window.from, to: record.window.to },
+  ...(record.columns == null ? {} : { columns: record.columns }),
   rows: record.rows,
   bytes: record.bytes,
   progress: Math.round(exportProgress(record) * 1000) / 1000,

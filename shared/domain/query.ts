@@ -73,6 +73,8 @@ export const eventFiltersSchema = z.strictObject({
   from: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
   to: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
   action: actionList.optional(),
+  /** Actions left out (same syntax as `action`): always a condition, never the index. */
+  exclude_action: actionList.optional(),
   actor_id: filterValue(256).optional(),
   actor_email: filterValue(320).optional(),
   target_id: filterValue(256).optional(),
@@ -106,7 +108,9 @@ export type ListQuery = z.infer<typeof listQuerySchema>;
 export type Condition =
   | { kind: 'key'; index: EventIndexName; value: string | undefined }
   | { kind: 'keyIn'; index: EventIndexName; anyOf: string[] }
-  | { kind: 'action'; anyOf: string[]; prefixes: string[] };
+  | { kind: 'action'; anyOf: string[]; prefixes: string[] }
+  /** `exclude_action`: the event's action is none of these (never an index: it picks nothing). */
+  | { kind: 'notAction'; anyOf: string[]; prefixes: string[] };
 
 export interface QueryPlan {
   sources: QuerySource[];
@@ -171,11 +175,14 @@ const actionSources = (
   return { sources: sourcesFor(tenantId, shards, 'byActionGroup', group), exact: segments.length === 2 };
 };
 
-const actionCondition = (actions: readonly string[]): Condition => ({
-  kind: 'action',
+const actionCondition = (actions: readonly string[], kind: 'action' | 'notAction' = 'action'): Condition => ({
+  kind,
   anyOf: actions.filter((a) => !a.endsWith('.*')),
   prefixes: actions.filter((a) => a.endsWith('.*')).map((a) => a.slice(0, -1)),
 });
+
+const actionMatches = (action: string, c: { anyOf: readonly string[]; prefixes: readonly string[] }) =>
+  c.anyOf.includes(action) || c.prefixes.some((p) => action.startsWith(p));
 
 /**
  * A `team_id` filter naming teams outside the reader's team scope. The caller answers 403: the
@@ -204,7 +211,8 @@ export const scopedTeams = (filters: Pick<EventFilters, 'team_id'>, scope: reado
 /**
  * Picks the index: target > actor > actor email > team(s) > action(s) > target type > status >
  * area > method > impersonated > time. A list of teams or actions fans out to the partitions of
- * each entry (merged newest-first). Every other filter becomes a condition on the chosen index.
+ * each entry (merged newest-first). Every other filter becomes a condition on the chosen index;
+ * `exclude_action` always does (it says what to leave out, never what to read).
  *
  * With a team `scope` (a team admin), the key condition is always the `byTeam` partitions of the
  * scope's teams (or of the `team_id` filter, which must lie within it): every other filter is a
@@ -258,6 +266,9 @@ export const planQuery = (
   // Only impersonated events are indexed; "not impersonated" is a condition.
   if (filters.impersonated !== undefined)
     keyed('byImpersonated', filters.impersonated === 'true' ? 'true' : undefined);
+  // Leaving actions out never narrows what an index reads: always a residual condition.
+  if (filters.exclude_action !== undefined)
+    conditions.push(actionCondition(filters.exclude_action, 'notAction'));
 
   return {
     sources: sources ?? sourcesFor(tenantId, shards, 'byTenantTime', ''),
@@ -275,7 +286,8 @@ export const matchesConditions = (event: StoredEvent, conditions: readonly Condi
       const value = ACCESS_PATTERNS[c.index](event);
       return value !== undefined && c.anyOf.includes(value);
     }
-    return c.anyOf.includes(event.action) || c.prefixes.some((p) => event.action.startsWith(p));
+    if (c.kind === 'notAction') return !actionMatches(event.action, c);
+    return actionMatches(event.action, c);
   });
 
 /** Is an event within a team scope? (null: the whole workspace; else only events of those teams.) */

@@ -2,6 +2,7 @@
  * Input schemas of the tenant and key admin API (zod; types inferred).
  */
 import * as z from 'zod';
+import { MAX_APP_URL_LENGTH, MAX_EMBED_ORIGINS, parseAppUrl, parseEmbedOrigin } from './embed.ts';
 import { MAX_SHARDS } from './keys.ts';
 import { accessPolicySchema } from './people-input.ts';
 import { SCOPES } from './principal.ts';
@@ -40,8 +41,34 @@ const domain = z
     'must be a domain name, e.g. example.com',
   );
 
+/** An exact https origin that may frame the console, normalised (lower-case host, no default port). */
+const embedOrigin = z.string().transform((raw, ctx) => {
+  const parsed = parseEmbedOrigin(raw);
+  if ('origin' in parsed) return parsed.origin;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
+
+/** The origins that may embed the console in an iframe: 0–10, each once. */
+export const embedOriginsSchema = z
+  .array(embedOrigin)
+  .max(MAX_EMBED_ORIGINS, `must hold at most ${MAX_EMBED_ORIGINS} origins`)
+  .transform((origins) => [...new Set(origins)]);
+
+/** The tenant's application, where the console sends people to open the audit log; null clears it. */
+export const appUrlSchema = z
+  .string()
+  .max(MAX_APP_URL_LENGTH, `must be at most ${MAX_APP_URL_LENGTH} characters`)
+  .transform((raw, ctx) => {
+    const parsed = parseAppUrl(raw);
+    if ('url' in parsed) return parsed.url;
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  })
+  .nullable();
+
 /** Fields a tenant's own `admin` key may change; everything else in an update is the operator's. */
-export const TENANT_SELF_SERVICE_FIELDS = ['email_domains', 'access'] as const;
+export const TENANT_SELF_SERVICE_FIELDS = ['email_domains', 'access', 'embed_origins', 'app_url'] as const;
 
 export const updateTenantSchema = z
   .strictObject({
@@ -59,6 +86,10 @@ export const updateTenantSchema = z
       .optional(),
     /** Which roles may view and export: `{"view": [...roles], "export": [...roles]}`, export ⊆ view. */
     access: accessPolicySchema.optional(),
+    /** Exact https origins that may frame the console (its CSP `frame-ancestors`); [] allows none. */
+    embed_origins: embedOriginsSchema.optional(),
+    /** The tenant's application URL (https), or null to clear it. */
+    app_url: appUrlSchema.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 

@@ -29,6 +29,10 @@ export interface TenantRecord {
   email_domains?: string[];
   /** Which roles may view and export (absent = DEFAULT_ACCESS_POLICY of people.ts). */
   access?: AccessPolicy;
+  /** Exact https origins that may frame the console (normalised); absent or empty = none. */
+  embed_origins?: string[];
+  /** The tenant's application URL, where the console sends people to open the audit log; absent/null = none. */
+  app_url?: string | null;
   /**
    * The latest change of the tenant's settings, written in the same update as the change itself
    * (an outbox of one): its `trailkeeper.tenant.updated` event is written after the update, and
@@ -93,6 +97,8 @@ export const presentTenant = (t: TenantRecord) => ({
   rate_limit_rps: effectiveRateLimitRps(t.plan, t.rate_limit_rps ?? null),
   email_domains: t.email_domains ?? [],
   access: presentPolicy(policyOf(t.access)),
+  embed_origins: t.embed_origins ?? [],
+  app_url: t.app_url ?? null,
   created_at: t.created_at,
   updated_at: t.updated_at,
   ...(t.retention_job === undefined ? {} : { retention_job: presentRetentionJob(t.retention_job) }),

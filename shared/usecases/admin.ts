@@ -105,6 +105,8 @@ const SETTINGS = [
   'rate_limit_rps',
   'email_domains',
   'access',
+  'embed_origins',
+  'app_url',
 ] as const;
 
 /**
@@ -160,7 +162,8 @@ const recordTenantAct = (deps: AdminDeps, tenant: TenantRecord, act: TenantAct):
   );
 
 /**
- * Changes name, plan, retention, shards, rate limit, email domains or access policy. A change of
+ * Changes name, plan, retention, shards, rate limit, email domains, access policy, embedding
+ * origins or application URL. A change of
  * the effective retention also starts a retention job that re-times the events the tenant
  * already has (the retention worker runs it; progress shows as `retention_job`), replacing any
  * job still running. Events written from now on get the new retention at once.
@@ -208,6 +211,8 @@ export const updateTenant = async (
       ...(input.rate_limit_rps === undefined ? {} : { rate_limit_rps: input.rate_limit_rps }),
       ...(input.email_domains === undefined ? {} : { email_domains: input.email_domains }),
       ...(input.access === undefined ? {} : { access: canonicalPolicy(input.access) }),
+      ...(input.embed_origins === undefined ? {} : { embed_origins: input.embed_origins }),
+      ...(input.app_url === undefined ? {} : { app_url: input.app_url }),
     };
     const unchanged = Object.entries(settings).every(
       ([field, value]) =>
@@ -259,6 +264,8 @@ const defaultOf = (field: string): unknown => {
   if (field === 'rate_limit_rps') return null;
   if (field === 'email_domains') return [];
   if (field === 'access') return policyOf(undefined);
+  if (field === 'embed_origins') return [];
+  if (field === 'app_url') return null;
   return undefined;
 };
 

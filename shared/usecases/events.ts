@@ -18,7 +18,7 @@ import {
   type StoredEvent,
 } from '../domain/event.ts';
 import { isServiceEventId, serviceEventId } from '../domain/ids.ts';
-import { eventSortKey } from '../domain/keys.ts';
+import { eventSortKey, occurredAtOfSortKey } from '../domain/keys.ts';
 import { type TeamScope, teamScopeOf } from '../domain/people.ts';
 import type { PersonPrincipal, Principal } from '../domain/principal.ts';
 import {
@@ -236,6 +236,12 @@ export interface ListDeps extends EventDeps {
 export interface EventPage {
   data: StoredEvent[];
   next_cursor: string | null;
+  /**
+   * How far back (by `occurred_at`) this page searched: every match newer than it is in this page
+   * or an earlier one. The budget's stop point, a full page's last event, or the window's `from`
+   * when the page reached the end.
+   */
+  scanned_until: string;
   /** Read units consumed (for logs and the bench; not part of the API answer). */
   readUnits: number;
 }
@@ -268,7 +274,7 @@ export const listEvents = async (
   // Planned before the retention check: a team outside the reader's scope is refused either way.
   const plan = planForReader(principal, filters, window);
   const readable = clampToRetention(window, principal.retentionDays, nowMs);
-  if (readable === null) return { data: [], next_cursor: null, readUnits: 0 };
+  if (readable === null) return { data: [], next_cursor: null, scanned_until: window.from, readUnits: 0 };
   // A page never reads without bound: past the budget it answers with what it has, and a cursor
   // from how far back it searched (a short page, even an empty one, is then not the end).
   const page = await deps.store.query(
@@ -292,7 +298,13 @@ export const listEvents = async (
           filters: fingerprint,
         })
       : null;
-  return { data: page.events, next_cursor, readUnits: page.readUnits };
+  return {
+    data: page.events,
+    next_cursor,
+    scanned_until:
+      next_cursor === null || position === undefined ? window.from : occurredAtOfSortKey(position),
+    readUnits: page.readUnits,
+  };
 };
 
 /** One event by id; 404 when absent, past retention, or outside the reader's team scope. */

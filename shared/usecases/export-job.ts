@@ -15,7 +15,7 @@
  * export (`email_error`), never thrown, so SQS does not redeliver a finished export.
  */
 import { type ExportCheckpoint, type ExportRecord, exportCutoff, requesterOf } from '../domain/export.ts';
-import { FORMATTERS } from '../domain/export-format.ts';
+import { formatterFor } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { planQuery } from '../domain/query.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
@@ -72,7 +72,7 @@ export const runExportJob = async (
     await failExport(deps, job, 'the tenant no longer exists');
     return 'failed';
   }
-  const formatter = FORMATTERS[record.format];
+  const formatter = formatterFor(record.format, record.columns);
   const retentionDays = effectiveRetentionDays(tenant.plan, tenant.custom_retention_days);
   // The tenant's retention as it is NOW: it may have been shortened since the last invocation.
   const readable = clampToRetention(record.window, retentionDays, deps.now());
@@ -185,7 +185,13 @@ export const runExportJob = async (
     deps,
     { tenantId: tenant.id, retentionDays, shards: tenant.shards, actor },
     'audit_log.exported',
-    { export_id: record.id, format: record.format, filters: record.filters, rows },
+    {
+      export_id: record.id,
+      format: record.format,
+      filters: record.filters,
+      ...(record.columns == null ? {} : { columns: record.columns }),
+      rows,
+    },
     `export-${record.id}`,
     `audit-export-${record.id}`,
   );

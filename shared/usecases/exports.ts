@@ -21,6 +21,7 @@ import {
   type ExportRequester,
   emailDomainAllowed,
   emailQuotaWindow,
+  exportColumnsProblem,
   exportCutoff,
   exportVisibleTo,
   NOTIFY_EMAILS_PER_HOUR,
@@ -28,7 +29,7 @@ import {
   presentExport,
   SYNC_EXPORT_MAX_ROWS,
 } from '../domain/export.ts';
-import { FORMATTERS } from '../domain/export-format.ts';
+import { FORMATTERS, formatterFor } from '../domain/export-format.ts';
 import { newExportId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { resolveWindow, scopedTeams } from '../domain/query.ts';
@@ -186,7 +187,9 @@ export const createExport = async (
   baseUrl: string,
   requestId: string,
 ): Promise<ExportOutcome> => {
-  const { format, notify_email, ...filters } = parseInput(createExportSchema, body);
+  const { format, notify_email, columns, ...filters } = parseInput(createExportSchema, body);
+  const columnsProblem = exportColumnsProblem(format, columns);
+  if (columnsProblem !== null) throw new ValidationError([{ field: 'columns', message: columnsProblem }]);
   const nowMs = deps.now();
   const requested = resolveWindow(filters, nowMs);
   if ('error' in requested) throw new ValidationError([{ field: 'from', message: requested.error }]);
@@ -225,6 +228,7 @@ export const createExport = async (
     tenantId: principal.tenantId,
     format,
     filters,
+    ...(columns === undefined ? {} : { columns }),
     window,
     notifyEmail: notify_email ?? null,
     requester: requesterFor(principal),
@@ -234,7 +238,7 @@ export const createExport = async (
   });
 
   if (events.length <= SYNC_EXPORT_MAX_ROWS) {
-    const formatter = FORMATTERS[format];
+    const formatter = formatterFor(format, columns);
     const file = formatter.begin() + formatter.rows(events, 0) + formatter.end(events.length);
     await deps.objects.put(base.object_key, file, formatter.contentType);
     const record: ExportRecord = {
@@ -256,7 +260,7 @@ export const createExport = async (
       deps,
       principal,
       'audit_log.exported',
-      { export_id: id, format, filters, rows: record.rows },
+      { export_id: id, format, filters, ...(columns === undefined ? {} : { columns }), rows: record.rows },
       requestId,
       `audit-export-${id}`,
     );

@@ -205,6 +205,42 @@ describe("export worker, a team admin's export", () => {
   });
 });
 
+describe('export worker, a CSV export with chosen columns', () => {
+  it('writes the columns recorded on the export, in every invocation, then the verification columns', async () => {
+    vi.stubEnv('TRAILKEEPER_EXPORT_TIME_RESERVE_MS', '60000');
+    const queued = record();
+    control.set(`TENANT#${TENANT}|EXPORT#${EXPORT_ID}`, {
+      ...queued,
+      format: 'csv',
+      object_key: `tenant=${TENANT}/exports/${EXPORT_ID}.csv`,
+      notify_email: null,
+      columns: ['action', 'actor_id', 'metadata_json'],
+    });
+    let rounds = 0;
+    do {
+      await handler(sqsEvent(), context(1_000)); // checkpoints after every part: several invocations
+      rounds += 1;
+    } while (record().status === 'running' && rounds < 100);
+    expect(record()).toMatchObject({ status: 'completed', rows: TOTAL });
+    expect(rounds).toBeGreaterThan(1);
+    const body = s3
+      .commandCalls(UploadPartCommand)
+      .map((c) => Buffer.from(c.args[0].input.Body as Buffer).toString('utf8'))
+      .join('');
+    const lines = body
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines[0]).toBe('action,actor_id,metadata_json,id,received_at,hash,event_json');
+    expect(lines).toHaveLength(TOTAL + 1);
+    expect(lines[1]?.startsWith('auth.login,u1,"{""i"":0}",e000000,')).toBe(true);
+    const audit = ddb.commandCalls(PutCommand, { TableName: 'events-test' })[0]?.args[0].input.Item;
+    expect(fromItem(audit ?? {}).metadata).toMatchObject({
+      columns: ['action', 'actor_id', 'metadata_json'],
+    });
+  });
+});
+
 describe('export worker', () => {
   it('streams every event into a multipart upload, completes it, audits it and emails the link', async () => {
     expect(await handler(sqsEvent(), context(600_000))).toEqual({ batchItemFailures: [] });

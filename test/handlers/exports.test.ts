@@ -152,6 +152,59 @@ describe('POST /v1/exports handler', () => {
   });
 });
 
+describe('POST /v1/exports: chosen CSV columns', () => {
+  it('writes the chosen columns then the verification columns, and keeps them on the export', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [item(1)] });
+    ddb.on(PutCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({});
+    const columns = ['action', 'actor_role', 'duration_ms'];
+    const result = await handler(
+      apiEvent('POST /v1/exports', { body: { format: 'csv', columns }, auth: exporter }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(201);
+    expect(parse(result).columns).toEqual(columns);
+    const file = String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body);
+    expect(file.split('\r\n')[0]).toBe('\uFEFFaction,actor_role,duration_ms,id,received_at,hash,event_json');
+    const saved = ddb.commandCalls(PutCommand, { TableName: 'control-test' })[0]?.args[0].input.Item;
+    expect(saved?.columns).toEqual(columns);
+  });
+
+  it('records the columns of a queued export for the worker', async () => {
+    let served = 0;
+    ddb.on(QueryCommand).callsFake((input: { Limit: number }) => {
+      const items = Array.from({ length: input.Limit }, (_, i) => item(served + i));
+      served += input.Limit;
+      return { Items: items, LastEvaluatedKey: { pk: 'more' } };
+    });
+    ddb.on(PutCommand).resolves({});
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const result = await handler(
+      apiEvent('POST /v1/exports', { body: { format: 'csv', columns: ['area', 'action'] }, auth: exporter }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(202);
+    const saved = ddb.commandCalls(PutCommand, { TableName: 'control-test' })[0]?.args[0].input.Item;
+    expect(saved).toMatchObject({ status: 'queued', columns: ['area', 'action'] });
+  });
+
+  it('answers 400 naming the column for an unknown or repeated one, or columns with JSON, storing nothing', async () => {
+    const send = (body: Record<string, unknown>) =>
+      handler(apiEvent('POST /v1/exports', { body, auth: exporter }), lambdaContext);
+    const unknown = await send({ format: 'csv', columns: ['action', 'password'] });
+    expect(unknown.statusCode).toBe(400);
+    expect(parse(unknown).errors.map((e: { field: string }) => e.field)).toEqual(['columns[1]']);
+    const repeated = await send({ format: 'csv', columns: ['action', 'area', 'action'] });
+    expect(parse(repeated).errors.map((e: { field: string }) => e.field)).toEqual(['columns[2]']);
+    const json = await send({ format: 'json', columns: ['action'] });
+    expect(json.statusCode).toBe(400);
+    expect(parse(json).errors).toEqual([
+      { field: 'columns', message: expect.stringMatching(/whole events/) },
+    ]);
+    expect(ddb.calls().length + s3.calls().length + sqs.calls().length).toBe(0);
+  });
+});
+
 describe('POST /v1/exports: links, emails and retention', () => {
   const tenantItem = (extra: Record<string, unknown> = {}) => ({
     pk: `TENANT#${TENANT}`,

@@ -264,6 +264,36 @@ describe('GET /v1/events for people', () => {
   });
 });
 
+describe('GET /v1/events: exclude_action and scanned_until', () => {
+  it('leaves the excluded actions out of what the chosen index returns, and says it searched to `from`', async () => {
+    const login = { ...stored(2), action: 'auth.login' };
+    ddb.on(QueryCommand).resolves({ Items: [toItem(stored(1), 1), toItem(login, 1), toItem(stored(3), 1)] });
+    ddb.on(PutCommand).resolves({});
+    const from = new Date(NOW - 86_400_000).toISOString();
+    const query = { actor_id: 'u1', exclude_action: 'secret.*', from };
+    const result = await handler(apiEvent('GET /v1/events', { query, auth: reader }), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    const body = parse(result);
+    expect(body.data.map((e: { id: string }) => e.id)).toEqual(['e2']);
+    expect(body.next_cursor).toBeNull();
+    expect(body.scanned_until).toBe(from);
+    // The actor's index serves it; the exclusion is no key condition of its own.
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.IndexName)).toEqual(['byActor']);
+  });
+
+  it('says a full page searched back to its last event', async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [toItem(stored(1), 1), toItem(stored(2), 1), toItem(stored(3), 1)],
+      LastEvaluatedKey: { pk: 'more' },
+    });
+    ddb.on(PutCommand).resolves({});
+    const query = { actor_id: 'u1', limit: '2' };
+    const body = parse(await handler(apiEvent('GET /v1/events', { query, auth: reader }), lambdaContext));
+    expect(body.next_cursor).toEqual(expect.any(String));
+    expect(body.scanned_until).toBe(stored(2).occurred_at);
+  });
+});
+
 describe('GET /v1/events work budget', () => {
   it('answers with what it found within the budget and a cursor from how far back it searched', async () => {
     // 8,000 items on the actor's partition, none of them the asked-for action.
@@ -289,6 +319,8 @@ describe('GET /v1/events work budget', () => {
 
     // The next page continues below the last item searched, not from the top.
     const searched = pool[read - 1]?.sk;
+    // …and the answer says how far back that is.
+    expect(body.scanned_until).toBe(String(searched).slice(0, String(searched).lastIndexOf('#')));
     ddb.resetHistory();
     await handler(
       apiEvent('GET /v1/events', { query: { ...query, cursor: body.next_cursor }, auth: reader }),

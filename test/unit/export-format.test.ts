@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import {
   CSV_COLUMNS,
+  csvColumnsOf,
+  csvFormatter,
   csvHeaderProblem,
   eventFromCsvRecord,
   FORMATTERS,
+  formatterFor,
   neutraliseCell,
 } from '#shared/domain/export-format.ts';
 
@@ -132,7 +135,7 @@ describe('reading a CSV export back', () => {
     ];
     const [header, ...rows] = records(events);
     expect(csvHeaderProblem(header ?? [])).toBeNull();
-    expect(rows.map(eventFromCsvRecord)).toEqual(events.map((e) => ({ ok: true, event: e })));
+    expect(rows.map((row) => eventFromCsvRecord(row))).toEqual(events.map((e) => ({ ok: true, event: e })));
   });
 
   it('names the cells that differ from event_json, so an edit outside event_json is caught', () => {
@@ -168,5 +171,86 @@ describe('reading a CSV export back', () => {
   it('explains why a header from before verifiable CSV exports, or a foreign one, cannot be verified', () => {
     expect(csvHeaderProblem(CSV_COLUMNS.slice(0, 14))).toMatch(/exported before .* event_json/);
     expect(csvHeaderProblem(['id', 'hash'])).toMatch(/not a Trailkeeper export/);
+  });
+});
+
+describe('CSV exports with chosen columns', () => {
+  const chosen = [
+    'action',
+    'actor_role',
+    'area',
+    'method',
+    'duration_ms',
+    'request_json',
+    'timestamp',
+  ] as const;
+  const writeChosen = (events: StoredEvent[]): string[][] => {
+    const f = csvFormatter(chosen);
+    let out = f.begin();
+    for (let i = 0; i < events.length; i += 2) out += f.rows(events.slice(i, i + 2), i);
+    return parse(out + f.end(events.length), { bom: true }) as string[][];
+  };
+
+  it('writes the chosen columns in the order given, then the four verification columns', () => {
+    const e = event(0, {
+      actor: { id: 'u0', role: 'admin' },
+      area: 'billing',
+      method: 'update',
+      duration_ms: 42,
+      request: { plan: 'pro' },
+    });
+    const [header, row] = writeChosen([e]);
+    expect(header).toEqual([...chosen, 'id', 'received_at', 'hash', 'event_json']);
+    expect(row).toEqual([
+      'member.role_changed',
+      'admin',
+      'billing',
+      'update',
+      '42',
+      '{"plan":"pro"}',
+      e.occurred_at,
+      'e0',
+      e.received_at,
+      'h',
+      JSON.stringify(e),
+    ]);
+  });
+
+  it('leaves the cells of absent fields empty', () => {
+    const [, row] = writeChosen([event(0)]);
+    expect(row?.slice(1, 6)).toEqual(['', '', '', '', '']);
+  });
+
+  it('neutralises formulas in the new columns too', () => {
+    const e = event(0, { actor: { id: 'u0', role: '=cmd' }, area: '+1', method: '@SUM(A1)' });
+    const [, row] = writeChosen([e]);
+    expect(row?.slice(1, 4)).toEqual(["'=cmd", "'+1", "'@SUM(A1)"]);
+  });
+
+  it('reads its records back and verifies them against event_json, header included', () => {
+    const events = [event(0, { area: 'billing', actor: { id: 'u0', role: 'owner' } }), event(1)];
+    const [header, ...rows] = writeChosen(events);
+    expect(csvHeaderProblem(header ?? [])).toBeNull();
+    const columns = csvColumnsOf(header ?? []);
+    expect(columns).toEqual(chosen);
+    expect(rows.map((row) => eventFromCsvRecord(row, columns ?? []))).toEqual(
+      events.map((e) => ({ ok: true, event: e })),
+    );
+    const edited = [...(rows[0] ?? [])];
+    edited[2] = 'support';
+    expect(eventFromCsvRecord(edited, columns ?? [])).toMatchObject({ ok: false, problem: /area differ/ });
+  });
+
+  it('takes no header with unknown or repeated columns, or without the verification columns last', () => {
+    expect(csvColumnsOf(['action', 'id', 'received_at', 'hash', 'event_json'])).toEqual(['action']);
+    expect(csvColumnsOf(['colour', 'id', 'received_at', 'hash', 'event_json'])).toBeNull();
+    expect(csvColumnsOf(['action', 'action', 'id', 'received_at', 'hash', 'event_json'])).toBeNull();
+    expect(csvColumnsOf(['id', 'received_at', 'hash', 'event_json', 'action'])).toBeNull();
+  });
+
+  it('uses the default columns for a CSV export without chosen ones, and whole events for JSON', () => {
+    expect(formatterFor('csv', null).begin()).toBe(FORMATTERS.csv.begin());
+    expect(formatterFor('csv', ['action']).begin()).toBe('\uFEFFaction,id,received_at,hash,event_json\r\n');
+    expect(formatterFor('json', null)).toBe(FORMATTERS.json);
   });
 });

@@ -5,6 +5,7 @@ import {
   type ExportRecord,
   emailDomainAllowed,
   emailQuotaWindow,
+  exportColumnsProblem,
   exportCutoff,
   exportProgress,
   presentExport,
@@ -54,6 +55,33 @@ describe('export records', () => {
     expect(createExportSchema.safeParse({ format: 'xlsx' }).success).toBe(false);
     expect(createExportSchema.safeParse({ format: 'csv', notify_email: 'nope' }).success).toBe(false);
     expect(createExportSchema.safeParse({}).success).toBe(false);
+  });
+
+  it('validates chosen CSV columns, naming each unknown or repeated one by its index', () => {
+    const columns = (value: unknown) => createExportSchema.safeParse({ format: 'csv', columns: value });
+    expect(columns(['request_json', 'timestamp', 'actor_role']).data?.columns).toEqual([
+      'request_json',
+      'timestamp',
+      'actor_role',
+    ]);
+    const unknown = columns(['action', 'hash']);
+    expect(unknown.error?.issues.map((i) => i.path)).toEqual([['columns', 1]]);
+    const repeated = columns(['action', 'area', 'action']);
+    expect(repeated.error?.issues.map((i) => i.path)).toEqual([['columns', 2]]);
+    expect(columns([]).success).toBe(false);
+    expect(columns('action').success).toBe(false);
+  });
+
+  it('allows chosen columns with CSV only: JSON and NDJSON hold whole events', () => {
+    expect(exportColumnsProblem('csv', ['action'])).toBeNull();
+    expect(exportColumnsProblem('json', undefined)).toBeNull();
+    expect(exportColumnsProblem('json', ['action'])).toMatch(/whole events/);
+    expect(exportColumnsProblem('ndjson', ['action'])).toMatch(/whole events/);
+  });
+
+  it('shows the chosen columns of an export that has them, and no `columns` otherwise', () => {
+    expect(presentExport({ ...record, columns: ['action', 'area'] }).columns).toEqual(['action', 'area']);
+    expect('columns' in presentExport(record)).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import {
+  type Condition,
   filtersFingerprint,
   inTeamScope,
   listQuerySchema,
@@ -294,5 +295,60 @@ describe('conditions', () => {
     expect(matchesConditions(event, [{ kind: 'action', anyOf: ['secret.key'], prefixes: ['auth.'] }])).toBe(
       false,
     );
+  });
+});
+
+describe('query planner: exclude_action', () => {
+  it('never picks an index: alone it reads the time index and leaves the actions out with a condition', () => {
+    expect(plan({ exclude_action: 'audit_log.*' })).toMatchObject({
+      sources: [{ index: 'byTenantTime', partitionKey: 'tnt_a#0' }],
+      conditions: [{ kind: 'notAction', anyOf: [], prefixes: ['audit_log.'] }],
+    });
+  });
+
+  it('lets `action` pick the index and filters the excluded actions on top of it', () => {
+    const p = plan({ action: 'member.*', exclude_action: 'member.viewed,member.role.*' });
+    expect(p.sources).toEqual([{ index: 'byActionCategory', partitionKey: 'tnt_a#0#member' }]);
+    expect(p.conditions).toEqual([
+      { kind: 'notAction', anyOf: ['member.viewed'], prefixes: ['member.role.'] },
+    ]);
+  });
+
+  it('accepts the syntax of `action` and refuses anything else, and more than 20 entries', () => {
+    expect(listQuerySchema.safeParse({ exclude_action: 'audit_log.*, auth.login' }).success).toBe(true);
+    expect(listQuerySchema.safeParse({ exclude_action: 'Audit_Log' }).success).toBe(false);
+    expect(listQuerySchema.safeParse({ exclude_action: '*' }).success).toBe(false);
+    const many = Array.from({ length: 21 }, (_, i) => `a.b${i}`).join(',');
+    expect(listQuerySchema.safeParse({ exclude_action: many }).success).toBe(false);
+  });
+
+  it('is bound into the fingerprint, so a cursor does not carry over to another exclusion', () => {
+    const base = { action: ['member.*'] };
+    expect(filtersFingerprint({ ...base, exclude_action: ['audit_log.*'] })).not.toBe(
+      filtersFingerprint(base),
+    );
+    expect(filtersFingerprint({ ...base, exclude_action: ['audit_log.*'] })).not.toBe(
+      filtersFingerprint({ ...base, exclude_action: ['audit_log.viewed'] }),
+    );
+  });
+
+  it('keeps every event whose action is neither listed nor under a listed prefix', () => {
+    const at = (action: string) =>
+      ({
+        id: 'e1',
+        tenant_id: 'tnt_a',
+        action,
+        occurred_at: 'x',
+        received_at: 'x',
+        actor: { id: 'u1' },
+        impersonated: false,
+        expires_at: null,
+        hash: 'h',
+      }) satisfies StoredEvent;
+    const exclude: Condition[] = [{ kind: 'notAction', anyOf: ['auth.login'], prefixes: ['audit_log.'] }];
+    expect(matchesConditions(at('audit_log.viewed'), exclude)).toBe(false);
+    expect(matchesConditions(at('auth.login'), exclude)).toBe(false);
+    expect(matchesConditions(at('auth.logout'), exclude)).toBe(true);
+    expect(matchesConditions(at('audit_logx.viewed'), exclude)).toBe(true);
   });
 });
