@@ -2,6 +2,7 @@
 import type { BenchPart } from '../lib/part.ts';
 import { archivePart } from './archive.ts';
 import { bundlesPart } from './bundles.ts';
+import { consolePart } from './console.ts';
 import { exportPart } from './export.ts';
 import { ingestPart } from './ingest.ts';
 import { integrityPart } from './integrity.ts';
@@ -21,5 +22,6 @@ export const PARTS: readonly BenchPart[] = [
   exportPart,
   archivePart,
   integrityPart,
+  consolePart,
   bundlesPart,
 ];
