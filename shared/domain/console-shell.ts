@@ -9,6 +9,7 @@
  * policy may be created, so none ever can), and `frame-ancestors` naming exactly the tenant's
  * https `embed_origins` — `'none'` when it lists none. Pure: the `console` function and its tests.
  */
+import { frameAncestors } from './embed.ts';
 
 export interface ConsoleAssetRefs {
   readonly script: { readonly path: string; readonly integrity: string };
@@ -23,10 +24,6 @@ export interface ConsoleConfig {
   /** Where people are sent to open the audit log again (the tenant's application), or null. */
   readonly app_url: string | null;
 }
-
-/** The `frame-ancestors` source list: the exact origins, or `'none'`. */
-const frameAncestorsOf = (origins: readonly string[]): string =>
-  origins.length === 0 ? "'none'" : origins.join(' ');
 
 export const consolePolicy = (embedOrigins: readonly string[], https: boolean): string =>
   [
@@ -44,7 +41,7 @@ export const consolePolicy = (embedOrigins: readonly string[], https: boolean): 
     "manifest-src 'none'",
     "require-trusted-types-for 'script'",
     "trusted-types 'none'",
-    `frame-ancestors ${frameAncestorsOf(embedOrigins)}`,
+    `frame-ancestors ${frameAncestors(embedOrigins)}`,
     ...(https ? ['upgrade-insecure-requests'] : []),
   ].join('; ');
 
