@@ -259,7 +259,7 @@ const checkEventHash = (event: StoredEvent, proof: InclusionProof, computed: str
     return {
       step,
       ok: false,
-      message: `The event's content hashes to ${short(computed)}, but ${short(proof.event_hash)} was sealed for it: the event changed since it was sealed.`,
+      message: `The event as shown hashes to ${short(computed)}, but ${short(proof.event_hash)} was sealed for it.`,
     };
   return {
     step,
@@ -301,12 +301,12 @@ const checkInclusion = async (
   const hex = toHex(root);
   if (hex !== digest.merkle_root)
     return fail(
-      `From this event, the proof path leads to the root ${short(hex)}, not to digest ${digest.sequence}'s signed root ${short(digest.merkle_root)}.`,
+      `From this event, the proof path leads to ${short(hex)}, not to ${short(digest.merkle_root)}, digest ${digest.sequence}'s signed root.`,
     );
   return {
     step,
     ok: true,
-    message: `From this event (position ${proof.leaf_index + 1} of ${proof.tree_size}), the proof path leads to digest ${digest.sequence}'s signed root ${short(hex)}.`,
+    message: `From this event (position ${proof.leaf_index + 1} of ${proof.tree_size}), the proof path leads to ${short(hex)}, digest ${digest.sequence}'s signed root.`,
   };
 };
 
@@ -372,7 +372,7 @@ export const pendingResult = (
   const retryAfter = new Date(Math.max(due, nowMs + pace.everyMinutes * 60_000)).toISOString();
   return {
     status: 'pending',
-    message: `This event is not sealed yet: events are sealed every ${pace.everyMinutes} minutes, once no write can still land in their interval (${Math.round(pace.watermarkLagSeconds / 60)} minutes after it ends).`,
+    message: `An interval of events is sealed once no write can still land in it, ${Math.round(pace.watermarkLagSeconds / 60)} minutes after it ends.`,
     retryAfter,
     sealEveryMinutes: pace.everyMinutes,
   };
