@@ -431,6 +431,16 @@ describe('client pagination', () => {
     }
   });
 
+  it('sends exclude_action as the API reads it, a list comma-separated, and hands back scanned_until', async () => {
+    const page = { data: [], next_cursor: 'c1', scanned_until: '2026-12-01T00:00:00.000Z' };
+    const { client, sent } = scripted([{ status: 200, body: page }]);
+
+    const answer = await client.events.page({ exclude_action: ['audit_log.*', 'auth.login'] });
+
+    expect(answer.scanned_until).toBe('2026-12-01T00:00:00.000Z');
+    expect(sent[0]?.url.searchParams.get('exclude_action')).toBe('audit_log.*,auth.login');
+  });
+
   it('iterates page by page, each page as the API gave it', async () => {
     const { client } = scripted([
       { status: 200, body: { data: [], next_cursor: 'c1' } },

@@ -20,7 +20,7 @@ import {
   signingPayload,
 } from '#shared/domain/digest.ts';
 import { buildStoredEvent, type StoredEvent } from '#shared/domain/event.ts';
-import { type ExportFormat, FORMATTERS } from '#shared/domain/export-format.ts';
+import { csvFormatter, type ExportFormat, FORMATTERS } from '#shared/domain/export-format.ts';
 import { inclusionProof } from '#shared/domain/merkle.ts';
 import { type CliIo, EXIT, main, USAGE } from '../../cli/verify.ts';
 
@@ -291,6 +291,25 @@ describe('verify CLI: export files', () => {
     expect(result.code).toBe(EXIT.failure);
     expect(result.stdout).toContain(
       `  event ${log.events[0]?.id} (edited.csv row 1): column(s) action differ from its event_json (edited in the file?)\n`,
+    );
+  });
+
+  it('verifies a CSV export with chosen columns, checking those cells too', async () => {
+    const formatter = csvFormatter(['action', 'actor_role', 'timestamp']);
+    const written = formatter.begin() + formatter.rows(log.events, 0) + formatter.end(log.events.length);
+    const clean = await file('chosen.csv', written);
+
+    const passed = await run(['--events', clean, '--digests', digests, '--public-key', publicKey]);
+
+    expect(passed.code).toBe(EXIT.ok);
+    expect(passed.stdout).toMatch(/^Trailkeeper integrity verification: PASSED/);
+
+    const edited = await file('chosen-edited.csv', written.replace('member.role_changed', 'member.viewed'));
+    const failed = await run(['--events', edited, '--digests', digests, '--public-key', publicKey]);
+
+    expect(failed.code).toBe(EXIT.failure);
+    expect(failed.stdout).toContain(
+      `  event ${log.events[0]?.id} (chosen-edited.csv row 1): column(s) action differ from its event_json (edited in the file?)\n`,
     );
   });
 
