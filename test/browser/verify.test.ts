@@ -131,15 +131,21 @@ describe('Verify in the console', () => {
     expect(steps).toHaveLength(4);
     for (const step of steps) expect(step).toMatch(/^✓ Passed/);
     await screenshot(page, 'verify-success');
+    // Another event's details start over: no outcome of the previous event stays on screen.
+    await page.locator('tbody tr', { hasText: 'document.deleted' }).first().click();
+    await expect.poll(() => page.locator('.tk-verify-outcome').getAttribute('data-state')).toBe('idle');
+    expect(await page.locator('.tk-verify-steps').count()).toBe(0);
     expect(unexpected()).toEqual([]);
   });
 
-  it('fails at the event hash when the event shown was altered in the list answer', async () => {
+  it('fails at the event hash when the event shown was altered in the API answer', async () => {
+    // The list row, and the event's own answer should the page ever fetch it: both altered.
     const { page } = await openConsole((p) =>
       p.route(
-        (url) => url.pathname === '/v1/events',
+        (url) => url.pathname === '/v1/events' || url.pathname === '/v1/events/doc-2',
         rewrite((body) => {
-          for (const event of body.data) if (event.id === 'doc-2') event.actor.email = 'mallory@evil.example';
+          for (const event of body.data ?? [body])
+            if (event.id === 'doc-2') event.actor.email = 'mallory@evil.example';
         }),
       ),
     );
@@ -189,6 +195,31 @@ describe('Verify in the console', () => {
     expect(await page.locator('li[data-step="inclusion"]').textContent()).toMatch(/^✓ Passed/);
     expect(await page.locator('li[data-step="signature"]').textContent()).toMatch(/^✗ Failed/);
     await screenshot(page, 'verify-failed-signature-dark');
+  });
+
+  it('says so when the service itself finds the stored event no longer matches its seal (409)', async () => {
+    const { page } = await openConsole((p) =>
+      p.route(
+        (url) => url.pathname === '/v1/events/doc-2/proof',
+        (route) =>
+          route.fulfill({
+            status: 409,
+            contentType: 'application/problem+json',
+            json: {
+              type: '/problems/conflict',
+              title: 'Conflict',
+              status: 409,
+              detail: 'This event no longer matches the hash that was sealed for it.',
+            },
+          }),
+      ),
+    );
+
+    const text = await verifyRow(page, SEALED_ACTION);
+
+    expect(text).toBe(
+      'Verification failed: the event changed since it was sealed. The service reports: This event no longer matches the hash that was sealed for it.',
+    );
   });
 
   it('explains an event not sealed yet, with when to try again', async () => {
