@@ -28,7 +28,10 @@ export interface Session {
   readonly permissions: readonly string[];
 }
 
-/** The session was refused (401) or its time is up: the page must stop and say so. */
+/** Why a session ended: its time is up or it was revoked (401), or its role lost access (403). */
+export type EndReason = 'expired' | 'revoked' | 'access';
+
+/** The session was refused (401), lost its role's access, or its time is up: the page stops and says so. */
 export class SessionEndedError extends Error {
   constructor() {
     super('The session has ended');
@@ -72,11 +75,11 @@ export interface ActionList {
 export class ConsoleApi {
   /** The underlying typed client, for components that need a route this class does not wrap. */
   readonly client: TrailkeeperClient;
-  readonly #onSessionEnded: () => void;
+  readonly #onSessionEnded: (reason: EndReason) => void;
 
   constructor(
     readonly session: Session,
-    onSessionEnded: () => void,
+    onSessionEnded: (reason: EndReason) => void,
   ) {
     this.client = clientFor(session.token);
     this.#onSessionEnded = onSessionEnded;
@@ -85,14 +88,23 @@ export class ConsoleApi {
   /** Runs one call; a 401 (or a session past its expiry) ends the session for the whole page. */
   async call<T>(run: (client: TrailkeeperClient) => Promise<T>): Promise<T> {
     if (Date.parse(this.session.expires_at) <= Date.now()) {
-      this.#onSessionEnded();
+      this.#onSessionEnded('expired');
       throw new SessionEndedError();
     }
     try {
       return await run(this.client);
     } catch (error) {
       if (error instanceof TrailkeeperError && error.status === 401) {
-        this.#onSessionEnded();
+        this.#onSessionEnded(Date.parse(this.session.expires_at) <= Date.now() ? 'expired' : 'revoked');
+        throw new SessionEndedError();
+      }
+      // The tenant's access policy no longer lets this role view the log (checked on every request).
+      if (
+        error instanceof TrailkeeperError &&
+        error.status === 403 &&
+        /may not view/.test(error.detail ?? '')
+      ) {
+        this.#onSessionEnded('access');
         throw new SessionEndedError();
       }
       throw error;

@@ -4,7 +4,7 @@
  * admin), area, method, status, impersonated, and the "Show audit log reads" toggle. It edits a
  * draft; Apply (or Enter) hands the filters to the page, which puts them in the URL.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleApi } from './api.ts';
 import { DEFAULT_FILTERS, type Filters, RANGE_PRESETS, type Range } from './filters.ts';
 
@@ -17,9 +17,10 @@ interface Props {
 }
 
 /** Suggestions for the last entry of a comma list: actions and their prefixes (`member.*`). */
-const useActionSuggestions = (api: ConsoleApi, text: string): string[] => {
+const useActionSuggestions = (api: ConsoleApi, text: string, active: boolean): string[] => {
   const [suggestions, setSuggestions] = useState<string[]>([]);
   useEffect(() => {
+    if (!active) return;
     const parts = text.split(',');
     const last = (parts.pop() ?? '').trim().replace(/\*$/, '');
     const head = parts.map((p) => p.trim()).filter((p) => p !== '');
@@ -48,15 +49,16 @@ const useActionSuggestions = (api: ConsoleApi, text: string): string[] => {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [api, text]);
+  }, [api, text, active]);
   return suggestions;
 };
 
 export const FilterBar = ({ filters, api, teamIds, onApply }: Props) => {
   const [draft, setDraft] = useState<Filters>(filters);
-  const firstField = useRef<HTMLSelectElement>(null);
+  // Suggestions are fetched once the action field is used, not on every page load.
+  const [suggesting, setSuggesting] = useState(false);
   useEffect(() => setDraft(filters), [filters]);
-  const suggestions = useActionSuggestions(api, draft.action);
+  const suggestions = useActionSuggestions(api, draft.action, suggesting);
 
   const set = <K extends keyof Filters>(field: K, value: Filters[K]) =>
     setDraft((d) => ({ ...d, [field]: value }));
@@ -72,6 +74,7 @@ export const FilterBar = ({ filters, api, teamIds, onApply }: Props) => {
         spellcheck={false}
         {...(list === undefined ? {} : { list })}
         {...(hint === undefined ? {} : { placeholder: hint })}
+        {...(field === 'action' ? { onFocus: () => setSuggesting(true) } : {})}
       />
     </label>
   );
@@ -93,7 +96,6 @@ export const FilterBar = ({ filters, api, teamIds, onApply }: Props) => {
         <label class="field">
           <span>Time range</span>
           <select
-            ref={firstField}
             name="range"
             value={draft.range}
             onChange={(e) => {

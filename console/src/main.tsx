@@ -8,6 +8,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   ConsoleApi,
+  type EndReason,
   errorText,
   exchangeCode,
   type Session,
@@ -44,7 +45,7 @@ import './console.css';
 type Phase =
   | { kind: 'starting' }
   | { kind: 'signed-out'; exportLink: boolean }
-  | { kind: 'ended' }
+  | { kind: 'ended'; reason: EndReason }
   | { kind: 'error'; message: string }
   | { kind: 'ready'; session: Session; exportId?: string };
 
@@ -67,13 +68,17 @@ const Notice = ({ title, children }: { title: string; children: preact.Component
 const App = ({ config }: { config: ConsoleConfig }) => {
   const [phase, setPhase] = useState<Phase>({ kind: 'starting' });
 
-  const endSession = useCallback(() => {
-    forgetSession(config.tenant_id);
-    setPhase((current) => {
-      if (current.kind !== 'ended') announceSessionEnd(config);
-      return { kind: 'ended' };
-    });
-  }, [config]);
+  const endSession = useCallback(
+    (reason: EndReason = 'expired') => {
+      forgetSession(config.tenant_id);
+      setPhase((current) => {
+        if (current.kind === 'ended') return current;
+        announceSessionEnd(config);
+        return { kind: 'ended', reason };
+      });
+    },
+    [config],
+  );
 
   useEffect(() => {
     const intent = readFragment(location.hash);
@@ -106,7 +111,10 @@ const App = ({ config }: { config: ConsoleConfig }) => {
   // The session ends at its expiry even when nothing is requested.
   useEffect(() => {
     if (phase.kind !== 'ready') return;
-    const timer = setTimeout(endSession, Math.max(0, Date.parse(phase.session.expires_at) - Date.now()));
+    const timer = setTimeout(
+      () => endSession('expired'),
+      Math.max(0, Date.parse(phase.session.expires_at) - Date.now()),
+    );
     return () => clearTimeout(timer);
   }, [phase, endSession]);
 
@@ -127,7 +135,14 @@ const App = ({ config }: { config: ConsoleConfig }) => {
     case 'ended':
       return (
         <Notice title="Your session has ended">
-          <p role="alert">Your session has ended. For your security, audit log sessions are short-lived.</p>
+          <p role="alert">
+            Your session has ended.{' '}
+            {phase.reason === 'access'
+              ? 'Your role no longer has access to the audit log.'
+              : phase.reason === 'revoked'
+                ? 'It was signed out.'
+                : 'Audit log sessions are short-lived, for your security.'}
+          </p>
           <OpenFromApp config={config} />
         </Notice>
       );
@@ -173,7 +188,7 @@ const Console = ({
   config: ConsoleConfig;
   session: Session;
   exportId: string | undefined;
-  onEnded: () => void;
+  onEnded: (reason: EndReason) => void;
 }) => {
   const api = useMemo(() => new ConsoleApi(session, onEnded), [session, onEnded]);
   const [filters, setFilters] = useState<Filters>(() => filtersFromSearch(location.search));
