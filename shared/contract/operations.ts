@@ -290,7 +290,18 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
               "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'; frame-ancestors https://app.example.com",
           }),
         }),
-        content: { 'text/html': { schema: z.string().meta({ description: 'An HTML document.' }) } },
+        content: {
+          'text/html': {
+            schema: z.string().meta({ description: 'An HTML document.' }),
+            examples: examplesOf({
+              shell: {
+                summary: 'The shell (abridged)',
+                value:
+                  '<!doctype html><html lang="en"><head><title>Audit log</title><script type="module" src="/console/assets/console-3HX2Q7.js" integrity="sha384-…"></script></head><body><div id="console"></div></body></html>',
+              },
+            }),
+          },
+        },
       },
       '404': R.notFound,
       ...ALWAYS,
