@@ -74,6 +74,7 @@ export const renderConsoleShell = (input: {
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
 <title>Audit log</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeHtml(assets.style.path)}" integrity="${escapeHtml(assets.style.integrity)}">
 <script type="application/json" id="trailkeeper-config">${scriptSafeJson(config)}</script>
 <script type="module" src="${escapeHtml(assets.script.path)}" integrity="${escapeHtml(assets.script.integrity)}"></script>

@@ -66,7 +66,7 @@ afterAll(async () => {
 
 /** A signed-in owner's console page (the viewer-session link, as the SaaS app would open it). */
 const openConsole = async (
-  tamper?: (page: Page) => Promise<void>,
+  tamper?: (page: Page) => Promise<unknown>,
   colorScheme: 'light' | 'dark' = 'light',
 ) => {
   const minted = await call('POST', `/v1/tenants/${tenant.id}/viewer-sessions`, tenant.key, {
