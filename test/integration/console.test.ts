@@ -36,7 +36,9 @@ describe('the console, served locally', () => {
     const shell = await page(`/console/t/${tenant.id}/`);
     const refs = [...shell.body.matchAll(/(?:src|href)="([^"]+)" integrity="([^"]+)"/g)];
     expect(refs).toHaveLength(2);
-    expect(shell.body.match(/(?:src|href)="/g)).toHaveLength(2);
+    // Nothing else is fetched: the only other reference is the empty inline icon.
+    expect(shell.body.match(/(?:src|href)="/g)).toHaveLength(3);
+    expect(shell.body).toContain('<link rel="icon" href="data:,">');
     for (const [, path = '', integrity = ''] of refs) {
       expect(path).toMatch(/^\/console\/assets\/console-[A-Z0-9]+\.(js|css)$/);
       const asset = await fetch(`${baseUrl()}${path}`);
