@@ -10,7 +10,9 @@ import {
   type EventPage,
   type Export,
   type ExportDownload,
+  type InclusionProof,
   type ListEventsQuery,
+  type PublicKey,
   type StoredEvent,
   TrailkeeperClient,
   TrailkeeperError,
@@ -132,6 +134,16 @@ export class ConsoleApi {
           })
         ).body,
     );
+  }
+
+  /** `GET /v1/events/{id}/proof` (404 until the event's interval is sealed): for the Verify panel. */
+  proof(id: string): Promise<InclusionProof> {
+    return this.call((c) => c.events.proof(id));
+  }
+
+  /** `GET /v1/integrity/public-key` (public): the key digests are signed with. */
+  publicKey(): Promise<PublicKey> {
+    return this.call((c) => c.integrity.publicKey());
   }
 
   createExport(input: CreateExportInput): Promise<Export> {

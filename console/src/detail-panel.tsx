@@ -8,8 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConsoleApi, StoredEvent } from './api.ts';
 import { formatDuration, formatTime, showControls } from './columns.ts';
 
-// VERIFY-PANEL: wire once console/src/verify-panel.tsx exists (another engineer's file).
-// import { VerifyPanel } from './verify-panel.tsx';
+import { VerifyPanel } from './verify-panel.tsx';
 
 interface Props {
   readonly event: StoredEvent;
@@ -137,8 +136,7 @@ export const DetailPanel = ({ event, api, onClose, onFilterActor, onFilterTarget
       </dl>
       {event.metadata !== undefined && <Json value={event.metadata} label="Metadata" />}
       {event.request !== undefined && <Json value={event.request} label="Request" />}
-      {/* VERIFY-PANEL: <VerifyPanel event={event} api={api} /> */}
-      <span hidden data-api={api === undefined ? '' : 'ready'} />
+      <VerifyPanel event={event} api={api} />
       <Json value={event} label="Event JSON" />
     </aside>
   );

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The console on a tenant with 10,000 events: time to first rows (printed, not asserted), pages
  * cut short by the API's work budget ("Searched back to …", Load more until the end), and an

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * What the console browser tests share: minting a viewer session and opening its link, reading
  * the rows the page shows, waiting for a page of events to load, and parsing a CSV export.
