@@ -18,6 +18,7 @@ import type {
   CreateExportInput,
   CreateKeyInput,
   CreateTenantInput,
+  CreateViewerSessionInput,
   DigestsQuery,
   EventFilters,
   EventInput,
@@ -32,6 +33,7 @@ import {
   type TransportOptions,
 } from './transport.ts';
 import type {
+  ActionList,
   ApiKey,
   ApiKeyList,
   CreatedApiKey,
@@ -44,9 +46,11 @@ import type {
   IngestBatchBody,
   IngestedEvent,
   PublicKey,
+  SessionToken,
   SignedDigest,
   StoredEvent,
   Tenant,
+  ViewerSession,
 } from './types.ts';
 
 export interface TrailkeeperClientOptions extends TransportOptions {
@@ -364,6 +368,65 @@ export class TrailkeeperClient {
           signal: options.signal,
         })
       ).body,
+  };
+
+  readonly viewerSessions = {
+    /**
+     * `POST /v1/tenants/{id}/viewer-sessions` (operator or an `admin` key): a link that opens the
+     * console signed in as this person. Not retried after a lost answer: the code works once.
+     */
+    create: async (
+      tenantId: string,
+      input: CreateViewerSessionInput,
+      options: RequestOptions = {},
+    ): Promise<ViewerSession> =>
+      (
+        await this.transport.send<ViewerSession>({
+          method: 'POST',
+          path: `/v1/tenants/${enc(tenantId)}/viewer-sessions`,
+          body: JSON.stringify(input),
+          idempotent: false,
+          signal: options.signal,
+        })
+      ).body,
+
+    /** `DELETE /v1/tenants/{id}/viewer-sessions`: signs out one person (`userId`), or everyone. */
+    revoke: async (tenantId: string, query: { userId?: string } = {}, options: RequestOptions = {}) => {
+      await this.transport.send<null>({
+        method: 'DELETE',
+        path: `/v1/tenants/${enc(tenantId)}/viewer-sessions`,
+        query: { user_id: query.userId },
+        idempotent: true,
+        signal: options.signal,
+      });
+    },
+  };
+
+  readonly sessions = {
+    /**
+     * `POST /v1/sessions` (no credentials: the code is one): a viewer-session link's code for the
+     * session token. Not retried after a lost answer: the code works once.
+     */
+    exchange: async (code: string, options: RequestOptions = {}): Promise<SessionToken> =>
+      (
+        await this.transport.send<SessionToken>({
+          method: 'POST',
+          path: '/v1/sessions',
+          body: JSON.stringify({ code }),
+          auth: false,
+          idempotent: false,
+          signal: options.signal,
+        })
+      ).body,
+  };
+
+  readonly actions = {
+    /** `GET /v1/actions?prefix=`: the distinct actions the caller may see, sorted (suggestions). */
+    list: (query: { prefix?: string } = {}, options: RequestOptions = {}): Promise<ActionList> =>
+      this.get<ActionList>('/v1/actions', {
+        ...options,
+        query: { prefix: query.prefix === '' ? undefined : query.prefix },
+      }),
   };
 
   readonly keys = {

@@ -7,6 +7,7 @@
 import type * as z from 'zod';
 import type { eventInputSchema } from '#shared/domain/event.ts';
 import type { createExportSchema } from '#shared/domain/export.ts';
+import type { mintSessionSchema } from '#shared/domain/people-input.ts';
 import type { eventFiltersSchema } from '#shared/domain/query.ts';
 import type { createKeySchema, createTenantSchema, updateTenantSchema } from '#shared/domain/tenant-input.ts';
 
@@ -48,3 +49,6 @@ export interface DigestsQuery {
 export type CreateTenantInput = z.input<typeof createTenantSchema>;
 export type UpdateTenantInput = z.input<typeof updateTenantSchema>;
 export type CreateKeyInput = z.input<typeof createKeySchema>;
+
+/** `POST /v1/tenants/{id}/viewer-sessions`: the person, their role (and teams), the session's length. */
+export type CreateViewerSessionInput = z.input<typeof mintSessionSchema>;

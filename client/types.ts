@@ -4,6 +4,7 @@
  * imports: nothing here exists at run time, and the client loads no zod.
  */
 import type {
+  ActionList,
   ApiKey,
   ApiKeyList,
   CreatedApiKey,
@@ -19,10 +20,13 @@ import type {
   PublicKey,
   ReplayAck,
   RetentionJob,
+  SessionToken,
   Tenant,
+  ViewerSession,
 } from '../shared/contract/schemas.ts';
 
 export type {
+  ActionList,
   ApiKey,
   ApiKeyList,
   CreatedApiKey,
@@ -34,7 +38,9 @@ export type {
   InclusionProof,
   PublicKey,
   RetentionJob,
+  SessionToken,
   Tenant,
+  ViewerSession,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -628,6 +628,7 @@ export type Digest = z.infer<typeof digestSchema>;
 export type DigestPage = z.infer<typeof digestPageSchema>;
 export type InclusionProof = z.infer<typeof inclusionProofSchema>;
 export type Health = z.infer<typeof healthSchema>;
+export type ActionList = z.infer<typeof actionListSchema>;
 export type FieldError = z.infer<typeof fieldErrorSchema>;
 export type Problem = z.infer<typeof problemBase>;
 export type ValidationProblem = z.infer<typeof validationProblemSchema>;

@@ -3,7 +3,8 @@
  * again and recognised as a replay (each event stored once); reused ids surface as
  * IdConflictError; the iterator follows cursors across small pages; an export is waited for and
  * downloaded; a tenant throttled to 2 requests/s gets every send through by honouring
- * Retry-After; tenants and keys round-trip; and, on a stack of its own with a short sealing
+ * Retry-After; tenants and keys round-trip; a person's viewer session is minted, exchanged,
+ * used and revoked; and, on a stack of its own with a short sealing
  * watermark, an event's proof verifies against its signed digest.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -225,6 +226,39 @@ describe('API client: reads and exports', () => {
     expect(readable.data).toEqual(expect.any(Array));
     expect(refused).toMatchObject({ status: 401, type: '/problems/unauthorized' });
     expect(await admin.health()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('API client: people', () => {
+  it('mints a viewer session, exchanges its code once, suggests actions, and signs the person out', async () => {
+    const tenant = await createTenant();
+    const admin = clientFor(tenant.key);
+    await admin.events.sendBatch(events('member.invited', 2));
+    const minted = await admin.viewerSessions.create(tenant.id, {
+      user: { id: 'user_ada', email: 'ada@example.com' },
+      role: 'auditor',
+      ttl_seconds: 600,
+    });
+    expect(minted.url).toBe(`${baseUrl()}/console/t/${tenant.id}/#code=${minted.code}`);
+
+    const anonymous = new TrailkeeperClient({ baseUrl: baseUrl() });
+    const session = await anonymous.sessions.exchange(minted.code);
+    expect(session).toMatchObject({
+      role: 'auditor',
+      permissions: ['view', 'export'],
+      user: { id: 'user_ada' },
+    });
+    const spent = await anonymous.sessions.exchange(minted.code).catch((error: unknown) => error);
+    expect(spent).toBeInstanceOf(TrailkeeperError);
+    expect((spent as TrailkeeperError).status).toBe(401);
+
+    const person = anonymous.withApiKey(session.token);
+    const suggested = await person.actions.list({ prefix: 'member.' });
+    expect(suggested).toEqual({ data: [{ action: 'member.invited' }], has_more: false });
+
+    await admin.viewerSessions.revoke(tenant.id, { userId: 'user_ada' });
+    const refused = await person.actions.list().catch((error: unknown) => error);
+    expect((refused as TrailkeeperError).status).toBe(401);
   });
 });
 
