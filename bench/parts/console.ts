@@ -52,15 +52,13 @@ export const consolePart: BenchPart = {
     const browser = await launchBrowser();
     try {
       for (let run = 0; run < runs; run++) {
-        const minted = await ctx.operator.request<{ url: string }>({
-          method: 'POST',
-          path: `/v1/tenants/${tenant.id}/viewer-sessions`,
-          body: { user: { id: `bench_${run}`, email: `bench.${run}@acme-corp.example` }, role: 'owner' },
-          idempotent: false,
+        const minted = await ctx.operator.viewerSessions.create(tenant.id, {
+          user: { id: `bench_${run}`, email: `bench.${run}@acme-corp.example` },
+          role: 'owner',
         });
         const context = await browser.newContext();
         const page = await context.newPage();
-        await page.goto(minted.body.url);
+        await page.goto(minted.url);
         const firstRow = await page.waitForFunction(
           () => {
             // A function, not a string: the page's CSP refuses eval (this bench runs without DOM types).
