@@ -80,32 +80,42 @@ const App = ({ config }: { config: ConsoleConfig }) => {
     [config],
   );
 
+  // On load, and when a link changes only the fragment (same document): sign in, or open an export.
   useEffect(() => {
-    const intent = readFragment(location.hash);
-    if (intent.code !== undefined || intent.exportId !== undefined) clearFragment();
-    if (intent.code !== undefined) {
-      exchangeCode(intent.code)
-        .then((session) => {
-          storeSession(config.tenant_id, session);
-          setPhase({ kind: 'ready', session });
-        })
-        .catch((error) =>
-          setPhase({
-            kind: 'error',
-            message: `This sign-in link cannot be used (${errorText(error)}). Links work once, for five minutes: open the audit log from your application again.`,
-          }),
-        );
-      return;
-    }
-    const session = loadSession(config.tenant_id);
-    if (session === undefined) setPhase({ kind: 'signed-out', exportLink: intent.exportId !== undefined });
-    else if (isExpired(session)) endSession();
-    else
-      setPhase({
-        kind: 'ready',
-        session,
-        ...(intent.exportId === undefined ? {} : { exportId: intent.exportId }),
-      });
+    const boot = () => {
+      const intent = readFragment(location.hash);
+      if (intent.code !== undefined || intent.exportId !== undefined) clearFragment();
+      if (intent.code !== undefined) {
+        exchangeCode(intent.code)
+          .then((session) => {
+            storeSession(config.tenant_id, session);
+            setPhase({ kind: 'ready', session });
+          })
+          .catch((error) =>
+            setPhase({
+              kind: 'error',
+              message: `This sign-in link cannot be used (${errorText(error)}). Links work once, for five minutes: open the audit log from your application again.`,
+            }),
+          );
+        return;
+      }
+      const session = loadSession(config.tenant_id);
+      if (session === undefined) setPhase({ kind: 'signed-out', exportLink: intent.exportId !== undefined });
+      else if (isExpired(session)) endSession();
+      else
+        setPhase({
+          kind: 'ready',
+          session,
+          ...(intent.exportId === undefined ? {} : { exportId: intent.exportId }),
+        });
+    };
+    boot();
+    const onHash = () => {
+      const intent = readFragment(location.hash);
+      if (intent.code !== undefined || intent.exportId !== undefined) boot();
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
   }, [config, endSession]);
 
   // The session ends at its expiry even when nothing is requested.

@@ -177,7 +177,6 @@ describe('the audit log console', () => {
       .toContain('Open the audit log from your application');
     expect(await page.locator(`a[href="${APP_URL}"]`).count()).toBe(1);
     await page.goto(`${baseUrl()}/console/t/${tenant.id}/#export=exp_01jabcdefghjkmnpqrstvwxyz0`);
-    await page.reload();
     await expect
       .poll(() => page.locator('main.notice').textContent())
       .toContain('To download this export, sign in first');
@@ -211,8 +210,7 @@ describe('the audit log console', () => {
       { field: 'impersonated', value: 'false', query: { impersonated: 'false' }, select: true },
     ];
     for (const c of cases) {
-      await page.getByRole('button', { name: 'Clear' }).click();
-      await waitForRows(page);
+      await loadingAfter(page, () => page.getByRole('button', { name: 'Clear' }).click());
       if (c.select) await page.selectOption(`select[name="${c.field}"]`, c.value);
       else await page.fill(`input[name="${c.field}"]`, c.value);
       await loadingAfter(page, () => page.getByRole('button', { name: 'Apply filters' }).click());
@@ -245,8 +243,7 @@ describe('the audit log console', () => {
     // The log's own reads are hidden until asked for.
     await loadingAfter(page, () => page.getByLabel('Show audit log reads').check());
     expect(new URL(page.url()).searchParams.get('reads')).toBe('show');
-    await page.getByRole('button', { name: 'Clear' }).click();
-    await waitForRows(page);
+    await loadingAfter(page, () => page.getByRole('button', { name: 'Clear' }).click());
     await page.fill('input[name="action"]', 'audit_log.viewed');
     await loadingAfter(page, () => page.getByRole('button', { name: 'Apply filters' }).click());
     expect((await shownIds(page)).length).toBeGreaterThan(0);
@@ -463,6 +460,24 @@ describe('the audit log console', () => {
     });
     expect(rows.slice(1).map((row) => row[idColumn])).toEqual(events.map((e: { id: string }) => e.id));
     expect(file).toBe(await apiExportFile(tenant.key, body));
+    // The emailed link (#export=<id>) downloads at once for its creator, signed in …
+    const created = await (await request.response())?.json();
+    expect(created).toMatchObject({ status: 'completed' });
+    const [again] = await Promise.all([
+      page.waitForEvent('download'),
+      page.goto(`${baseUrl()}/console/t/${tenant.id}/#export=${created.id}`),
+    ]);
+    expect(await readFile((await again.path()) as string, 'utf8')).toBe(file);
+    expect(page.url()).not.toContain('#export');
+    // … and not for another person of the same workspace.
+    const other = await openConsole(
+      await newPerson(),
+      await mintLink(tenant.id, { user: { id: 'u_someone_else' }, role: 'admin' }),
+    );
+    await other.goto(`${baseUrl()}/console/t/${tenant.id}/#export=${created.id}`);
+    await expect
+      .poll(() => other.locator('p.banner').textContent())
+      .toContain('This export cannot be downloaded');
   });
 
   it('hides Export from a role the policy does not let export', async () => {
