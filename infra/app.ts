@@ -1,6 +1,8 @@
 /**
  * CDK entry point (`cdk synth` / `cdk deploy` via cdk.json): one TrailkeeperStack in an explicit
- * region, no lookups (synth works offline), checked by cdk-nag's AwsSolutions pack. Every finding
+ * region, no lookups (synth works offline), checked by cdk-nag's AwsSolutions pack. The console
+ * (console/src) is built here, at synth time, into a fresh temporary directory: the stack uploads
+ * exactly those files and tells the page shell their paths and hashes. Every finding
  * is either fixed or acknowledged with its reason next to the construct it concerns.
  *
  * Context (keep a deployment's values in cdk.json "context": a deploy without them would drop the
@@ -9,7 +11,9 @@
  *   (verify this domain in SES instead of the single address): one of them is required, synth
  *   fails without;
  * - `alarmEmail` (alarm subscription);
- * - `publicUrl` (base URL of links), `domainName` + `certificateArn` (custom domain of the API);
+ * - `publicUrl` (base URL of links, default the CloudFront distribution), `domainName` +
+ *   `certificateArn` (custom domain of the API: its execute-api endpoint is then disabled and
+ *   CloudFront calls the API by that name), `priceClass` (CloudFront: 100, 200 or All; default 100);
  * - read by constructs: `redactKeys` (ServiceFunction), `reserveConcurrency` (ServiceFunction:
  *   reserve one execution per scheduled job), `exportWorkerMaxConcurrency` (Exports),
  *   `sealEveryMinutes` (the sealer's rate), and the archive settings validated by the Archive
@@ -21,9 +25,13 @@
  *   and the claim names `oidcTenantClaim`, `oidcRoleClaim`, `oidcTeamsClaim` (defaults
  *   `tenant_id`, `role`, `team_ids`); synth fails on an issuer without audience or not https.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CDK_ENV } from '#shared/config/env.ts';
+import { buildConsole } from '../console/build.ts';
 import { TrailkeeperStack } from './stack.ts';
 
 const app = new App();
@@ -38,6 +46,9 @@ const contextString = <K extends ContextKey>(key: K): Partial<Record<K, string>>
     : {};
 };
 
+const consoleOutDir = await mkdtemp(join(tmpdir(), 'trailkeeper-console-'));
+const consoleAssets = await buildConsole({ outDir: consoleOutDir });
+
 new TrailkeeperStack(app, 'Trailkeeper', {
   description: 'Trailkeeper: multi-tenant, tamper-evident audit log service',
   env: {
@@ -50,6 +61,7 @@ new TrailkeeperStack(app, 'Trailkeeper', {
   ...contextString('publicUrl'),
   ...contextString('domainName'),
   ...contextString('certificateArn'),
+  console: { outDir: consoleOutDir, assets: consoleAssets },
 });
 
 // cdk-nag 3 is a policy-validation plugin, not an Aspect: unacknowledged errors fail synth.

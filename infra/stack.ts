@@ -1,7 +1,8 @@
 /**
  * The Trailkeeper stack: wires the constructs together (tables, secrets, access logs, archive,
- * digest signing key, exports, API, stream consumers, scheduled jobs, monitoring) and exports what
- * an operator needs after `cdk deploy`. Every function of the manifest (shared/config/manifest.ts)
+ * digest signing key, exports, API, stream consumers, scheduled jobs, the console and the
+ * CloudFront distribution in front of it all, monitoring) and exports what an operator needs after
+ * `cdk deploy`. Every function of the manifest (shared/config/manifest.ts)
  * is built by the construct of its kind: `http` and `authorizer` by Api, `queue` by Exports (it
  * owns the queue), `stream` and `schedule` here; synth fails if one is left out. Where the
  * deployment names an identity provider (`-c oidcIssuer=… -c oidcAudience=…`), the authorizer
@@ -22,6 +23,7 @@ import {
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
 import { Api, type ApiDomain } from './constructs/api.ts';
 import { Archive } from './constructs/archive.ts';
+import { Console, type ConsoleBuild } from './constructs/console.ts';
 import { contextString } from './constructs/context.ts';
 import { ControlTable } from './constructs/control-table.ts';
 import { EventsTable } from './constructs/events-table.ts';
@@ -41,13 +43,15 @@ export interface TrailkeeperStackProps extends StackProps, SenderOptions {
   readonly alarmEmail?: string;
   /**
    * The base URL clients use and links are built from (context `publicUrl`), e.g. when a proxy
-   * or a domain managed outside this stack fronts the API. Default: the custom domain, else the
-   * API's execute-api endpoint.
+   * or a domain managed outside this stack fronts the distribution. Default: the CloudFront
+   * distribution (`https://<id>.cloudfront.net`), the one origin serving the API and the console.
    */
   readonly publicUrl?: string;
   /** Custom domain of the API (context `domainName`), with `certificateArn` (ACM, same region). */
   readonly domainName?: string;
   readonly certificateArn?: string;
+  /** The console build this deployment serves (app.ts runs `buildConsole` at synth time). */
+  readonly console: ConsoleBuild;
 }
 
 /** An https:// URL without query, fragment or trailing slash; throws (failing synth) otherwise. */
@@ -105,12 +109,14 @@ export class TrailkeeperStack extends Stack {
   /** Every function of the manifest, by name. */
   readonly functions: Readonly<Record<FunctionName, ServiceFunction>>;
   readonly monitoring: Monitoring;
+  /** The console's assets bucket and the CloudFront distribution in front of the API and the console. */
+  readonly console: Console;
   /** TRAILKEEPER_PUBLIC_URL of every function. */
   readonly publicUrl: string;
   /** The identity provider whose tokens the authorizer accepts as people (null: viewer sessions only). */
   readonly oidc: OidcConfig | null;
 
-  constructor(scope: Construct, id: string, props: TrailkeeperStackProps = {}) {
+  constructor(scope: Construct, id: string, props: TrailkeeperStackProps) {
     super(scope, id, props);
     // Validated first: a bad identity-provider setting fails synth before anything is built.
     this.oidc = oidcFromContext(this.node);
@@ -169,10 +175,18 @@ export class TrailkeeperStack extends Stack {
     }
     const jobEntries = Object.entries(this.jobs) as [ScheduledFunctionName, ServiceFunction][];
 
-    // Every function builds links from one base URL, never from request headers. Added once all
-    // functions exist: a function referencing the API's endpoint is no cycle (the HttpApi resource
-    // depends on no function; its routes and integrations do).
-    this.publicUrl = props.publicUrl ? normalizePublicUrl(props.publicUrl) : this.api.defaultPublicUrl;
+    this.console = new Console(this, 'Console', {
+      build: props.console,
+      shell: this.functions.console,
+      apiOriginDomain: this.api.originDomain,
+      accessLogs: this.accessLogs.bucket,
+    });
+
+    // Every function builds links from one base URL, never from request headers: by default the
+    // distribution, since a console link (`/console/t/<id>/`) works only there. Added once all
+    // functions exist. No cycle: the distribution references the HttpApi resource (its id), which
+    // depends on no function (its routes and integrations do), and a custom domain is a literal.
+    this.publicUrl = props.publicUrl ? normalizePublicUrl(props.publicUrl) : this.console.url;
     for (const construct of this.node.findAll()) {
       if (construct instanceof ServiceFunction) construct.fn.addEnvironment(ENV.publicUrl, this.publicUrl);
     }
@@ -227,10 +241,23 @@ export class TrailkeeperStack extends Stack {
       value: this.publicUrl,
       description: 'Base URL of the Trailkeeper API (what links in responses and emails start with)',
     });
-    new CfnOutput(this, 'ExecuteApiUrl', {
-      value: this.api.url,
-      description: "The API's own execute-api URL",
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `${this.publicUrl}/console/t/<tenant_id>/`,
+      description:
+        "A tenant's audit log console (people arrive signed in through a viewer-session link, POST /v1/tenants/{tenant_id}/viewer-sessions)",
     });
+    new CfnOutput(this, 'DistributionDomainName', {
+      value: this.console.distribution.distributionDomainName,
+      description:
+        'The CloudFront distribution serving the API and the console (point a proxy or CNAME here)',
+    });
+    if (this.api.executeApiEndpointEnabled) {
+      new CfnOutput(this, 'ExecuteApiUrl', {
+        value: this.api.url,
+        description:
+          "The API's own execute-api URL: CloudFront's origin, still reachable directly without a custom domain (every non-public route stays behind the authorizer)",
+      });
+    }
     if (this.api.domainName) {
       new CfnOutput(this, 'ApiDomainTarget', {
         value: this.api.domainName.regionalDomainName,

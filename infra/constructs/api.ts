@@ -5,7 +5,7 @@
  * when the manifest marks it `public` with the reason why: a public route without a written
  * reason fails synth.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   ApiMapping,
@@ -88,10 +88,12 @@ export class Api extends Construct {
   /** The custom domain, when the deployment has one. */
   readonly domainName?: DomainName;
   /**
-   * The base URL clients should use: the custom domain when there is one, else the execute-api
-   * endpoint. No trailing slash.
+   * The host name a proxy (the CloudFront distribution) calls the API by: the custom domain when
+   * there is one (its execute-api endpoint is then disabled), else the execute-api host name.
    */
-  readonly defaultPublicUrl: string;
+  readonly originDomain: string;
+  /** False when a custom domain closes the execute-api endpoint. */
+  readonly executeApiEndpointEnabled: boolean;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -134,6 +136,10 @@ export class Api extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Trailkeeper audit log API',
       createDefaultStage: false,
+      // With a custom domain the execute-api endpoint is closed: callers (CloudFront among them)
+      // come through the domain. Without one it is CloudFront's only way in and stays open; the
+      // authorizer still guards every route the manifest does not mark public.
+      disableExecuteApiEndpoint: props.domain !== undefined,
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = this.httpApi.addStage('DefaultStage', {
@@ -155,7 +161,10 @@ export class Api extends Construct {
       });
     }
 
-    this.defaultPublicUrl = props.domain ? `https://${props.domain.name}` : this.httpApi.apiEndpoint;
+    this.executeApiEndpointEnabled = props.domain === undefined;
+    this.originDomain =
+      props.domain?.name ??
+      `${this.httpApi.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
 
     const integrations = new Map<HttpFunctionName, HttpLambdaIntegration>();
     const integrationFor = (name: HttpFunctionName): HttpLambdaIntegration => {

@@ -30,6 +30,7 @@ import {
   type Json,
   logicalId,
   type Resource,
+  TEST_CONSOLE,
   TEST_SENDER,
 } from './stack-helpers.ts';
 
@@ -42,11 +43,15 @@ type Statement = Record<string, Json>;
  * props replace the default ones (the test sender) whole.
  */
 const synthesize = (
-  props: Omit<TrailkeeperStackProps, 'env'> = { emailFrom: TEST_SENDER },
+  props: Omit<TrailkeeperStackProps, 'env' | 'console'> = { emailFrom: TEST_SENDER },
   context: Record<string, unknown> = {},
 ) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' }, ...props });
+  const stack = new TrailkeeperStack(app, 'Trailkeeper', {
+    env: { region: 'us-east-1' },
+    console: TEST_CONSOLE,
+    ...props,
+  });
   const template = Template.fromStack(stack);
   return { app, stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 };

@@ -9,11 +9,15 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TrailkeeperStack } from '#infra/stack.ts';
 import { OIDC_SETTINGS } from '#shared/adapters/oidc.ts';
-import { functionCases, logicalId, type Resource, TEST_SENDER } from './stack-helpers.ts';
+import { functionCases, logicalId, type Resource, TEST_CONSOLE, TEST_SENDER } from './stack-helpers.ts';
 
 const build = (context: Record<string, unknown>) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  return new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' }, emailFrom: TEST_SENDER });
+  return new TrailkeeperStack(app, 'Trailkeeper', {
+    env: { region: 'us-east-1' },
+    emailFrom: TEST_SENDER,
+    console: TEST_CONSOLE,
+  });
 };
 
 /** Every function's environment variables, by manifest name. */

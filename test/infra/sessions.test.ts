@@ -25,6 +25,7 @@ import {
   type Json,
   logicalId,
   type Resource,
+  TEST_CONSOLE,
   TEST_SENDER,
 } from './stack-helpers.ts';
 
@@ -35,6 +36,7 @@ const synthesize = (context: Record<string, unknown> = {}) => {
   const stack = new TrailkeeperStack(app, 'Trailkeeper', {
     env: { region: 'us-east-1' },
     emailFrom: TEST_SENDER,
+    console: TEST_CONSOLE,
   });
   const template = Template.fromStack(stack);
   return { stack, template, resources: template.toJSON().Resources as Record<string, Resource> };

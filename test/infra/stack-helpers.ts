@@ -2,8 +2,12 @@
  * Helpers shared by the CDK template tests: logical ids of constructs, every function of the
  * stack paired with the definition it was built from, and IAM pattern matching.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { ConsoleBuild } from '#infra/constructs/console.ts';
 import type { TrailkeeperStack } from '#infra/stack.ts';
 import {
   FUNCTION_NAMES,
@@ -17,6 +21,25 @@ import {
  * the `.test` domain can never be a real, verified identity.
  */
 export const TEST_SENDER = 'Trailkeeper Test <no-reply@trailkeeper.test>';
+
+/**
+ * A console build for test stacks: two small files where buildConsole would write them, so the
+ * stack tests neither run esbuild nor depend on the console's sources. One per test process.
+ */
+export const TEST_CONSOLE: ConsoleBuild = (() => {
+  const outDir = mkdtempSync(join(tmpdir(), 'trailkeeper-test-console-'));
+  mkdirSync(join(outDir, 'assets'));
+  writeFileSync(join(outDir, 'assets', 'console-TESTHASH.js'), 'export {};\n');
+  writeFileSync(join(outDir, 'assets', 'console-TESTHASH.css'), 'body{}\n');
+  return {
+    outDir,
+    assets: {
+      script: { path: '/console/assets/console-TESTHASH.js', integrity: 'sha384-testscript' },
+      style: { path: '/console/assets/console-TESTHASH.css', integrity: 'sha384-teststyle' },
+      bytes: { script: 11, scriptGzip: 31, style: 7, styleGzip: 27 },
+    },
+  };
+})();
 
 export type Json = unknown;
 export type Resource = { Type: string; Properties?: Record<string, Json> };

@@ -43,6 +43,7 @@ import {
   type Json,
   logicalId,
   type Resource,
+  TEST_CONSOLE,
   TEST_SENDER,
 } from './stack-helpers.ts';
 
@@ -53,7 +54,11 @@ let resources: Record<string, Resource>;
 
 beforeAll(() => {
   app = new App();
-  stack = new TrailkeeperStack(app, 'Trailkeeper', { env: { region: 'us-east-1' }, emailFrom: TEST_SENDER });
+  stack = new TrailkeeperStack(app, 'Trailkeeper', {
+    env: { region: 'us-east-1' },
+    emailFrom: TEST_SENDER,
+    console: TEST_CONSOLE,
+  });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, Resource>;
 });
@@ -472,12 +477,21 @@ describe('control table', () => {
 });
 
 describe('functions', () => {
-  it('runs every Lambda on nodejs24.x and arm64', () => {
+  it('runs every Lambda on nodejs24.x and arm64, but CDK’s deploy-time console upload', () => {
+    const ours = new Set(functionCases().map(({ fn }) => logicalId(fn)));
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(functionCases().length);
-    for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    for (const [id, fn] of functions.filter(([id]) => ours.has(id))) {
+      expect(fn.Properties, id).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
+    // The one other Lambda: BucketDeployment's handler (Python, bundling the AWS CLI), with the
+    // console construct's own role (console.test.ts checks what that role may do).
+    const others = functions.filter(([id]) => !ours.has(id));
+    expect(others.map(([id]) => id)).toEqual([expect.stringMatching(/^CustomCDKBucketDeployment/)]);
+    expect(others[0]?.[1].Properties).toMatchObject({
+      Architectures: ['arm64'],
+      Role: { 'Fn::GetAtt': [logicalId(stack.console.node.findChild('DeploymentRole')), 'Arn'] },
+    });
+    expect(ours.size).toBe(functionCases().length);
   });
 
   it('gives each function the memory, timeout and environment of its definition', () => {
@@ -539,7 +553,10 @@ describe('functions', () => {
       );
       // Every link is built from one base URL: the API's endpoint unless the deployment says.
       expect(variables[ENV.publicUrl], `${name} public URL`).toEqual({
-        'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'],
+        'Fn::Join': [
+          '',
+          ['https://', { 'Fn::GetAtt': [logicalId(stack.console.distribution), 'DomainName'] }],
+        ],
       });
     }
   });
@@ -816,6 +833,7 @@ describe('public URL', () => {
     const built = new TrailkeeperStack(other, 'Trailkeeper', {
       env: { region: 'us-east-1' },
       emailFrom: TEST_SENDER,
+      console: TEST_CONSOLE,
       ...props,
     });
     const json = Template.fromStack(built).toJSON() as {
@@ -824,9 +842,10 @@ describe('public URL', () => {
     };
     return { built, json };
   };
+  /** TRAILKEEPER_PUBLIC_URL of every Node.js Lambda (the service's; not CDK's Python upload handler). */
   const publicUrlsOf = (json: { Resources: Record<string, Resource> }): Json[] =>
     Object.values(json.Resources)
-      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Runtime).startsWith('nodejs'))
       .map(
         (r) =>
           (r.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables?.[
@@ -880,14 +899,17 @@ describe('public URL', () => {
     return null;
   };
 
-  it('defaults to the API endpoint on every function, with no dependency cycle in the template', () => {
+  it('defaults to the CloudFront distribution on every function, with no dependency cycle in the template', () => {
+    // The distribution names the HttpApi (its id); the functions name the distribution. No cycle,
+    // because the HttpApi resource depends on no function (its routes and integrations do).
+    const distributionUrl = {
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.console.distribution), 'DomainName'] }]],
+    };
     const urls = publicUrlsOf(template.toJSON() as { Resources: Record<string, Resource> });
     expect(urls).toHaveLength(functionCases().length);
-    expect(new Set(urls.map((u) => JSON.stringify(u)))).toEqual(
-      new Set([JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] })]),
-    );
+    expect(new Set(urls.map((u) => JSON.stringify(u)))).toEqual(new Set([JSON.stringify(distributionUrl)]));
     expect(cycle(resources)).toBeNull();
-    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] } });
+    template.hasOutput('ApiUrl', { Value: distributionUrl });
   });
 
   it('the cycle finder finds a cycle (so the real check can fail)', () => {
@@ -914,7 +936,7 @@ describe('public URL', () => {
     }
   });
 
-  it('serves a custom domain (-c domainName, -c certificateArn) and builds links from it', () => {
+  it('serves a custom domain (-c domainName, -c certificateArn) behind the distribution', () => {
     const certificateArn = 'arn:aws:acm:us-east-1:123456789012:certificate/abc';
     const { built, json } = unbundled({ domainName: 'Audit.Example.org', certificateArn });
     const withDomain = Template.fromJSON(json);
@@ -929,7 +951,18 @@ describe('public URL', () => {
       DomainName: { Ref: logicalId(built.api.domainName as IConstruct) },
       Stage: '$default',
     });
-    expect(new Set(publicUrlsOf(json))).toEqual(new Set(['https://audit.example.org']));
+    // Links go to the distribution, which serves the console too; the domain is CloudFront's origin.
+    expect(new Set(publicUrlsOf(json).map((u) => JSON.stringify(u)))).toEqual(
+      new Set([
+        JSON.stringify({
+          'Fn::Join': [
+            '',
+            ['https://', { 'Fn::GetAtt': [logicalId(built.console.distribution), 'DomainName'] }],
+          ],
+        }),
+      ]),
+    );
+    withDomain.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
     withDomain.hasOutput('ApiDomainTarget', {});
     expect(cycle(json.Resources)).toBeNull();
     expect(() => unbundled({ domainName: 'audit.example.org' })).toThrow(
@@ -1193,6 +1226,7 @@ describe('monitoring', () => {
     const emailStack = new TrailkeeperStack(withEmail, 'WithEmail', {
       env: { region: 'us-east-1' },
       emailFrom: TEST_SENDER,
+      console: TEST_CONSOLE,
       alarmEmail: 'ops@example.com',
     });
     Template.fromStack(emailStack).hasResourceProperties('AWS::SNS::Subscription', {
@@ -1226,10 +1260,15 @@ describe('cdk-nag', () => {
     const objects = (bucket: IConstruct, pattern = '*') =>
       `AwsSolutions-IAM5[Resource::<${logicalId(bucket)}.Arn>/${pattern}]`;
     const exportObjects = objects(stack.exports.bucket);
+    // CDK's BucketDeployment handler: one singleton per stack, named by a fixed UUID.
+    const uploaderId = () =>
+      stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'))?.node.id ??
+      'missing';
     expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual(
       [
         `Trailkeeper/Api/Exports/Role ${exportObjects}`,
         `Trailkeeper/Exports/Worker/Role ${exportObjects}`,
+        'Trailkeeper/Api/HttpApi/GET--console--t--{tenant_id} AwsSolutions-APIG4',
         'Trailkeeper/Api/HttpApi/GET--health AwsSolutions-APIG4',
         'Trailkeeper/Api/HttpApi/GET--v1--openapi.json AwsSolutions-APIG4',
         'Trailkeeper/Api/HttpApi/GET--v1--integrity--public-key AwsSolutions-APIG4',
@@ -1248,6 +1287,12 @@ describe('cdk-nag', () => {
         `Trailkeeper/IntegrityScan/Role ${objects(stack.archive.bucket, 'digests/*')}`,
         'Trailkeeper/Sealer/Schedule/DeadLetterQueue AwsSolutions-SQS3',
         'Trailkeeper/IntegrityScan/Schedule/DeadLetterQueue AwsSolutions-SQS3',
+        'Trailkeeper/Console/Distribution AwsSolutions-CFR1',
+        'Trailkeeper/Console/Distribution AwsSolutions-CFR2',
+        'Trailkeeper/Console/Distribution AwsSolutions-CFR3',
+        'Trailkeeper/Console/Distribution AwsSolutions-CFR4',
+        `Trailkeeper/Console/DeploymentRole ${objects(stack.console.bucket, 'console/assets/*')}`,
+        `Trailkeeper/${uploaderId()} AwsSolutions-L1`,
       ].sort(),
     );
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
@@ -1273,7 +1318,11 @@ describe('cdk-nag', () => {
     let raw: App;
     try {
       raw = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-      new TrailkeeperStack(raw, 'Trailkeeper', { env: { region: 'us-east-1' }, emailFrom: TEST_SENDER });
+      new TrailkeeperStack(raw, 'Trailkeeper', {
+        env: { region: 'us-east-1' },
+        emailFrom: TEST_SENDER,
+        console: TEST_CONSOLE,
+      });
     } finally {
       validationsOf.mockRestore();
     }
