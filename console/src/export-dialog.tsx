@@ -15,6 +15,8 @@ interface Props {
   readonly api: ConsoleApi;
   readonly query: ListEventsQuery;
   readonly columns: readonly ColumnId[];
+  /** The person's own email: a large export can email them its link (only their own address). */
+  readonly email: string | undefined;
   readonly onClose: () => void;
 }
 
@@ -26,9 +28,10 @@ export const downloadExport = async (api: ConsoleApi, id: string): Promise<void>
   location.assign(url);
 };
 
-export const ExportDialog = ({ api, query, columns, onClose }: Props) => {
+export const ExportDialog = ({ api, query, columns, email, onClose }: Props) => {
   const dialog = useRef<HTMLDialogElement>(null);
   const [format, setFormat] = useState<Format>('csv');
+  const [notify, setNotify] = useState(false);
   const [job, setJob] = useState<Export | undefined>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
@@ -50,6 +53,7 @@ export const ExportDialog = ({ api, query, columns, onClose }: Props) => {
         ...filters,
         format,
         ...(format === 'csv' ? { columns: csvColumns(columns) } : {}),
+        ...(notify && email !== undefined ? { notify_email: email } : {}),
       } as Parameters<ConsoleApi['createExport']>[0]);
       setJob(current);
       while (current.status === 'queued' || current.status === 'running') {
@@ -130,6 +134,18 @@ export const ExportDialog = ({ api, query, columns, onClose }: Props) => {
           )}
           {job?.status === 'completed' && <span>Done: {job.rows.toLocaleString()} rows. Downloading…</span>}
         </div>
+        {email !== undefined && (
+          <label class="check">
+            <input
+              type="checkbox"
+              name="notify"
+              checked={notify}
+              disabled={busy}
+              onChange={(e) => setNotify(e.currentTarget.checked)}
+            />
+            <span>If it is large (over 10,000 rows), also email the download link to {email}</span>
+          </label>
+        )}
         {error !== undefined && (
           <p role="alert" class="error">
             {error}
@@ -140,7 +156,7 @@ export const ExportDialog = ({ api, query, columns, onClose }: Props) => {
             {busy ? 'Exporting…' : 'Export'}
           </button>
           <button type="button" onClick={() => dialog.current?.close()}>
-            {busy ? 'Close (the export goes on)' : 'Cancel'}
+            {busy ? 'Close' : 'Cancel'}
           </button>
         </div>
       </form>

@@ -211,6 +211,8 @@ const Console = ({
   const [exportNotice, setExportNotice] = useState<string | undefined>();
   const openedFrom = useRef<HTMLElement | null>(null);
   const firstRowsMarked = useRef(false);
+  /** Bumped when the filters change, so a late "load more" answer of the old view is dropped. */
+  const generation = useRef(0);
   const canExport = session.permissions.includes('export');
 
   // The emailed link: download at once (the API checks it is this person's export).
@@ -233,6 +235,7 @@ const Console = ({
   // Every change of filters loads the first page again.
   useEffect(() => {
     const controller = new AbortController();
+    generation.current += 1;
     const q = apiQuery(filters, Date.now());
     setQuery(q);
     setSelected(undefined);
@@ -271,9 +274,11 @@ const Console = ({
   const loadMore = () => {
     if (listing.cursor === null) return;
     setListing((l) => ({ ...l, loading: true, error: undefined }));
+    const view = generation.current;
     api
       .listEvents({ ...query, limit: PAGE_SIZE, cursor: listing.cursor })
-      .then((page) =>
+      .then((page) => {
+        if (view !== generation.current) return;
         setListing((l) => ({
           events: [...l.events, ...page.data],
           cursor: page.next_cursor,
@@ -281,10 +286,10 @@ const Console = ({
           cutShort: page.next_cursor !== null && page.data.length < PAGE_SIZE,
           loading: false,
           error: undefined,
-        })),
-      )
+        }));
+      })
       .catch((error) => {
-        if (error instanceof SessionEndedError) return;
+        if (error instanceof SessionEndedError || view !== generation.current) return;
         setListing((l) => ({ ...l, loading: false, error: errorText(error) }));
       });
   };
@@ -294,10 +299,20 @@ const Console = ({
     saveColumns(columnsKey, next);
   };
 
-  const closeDetail = () => {
+  const closeDetail = useCallback(() => {
     setSelected(undefined);
     openedFrom.current?.focus();
-  };
+  }, []);
+
+  // Escape closes the detail panel wherever the focus is (the export dialog handles its own).
+  useEffect(() => {
+    if (selected === undefined || exporting) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !e.defaultPrevented) closeDetail();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [selected, exporting, closeDetail]);
 
   const who = session.user.email ?? session.user.name ?? session.user.id;
   const count = activeFilterCount(filters);
@@ -399,7 +414,13 @@ const Console = ({
         />
       )}
       {exporting && (
-        <ExportDialog api={api} query={query} columns={columns} onClose={() => setExporting(false)} />
+        <ExportDialog
+          api={api}
+          query={query}
+          columns={columns}
+          email={session.user.email}
+          onClose={() => setExporting(false)}
+        />
       )}
     </div>
   );
