@@ -16,7 +16,7 @@ import {
   type StoredEvent,
 } from './api.ts';
 import { ColumnChooser } from './column-chooser.tsx';
-import { type ColumnId, columnsStorageKey, loadColumns, saveColumns } from './columns.ts';
+import { type ColumnId, columnsStorageKey, formatTime, loadColumns, saveColumns } from './columns.ts';
 import { DetailPanel } from './detail-panel.tsx';
 import { EventTable } from './event-table.tsx';
 import { downloadExport, ExportDialog } from './export-dialog.tsx';
@@ -146,7 +146,6 @@ const App = ({ config }: { config: ConsoleConfig }) => {
       return (
         <Notice title="Your session has ended">
           <p role="alert">
-            Your session has ended.{' '}
             {phase.reason === 'access'
               ? 'Your role no longer has access to the audit log.'
               : phase.reason === 'revoked'
@@ -387,9 +386,8 @@ const Console = ({
         <div class="paging">
           {listing.cutShort && listing.scannedUntil !== undefined && (
             <p class="scanned">
-              Searched back to{' '}
-              <time dateTime={listing.scannedUntil}>{new Date(listing.scannedUntil).toLocaleString()}</time>.
-              Older events may match: load more to keep searching.
+              Searched back to <time dateTime={listing.scannedUntil}>{formatTime(listing.scannedUntil)}</time>
+              . Older events may match: load more to keep searching.
             </p>
           )}
           {listing.cursor !== null && !listing.loading && (

@@ -628,6 +628,7 @@ describe('the audit log console', () => {
     await page.locator('tr[data-event-id]').first().click();
     await scan('detail panel');
     await screenshot(page, 'dark-mode');
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'dark-mode-viewport.png') });
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Export' }).click();
     await scan('export dialog');
