@@ -17,7 +17,9 @@ const frameAncestors = (headers: Headers) =>
   /frame-ancestors ([^;]+)/.exec(headers.get('content-security-policy') ?? '')?.[1];
 
 const configOf = (html: string) =>
-  JSON.parse(/<script type="application\/json" id="trailkeeper-config">(.*?)<\/script>/s.exec(html)?.[1] ?? 'null');
+  JSON.parse(
+    /<script type="application\/json" id="trailkeeper-config">(.*?)<\/script>/s.exec(html)?.[1] ?? 'null',
+  );
 
 describe('the console, served locally', () => {
   it('serves the same shell for every path of a tenant console, filters and all', async () => {
