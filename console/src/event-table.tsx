@@ -13,6 +13,9 @@ interface Props {
   readonly onOpen: (event: StoredEvent, row: HTMLElement) => void;
 }
 
+/** A value with a word too long for a column (a user agent, a hostile id) may break anywhere. */
+const LONG_TOKEN = /\S{28,}/;
+
 const Cell = ({ event, id }: { event: StoredEvent; id: ColumnId }) => {
   const column = columnById(id);
   const text = showControls(column.text(event));
@@ -70,7 +73,10 @@ export const EventTable = ({ events, columns, selectedId, onOpen }: Props) => (
             }}
           >
             {columns.map((id) => (
-              <td key={id} class={`col-${id}`}>
+              <td
+                key={id}
+                class={LONG_TOKEN.test(columnById(id).text(event)) ? `col-${id} long` : `col-${id}`}
+              >
                 <Cell event={event} id={id} />
               </td>
             ))}

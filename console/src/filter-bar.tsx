@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleApi } from './api.ts';
-import { DEFAULT_FILTERS, type Filters, RANGE_PRESETS, type Range } from './filters.ts';
+import { DEFAULT_FILTERS, type Filters, isoToLocal, RANGE_PRESETS, type Range } from './filters.ts';
 
 interface Props {
   readonly filters: Filters;
@@ -100,8 +100,17 @@ export const FilterBar = ({ filters, api, teamIds, onApply }: Props) => {
             value={draft.range}
             onChange={(e) => {
               const range = e.currentTarget.value as Range;
-              if (range === 'custom') set('range', range);
-              else applyNow({ ...draft, range, from: '', to: '' });
+              if (range === 'custom') {
+                // Start the custom range from the window shown so far.
+                const now = Date.now();
+                const shown = draft.range === 'custom' ? undefined : RANGE_PRESETS[draft.range].ms;
+                setDraft((d) => ({
+                  ...d,
+                  range,
+                  from: shown === undefined ? d.from : isoToLocal(new Date(now - shown).toISOString()),
+                  to: shown === undefined ? d.to : isoToLocal(new Date(now).toISOString()),
+                }));
+              } else applyNow({ ...draft, range, from: '', to: '' });
             }}
           >
             {Object.entries(RANGE_PRESETS).map(([value, preset]) => (
