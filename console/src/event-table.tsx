@@ -14,7 +14,7 @@ interface Props {
 }
 
 /** A value with a word too long for a column (a user agent, a hostile id) may break anywhere. */
-const LONG_TOKEN = /\S{28,}/;
+const LONG_TOKEN = /\S{20,}/;
 
 const Cell = ({ event, id }: { event: StoredEvent; id: ColumnId }) => {
   const column = columnById(id);
