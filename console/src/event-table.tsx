@@ -75,7 +75,9 @@ export const EventTable = ({ events, columns, selectedId, onOpen }: Props) => (
             {columns.map((id) => (
               <td
                 key={id}
-                class={LONG_TOKEN.test(columnById(id).text(event)) ? `col-${id} long` : `col-${id}`}
+                class={
+                  LONG_TOKEN.test(showControls(columnById(id).text(event))) ? `col-${id} long` : `col-${id}`
+                }
               >
                 <Cell event={event} id={id} />
               </td>
