@@ -82,6 +82,16 @@ export class ForbiddenError extends HttpError {
   }
 }
 
+/**
+ * A person whose role the tenant's access policy does not let do this (view, or export): its own
+ * type, so a page can tell "your access was withdrawn" from any other refusal.
+ */
+export class RoleNotPermittedError extends HttpError {
+  constructor(detail: string) {
+    super(403, 'role-not-permitted', 'Forbidden', detail);
+  }
+}
+
 export class NotFoundError extends HttpError {
   constructor(detail = 'Not found.') {
     super(404, 'not-found', 'Not found', detail);

@@ -2,10 +2,10 @@
  * The console's one door to the API: a TrailkeeperClient under the page's own origin with the
  * viewer session token as bearer. Every call the page makes goes through `ConsoleApi`, which
  * also notices a refused session (401) once and reports it, so the page can say the session
- * ended. Routes the client has no method for (the code exchange, action suggestions) use the
- * client's own `request`, typed here.
+ * ended.
  */
 import {
+  type ActionList,
   type CreateExportInput,
   type EventPage,
   type Export,
@@ -51,16 +51,7 @@ const clientFor = (token?: string): TrailkeeperClient =>
   });
 
 /** Exchanges the one-time code of a viewer-session link for a session (no credentials). */
-export const exchangeCode = async (code: string): Promise<Session> => {
-  const answer = await clientFor().request<Session>({
-    method: 'POST',
-    path: '/v1/sessions',
-    body: { code },
-    auth: false,
-    idempotent: false,
-  });
-  return answer.body;
-};
+export const exchangeCode = (code: string): Promise<Session> => clientFor().sessions.exchange(code);
 
 /** A human sentence for a failed call: the problem's `detail` where the API gave one. */
 export const errorText = (error: unknown): string => {
@@ -68,11 +59,6 @@ export const errorText = (error: unknown): string => {
   if (error instanceof Error) return error.message;
   return String(error);
 };
-
-export interface ActionList {
-  readonly data: readonly { readonly action: string }[];
-  readonly has_more: boolean;
-}
 
 export class ConsoleApi {
   /** The underlying typed client, for components that need a route this class does not wrap. */
@@ -88,7 +74,7 @@ export class ConsoleApi {
   }
 
   /** Runs one call; a 401 (or a session past its expiry) ends the session for the whole page. */
-  async call<T>(run: (client: TrailkeeperClient) => Promise<T>): Promise<T> {
+  async call<T>(run: (client: TrailkeeperClient) => Promise<T>, exporting = false): Promise<T> {
     if (Date.parse(this.session.expires_at) <= Date.now()) {
       this.#onSessionEnded('expired');
       throw new SessionEndedError();
@@ -101,11 +87,8 @@ export class ConsoleApi {
         throw new SessionEndedError();
       }
       // The tenant's access policy no longer lets this role view the log (checked on every request).
-      if (
-        error instanceof TrailkeeperError &&
-        error.status === 403 &&
-        /may not view/.test(error.detail ?? '')
-      ) {
+      // (An export refused for the role is not the end: the page shows that refusal and reads on.)
+      if (error instanceof TrailkeeperError && error.type === '/problems/role-not-permitted' && !exporting) {
         this.#onSessionEnded('access');
         throw new SessionEndedError();
       }
@@ -123,17 +106,7 @@ export class ConsoleApi {
 
   /** `GET /v1/actions?prefix=`: the actions this person may see, for suggestions. */
   actions(prefix: string, signal?: AbortSignal): Promise<ActionList> {
-    return this.call(
-      async (c) =>
-        (
-          await c.request<ActionList>({
-            method: 'GET',
-            path: '/v1/actions',
-            query: prefix === '' ? {} : { prefix },
-            ...(signal === undefined ? {} : { signal }),
-          })
-        ).body,
-    );
+    return this.call((c) => c.actions.list({ prefix }, signal === undefined ? {} : { signal }));
   }
 
   /** `GET /v1/events/{id}/proof` (404 until the event's interval is sealed): for the Verify panel. */
@@ -147,15 +120,15 @@ export class ConsoleApi {
   }
 
   createExport(input: CreateExportInput): Promise<Export> {
-    return this.call((c) => c.exports.create(input));
+    return this.call((c) => c.exports.create(input), true);
   }
 
   getExport(id: string): Promise<Export> {
-    return this.call((c) => c.exports.get(id));
+    return this.call((c) => c.exports.get(id), true);
   }
 
   /** A fresh URL of a completed export's file (`Accept: application/json`: `{url, expires_at}`). */
   downloadUrl(id: string): Promise<ExportDownload> {
-    return this.call((c) => c.exports.downloadUrl(id));
+    return this.call((c) => c.exports.downloadUrl(id), true);
   }
 }

@@ -409,6 +409,12 @@ export const PROBLEM_EXAMPLES = {
   ),
   unauthorized: problem('unauthorized', 'Unauthorized', 401, 'Missing, unknown or revoked credentials.'),
   forbidden: problem('forbidden', 'Forbidden', 403, 'This API key lacks the `events:read` scope.'),
+  'role-not-permitted': problem(
+    'role-not-permitted',
+    'Forbidden',
+    403,
+    'Your role (`member`) may not view this audit log.',
+  ),
   'not-found': problem('not-found', 'Not found', 404, 'No event with this id.'),
   conflict: problem('conflict', 'Conflict', 409, 'The tenant is being changed concurrently; retry.'),
   'export-not-ready': problem(

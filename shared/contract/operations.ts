@@ -156,9 +156,12 @@ export const RESPONSES = {
   ),
   forbidden: problemResponse(
     'Forbidden',
-    "A valid credential without the right: a key without the scope, the operator key on a tenant's data, or a tenant key on the operator's routes; a viewer session whose role the tenant's access policy does not let view (or export, on the export routes), a team admin's `team_id` naming a team outside their own, or a team admin listing digests.",
-    simple('forbidden'),
-    exampleOf('forbidden', 'A write-only key reading the log'),
+    "A valid credential without the right (`forbidden`): a key without the scope, the operator key on a tenant's data, or a tenant key on the operator's routes; a team admin's `team_id` naming a team outside their own, or a team admin listing digests. A viewer session whose role the tenant's access policy does not (or no longer) let view, or export on the export routes, gets `role-not-permitted`.",
+    problemSchema(['forbidden', 'role-not-permitted']),
+    {
+      ...exampleOf('forbidden', 'A write-only key reading the log'),
+      ...exampleOf('role-not-permitted', "A person whose role the tenant's policy dropped"),
+    },
   ),
   notFound: problemResponse(
     'NotFound',

@@ -536,6 +536,7 @@ export const PROBLEM_TYPES = {
   'invalid-cursor': 400,
   unauthorized: 401,
   forbidden: 403,
+  'role-not-permitted': 403,
   'not-found': 404,
   conflict: 409,
   'id-conflict': 409,

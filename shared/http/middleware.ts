@@ -19,6 +19,7 @@ import {
   HttpError,
   NotFoundError,
   PayloadTooLargeError,
+  RoleNotPermittedError,
   ServiceUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,
@@ -341,7 +342,7 @@ export const requireReader = (request: ApiRequest, need: ReaderRequirement): Rea
     );
   if (principal.kind === 'key') return requireKey(request, ...need.scopes);
   if (!principal.permissions.includes(need.permission))
-    throw new ForbiddenError(
+    throw new RoleNotPermittedError(
       `Your role (\`${principal.role}\`) may not ${PERMISSION_VERBS[need.permission]} this audit log.`,
     );
   if (need.wholeWorkspace && !WHOLE_WORKSPACE_ROLES.includes(principal.role))

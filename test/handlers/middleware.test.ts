@@ -146,14 +146,20 @@ describe('requireReader', () => {
     expect(result.body.detail).toContain('`events:read`');
   });
 
-  it('refuses a person whose role may not (403 naming the role), and the operator', async () => {
+  it('refuses a person whose role may not (403 role-not-permitted, naming the role), and the operator', async () => {
     const viewerOnly = await call('POST /v1/exports', person({ permissions: 'view' }));
     expect(viewerOnly.status).toBe(403);
     expect(viewerOnly.body.detail).toBe('Your role (`team_admin`) may not export this audit log.');
     const nothing = await call('GET /v1/events', person({ role: 'guest', teams: '', permissions: '' }));
     expect(nothing.status).toBe(403);
     expect(nothing.body.detail).toContain('may not view');
-    expect((await call('GET /v1/events', { kind: 'operator' })).status).toBe(403);
+    // Its own type: a page tells "your access was withdrawn" from any other refusal.
+    expect([viewerOnly.body.type, nothing.body.type]).toEqual([
+      '/problems/role-not-permitted',
+      '/problems/role-not-permitted',
+    ]);
+    const operator = await call('GET /v1/events', { kind: 'operator' });
+    expect([operator.status, operator.body.type]).toEqual([403, '/problems/forbidden']);
     expect((await call('GET /v1/events', { kind: 'anonymous' })).status).toBe(401);
   });
 
