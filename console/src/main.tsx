@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import {
   ConsoleApi,
   type EndReason,
+  type EventPage,
   errorText,
   exchangeCode,
   type Session,
@@ -188,6 +189,16 @@ const EMPTY: Listing = {
   error: undefined,
 };
 
+/** The listing after a page arrived: `before` are the rows already shown (none for a first page). */
+const listingAfter = (before: StoredEvent[], page: EventPage): Listing => ({
+  events: [...before, ...page.data],
+  cursor: page.next_cursor,
+  scannedUntil: page.scanned_until,
+  cutShort: page.next_cursor !== null && page.data.length < PAGE_SIZE,
+  loading: false,
+  error: undefined,
+});
+
 const Console = ({
   config,
   session,
@@ -241,16 +252,7 @@ const Console = ({
     setListing(EMPTY);
     api
       .listEvents({ ...q, limit: PAGE_SIZE }, controller.signal)
-      .then((page) => {
-        setListing({
-          events: page.data,
-          cursor: page.next_cursor,
-          scannedUntil: page.scanned_until,
-          cutShort: page.next_cursor !== null && page.data.length < PAGE_SIZE,
-          loading: false,
-          error: undefined,
-        });
-      })
+      .then((page) => setListing(listingAfter([], page)))
       .catch((error) => {
         if (controller.signal.aborted || error instanceof SessionEndedError) return;
         setListing({ ...EMPTY, loading: false, error: errorText(error) });
@@ -278,14 +280,7 @@ const Console = ({
       .listEvents({ ...query, limit: PAGE_SIZE, cursor: listing.cursor })
       .then((page) => {
         if (view !== generation.current) return;
-        setListing((l) => ({
-          events: [...l.events, ...page.data],
-          cursor: page.next_cursor,
-          scannedUntil: page.scanned_until,
-          cutShort: page.next_cursor !== null && page.data.length < PAGE_SIZE,
-          loading: false,
-          error: undefined,
-        }));
+        setListing((l) => listingAfter(l.events, page));
       })
       .catch((error) => {
         if (error instanceof SessionEndedError || view !== generation.current) return;
