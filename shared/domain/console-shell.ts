@@ -11,6 +11,16 @@
  */
 import { frameAncestors } from './embed.ts';
 
+/** The path of a tenant's console (every path below it serves the same page). */
+export const consolePath = (tenantId: string): string => `/console/t/${encodeURIComponent(tenantId)}/`;
+
+/**
+ * The console opened at an export (`#export=<id>`), the link export emails carry: a signed-in
+ * person who made it downloads at once; anyone else is sent back to the tenant's application.
+ */
+export const consoleExportPath = (tenantId: string, exportId: string): string =>
+  `${consolePath(tenantId)}#export=${encodeURIComponent(exportId)}`;
+
 export interface ConsoleAssetRefs {
   readonly script: { readonly path: string; readonly integrity: string };
   readonly style: { readonly path: string; readonly integrity: string };

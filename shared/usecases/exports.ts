@@ -13,6 +13,7 @@
  */
 import { INTEGRITY } from '../config/integrity.ts';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../config/storage.ts';
+import { consoleExportPath } from '../domain/console-shell.ts';
 import type { StoredEvent } from '../domain/event.ts';
 import {
   createExportSchema,
@@ -72,7 +73,10 @@ export const readyEmail = (record: ExportRecord) => ({
   text: [
     `Your ${record.format.toUpperCase()} export of the audit log is ready: ${record.rows} events, ${record.bytes} bytes.`,
     '',
-    `Download it here (sign in with a key of your workspace): ${record.base_url}${downloadPath(record.id)}`,
+    `Open it in your audit log to download it: ${record.base_url}${consoleExportPath(record.tenant_id, record.id)}`,
+    '(If the audit log asks you to, open it from your application first, then this link again.)',
+    '',
+    `With an API key of your workspace: GET ${record.base_url}${downloadPath(record.id)}`,
     '',
     `The file is kept until ${record.expires_at}.`,
     `Export id: ${record.id}`,

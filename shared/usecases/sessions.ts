@@ -5,6 +5,8 @@
  * can revoke everyone's sessions or one person's. Who may see what is the tenant's access policy's
  * business, checked at the mint and again by the authorizer on every request.
  */
+
+import { consolePath } from '../domain/console-shell.ts';
 import {
   type Permission,
   type PersonIdentity,
@@ -32,9 +34,6 @@ import { type OwnTrailDeps, recordAdminAct } from './own-trail.ts';
 import { parseInput } from './parse-input.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { SessionSigner, SessionStore } from './ports/sessions.ts';
-
-/** The path of a tenant's console; the code rides in the fragment, which browsers never send. */
-export const consolePath = (tenantId: string): string => `/console/t/${encodeURIComponent(tenantId)}/`;
 
 export interface MintDeps extends OwnTrailDeps {
   control: ControlStore;
@@ -127,6 +126,7 @@ export const mintSession = async (
   );
   return {
     code,
+    // The code rides in the fragment, which browsers never send to a server.
     url: `${baseUrl}${consolePath(tenant.id)}#code=${code}`,
     code_expires_at: iso(grant.code_expires_at),
     expires_at: iso(grant.expires_at),

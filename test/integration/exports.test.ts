@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, createKey, createTenant, listAll, operator, type TestTenant } from './client.ts';
+import { api, baseUrl, createKey, createTenant, listAll, operator, type TestTenant } from './client.ts';
 
 /** Follows the API's download redirect to the presigned URL and returns the file. */
 const download = async (token: string, exportId: string): Promise<string> => {
@@ -206,7 +206,7 @@ describe('export limits', () => {
 });
 
 describe('asynchronous export of more than 10,000 rows', () => {
-  it('queues, resumes across checkpoints, completes with the exact row count and emails the link', async () => {
+  it('queues, resumes across checkpoints, completes with the exact row count and emails the console link', async () => {
     const tenant = await createTenant({ shards: 2 });
     const total = 10_050;
     for (let i = 0; i < total; i += 100) {
@@ -251,5 +251,8 @@ describe('asynchronous export of more than 10,000 rows', () => {
     expect(mail).toContain('To: auditor@example.com');
     const body = bodyOf(mail ?? '');
     expect(body).toContain(`${total} events`);
+    // The link opens the console at the export (who clicks it is checked there); keys use the API.
+    expect(body).toContain(`${baseUrl()}/console/t/${tenant.id}/#export=${created.body.id}`);
+    expect(body).toContain(`GET ${baseUrl()}/v1/exports/${created.body.id}/download`);
   }, 240_000);
 });
