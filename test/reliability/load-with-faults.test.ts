@@ -223,7 +223,10 @@ interface ClientStats {
 
 const randomInt = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min + 1));
 const pick = <T>(items: readonly T[]): T => items[randomInt(0, items.length - 1)] as T;
-const NOTE_CHARS = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ0123456789-_.,:éüßçñ€✓漢字';
+// No `:` or `=`: a random run such as `pwd57:CHgam` reads as a credential assignment and is
+// redacted before storage (shared/domain/sanitize.ts, measured: 3 in 100,000 notes), which this
+// test would take for an event stored other than sent.
+const NOTE_CHARS = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ0123456789-_.,éüßçñ€✓漢字';
 const note = (): string => Array.from({ length: randomInt(0, 120) }, () => pick([...NOTE_CHARS])).join('');
 
 const newEvent = (client: number, seq: number): SentEvent => ({
