@@ -82,12 +82,31 @@ const rateOf = (principal: Authenticated | null): number | undefined =>
 
 type Decision = { isAuthorized: boolean; context: AuthorizerContext };
 
+/**
+ * How long resolving a credential may take: a second short of the function's timeout. A store or
+ * key service that hangs (no SDK call has a socket timeout of its own) would otherwise run the
+ * authorizer out of time, and API Gateway answers a timed-out authorizer with a bare 500; past
+ * this deadline the caller gets `unavailable` (503, retry) instead.
+ */
+export const RESOLVE_DEADLINE_MS = MANIFEST.authorizer.timeoutSeconds * 1_000 - 1_000;
+
+const withinDeadline = <T>(work: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })),
+      ms,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+};
+
 export const handler = lambdaHandler('authorizer', telemetry, async (event): Promise<Decision> => {
   const token = bearerToken(event.headers?.[MANIFEST.authorizer.identityHeader] ?? event.identitySource?.[0]);
   const nowMs = Date.now();
   let principal: Authenticated | null;
   try {
-    principal = await resolve(token, nowMs);
+    principal = await withinDeadline(resolve(token, nowMs), RESOLVE_DEADLINE_MS);
   } catch (error) {
     // The store or the secret could not be read: the caller should retry (503), not be told
     // its key is bad (401). Nothing is cached.

@@ -4,11 +4,13 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROTATION_GRACE_MS, resetSecretCache } from '#shared/adapters/secrets.ts';
+import { MANIFEST } from '#shared/config/manifest.ts';
 import { formatToken, hashToken } from '#shared/domain/tenant.ts';
 import { lambdaContext } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let handler: typeof import('#functions/authorizer.ts').handler;
+let RESOLVE_DEADLINE_MS: number;
 
 const TENANT = 'tnt_01jd0000000000000000000000';
 const KEY = 'key_01jd0000000000000000000000';
@@ -44,7 +46,7 @@ beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('TRAILKEEPER_OPERATOR_KEY', 'operator-secret');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  ({ handler } = await import('#functions/authorizer.ts'));
+  ({ handler, RESOLVE_DEADLINE_MS } = await import('#functions/authorizer.ts'));
 });
 
 afterEach(() => ddb.reset());
@@ -100,6 +102,26 @@ describe('authorizer', () => {
   it('answers "unavailable" (503 downstream), not "anonymous", when the store is down', async () => {
     ddb.on(GetCommand).rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' }));
     expect((await authorize(request(`Bearer ${token}`))).context).toEqual({ kind: 'unavailable' });
+  });
+
+  it('answers "unavailable" before its own timeout when the store hangs', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      ddb.on(GetCommand).callsFake(() => new Promise(() => undefined));
+      const answer = authorize(request(`Bearer ${token}`));
+      await vi.advanceTimersByTimeAsync(RESOLVE_DEADLINE_MS - 1);
+      let settled = false;
+      void answer.then(() => {
+        settled = true;
+      });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await answer).context).toEqual({ kind: 'unavailable' });
+      expect(RESOLVE_DEADLINE_MS).toBeLessThan(MANIFEST.authorizer.timeoutSeconds * 1_000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
