@@ -266,10 +266,14 @@ export const isLoopbackHost = (hostname: string): boolean => {
  * normalised form, or why it is refused (the message becomes a 400 `errors[].message`). https
  * only; plain http only to a loopback host under `allowHttpLoopback`. An IP literal host must be
  * one the policy allows; a name is checked when it is resolved, on every connect.
+ *
+ * `addressRefusalOf` judges an IP literal host (default: the policy); the delivery adapter passes
+ * its own, to refuse such a host with its own error kind.
  */
 export const checkDestinationUrl = (
   raw: string,
   policy: NetworkPolicy,
+  addressRefusalOf: (address: string) => string | undefined = (address) => addressRefusal(address, policy),
 ): { url: string } | { error: string } => {
   if (raw.length > MAX_DESTINATION_URL_LENGTH)
     return { error: `must be at most ${MAX_DESTINATION_URL_LENGTH} characters` };
@@ -294,7 +298,7 @@ export const checkDestinationUrl = (
   if (raw.includes('#')) return { error: 'must not contain a fragment (#…)' };
   const host = url.hostname;
   if (isIpAddress(host)) {
-    const refusal = addressRefusal(host, policy);
+    const refusal = addressRefusalOf(host);
     if (refusal !== undefined) return { error: `must point to a public address: ${refusal}` };
   } else if (isLoopbackHost(host) && !policy.allowHttpLoopback) {
     return { error: `must point to a public address: ${host} is a loopback name` };
