@@ -17,6 +17,7 @@
  */
 import * as z from 'zod';
 import { ACTOR_TYPES, type StoredEvent } from './event.ts';
+import { checkDestinationUrl, type NetworkPolicy, STRICT_POLICY } from './network-policy.ts';
 import { type Condition, eventFiltersSchema, matchesConditions } from './query.ts';
 
 /** The service's own alert events; no rule ever matches them (an alert must not feed itself). */
@@ -35,21 +36,6 @@ export const MAX_FIRED_EVENTS = 20;
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 const BUSINESS_DAYS: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri'];
-
-/**
- * Checks a notification URL; returns an error message, or undefined when acceptable. The
- * destination policy (https to a public address, the loopback exception) belongs to the network
- * policy module; the default here only checks the syntax.
- */
-export type UrlCheck = (raw: string) => string | undefined;
-
-export const syntacticUrlCheck: UrlCheck = (raw) => {
-  if (!URL.canParse(raw)) return 'must be an absolute URL';
-  const url = new URL(raw);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an https URL';
-  if (url.username !== '' || url.password !== '') return 'must not hold credentials';
-  return undefined;
-};
 
 const FILTER_VALUE = /^\S(?:[^\p{Cc}]*\S)?$/u;
 const filterValue = (max: number) =>
@@ -150,14 +136,17 @@ export const alertMatchSchema = z
 
 export type AlertMatch = z.output<typeof alertMatchSchema>;
 
-const notifyTarget = (checkUrl: UrlCheck) => {
-  const url = z
-    .string()
-    .max(2048)
-    .superRefine((raw, ctx) => {
-      const problem = checkUrl(raw);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    });
+/**
+ * `slack_url`/`webhook_url` follow the streams' URL rules (network-policy.ts): https to a public
+ * address, plain http to loopback only under the local setting. `null` skips the check (a stored
+ * rule's URLs passed it when they were written).
+ */
+const notifyTarget = (policy: NetworkPolicy | null) => {
+  const url = z.string().superRefine((raw, ctx) => {
+    if (policy === null) return;
+    const checked = checkDestinationUrl(raw, policy);
+    if ('error' in checked) ctx.addIssue({ code: 'custom', message: checked.error });
+  });
   return z
     .strictObject({
       email: z.email({ error: 'must be an email address' }).max(320).optional(),
@@ -192,7 +181,7 @@ export const thresholdSchema = z.strictObject({
     .max(MAX_WINDOW_MINUTES, `must be at most ${MAX_WINDOW_MINUTES}`),
 });
 
-const ruleFields = (checkUrl: UrlCheck) => ({
+const ruleFields = (policy: NetworkPolicy | null) => ({
   name: z
     .string()
     .trim()
@@ -206,7 +195,7 @@ const ruleFields = (checkUrl: UrlCheck) => ({
   match: alertMatchSchema,
   threshold: thresholdSchema,
   notify: z
-    .array(notifyTarget(checkUrl))
+    .array(notifyTarget(policy))
     .min(1, 'must name at least one target')
     .max(MAX_NOTIFY, `must name at most ${MAX_NOTIFY} targets`),
   cooldown_minutes: z
@@ -228,9 +217,9 @@ const refuseThresholdWithAbsence = (
     });
 };
 
-/** The `POST /v1/alerts` body, with the URL check the caller's network policy supplies. */
-export const makeAlertRuleSchema = (checkUrl: UrlCheck = syntacticUrlCheck) => {
-  const f = ruleFields(checkUrl);
+/** The `POST /v1/alerts` body under the deployment's network policy (default: the strict one). */
+export const makeAlertRuleSchema = (policy: NetworkPolicy | null = STRICT_POLICY) => {
+  const f = ruleFields(policy);
   return z
     .strictObject({
       name: f.name,
@@ -248,8 +237,8 @@ export const makeAlertRuleSchema = (checkUrl: UrlCheck = syntacticUrlCheck) => {
  * value; `absent_minutes: null` / `threshold: null` remove them. applyAlertPatch() checks the
  * merged rule as a whole.
  */
-export const makeAlertPatchSchema = (checkUrl: UrlCheck = syntacticUrlCheck) => {
-  const f = ruleFields(checkUrl);
+export const makeAlertPatchSchema = (policy: NetworkPolicy = STRICT_POLICY) => {
+  const f = ruleFields(policy);
   return z
     .strictObject({
       name: f.name.optional(),
@@ -280,7 +269,7 @@ export const applyAlertPatch = (
     else if (value !== undefined) merged[field] = value;
   }
   // Re-checking the merged rule needs no URL policy again: every URL in it passed one already.
-  const checked = makeAlertRuleSchema(() => undefined).safeParse(toRuleInput(merged));
+  const checked = makeAlertRuleSchema(null).safeParse(toRuleInput(merged));
   return checked.success ? { success: true, data: checked.data } : { success: false, error: checked.error };
 };
 

@@ -143,17 +143,19 @@ describe('alert rule schema', () => {
     ).toBe('threshold');
   });
 
-  it('applies the URL check it is given to slack and webhook URLs', () => {
-    const schema = makeAlertRuleSchema((raw) =>
-      raw.includes('169.254') ? 'must be a public address' : undefined,
-    );
-    const parsed = schema.safeParse({ ...valid, notify: [{ webhook_url: 'https://169.254.169.254/' }] });
-    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['notify.0.webhook_url', 'must be a public address'],
+  it('applies the network policy to slack and webhook URLs', () => {
+    const refused = (schema: typeof alertRuleSchema, target: Record<string, string>) =>
+      schema.safeParse({ ...valid, notify: [target] }).error?.issues.map((i) => i.path.join('.'));
+    expect(refused(alertRuleSchema, { webhook_url: 'https://169.254.169.254/latest' })).toEqual([
+      'notify.0.webhook_url',
     ]);
-    expect(schema.safeParse({ ...valid, notify: [{ webhook_url: 'https://example.com/' }] }).success).toBe(
-      true,
-    );
+    expect(refused(alertRuleSchema, { slack_url: 'http://127.0.0.1:8080/hook' })).toEqual([
+      'notify.0.slack_url',
+    ]);
+    expect(refused(alertRuleSchema, { webhook_url: 'https://siem.example.com/hook' })).toBeUndefined();
+    const local = makeAlertRuleSchema({ allowHttpLoopback: true, allowPrivate: [] });
+    expect(refused(local, { slack_url: 'http://127.0.0.1:8080/hook' })).toBeUndefined();
+    expect(refused(local, { slack_url: 'http://10.0.0.5/hook' })).toEqual(['notify.0.slack_url']);
   });
 });
 
