@@ -175,7 +175,7 @@ describe('guarded POST to a public https receiver', () => {
 
     expect(error.kind).toBe('timeout');
     expect(error.message).toBe('receiver.test gave no complete response within 200 ms');
-    expect(target.requests).toHaveLength(1);
+    expect(await target.waitForRequests(1)).toHaveLength(1);
   });
 
   it('counts resolving the name against the deadline', async () => {
