@@ -100,6 +100,8 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 const summaryOf = (alert: FiredAlert): string => {
   if (alert.fire.kind === 'absence')
     return `No matching event since ${alert.fire.absent_since ?? 'the rule was created'}.`;
+  if (alert.fire.kind === 'held')
+    return 'The cooldown held back matching events since the last notification.';
   return `${plural(alert.fire.events.length, 'matching event', 'matching events')}.`;
 };
 
@@ -133,7 +135,7 @@ export const consoleLink = (alert: FiredAlert, context: MessageContext): string 
   const times = alert.events.map((e) => e.occurred_at);
   if (alert.fire.suppressed_from !== undefined) times.push(alert.fire.suppressed_from);
   const from = alert.fire.kind === 'absence' ? alert.fire.absent_since : minIso(times);
-  const to = alert.fire.kind === 'absence' ? alert.fired_at : maxIso(times);
+  const to = alert.fire.kind === 'match' ? maxIso(times) : alert.fired_at;
   const params = new URLSearchParams();
   if (from !== undefined && to !== undefined) {
     params.set('range', 'custom');

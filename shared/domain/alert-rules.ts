@@ -373,7 +373,8 @@ export interface AlertState {
 }
 
 export interface AlertFire {
-  kind: 'match' | 'absence';
+  /** `held`: only matches the cooldown held back, reported once it ended (see flushSuppressed). */
+  kind: 'match' | 'absence' | 'held';
   /** Ids of the matching events behind this fire, newest last, at most MAX_FIRED_EVENTS. */
   events: string[];
   /** Matches held back during cooldown since the previous fire. */
@@ -473,5 +474,24 @@ export const checkAbsence = (state: AlertState, rule: AlertRule, now: number): E
   return {
     state: { ...rest, absence_fired: true, suppressed: 0, last_fired_at: new Date(now).toISOString() },
     fire: { kind: 'absence', events: [], suppressed: state.suppressed, absent_since: since },
+  };
+};
+
+/**
+ * The scheduled check that reports held-back matches once the cooldown is over and no new
+ * trigger has reported them: a burst that ends inside the cooldown is still notified, one
+ * cooldown later, as a count (the console link covers them from `suppressed_from`).
+ */
+export const flushSuppressed = (state: AlertState, rule: AlertRule, now: number): Evaluation => {
+  if (state.suppressed === 0 || inCooldown(state, rule, now)) return { state };
+  const { suppressed_from: from, ...rest } = state;
+  return {
+    state: { ...rest, suppressed: 0, last_fired_at: new Date(now).toISOString() },
+    fire: {
+      kind: 'held',
+      events: [],
+      suppressed: state.suppressed,
+      ...(from === undefined ? {} : { suppressed_from: from }),
+    },
   };
 };

@@ -128,6 +128,28 @@ describe('console link', () => {
   });
 });
 
+describe('held-back matches', () => {
+  const held = fired({
+    events: [],
+    fire: { kind: 'held', events: [], suppressed: 12, suppressed_from: '2026-12-07T09:58:00.000Z' },
+  });
+
+  it('are linked from the first held-back match to the time it fired', () => {
+    expect(filtersFromSearch(new URL(consoleLink(held, context)).search)).toMatchObject({
+      from: '2026-12-07T09:58:00.000Z',
+      to: '2026-12-07T10:00:30.000Z',
+    });
+  });
+
+  it('are counted in every channel', () => {
+    expect(renderEmail(held, context).text).toContain(
+      '12 further matches were held back during the cooldown.',
+    );
+    expect(JSON.stringify(renderSlack(held, context).blocks)).toContain('12 further matches were held back');
+    expect(renderWebhook(held)).toMatchObject({ events: [], suppressed: 12 });
+  });
+});
+
 describe('alert email', () => {
   it('names the rule, the event (action, actor, target, time) and links to the console', () => {
     const email = renderEmail(fired(), context);

@@ -7,6 +7,7 @@ import {
   applyAlertPatch,
   checkAbsence,
   evaluate,
+  flushSuppressed,
   initialAlertState,
   isOutsideHours,
   MAX_FIRED_EVENTS,
@@ -436,6 +437,18 @@ describe('cooldown', () => {
       suppressed: 2,
       suppressed_from: at(1),
     });
+  });
+
+  it('reports held-back matches once the cooldown ends, if no new match did', () => {
+    let state = evaluate(initialAlertState(T0), each, created('e1'), T0).state;
+    state = evaluate(state, each, event({ id: 'e2', occurred_at: at(1) }), T0 + MIN).state;
+    state = evaluate(state, each, event({ id: 'e3', occurred_at: at(2) }), T0 + 2 * MIN).state;
+    expect(flushSuppressed(state, each, T0 + 4 * MIN).fire).toBeUndefined();
+    const flushed = flushSuppressed(state, each, T0 + 5 * MIN);
+    expect(flushed.fire).toEqual({ kind: 'held', events: [], suppressed: 2, suppressed_from: at(1) });
+    expect(flushSuppressed(flushed.state, each, T0 + 60 * MIN).fire).toBeUndefined();
+    // The flush started a new cooldown: the next match within it is held back.
+    expect(evaluate(flushed.state, each, created('e4'), T0 + 6 * MIN).fire).toBeUndefined();
   });
 
   it('a cooldown of 0 fires on every match', () => {
