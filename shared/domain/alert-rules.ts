@@ -70,12 +70,14 @@ const actorList = z
   .min(1, 'must name at least one actor')
   .max(MAX_ACTOR_LIST, `at most ${MAX_ACTOR_LIST} actors`);
 
-const validTimeZone = (tz: string): boolean => {
+/** An IANA zone name (not a bare offset such as `+01:00`, which Intl also takes), in its canonical case. */
+const IANA_ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
+const canonicalTimeZone = (tz: string): string | undefined => {
+  if (!IANA_ZONE_NAME.test(tz)) return undefined;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
 };
 
@@ -87,7 +89,15 @@ const minutesOf = (clock: string): number => {
 
 export const outsideHoursSchema = z
   .strictObject({
-    tz: z.string().min(1).max(64).refine(validTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'),
+    tz: z
+      .string()
+      .max(64)
+      .transform((tz, ctx) => {
+        const canonical = canonicalTimeZone(tz);
+        if (canonical === undefined)
+          ctx.addIssue({ code: 'custom', message: 'must be an IANA time zone, e.g. Europe/Berlin' });
+        return canonical ?? tz;
+      }),
     from: z.string().regex(CLOCK, 'must be HH:MM (00:00–23:59)'),
     to: z.string().regex(CLOCK, 'must be HH:MM (00:00–24:00)'),
     days: z

@@ -84,6 +84,20 @@ describe('alert rule schema', () => {
     expect(issues).toEqual([{ path: 'match.outside_hours.tz', message: expect.stringContaining('IANA') }]);
   });
 
+  it('refuses a bare offset as a time zone and keeps a zone name in its canonical case', () => {
+    expect(
+      issuesOf({
+        ...valid,
+        match: { action: 'a.b', outside_hours: { tz: '+01:00', from: '09:00', to: '17:00' } },
+      })[0]?.path,
+    ).toBe('match.outside_hours.tz');
+    const parsed = alertRuleSchema.parse({
+      ...valid,
+      match: { action: 'a.b', outside_hours: { tz: 'europe/berlin', from: '09:00', to: '17:00' } },
+    });
+    expect(parsed.match.outside_hours?.tz).toBe('Europe/Berlin');
+  });
+
   it('names malformed hours, days and a from after to', () => {
     expect(
       issuesOf({
