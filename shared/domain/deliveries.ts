@@ -208,14 +208,15 @@ export const signWebhook = (secret: string, id: string, timestampSeconds: number
 // ---------------------------------------------------------------------------------------------
 // The request
 
-export type Secrets = readonly [current: string, ...previous: string[]];
-
 export interface DeliveryOptions {
   streamId: string;
   /** Send time, epoch ms. */
   now: number;
-  /** Webhook: `secrets`; Splunk HEC and Datadog: the destination's `token`. */
-  secrets?: Secrets;
+  /**
+   * Webhook: the signing secrets, newest first; two during a rotation's overlap (the caller ends
+   * the overlap after 24 h by passing one). Splunk HEC and Datadog: the destination's `token`.
+   */
+  secrets?: readonly string[];
   token?: string;
 }
 

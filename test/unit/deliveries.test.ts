@@ -39,7 +39,7 @@ const storedEvent = (n: number, extra: Partial<StoredEvent> = {}): StoredEvent =
 const sizedEvent = (n: number, size: number, char = 'a'): StoredEvent =>
   storedEvent(n, { metadata: { note: char.repeat(size) } });
 
-const credentials = { streamId: 'str_1', now: NOW, secrets: [SECRET] as const, token: 'tok-123' };
+const credentials = { streamId: 'str_1', now: NOW, secrets: [SECRET], token: 'tok-123' };
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 const eventsOf = (units: DeliveryUnit[]) => units.flatMap((u) => (u.kind === 'batch' ? u.events : [u.event]));
 
@@ -85,6 +85,9 @@ describe('webhook delivery format', () => {
     expect(() => buildDelivery('webhook', [storedEvent(1)], { streamId: 's', now: NOW })).toThrow(
       MissingCredentialError,
     );
+    expect(() =>
+      buildDelivery('webhook', [storedEvent(1)], { streamId: 's', now: NOW, secrets: [] }),
+    ).toThrow('a webhook delivery needs a signing secret');
   });
 });
 
