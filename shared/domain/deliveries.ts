@@ -6,9 +6,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { presentEvent, type StoredEvent } from './event.ts';
-
-export const STREAM_TYPES = ['webhook', 'splunk_hec', 'datadog'] as const;
-export type StreamType = (typeof STREAM_TYPES)[number];
+import type { StreamType } from './stream-input.ts';
 
 const MIB = 1024 * 1024;
 

@@ -5,9 +5,6 @@
  * random source are passed in; `paused` is the API's to set and clear, never this module's.
  */
 
-export const STREAM_STATUSES = ['active', 'paused', 'failing', 'disabled'] as const;
-export type StreamStatus = (typeof STREAM_STATUSES)[number];
-
 /** First retry waits up to this long; each further failure doubles it… */
 export const BACKOFF_BASE_MS = 1_000;
 /** …up to one minute (SPEC). */

@@ -10,12 +10,11 @@ import {
   InvalidWebhookSecretError,
   MissingCredentialError,
   newWebhookSecret,
-  STREAM_TYPES,
-  type StreamType,
   webhookKey,
   webhookMessageId,
 } from '#shared/domain/deliveries.ts';
 import { presentEvent, type StoredEvent } from '#shared/domain/event.ts';
+import { STREAM_TYPES, type StreamType } from '#shared/domain/stream-input.ts';
 
 const NOW = Date.parse('2026-12-07T10:00:05Z');
 const NOW_SECONDS = '1796637605';
