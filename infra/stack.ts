@@ -18,6 +18,7 @@ import {
   type FunctionNameOf,
   functionsOfKind,
   type ScheduledFunctionName,
+  theConsumerOf,
   theFunctionOfKind,
 } from '#shared/config/manifest.ts';
 import { AccessLogBucket } from './constructs/access-log-bucket.ts';
@@ -161,7 +162,7 @@ export class TrailkeeperStack extends Stack {
     const built: Partial<Record<FunctionName, ServiceFunction>> = {
       ...this.api.functions,
       [theFunctionOfKind('authorizer')[0]]: this.api.authorizerFunction,
-      [theFunctionOfKind('queue')[0]]: this.exports.worker,
+      [theConsumerOf('exports')[0]]: this.exports.worker,
       ...Object.fromEntries(Object.entries(this.streamConsumers).map(([name, c]) => [name, c.function])),
       ...this.jobs,
     };

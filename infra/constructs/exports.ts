@@ -16,7 +16,7 @@ import {
 import { type DkimRecord, EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { theFunctionOfKind } from '#shared/config/manifest.ts';
+import { theConsumerOf } from '#shared/config/manifest.ts';
 import { EXPORT_QUEUE, EXPORTS_BUCKET } from '#shared/config/storage.ts';
 import { contextInteger } from './context.ts';
 import type { ExportResources } from './export-access.ts';
@@ -145,7 +145,7 @@ export class Exports extends Construct implements ExportResources {
 
     // A message must stay invisible while the worker may still be running it, or SQS hands the
     // same job to a second worker mid-run.
-    const [workerName, worker] = theFunctionOfKind('queue');
+    const [workerName, worker] = theConsumerOf('exports');
     if (worker.timeoutSeconds > EXPORT_QUEUE.visibilityTimeoutSeconds) {
       throw new Error(
         `EXPORT_QUEUE.visibilityTimeoutSeconds (${EXPORT_QUEUE.visibilityTimeoutSeconds}) must be at least the ${workerName} function's timeoutSeconds (${worker.timeoutSeconds})`,

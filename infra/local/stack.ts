@@ -1,10 +1,10 @@
 /**
  * The whole service on one machine: DynamoDB Local, s3rver, the tables of tables.ts, the
  * environment the handlers read, and the local HTTP gateway in front of the handlers. The export
- * queue (fake-sqs.ts, delivering to the real export worker) and SES (fake-ses.ts, writing to the
+ * and delivery queues (fake-sqs.ts, one per queue, delivering to its consumer) and SES (fake-ses.ts, writing to the
  * outbox folder) are local endpoints the unchanged AWS SDK clients reach through the environment.
  * Every function comes from the manifest (shared/config/manifest.ts), by kind: the gateway runs
- * the `http` functions behind the `authorizer`, the queue delivers to the `queue` function, the
+ * the `http` functions behind the `authorizer`, each queue delivers to its `queue` function, the
  * events table's stream feeds each `stream` function through its own stream poller
  * (stream-poller.ts, shard positions kept across restarts), and `schedule` functions run on timers
  * (scheduler.ts).
@@ -24,6 +24,7 @@ import {
   oidcEnvironment,
   oidcSettingsFromEnv,
 } from '#shared/adapters/oidc.ts';
+import { ensureSecretBoxKeyFile } from '#shared/adapters/secret-box.ts';
 import { ensureSigningKeyFile } from '#shared/adapters/signer.ts';
 import { AWS_SDK_ENV, awsEndpointEnv, ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
 import {
@@ -32,16 +33,17 @@ import {
   functionsOfKind,
   type LocalFunctionName,
   localName,
+  type QueueName,
   type ScheduledFunctionName,
-  theFunctionOfKind,
+  theConsumerOf,
 } from '#shared/config/manifest.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/observability.ts';
-import { BUCKETS } from '#shared/config/storage.ts';
+import { BUCKETS, QUEUES } from '#shared/config/storage.ts';
 import { EVENTS_TABLE, TABLES } from '#shared/config/tables.ts';
 import { buildConsole } from '../../console/build.ts';
 import { type DynamoDbRestartOptions, localDynamoDbClientConfig, startDynamoDbLocal } from './dynamodb.ts';
 import { startFakeSes } from './fake-ses.ts';
-import { lambdaConsumer, type QueueHooks, startFakeSqs } from './fake-sqs.ts';
+import { type FakeSqs, lambdaConsumer, type QueueHooks, startFakeSqs } from './fake-sqs.ts';
 import { isolateFunctionPools } from './function-pools.ts';
 import { type AccessLogEntry, startGateway } from './gateway.ts';
 import { lambdaInvoker } from './lambda.ts';
@@ -103,6 +105,16 @@ export interface LocalStackOptions {
    * environment (`npm start`); null: none, whatever the environment says.
    */
   readonly oidc?: OidcConfig | null;
+  /**
+   * Sets TRAILKEEPER_ALLOW_HTTP_LOOPBACK=1 for the handlers: stream and alert destinations may be
+   * plain http to 127.0.0.1 (test receivers, demos). Default: the environment's. Never in AWS.
+   */
+  readonly allowHttpLoopback?: boolean;
+  /**
+   * TRAILKEEPER_DELIVERY_BACKOFF_MS: the stream deliverer's retry backoff base (tests: short).
+   * Only honoured with allowHttpLoopback. Default: the environment's, else the SPEC's 1 s.
+   */
+  readonly deliveryBackoffMs?: number;
 }
 
 /** The hooks of one stream consumer's poller (tests). */
@@ -124,6 +136,8 @@ export interface LocalStack {
   readonly outboxDir: string;
   /** The export queue (delivering to the export worker): its URL and test hooks. */
   readonly queue: QueueHooks;
+  /** Every queue (one fake SQS each, delivering to its consumer), by the manifest's queue name. */
+  readonly queues: Readonly<Record<QueueName, QueueHooks>>;
   /** The variables set in process.env for the handlers. */
   readonly env: Readonly<Record<string, string>>;
   /** The identity provider the authorizer accepts tokens of (null: viewer sessions only). */
@@ -269,15 +283,26 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     if (dataDir === undefined) cleanups.push(() => rm(outboxDir, { recursive: true, force: true }));
     const ses = await startFakeSes({ outboxDir, log });
     cleanups.push(ses.stop);
-    // The worker module is imported on the first delivery, after process.env below is set.
-    const [queueWorkerName, queueWorker] = theFunctionOfKind('queue');
-    const sqs = await startFakeSqs({
-      consumer: lambdaConsumer(localName(queueWorkerName), queueWorker),
-      ...(options.queueRetryDelayMs === undefined ? {} : { retryDelayMs: options.queueRetryDelayMs }),
-      log,
-    });
-    cleanups.push(() => sqs.stop());
-    log('INFO', `export queue on ${sqs.url}; emails go to ${outboxDir}`);
+    // One fake SQS per queue, each delivering to the queue's consumer in the manifest. The worker
+    // modules are imported on the first delivery, after process.env below is set.
+    const queues = {} as Record<QueueName, FakeSqs>;
+    for (const [queueName, queue] of Object.entries(QUEUES) as Array<
+      [QueueName, (typeof QUEUES)[QueueName]]
+    >) {
+      const [consumerName, consumer] = theConsumerOf(queueName);
+      const fake = await startFakeSqs({
+        consumer: lambdaConsumer(localName(consumerName), consumer),
+        queueName: queue.localName,
+        maxReceiveCount: queue.maxReceiveCount,
+        ...(options.queueRetryDelayMs === undefined ? {} : { retryDelayMs: options.queueRetryDelayMs }),
+        log,
+      });
+      cleanups.push(() => fake.stop());
+      queues[queueName] = fake;
+      log('INFO', `${queueName} queue on ${fake.url}`);
+    }
+    const sqs = queues.exports;
+    log('INFO', `emails go to ${outboxDir}`);
     const closeAfterHours = options.archiveCloseAfterHours ?? process.env[ENV.archiveCloseAfterHours];
     const sealLagMs = options.sealWatermarkLagMs ?? process.env[ENV.sealWatermarkLagMs];
     // The digest signing key: KMS in AWS; a P-256 key file here, created once (0600).
@@ -286,6 +311,10 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const signingKeyFile = await ensureSigningKeyFile(join(keyDir, 'signing-key.pem'));
     // The viewer-session token key: its own KMS key in AWS; its own P-256 key file here.
     const sessionKeyFile = await ensureSigningKeyFile(join(keyDir, 'session-key.pem'));
+    // Destination secrets (stream tokens, webhook secrets): KMS in AWS; an AES key file here.
+    const destinationKeyFile = await ensureSecretBoxKeyFile(join(keyDir, 'destination-key.bin'));
+    const allowHttpLoopback = options.allowHttpLoopback ?? process.env[ENV.allowHttpLoopback] === '1';
+    const deliveryBackoffMs = options.deliveryBackoffMs ?? process.env[ENV.deliveryBackoffMs];
     // The console, built from source on every start (esbuild: well under a second), served by
     // the gateway as CloudFront serves it from S3; the page shell learns the hashed names.
     const consoleDir = join(keyDir, 'console');
@@ -296,7 +325,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     const env: Record<string, string> = {
       ...Object.fromEntries(TABLES.map((table) => [table.envVar, table.localName])),
       ...Object.fromEntries(BUCKETS.map((bucket) => [bucket.envVar, bucket.localName])),
-      [ENV.exportQueueUrl]: sqs.url,
+      ...Object.fromEntries(
+        (Object.keys(QUEUES) as QueueName[]).map((name) => [QUEUES[name].envVar, queues[name].url]),
+      ),
+      [ENV.destinationKeyFile]: destinationKeyFile,
+      ...(allowHttpLoopback ? { [ENV.allowHttpLoopback]: '1' } : {}),
+      ...(deliveryBackoffMs === undefined ? {} : { [ENV.deliveryBackoffMs]: String(deliveryBackoffMs) }),
       [ENV.consoleAssets]: JSON.stringify({ script: consoleAssets.script, style: consoleAssets.style }),
       // A bare address: buildMime (shared/domain/email.ts) refuses `<` and `>`, so no display name.
       [ENV.emailFrom]: process.env[ENV.emailFrom] || 'Trailkeeper <no-reply@trailkeeper.local>',
@@ -333,15 +367,21 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     };
     const oidcNames = Object.values(OIDC_SETTINGS).map((setting) => setting.env);
     const previousEnv = Object.fromEntries(
-      [...Object.keys(env), ...oidcNames, ENV.publicUrl, AWS_SDK_ENV.sessionToken, AWS_SDK_ENV.profile].map(
-        (name) => [name, process.env[name]],
-      ),
+      [
+        ...Object.keys(env),
+        ...oidcNames,
+        ENV.publicUrl,
+        ENV.allowHttpLoopback,
+        AWS_SDK_ENV.sessionToken,
+        AWS_SDK_ENV.profile,
+      ].map((name) => [name, process.env[name]]),
     );
     // A developer's real session must not leak into requests to the fakes.
     delete process.env[AWS_SDK_ENV.sessionToken];
     delete process.env[AWS_SDK_ENV.profile];
     // The identity provider is the one resolved above, or none: no stray half of another's settings.
     for (const name of oidcNames) delete process.env[name];
+    if (!allowHttpLoopback) delete process.env[ENV.allowHttpLoopback];
     Object.assign(process.env, env);
     cleanups.push(async () => {
       for (const [name, value] of Object.entries(previousEnv)) {
@@ -438,6 +478,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       s3Endpoint: s3.value.endpoint,
       outboxDir,
       queue: { url: sqs.url, idle: sqs.idle, stats: sqs.stats, deadLetters: sqs.deadLetters },
+      queues: Object.fromEntries(
+        Object.entries(queues).map(([name, fake]) => [
+          name,
+          { url: fake.url, idle: fake.idle, stats: fake.stats, deadLetters: fake.deadLetters },
+        ]),
+      ) as Record<QueueName, QueueHooks>,
       env,
       oidc,
       restartDynamoDb: async (restartOptions) => {

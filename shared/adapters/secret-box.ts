@@ -18,14 +18,12 @@
  * Sealed strings are versioned by prefix: `kms1:<base64 KMS ciphertext blob>` and
  * `local1:<base64 iv | tag | ciphertext>`. Nothing here logs: plaintexts and sealed strings never
  * appear in an error message either.
- *
- * The environment names below belong in shared/config/env.ts (ENV); they live here until that
- * module takes them.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import canonicalize from 'canonicalize';
+import { ENV } from '../config/env.ts';
 import {
   MAX_SECRET_BYTES,
   SECRET_CONTEXT_KEYS,
@@ -34,10 +32,10 @@ import {
   SecretRefusedError,
 } from '../usecases/ports/secret-box.ts';
 
-/** The KMS key (id, ARN or alias) sealing destination secrets in AWS. To move to ENV. */
-export const DESTINATION_KEY_ID_ENV = 'TRAILKEEPER_DESTINATION_KEY_ID';
-/** The local key file (32 bytes, 0600) sealing destination secrets without AWS. To move to ENV. */
-export const DESTINATION_KEY_FILE_ENV = 'TRAILKEEPER_DESTINATION_KEY_FILE';
+/** The KMS key (id, ARN or alias) sealing destination secrets in AWS. */
+export const DESTINATION_KEY_ID_ENV = ENV.destinationKeyId;
+/** The local key file (32 bytes, 0600) sealing destination secrets without AWS. */
+export const DESTINATION_KEY_FILE_ENV = ENV.destinationKeyFile;
 
 export const KMS_PREFIX = 'kms1:';
 export const LOCAL_PREFIX = 'local1:';

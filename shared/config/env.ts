@@ -23,6 +23,28 @@ export const ENV = {
   exportsBucket: 'EXPORTS_BUCKET',
   /** URL of the export job queue (SQS). */
   exportQueueUrl: 'EXPORT_QUEUE_URL',
+  /** Name of the stream outbox table (OUTBOX_TABLE). */
+  outboxTable: 'OUTBOX_TABLE',
+  /** URL of the stream delivery queue (SQS, DELIVERY_QUEUE). */
+  deliveryQueueUrl: 'DELIVERY_QUEUE_URL',
+  /**
+   * `1`: stream and alert destinations may be plain http to a loopback address (tests, demos).
+   * Only the local stack sets it (LocalStackOptions.allowHttpLoopback); no deployed function can
+   * have it (test/infra/deliveries.test.ts). Read by networkPolicyFromEnv.
+   */
+  allowHttpLoopback: 'TRAILKEEPER_ALLOW_HTTP_LOOPBACK',
+  /** The operator's allow-list of private destinations: comma-separated CIDRs inside private ranges. */
+  privateDestinations: 'TRAILKEEPER_PRIVATE_DESTINATIONS',
+  /** The KMS key (id, ARN or alias) sealing destination secrets in AWS. */
+  destinationKeyId: 'TRAILKEEPER_DESTINATION_KEY_ID',
+  /** Locally: the key file (32 bytes, 0600) sealing destination secrets. */
+  destinationKeyFile: 'TRAILKEEPER_DESTINATION_KEY_FILE',
+  /**
+   * Local runtime and tests only: the base of the deliverer's retry backoff in ms (the cap is 60
+   * times it), so retries happen within a test. Ignored unless TRAILKEEPER_ALLOW_HTTP_LOOPBACK is
+   * set, which no deployed function can be: in AWS the SPEC's schedule (1 s doubling to 60 s) holds.
+   */
+  deliveryBackoffMs: 'TRAILKEEPER_DELIVERY_BACKOFF_MS',
   /** Size of one export part in bytes (tests and the bench force many small parts). */
   exportPartBytes: 'TRAILKEEPER_EXPORT_PART_BYTES',
   /** Sender address of notification emails (an SES-verified identity). */

@@ -65,6 +65,23 @@ interface FunctionBase {
   readonly exportQueue?: 'send' | 'consume';
   /** Sends email through SES. */
   readonly sendsEmail?: boolean;
+  /**
+   * The stream outbox (OUTBOX_TABLE): `write` = BatchWriteItem puts (the router), `read` = Query
+   * only (the sweeper's emptiness check), `read-write` = Query, puts and deletes (the deliverer).
+   */
+  readonly outbox?: 'write' | 'read' | 'read-write';
+  /** The stream delivery queue (DELIVERY_QUEUE): `send` wakes streams; `consume` is its consumer's (it re-sends delayed wakes). */
+  readonly deliveryQueue?: 'send' | 'consume';
+  /**
+   * The destination secrets key (KMS, shared/adapters/secret-box.ts): `seal` = Encrypt (the
+   * streams API storing a new secret), `open` = Decrypt (the deliverer), `seal-open` = both.
+   */
+  readonly destinationKey?: 'seal' | 'open' | 'seal-open';
+  /**
+   * Outbound HTTP to tenant-chosen destinations through postGuarded: the function's environment
+   * carries the network policy (TRAILKEEPER_PRIVATE_DESTINATIONS; never the loopback exception).
+   */
+  readonly destinations?: boolean;
   /** Extra Node.js flags for this function (appended to NODE_OPTIONS). */
   readonly nodeFlags?: readonly string[];
   /** Archive buckets (absent = none). */
@@ -109,11 +126,14 @@ export interface AuthorizerFunctionSpec extends FunctionBase {
   readonly inMemoryCacheSeconds: number;
 }
 
-/** Consumes the export job queue (EXPORT_QUEUE in storage.ts) through an SQS event source. */
+/** The service's SQS queues (storage.ts QUEUES), each consumed by exactly one `queue` function. */
+export type QueueName = 'exports' | 'deliveries';
+
+/** Consumes one of the queues of storage.ts (QUEUES[queue.name]) through an SQS event source. */
 export interface QueueFunctionSpec extends FunctionBase {
   readonly kind: 'queue';
-  readonly exportQueue: 'consume';
   readonly queue: {
+    readonly name: QueueName;
     /** Messages per invocation. */
     readonly batchSize: number;
   };
@@ -289,6 +309,37 @@ const SPECS = {
   },
 
   /**
+   * The streams API: a tenant's SIEM destinations (configuration, health, test delivery, replay,
+   * secret rotation). Seals secrets and tokens; sends one test POST itself (postGuarded); wakes
+   * and replays through the delivery queue. Every change writes its trailkeeper.stream.* event.
+   */
+  streams: {
+    kind: 'http',
+    description: 'Trailkeeper streams routes',
+    memoryMiB: 512,
+    // The test delivery may take the whole 10 s delivery timeout.
+    timeoutSeconds: 20,
+    events: 'append',
+    // Stream items (TENANT#<t> / STREAM#<id>), the tenant (retention, own trail); registers actions.
+    control: 'read-write',
+    secrets: [],
+    // Seals new secrets and tokens; opens them for the test delivery.
+    destinationKey: 'seal-open',
+    destinations: true,
+    deliveryQueue: 'send',
+    routes: [
+      { route: 'POST /v1/streams' },
+      { route: 'GET /v1/streams' },
+      { route: 'GET /v1/streams/{id}' },
+      { route: 'PATCH /v1/streams/{id}' },
+      { route: 'DELETE /v1/streams/{id}' },
+      { route: 'POST /v1/streams/{id}/test' },
+      { route: 'POST /v1/streams/{id}/replay' },
+      { route: 'POST /v1/streams/{id}/rotate-secret' },
+    ],
+  },
+
+  /**
    * The console's page shell: the one HTML document of `/console/t/{tenant_id}/` (CloudFront and
    * the local gateway route every page path of a tenant's console here, infra/edge), carrying the
    * tenant's own Content-Security-Policy. Its scripts and styles are static assets (S3 behind
@@ -374,7 +425,85 @@ const SPECS = {
     // garbage pile up to its limit before collecting. Measured by `npm run bench` (export part).
     nodeFlags: ['--max-semi-space-size=4', '--max-old-space-size=256'],
     // One job per invocation: each job may use the whole 15 minutes.
-    queue: { batchSize: 1 },
+    queue: { name: 'exports', batchSize: 1 },
+  },
+
+  /**
+   * Stream deliveries, first step: the second reader of the events table's stream. Copies each
+   * new event into the outbox of every stream of its tenant whose filter matches (idempotent by
+   * key) and wakes the active ones. Never calls a destination, so a slow receiver cannot hold
+   * the shard back.
+   */
+  streamRouter: {
+    kind: 'stream',
+    description: 'Trailkeeper stream router: events into the per-stream outbox',
+    memoryMiB: 512,
+    timeoutSeconds: 60,
+    events: 'none',
+    // Reads the tenant's stream configurations (Query TENANT#<t> begins_with STREAM#).
+    control: 'read',
+    secrets: [],
+    outbox: 'write',
+    deliveryQueue: 'send',
+    metrics: { written: 'OutboxWritten' },
+    stream: {
+      batchSize: 500,
+      maxBatchingWindowSeconds: 1,
+      /** Fails only on store errors; its writes are idempotent, so retrying the batch is safe. */
+      retryAttempts: 10_000,
+      maxRecordAgeSeconds: 86_400,
+      bisectBatchOnError: true,
+      parallelizationFactor: 1,
+      deadLetterDescription:
+        'Stream records the stream router gave up on after retrying them for a day: those events never reached any stream outbox. The message names the shard and sequence range; replay the window (POST /v1/streams/{id}/replay) for the affected tenants.',
+    },
+  },
+
+  /**
+   * Stream deliveries, second step: consumes wake and replay messages; under a per-stream lease,
+   * sends the stream's outbox in received_at order in batches, records the outcome and, on a
+   * failure, re-sends its wake delayed until the next attempt instead of waiting.
+   */
+  streamDeliverer: {
+    kind: 'queue',
+    description: 'Trailkeeper stream deliverer: outbox batches to webhooks, Splunk HEC, Datadog',
+    memoryMiB: 512,
+    timeoutSeconds: 60,
+    // Replay copies a window of the tenant's events into the outbox.
+    events: 'read',
+    // Loads streams and writes their delivery state (status, lease, last error).
+    control: 'read-write',
+    secrets: [],
+    outbox: 'read-write',
+    deliveryQueue: 'consume',
+    destinationKey: 'open',
+    destinations: true,
+    metrics: {
+      succeeded: 'DeliveriesSucceeded',
+      failed: 'DeliveriesFailed',
+      disabled: 'StreamsDisabled',
+      lag: 'DeliveryLagSeconds',
+      written: 'OutboxWritten',
+    },
+    // Each message is one stream's turn; several streams are served by concurrent invocations.
+    queue: { name: 'deliveries', batchSize: 1 },
+  },
+
+  /**
+   * Guarantees progress when a wake message was lost: every minute (every few seconds locally)
+   * wakes each active or failing stream without a live lease whose outbox is not empty.
+   */
+  streamSweeper: {
+    kind: 'schedule',
+    description: 'Trailkeeper stream sweeper: wakes streams with a waiting outbox',
+    memoryMiB: 256,
+    timeoutSeconds: 60,
+    events: 'none',
+    control: 'read',
+    secrets: [],
+    outbox: 'read',
+    deliveryQueue: 'send',
+    schedule: { rateMinutes: 1, localEveryMs: 3000 },
   },
 
   /**
@@ -535,8 +664,22 @@ export const functionsOfKind = <K extends FunctionKind>(
     (name) => [name, MANIFEST[name]] as [FunctionNameOf<K>, Manifest[FunctionNameOf<K>]],
   );
 
-/** The function of a kind the service has exactly one of (the authorizer, the queue worker); throws otherwise. */
-export const theFunctionOfKind = <K extends 'authorizer' | 'queue'>(
+/** The function consuming a queue (exactly one per queue); throws otherwise. */
+export const theConsumerOf = (
+  queue: QueueName,
+): [FunctionNameOf<'queue'>, Manifest[FunctionNameOf<'queue'>]] => {
+  const found = functionsOfKind('queue').filter(([, definition]) => definition.queue.name === queue);
+  const [only] = found;
+  if (only === undefined || found.length > 1) {
+    throw new Error(
+      `the manifest must declare exactly one consumer of the ${queue} queue, found ${found.length}`,
+    );
+  }
+  return only;
+};
+
+/** The function of a kind the service has exactly one of (the authorizer); throws otherwise. */
+export const theFunctionOfKind = <K extends 'authorizer'>(
   kind: K,
 ): [FunctionNameOf<K>, Manifest[FunctionNameOf<K>]] => {
   const found = functionsOfKind(kind);

@@ -3,6 +3,7 @@
  * local runtime (s3rver buckets, the in-process queue endpoint).
  */
 import { ENV } from './env.ts';
+import type { QueueName } from './manifest.ts';
 
 export interface BucketDefinition {
   /** CDK construct id. */
@@ -94,6 +95,30 @@ export const EXPORT_QUEUE = {
   visibilityTimeoutSeconds: 960,
   maxReceiveCount: 5,
 } as const satisfies QueueDefinition;
+
+/**
+ * Stream deliveries (shared/usecases/deliveries.ts): `wake` and `replay` messages for the stream
+ * deliverer. A failed delivery is retried by a new message sent with DelaySeconds (≤ 900), never
+ * by the consumer waiting; the redrive to the DLQ catches only messages the deliverer failed on
+ * outright (a store error five times in a row), which the sweeper makes good anyway.
+ */
+export const DELIVERY_QUEUE = {
+  id: 'Deliveries',
+  envVar: ENV.deliveryQueueUrl,
+  localName: 'trailkeeper-deliveries',
+  // Six times the deliverer's timeout, as AWS advises for an event source mapping.
+  visibilityTimeoutSeconds: 360,
+  maxReceiveCount: 5,
+} as const satisfies QueueDefinition;
+
+/** The queues by the name a `queue` function's manifest entry gives (QueueFunctionSpec.queue.name). */
+export const QUEUES = {
+  exports: EXPORT_QUEUE,
+  deliveries: DELIVERY_QUEUE,
+} as const satisfies Record<QueueName, QueueDefinition>;
+
+/** SQS's longest DelaySeconds. */
+export const MAX_QUEUE_DELAY_SECONDS = 900;
 
 /** Presigned download URLs live this long; the stable link is the API's /download endpoint. */
 export const DOWNLOAD_URL_TTL_SECONDS = 900;

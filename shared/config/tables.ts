@@ -107,10 +107,42 @@ export const CONTROL_TABLE = {
     activeJobs: { name: 'activeJobs', partitionKey: 'active_job', sortKey: 'active_since', projection: [] },
     /** Sparse: every tenant record carries `entity: 'tenant'`, so the sealer can list tenants. */
     tenants: { name: 'tenants', partitionKey: 'entity', sortKey: 'id', projection: [] },
+    /**
+     * Sparse: only stream configurations carry `entity_stream: 'stream'`, so the stream sweeper
+     * lists every stream (and its tenant, status and lease) with one query.
+     */
+    streams: {
+      name: 'streams',
+      partitionKey: 'entity_stream',
+      sortKey: 'id',
+      projection: ['tenant_id', 'status', 'lease_until', 'next_attempt_at'],
+    },
   },
 } as const satisfies TableDefinition;
 
-export const TABLES = [EVENTS_TABLE, CONTROL_TABLE] as const satisfies readonly TableDefinition[];
+/**
+ * The stream outbox: each event a stream must still deliver, one item per (stream, event),
+ * written by the stream router and deleted by the deliverer once its receiver accepted it.
+ * Partition `<tenant_id>#<stream_id>`, sort `<received_at>#<event_id>` (received_at order, and
+ * idempotent: the router's retries rewrite the same item). `doc` is the event as the API shows
+ * it (JSON). Items expire (TTL) four days after receipt: past the three-day give-up, so a stream
+ * that is still retrying never loses its backlog to the TTL.
+ */
+export const OUTBOX_TABLE = {
+  id: 'Outbox',
+  envVar: ENV.outboxTable,
+  localName: 'trailkeeper-outbox',
+  partitionKey: 'dest',
+  sortKey: 'sk',
+  ttlAttribute: 'ttl',
+  indexes: {},
+} as const satisfies TableDefinition;
+
+export const TABLES = [
+  EVENTS_TABLE,
+  CONTROL_TABLE,
+  OUTBOX_TABLE,
+] as const satisfies readonly TableDefinition[];
 
 /** Every key attribute in this project is a string. */
 export const attributeType = (_name: string): AttributeType => 'S';

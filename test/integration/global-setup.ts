@@ -21,6 +21,8 @@ declare module 'vitest' {
     outboxDir: string;
     /** The export queue's URL (EXPORT_QUEUE_URL). */
     exportQueueUrl: string;
+    /** The delivery queue's URL (DELIVERY_QUEUE_URL): `<origin>/_local/queue/idle` waits for it. */
+    deliveryQueueUrl: string;
     /** The environment the stack gave the handlers (endpoints, table and bucket names, …). */
     localEnv: Record<string, string>;
   }
@@ -40,6 +42,12 @@ export async function setup(project: TestProject): Promise<void> {
     // each one: the reserve exceeds the worker's whole time budget.
     exportPartBytes: 256 * 1024,
     exportTimeReserveMs: 16 * 60_000,
+    // Stream and alert receivers are plain-http servers on 127.0.0.1 (test/support/receiver.ts),
+    // and the deliverer's retries come after tens of milliseconds instead of seconds.
+    allowHttpLoopback: true,
+    deliveryBackoffMs: 100,
+    // The sweeper (every 3 s by default locally) wakes streams whose wake message was lost.
+    scheduleEveryMs: { 'stream-sweeper': 1000 },
   });
   project.provide('baseUrl', stack.url);
   project.provide('operatorKey', stack.operatorKey);
@@ -48,6 +56,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('s3Endpoint', stack.s3Endpoint);
   project.provide('outboxDir', stack.outboxDir);
   project.provide('exportQueueUrl', stack.queue.url);
+  project.provide('deliveryQueueUrl', stack.queues.deliveries.url);
   project.provide('localEnv', { ...stack.env });
 }
 
