@@ -9,9 +9,12 @@ import { hashEvent, presentEvent, type StoredEvent } from '../domain/event.ts';
 import { type ExportRecord, newExportRecord, presentExport } from '../domain/export.ts';
 import { inclusionProof } from '../domain/merkle.ts';
 import { type ApiKeyRecord, presentKey, presentTenant, type TenantRecord } from '../domain/tenant.ts';
+import type { StreamRecord } from '../usecases/ports/streams.ts';
+import { presentStream } from '../usecases/streams.ts';
 import type {
   ApiKeyList,
   CreatedApiKey,
+  CreatedStream,
   EventBatchInput,
   EventInput,
   ExportRequest,
@@ -19,8 +22,16 @@ import type {
   KeyCreate,
   Problem,
   PublicKey,
+  RotatedStreamSecret,
   SessionExchange,
   SessionToken,
+  Stream,
+  StreamCreate,
+  StreamList,
+  StreamReplay,
+  StreamReplayAccepted,
+  StreamTestResult,
+  StreamUpdate,
   TenantCreate,
   TenantUpdate,
   ValidationProblem,
@@ -471,4 +482,111 @@ export const idConflictProblem: IdConflictProblem = {
       id: 'evt_7f3a',
     },
   ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+
+export const STREAM_ID = 'str_01jda3k4m5n6p7q8r9s0t1v2w3';
+const STREAM_CREATED_AT = '2026-11-18T09:20:00.000Z';
+const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/nJyprpN9mQ=';
+
+export const createWebhookStreamInput = {
+  name: 'SIEM webhook',
+  type: 'webhook',
+  url: 'https://siem.example.com/hooks/trailkeeper',
+  filter: { action: 'member.*,api_key.*' },
+} satisfies StreamCreate;
+
+export const createSplunkStreamInput = {
+  name: 'Splunk',
+  type: 'splunk_hec',
+  url: 'https://splunk.example.com:8088/services/collector/event',
+  token: '8e3c1f52-4b1a-4d0e-9f3a-2c5d7e9b1a64',
+} satisfies StreamCreate;
+
+export const pauseStreamInput = { status: 'paused' } satisfies StreamUpdate;
+export const changeStreamInput = {
+  url: 'https://siem.example.com/hooks/audit',
+  filter: null,
+} satisfies StreamUpdate;
+export const replayStreamInput = {
+  from: '2026-11-18T00:00:00Z',
+  to: '2026-11-18T12:00:00Z',
+} satisfies StreamReplay;
+
+const streamRecord: StreamRecord = {
+  id: STREAM_ID,
+  tenant_id: TENANT_ID,
+  name: 'SIEM webhook',
+  type: 'webhook',
+  url: 'https://siem.example.com/hooks/trailkeeper',
+  filter: { action: ['member.*', 'api_key.*'] },
+  status: 'active',
+  created_at: STREAM_CREATED_AT,
+  updated_at: STREAM_CREATED_AT,
+  last_delivered_at: null,
+  last_error: null,
+  lag_seconds: null,
+};
+
+export const createdStream: CreatedStream = {
+  ...presentStream(streamRecord, Date.parse(STREAM_CREATED_AT)),
+  secret: WEBHOOK_SECRET,
+};
+
+export const healthyStream: Stream = presentStream(
+  { ...streamRecord, last_delivered_at: '2026-11-18T10:12:44.120Z', lag_seconds: 0 },
+  Date.parse('2026-11-18T10:12:45.000Z'),
+);
+
+export const failingStream: Stream = presentStream(
+  {
+    ...streamRecord,
+    status: 'failing',
+    last_delivered_at: '2026-11-18T10:12:44.120Z',
+    last_error: 'the receiver answered 503: upstream unavailable',
+    lag_seconds: 94,
+    failing_since: '2026-11-18T10:13:02.481Z',
+    next_attempt_at: '2026-11-18T10:14:38.000Z',
+  },
+  Date.parse('2026-11-18T10:14:10.000Z'),
+);
+
+export const disabledStream: Stream = presentStream(
+  {
+    ...streamRecord,
+    status: 'disabled',
+    last_delivered_at: '2026-11-18T10:12:44.120Z',
+    last_error: 'the receiver answered 410',
+    lag_seconds: 0,
+    disabled_at: '2026-11-18T10:13:02.481Z',
+    disabled_reason: 'the receiver answered 410 Gone',
+  },
+  Date.parse('2026-11-18T11:00:00.000Z'),
+);
+
+export const pausedStream: Stream = presentStream(
+  { ...streamRecord, status: 'paused', updated_at: '2026-11-18T11:02:00.000Z' },
+  Date.parse('2026-11-18T11:02:00.000Z'),
+);
+
+export const streamList: StreamList = { data: [healthyStream] };
+
+export const streamTestOk: StreamTestResult = { receiver_status: 200, error: null };
+export const streamTestFailed: StreamTestResult = {
+  receiver_status: null,
+  error: 'connect: siem.example.com refused the connection',
+};
+
+export const streamReplayAccepted: StreamReplayAccepted = {
+  id: STREAM_ID,
+  replay: { from: '2026-11-18T00:00:00.000Z', to: '2026-11-18T12:00:00.000Z' },
+  status: 'active',
+};
+
+export const rotatedSecret: RotatedStreamSecret = {
+  id: STREAM_ID,
+  secret: 'whsec_q5m1vZ0cN3x8yA2bH7kL4pR9sT6uW1eF0gJ3iO8dE5c=',
+  previous_secret_valid_until: '2026-11-19T11:05:00.000Z',
 };

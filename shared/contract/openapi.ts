@@ -68,6 +68,11 @@ export const buildOpenApiDocument = (options: { serverUrl?: string } = {}): Open
         { name: 'Events', description: 'Send and read audit events.' },
         { name: 'Exports', description: 'CSV, JSON and NDJSON files of the trail.' },
         { name: 'Integrity', description: 'Signed digests, inclusion proofs and the signing key.' },
+        {
+          name: 'Streams',
+          description:
+            "A tenant's events delivered to its SIEM as they arrive: signed webhooks, Splunk HEC, Datadog.",
+        },
         { name: 'Tenants', description: 'Workspaces, their plans and settings (operator).' },
         { name: 'Keys', description: "A tenant's API keys." },
         {

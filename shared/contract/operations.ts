@@ -19,8 +19,10 @@ import {
   actionsQuery,
   apiKeyListSchema,
   createdKeySchema,
+  createdStreamSchema,
   createExportBody,
   createKeyBody,
+  createStreamBody,
   createTenantBody,
   digestPageSchema,
   digestsQuery,
@@ -44,10 +46,18 @@ import {
   problemSchema,
   publicKeySchema,
   replayAckSchema,
+  replayStreamBody,
   revokeSessionsQuery,
+  rotatedSecretSchema,
   sessionTokenSchema,
+  streamIdParams,
+  streamListSchema,
+  streamReplaySchema,
+  streamSchema,
+  streamTestSchema,
   tenantParams,
   tenantSchema,
+  updateStreamBody,
   updateTenantBody,
   validationProblemSchema,
 } from './schemas.ts';
@@ -72,6 +82,10 @@ const OPERATOR: Security = [{ [OPERATOR_KEY]: [] }];
 const personWith = (permission: 'view' | 'export'): Security => [{ [VIEWER_SESSION]: [permission] }];
 const READER: Security = [...keyWith('events:read'), ...personWith('view')];
 const OPERATOR_OR_ADMIN_KEY: Security = [...OPERATOR, ...keyWith('admin')];
+/** Streams send the whole trail out: an `admin` key, or an owner/admin person whose role may export. */
+const STREAM_ADMIN: Security = [...keyWith('admin'), ...personWith('export')];
+const STREAM_ACCESS =
+  "A key with `admin`, or a viewer session of an `owner` or `admin` whose role the tenant's access policy lets export (another role: `forbidden`; the policy not letting them export: `role-not-permitted`). Another tenant's stream is a 404.";
 
 const examplesOf = (values: Record<string, { summary: string; value: unknown }>): ZodOpenApiExamplesObject =>
   values;
@@ -767,6 +781,162 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
         simple('export-expired'),
         exampleOf('export-expired', 'Deleted'),
       ),
+      ...AUTHORIZED,
+    },
+  },
+  'POST /v1/streams': {
+    operationId: 'createStream',
+    tags: ['Streams'],
+    summary: 'Create a stream to a SIEM',
+    description: [
+      STREAM_ACCESS,
+      '',
+      "Events are delivered as they arrive (typically within seconds, at least once, in `received_at` order as far as retries allow): Standard Webhooks-signed batches to a `webhook`, Splunk HEC, or Datadog logs. A `webhook` stream's signing `secret` is in this answer only. Tokens and secrets are stored encrypted and never returned. Writes a `trailkeeper.stream.created` event.",
+    ].join('\n'),
+    security: STREAM_ADMIN,
+    requestBody: {
+      required: true,
+      content: jsonBody(createStreamBody, {
+        webhook: {
+          summary: 'A signed webhook for member and key events',
+          value: ex.createWebhookStreamInput,
+        },
+        splunk: { summary: 'Splunk HEC, every event', value: ex.createSplunkStreamInput },
+      }),
+    },
+    responses: {
+      '201': ok('Created; deliveries start with the next event.', createdStreamSchema, {
+        webhook: { summary: 'A webhook stream and its secret', value: ex.createdStream },
+      }),
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/streams': {
+    operationId: 'listStreams',
+    tags: ['Streams'],
+    summary: "The tenant's streams",
+    description: `${STREAM_ACCESS} Each with its status and health: \`last_delivered_at\`, \`last_error\`, \`lag_seconds\`.`,
+    security: STREAM_ADMIN,
+    responses: {
+      '200': ok('Oldest first.', streamListSchema, { list: { summary: 'One stream', value: ex.streamList } }),
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/streams/{id}': {
+    operationId: 'getStream',
+    tags: ['Streams'],
+    summary: 'A stream and its health',
+    description: `${STREAM_ACCESS} A \`failing\` stream says since when and its next attempt; a \`disabled\` one says from when it stopped, and why.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: streamIdParams },
+    responses: {
+      '200': ok('The stream.', streamSchema, {
+        healthy: { summary: 'Delivering', value: ex.healthyStream },
+        failing: { summary: 'Retrying', value: ex.failingStream },
+        disabled: { summary: 'Disabled by a 410', value: ex.disabledStream },
+      }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'PATCH /v1/streams/{id}': {
+    operationId: 'updateStream',
+    tags: ['Streams'],
+    summary: 'Pause, resume or change a stream',
+    description: [
+      STREAM_ACCESS,
+      '',
+      '`status: "paused"` keeps the backlog (within the hot retention) and delivers it on resume; `status: "active"` resumes at once. A `disabled` stream resumes from now: it kept nothing received while disabled. A new `url` or `token` of a failing stream is tried at once. Writes a `trailkeeper.stream.updated` event with what changed (a token only as replaced).',
+    ].join('\n'),
+    security: STREAM_ADMIN,
+    requestParams: { path: streamIdParams },
+    requestBody: {
+      required: true,
+      content: jsonBody(updateStreamBody, {
+        pause: { summary: 'Pause', value: ex.pauseStreamInput },
+        change: { summary: 'A new URL, every event', value: ex.changeStreamInput },
+      }),
+    },
+    responses: {
+      '200': ok('The stream after the change.', streamSchema, {
+        paused: { summary: 'Paused', value: ex.pausedStream },
+      }),
+      '404': R.notFound,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'DELETE /v1/streams/{id}': {
+    operationId: 'deleteStream',
+    tags: ['Streams'],
+    summary: 'Delete a stream',
+    description: `${STREAM_ACCESS} Nothing more is delivered; what waited for it expires. Writes a \`trailkeeper.stream.deleted\` event.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: streamIdParams },
+    responses: {
+      '204': { description: 'Deleted.' },
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/streams/{id}/test': {
+    operationId: 'testStream',
+    tags: ['Streams'],
+    summary: 'Send a test event now',
+    description: `${STREAM_ACCESS} Sends one synthetic \`trailkeeper.stream.test\` event (never stored) straight to the destination, in the stream's format and signed like a delivery, and answers what the receiver said. Does not touch the stream's status or backlog.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: streamIdParams },
+    responses: {
+      '200': ok('What the receiver answered.', streamTestSchema, {
+        ok: { summary: 'Accepted', value: ex.streamTestOk },
+        failed: { summary: 'Nobody answered', value: ex.streamTestFailed },
+      }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/streams/{id}/replay': {
+    operationId: 'replayStream',
+    tags: ['Streams'],
+    summary: 'Deliver a window again',
+    description: `${STREAM_ACCESS} The stream's events received in [from, to) are delivered again (receivers dedupe on the event \`id\`). Only the hot table is read: a \`from\` older than the tenant's retention is a 400 naming \`from\` (export older events instead). A disabled stream must be resumed first (409). Writes a \`trailkeeper.stream.updated\` event with the window.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: streamIdParams },
+    requestBody: {
+      required: true,
+      content: jsonBody(replayStreamBody, { window: { summary: 'Half a day', value: ex.replayStreamInput } }),
+    },
+    responses: {
+      '202': ok('Accepted: the deliverer sends the window.', streamReplaySchema, {
+        accepted: { summary: 'Accepted', value: ex.streamReplayAccepted },
+      }),
+      '404': R.notFound,
+      '409': R.conflict,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/streams/{id}/rotate-secret': {
+    operationId: 'rotateStreamSecret',
+    tags: ['Streams'],
+    summary: "Rotate a webhook stream's signing secret",
+    description: `${STREAM_ACCESS} A new secret, shown this once; for 24 h deliveries carry a signature with each secret (\`webhook-signature\` lists both), so receivers can switch without losing a delivery. Rotating again within the 24 h drops the oldest secret at once. A \`splunk_hec\` or \`datadog\` stream has no secret (409; PATCH its \`token\`). Writes a \`trailkeeper.stream.updated\` event.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: streamIdParams },
+    responses: {
+      '201': ok('The new secret.', rotatedSecretSchema, {
+        rotated: { summary: 'Rotated', value: ex.rotatedSecret },
+      }),
+      '404': R.notFound,
+      '409': R.conflict,
       ...AUTHORIZED,
     },
   },

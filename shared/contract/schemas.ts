@@ -11,11 +11,19 @@ import * as z from 'zod';
 import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
 import { createExportSchema } from '../domain/export.ts';
 import { CHOOSABLE_COLUMNS, EXPORT_FORMATS } from '../domain/export-format.ts';
+import { STRICT_POLICY } from '../domain/network-policy.ts';
 import { PERMISSIONS, ROLES } from '../domain/people.ts';
 import { exchangeCodeSchema, mintSessionSchema, revokeSessionsQuerySchema } from '../domain/people-input.ts';
 import { SCOPES } from '../domain/principal.ts';
 import { eventFiltersSchema, listQuerySchema } from '../domain/query.ts';
 import { PLAN_NAMES, type Plan } from '../domain/retention.ts';
+import {
+  createStreamSchemaFor,
+  replayStreamSchema,
+  STREAM_STATUSES,
+  STREAM_TYPES,
+  updateStreamSchemaFor,
+} from '../domain/stream-input.ts';
 import { createKeySchema, createTenantSchema, updateTenantSchema } from '../domain/tenant-input.ts';
 import { actionsQuerySchema, MAX_ACTIONS } from '../usecases/actions.ts';
 import { digestsQuerySchema } from '../usecases/integrity.ts';
@@ -526,6 +534,128 @@ export const openApiDocumentSchema = z
   .meta({ id: 'OpenApiDocument', description: 'This document: OpenAPI 3.1.' });
 
 // ---------------------------------------------------------------------------------------------
+// Streams
+
+export const streamIdSchema = ulidId('str').meta({
+  description: 'Stream id: `str_` and a lower-case ULID.',
+  example: 'str_01jda3k4m5n6p7q8r9s0t1v2w3',
+});
+export const streamIdParams = z.object({ id: streamIdSchema });
+
+/** The request schemas under the strict policy: what a deployment accepts at most (https, public addresses). */
+export const createStreamBody = createStreamSchemaFor(STRICT_POLICY).meta({
+  id: 'StreamCreate',
+  description:
+    '`url` must be https to a public address (an operator may allow listed private ranges; the local stack may allow http to loopback). `token` is required for `splunk_hec` (HEC token) and `datadog` (API key) and refused for `webhook`, whose signing secret is generated. `filter`: `action` in the events list syntax (exact, `prefix.*`, comma list of up to 20), `actor_type` a comma list; absent, every event is sent.',
+});
+
+export const updateStreamBody = updateStreamSchemaFor(STRICT_POLICY).meta({
+  id: 'StreamUpdate',
+  description:
+    '`status`: `paused` keeps the backlog (within the hot retention) and delivers it on resume; `active` resumes (a `disabled` stream resumes from now: it kept no backlog). `filter: null` sends every event. `token` replaces a Splunk HEC or Datadog token. At least one field.',
+});
+
+export const replayStreamBody = replayStreamSchema.meta({
+  id: 'StreamReplay',
+  description:
+    "The window of `received_at`, [from, to), delivered again. It must lie within the tenant's hot retention: older events are only in the archive (export them).",
+});
+
+const streamFilterView = z
+  .strictObject({ action: z.string().optional(), actor_type: z.string().optional() })
+  .nullable()
+  .meta({ description: 'As sent (comma lists); null: every event.' });
+
+export const streamSchema = z
+  .strictObject({
+    id: streamIdSchema,
+    name: z.string(),
+    type: z.enum(STREAM_TYPES),
+    url: z.string().meta({ description: 'The destination, normalised.' }),
+    filter: streamFilterView,
+    status: z.enum(STREAM_STATUSES).meta({
+      description:
+        '`active`; `paused` (by PATCH); `failing` (retrying with backoff, see `last_error`, `next_attempt_at`); `disabled` (a 410, or failing for three days: resume it with PATCH).',
+    }),
+    created_at: timestampSchema,
+    updated_at: timestampSchema,
+    last_delivered_at: timestampSchema.nullable(),
+    last_error: z
+      .string()
+      .nullable()
+      .meta({ description: 'The latest failure (kept after recovery), ≤ 1 KiB.' }),
+    lag_seconds: z
+      .number()
+      .min(0)
+      .nullable()
+      .meta({
+        description: 'Age of the oldest event still waiting for this stream; null before any delivery.',
+      }),
+    failing_since: timestampSchema.nullable().optional(),
+    next_attempt_at: timestampSchema.nullable().optional(),
+    disabled_at: timestampSchema
+      .nullable()
+      .optional()
+      .meta({ description: 'When a disabled stream stopped: nothing received since was kept for it.' }),
+    disabled_reason: z.string().nullable().optional(),
+    previous_secret_valid_until: timestampSchema
+      .optional()
+      .meta({
+        description: 'After a rotation: until when deliveries are signed with the previous secret too.',
+      }),
+  })
+  .meta({ id: 'Stream', description: 'A stream: its configuration and health, never its secret or token.' });
+
+const webhookSecretSchema = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]{43}=$/)
+  .meta({
+    description:
+      'The Standard Webhooks signing secret, shown this once (stored encrypted): verify `webhook-signature` with it.',
+  });
+
+export const createdStreamSchema = streamSchema
+  .extend({ secret: webhookSecretSchema.optional() })
+  .meta({ id: 'CreatedStream', description: 'The new stream; a webhook stream with its signing `secret`.' });
+
+export const streamListSchema = z
+  .strictObject({ data: z.array(streamSchema) })
+  .meta({ id: 'StreamList', description: "The tenant's streams, oldest first." });
+
+export const streamTestSchema = z
+  .strictObject({
+    receiver_status: z
+      .int()
+      .nullable()
+      .meta({ description: "The receiver's HTTP status; null when none answered." }),
+    error: z
+      .string()
+      .nullable()
+      .meta({ description: 'Null when the receiver answered 2xx; else why the test delivery failed.' }),
+  })
+  .meta({ id: 'StreamTestResult' });
+
+export const streamReplaySchema = z
+  .strictObject({
+    id: streamIdSchema,
+    replay: z.strictObject({ from: timestampSchema, to: timestampSchema }),
+    status: z
+      .enum(STREAM_STATUSES)
+      .meta({ description: 'A paused stream delivers the replay when resumed.' }),
+  })
+  .meta({ id: 'StreamReplayAccepted' });
+
+export const rotatedSecretSchema = z
+  .strictObject({
+    id: streamIdSchema,
+    secret: webhookSecretSchema,
+    previous_secret_valid_until: timestampSchema.meta({
+      description: 'Deliveries carry signatures with both secrets until then.',
+    }),
+  })
+  .meta({ id: 'RotatedStreamSecret' });
+
+// ---------------------------------------------------------------------------------------------
 // Problems (RFC 9457)
 
 /** Every problem `type` the API answers with, by slug (`/problems/<slug>`). */
@@ -630,6 +760,15 @@ export type DigestPage = z.infer<typeof digestPageSchema>;
 export type InclusionProof = z.infer<typeof inclusionProofSchema>;
 export type Health = z.infer<typeof healthSchema>;
 export type ActionList = z.infer<typeof actionListSchema>;
+export type StreamCreate = z.input<typeof createStreamBody>;
+export type StreamUpdate = z.input<typeof updateStreamBody>;
+export type StreamReplay = z.input<typeof replayStreamBody>;
+export type Stream = z.infer<typeof streamSchema>;
+export type CreatedStream = z.infer<typeof createdStreamSchema>;
+export type StreamList = z.infer<typeof streamListSchema>;
+export type StreamTestResult = z.infer<typeof streamTestSchema>;
+export type StreamReplayAccepted = z.infer<typeof streamReplaySchema>;
+export type RotatedStreamSecret = z.infer<typeof rotatedSecretSchema>;
 export type FieldError = z.infer<typeof fieldErrorSchema>;
 export type Problem = z.infer<typeof problemBase>;
 export type ValidationProblem = z.infer<typeof validationProblemSchema>;

@@ -120,6 +120,24 @@ export const actionRegistryKey = (tenantId: string, teamId: string | null, actio
 export const actionRegistrySortKeyPrefix = (actionPrefix: string): string =>
   `${ACTION_SK_PREFIX}${actionPrefix}`;
 
+/** Sort-key prefix of a tenant's streams (`STREAM#<stream id>`): the router lists them with begins_with. */
+export const STREAM_SK_PREFIX = 'STREAM#';
+
+/** A stream of a tenant (shared/adapters/stream-store.ts). */
+export const streamKey = (tenantId: string, streamId: string): ControlKey =>
+  key(tenantPartition(tenantId), `${STREAM_SK_PREFIX}${streamId}`);
+
+/**
+ * The attribute (and its one value) listing a stream in the control table's sparse `streams`
+ * index (partition `entity_stream`, sort `id`), which the stream sweeper queries. Only stream
+ * items carry it; the `tenants` index uses `entity`.
+ */
+export const STREAM_LISTING_ATTRIBUTE = 'entity_stream';
+export const STREAM_ENTITY = 'stream';
+
+/** The attributes that list a stream in the `streams` index. */
+export const streamListing = (): Record<string, string> => ({ [STREAM_LISTING_ATTRIBUTE]: STREAM_ENTITY });
+
 /** The `tenants` index's one partition: every tenant record carries it. */
 export const TENANT_ENTITY = 'tenant';
 
@@ -142,4 +160,5 @@ export const CONTROL_KEY_ATTRIBUTES: readonly string[] = [
   ACTIVE_JOBS.partitionKey,
   ACTIVE_JOBS.sortKey,
   TENANTS.partitionKey,
+  STREAM_LISTING_ATTRIBUTE,
 ];

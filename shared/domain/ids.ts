@@ -15,6 +15,7 @@ export const newKeyId = (): string => `key_${ulid().toLowerCase()}`;
 export const newSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 export const newExportId = (): string => `exp_${ulid().toLowerCase()}`;
 export const newRetentionJobId = (): string => `rtj_${ulid().toLowerCase()}`;
+export const newStreamId = (): string => `str_${ulid().toLowerCase()}`;
 
 /** Prefix of the ids the service derives for its own events; the event schema refuses it from clients. */
 export const SERVICE_EVENT_ID_PREFIX = 'tk_';

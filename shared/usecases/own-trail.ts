@@ -27,6 +27,9 @@ export const ADMIN_ACTIONS = [
   'trailkeeper.tenant.updated',
   'trailkeeper.viewer_session.created',
   'trailkeeper.viewer_sessions.revoked',
+  'trailkeeper.stream.created',
+  'trailkeeper.stream.updated',
+  'trailkeeper.stream.deleted',
 ] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
