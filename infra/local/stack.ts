@@ -209,6 +209,12 @@ const resolveSecrets = async (options: LocalStackOptions, dataDir: string | unde
   };
 };
 
+/**
+ * Concurrent invocations of each queue's consumer locally (Lambda scales out in AWS). Deliveries
+ * need several: each stream's turn is one invocation, and a slow receiver must not hold up the others.
+ */
+const LOCAL_QUEUE_CONCURRENCY: Record<QueueName, number> = { exports: 2, deliveries: 8 };
+
 let running = false;
 
 export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
@@ -294,6 +300,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
         consumer: lambdaConsumer(localName(consumerName), consumer),
         queueName: queue.localName,
         maxReceiveCount: queue.maxReceiveCount,
+        concurrency: LOCAL_QUEUE_CONCURRENCY[queueName],
         ...(options.queueRetryDelayMs === undefined ? {} : { retryDelayMs: options.queueRetryDelayMs }),
         log,
       });
