@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   CONTROL_KEY_ATTRIBUTES,
+  STREAM_LISTING_ATTRIBUTE,
   STREAM_SK_PREFIX,
   streamKey,
   streamListing,
@@ -23,10 +24,11 @@ import {
 } from '../domain/control-keys.ts';
 import type { StreamChanges, StreamRecord, StreamStore } from '../usecases/ports/streams.ts';
 
+/** The item's own fields: its table keys and its `streams` index listing are not part of the record. */
 const recordOf = (item: Record<string, unknown>): StreamRecord => {
   const record: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(item))
-    if (!CONTROL_KEY_ATTRIBUTES.includes(name)) record[name] = value;
+    if (!CONTROL_KEY_ATTRIBUTES.includes(name) && name !== STREAM_LISTING_ATTRIBUTE) record[name] = value;
   return record as unknown as StreamRecord;
 };
 

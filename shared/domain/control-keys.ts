@@ -160,5 +160,4 @@ export const CONTROL_KEY_ATTRIBUTES: readonly string[] = [
   ACTIVE_JOBS.partitionKey,
   ACTIVE_JOBS.sortKey,
   TENANTS.partitionKey,
-  STREAM_LISTING_ATTRIBUTE,
 ];

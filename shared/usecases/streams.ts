@@ -332,7 +332,7 @@ export const updateStream = async (
       target: target({ id: stream.id, name: after.name }),
       metadata: {
         ...diff,
-        ...(tokenChanged ? { token: 'replaced' } : {}),
+        ...(tokenChanged ? { replaced: ['token'] } : {}),
         ...(resumedFromDisabled === null
           ? {}
           : { resumed_from_disabled: { disabled_at: resumedFromDisabled, delivers_from: now } }),
@@ -500,7 +500,8 @@ export const rotateStreamSecret = async (
     {
       action: 'trailkeeper.stream.updated',
       target: target(stream),
-      metadata: { secret_rotated: { previous_valid_until: previousUntil } },
+      // Key names holding `secret` or `token` would be redacted from the trail: say it otherwise.
+      metadata: { rotated: { previous_valid_until: previousUntil } },
     },
     requestId,
   );
