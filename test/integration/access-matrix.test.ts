@@ -97,6 +97,28 @@ const readers = (status: number, teamAdmin = status) => ({
   'person:team_admin': teamAdmin,
 });
 
+/** A stream of the matrix tenant (created with its all-scopes key); nothing is ever delivered to it. */
+const newStream = async (): Promise<string> => {
+  const created = await api('POST', '/v1/streams', {
+    token: tenant.key,
+    body: {
+      name: 'matrix',
+      type: 'webhook',
+      url: 'https://siem.invalid/hook',
+      filter: { action: 'nobody.sends_this' },
+    },
+  });
+  if (created.status !== 201) throw new Error(`stream: ${created.status} ${JSON.stringify(created.body)}`);
+  return created.body.id as string;
+};
+
+/** Streams: an `admin` key, or an owner/admin person whose role may export (SPEC, "Streams and alerts"). */
+const streamAdmins = (status: number) => ({
+  'key:admin': status,
+  'person:owner': status,
+  'person:admin': status,
+});
+
 /** One row per route of the manifest: SPEC's "Access" and "People, roles and the console". */
 const MATRIX: Record<RouteKey, Row> = {
   'GET /health': { request: async () => ({ path: '/health' }), expect: { default: 200 } },
@@ -213,6 +235,45 @@ const MATRIX: Record<RouteKey, Row> = {
       ...each(WHOLE, 302),
       'person:team_admin': 404,
     },
+  },
+  'POST /v1/streams': {
+    request: async () => ({
+      path: '/v1/streams',
+      body: { name: 'm', type: 'webhook', url: 'https://siem.invalid/hook', filter: { action: 'nobody.x' } },
+    }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(201) },
+  },
+  'GET /v1/streams': {
+    request: async () => ({ path: '/v1/streams' }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'GET /v1/streams/{id}': {
+    request: async () => ({ path: `/v1/streams/${await newStream()}` }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'PATCH /v1/streams/{id}': {
+    request: async () => ({ path: `/v1/streams/${await newStream()}`, body: { status: 'paused' } }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'DELETE /v1/streams/{id}': {
+    request: async () => ({ path: `/v1/streams/${await newStream()}` }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(204) },
+  },
+  // The host does not resolve: the test answers 200 with the receiver's error, contacting nobody.
+  'POST /v1/streams/{id}/test': {
+    request: async () => ({ path: `/v1/streams/${await newStream()}/test` }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'POST /v1/streams/{id}/replay': {
+    request: async () => ({
+      path: `/v1/streams/${await newStream()}/replay`,
+      body: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() },
+    }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(202) },
+  },
+  'POST /v1/streams/{id}/rotate-secret': {
+    request: async () => ({ path: `/v1/streams/${await newStream()}/rotate-secret` }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(201) },
   },
 };
 

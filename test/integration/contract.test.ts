@@ -377,6 +377,75 @@ describe('the contract, against the local stack', () => {
     await call('POST /v1/exports', 403, { token: teamAdmin, body: { format: 'csv', team_id: 't2' } });
   });
 
+  it('streams', async () => {
+    const tenant = await createTenant({ plan: 'pro' });
+    const reader = await createKey(tenant.id, ['events:read']);
+    const nowhere = 'https://siem.invalid/hook';
+    const quiet = { action: 'nobody.sends_this' };
+    const created = await call('POST /v1/streams', 201, {
+      token: tenant.key,
+      body: { name: 'SIEM', type: 'webhook', url: nowhere, filter: quiet },
+    });
+    const id: string = created.body.id;
+    const splunk = await call('POST /v1/streams', 201, {
+      token: tenant.key,
+      body: { name: 'Splunk', type: 'splunk_hec', url: nowhere, token: 'hec-token', filter: quiet },
+    });
+    await call('GET /v1/streams', 200, { token: tenant.key });
+    await call('GET /v1/streams/{id}', 200, { params: { id }, token: tenant.key });
+    await call('PATCH /v1/streams/{id}', 200, {
+      params: { id },
+      token: tenant.key,
+      body: { status: 'paused' },
+    });
+    await call('PATCH /v1/streams/{id}', 200, {
+      params: { id },
+      token: tenant.key,
+      body: { status: 'active', filter: null },
+    });
+    const tested = await call('POST /v1/streams/{id}/test', 200, { params: { id }, token: tenant.key });
+    expect(tested.body.receiver_status).toBeNull();
+    const rotated = await call('POST /v1/streams/{id}/rotate-secret', 201, {
+      params: { id },
+      token: tenant.key,
+    });
+    await call('GET /v1/streams/{id}', 200, { params: { id }, token: tenant.key });
+    expect(rotated.body.secret).not.toBe(created.body.secret);
+    await call('POST /v1/streams/{id}/replay', 202, {
+      params: { id },
+      token: tenant.key,
+      body: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() },
+    });
+
+    // Problems
+    await call('POST /v1/streams', 400, {
+      token: tenant.key,
+      body: { name: 'x', type: 'webhook', url: 'http://siem.example.com/' },
+    });
+    await call('POST /v1/streams', 400, { token: tenant.key, rawBody: '{"name": ', headers: json });
+    await call('POST /v1/streams', 403, {
+      token: reader.key,
+      body: { name: 'x', type: 'webhook', url: nowhere },
+    });
+    await call('POST /v1/streams', 401, { body: { name: 'x', type: 'webhook', url: nowhere } });
+    await call('PATCH /v1/streams/{id}', 400, { params: { id }, token: tenant.key, body: {} });
+    await call('POST /v1/streams/{id}/rotate-secret', 409, {
+      params: { id: splunk.body.id },
+      token: tenant.key,
+    });
+    await call('POST /v1/streams/{id}/replay', 400, {
+      params: { id },
+      token: tenant.key,
+      body: { from: '2020-01-01T00:00:00Z', to: new Date().toISOString() },
+    });
+    await call('GET /v1/streams/{id}', 404, { params: { id }, token: (await createTenant()).key });
+    await call('GET /v1/streams', 403, { token: reader.key });
+    await call('DELETE /v1/streams/{id}', 204, { params: { id }, token: tenant.key });
+    await call('DELETE /v1/streams/{id}', 404, { params: { id }, token: tenant.key });
+    await call('POST /v1/streams/{id}/test', 404, { params: { id }, token: tenant.key });
+    await call('POST /v1/streams/{id}/rotate-secret', 404, { params: { id }, token: tenant.key });
+  });
+
   it('a tenant over its request rate', async () => {
     const tenant = await createTenant({ rate_limit_rps: 1 });
     const replies = await Promise.all(
