@@ -27,6 +27,7 @@ import { Archive } from './constructs/archive.ts';
 import { Console, type ConsoleBuild } from './constructs/console.ts';
 import { contextString } from './constructs/context.ts';
 import { ControlTable } from './constructs/control-table.ts';
+import { Deliveries } from './constructs/deliveries.ts';
 import { EventsTable } from './constructs/events-table.ts';
 import { Exports, type SenderOptions } from './constructs/exports.ts';
 import { Monitoring } from './constructs/monitoring.ts';
@@ -102,6 +103,8 @@ export class TrailkeeperStack extends Stack {
   readonly signingKey: SigningKey;
   readonly sessionKey: SessionKey;
   readonly exports: Exports;
+  /** Stream deliveries: the outbox, the delivery queue, the destination key and the deliverer. */
+  readonly deliveries: Deliveries;
   readonly api: Api;
   /** The `stream` functions, each with its event source mapping and on-failure queue. */
   readonly streamConsumers: Readonly<Record<FunctionNameOf<'stream'>, StreamConsumer>>;
@@ -129,7 +132,9 @@ export class TrailkeeperStack extends Stack {
     this.archive = new Archive(this, 'Archive', { accessLogs: this.accessLogs.bucket });
     this.signingKey = new SigningKey(this, 'SigningKey');
     this.sessionKey = new SessionKey(this, 'SessionKey');
+    this.deliveries = new Deliveries(this, 'Deliveries');
     const base = {
+      deliveries: this.deliveries,
       events: this.events,
       control: this.control,
       secrets: this.secrets,
@@ -144,6 +149,7 @@ export class TrailkeeperStack extends Stack {
       ...(props.emailDomain ? { emailDomain: props.emailDomain } : {}),
     });
     const resources: ServiceResources = { ...base, exports: this.exports };
+    const deliverer = this.deliveries.addDeliverer(resources);
 
     const domain = apiDomain(props);
     this.api = new Api(this, 'Api', { resources, ...(domain ? { domain } : {}) });
@@ -163,6 +169,7 @@ export class TrailkeeperStack extends Stack {
       ...this.api.functions,
       [theFunctionOfKind('authorizer')[0]]: this.api.authorizerFunction,
       [theConsumerOf('exports')[0]]: this.exports.worker,
+      [theConsumerOf('deliveries')[0]]: deliverer,
       ...Object.fromEntries(Object.entries(this.streamConsumers).map(([name, c]) => [name, c.function])),
       ...this.jobs,
     };
@@ -222,6 +229,11 @@ export class TrailkeeperStack extends Stack {
               : [],
           ),
         ),
+        Deliveries: {
+          queue: this.deliveries.deadLetterQueue,
+          description:
+            'A stream delivery message failed five times (the deliverer could not reach DynamoDB or SQS): the sweeper wakes the stream again within a minute; inspect the deliverer logs.',
+        },
         ExportJobs: {
           queue: this.exports.deadLetterQueue,
           description:

@@ -19,6 +19,7 @@ import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import { type ArchiveResources, archiveEnvironment, grantArchiveAccess } from './archive-access.ts';
 import { contextFlag } from './context.ts';
 import type { ControlTable } from './control-table.ts';
+import { type DeliveryResources, deliveryEnvironment, grantDeliveryAccess } from './delivery-access.ts';
 import type { EventsTable } from './events-table.ts';
 import { type ExportResources, exportEnvironment, grantExportAccess } from './export-access.ts';
 import { FunctionSchedule } from './schedule.ts';
@@ -74,6 +75,7 @@ export interface ServiceResources {
   readonly archive: ArchiveResources;
   readonly signing: SigningResources;
   readonly sessionKey: SessionKeyResources;
+  readonly deliveries: DeliveryResources;
 }
 
 export interface ServiceFunctionProps {
@@ -131,6 +133,7 @@ export class ServiceFunction extends Construct {
         ...archiveEnvironment(resources.archive, definition),
         ...signingEnvironment(resources.signing, definition),
         ...sessionKeyEnvironment(resources.sessionKey, definition),
+        ...deliveryEnvironment(resources.deliveries, definition),
         [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
         [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
         NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
@@ -162,6 +165,7 @@ export class ServiceFunction extends Construct {
     grantArchiveAccess(role, resources.archive, definition);
     grantSigningAccess(role, resources.signing, definition);
     grantSessionKeyAccess(role, resources.sessionKey, definition);
+    grantDeliveryAccess(role, resources.deliveries, definition);
 
     if (definition.kind === 'schedule') {
       // A deployment may change a job's rate (`cdk deploy -c sealEveryMinutes=10`).
