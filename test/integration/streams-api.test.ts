@@ -7,6 +7,13 @@
  * (stream-deliveries tests): these streams filter on an action nobody sends, so the receiver
  * sees only the test deliveries.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
@@ -259,4 +266,72 @@ describe('streams API', () => {
     );
     expect(JSON.stringify(mine)).not.toContain(stream.secret.slice('whsec_'.length));
   });
+
+  it("runs the README's receiver verification snippet as printed: it accepts a test delivery and refuses a forgery", async () => {
+    const markdown = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = markdown.slice(markdown.indexOf('#### Verifying a webhook delivery'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    expect(snippet).toContain("from 'standardwebhooks'");
+    const port = await freePort();
+    const stream = await api('POST', '/v1/streams', {
+      token: tenant.key,
+      body: { name: 'README receiver', type: 'webhook', url: `http://127.0.0.1:${port}/`, filter: NOTHING },
+    });
+    expect(stream.status).toBe(201);
+
+    const dir = await mkdtemp(join(tmpdir(), 'tk-receiver-'));
+    let child: ChildProcess | undefined;
+    try {
+      const file = join(dir, 'receiver.mts');
+      await writeFile(
+        file,
+        snippet.replace("'standardwebhooks'", JSON.stringify(import.meta.resolve('standardwebhooks'))),
+      );
+      const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+      child = spawn(tsx, [file], {
+        env: { ...process.env, PORT: String(port), TRAILKEEPER_WEBHOOK_SECRET: stream.body.secret },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      while (!output.includes('listening')) await once(child.stdout as NodeJS.ReadableStream, 'data');
+
+      const tested = await api('POST', `/v1/streams/${stream.body.id}/test`, { token: tenant.key });
+      expect(tested.body).toEqual({ receiver_status: 204, error: null });
+      while (!output.includes('trailkeeper.stream.test'))
+        await once(child.stdout as NodeJS.ReadableStream, 'data');
+
+      const forged = await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': 'msg_forged',
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}`,
+        },
+        body: JSON.stringify({
+          type: 'audit_events',
+          data: [{ id: 'evt_forged', action: 'member.removed' }],
+        }),
+      });
+      expect(forged.status).toBe(401);
+      expect(output).not.toContain('evt_forged');
+    } finally {
+      child?.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** A port nothing listens on right now. */
+const freePort = async (): Promise<number> => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+};
