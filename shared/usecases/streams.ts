@@ -300,7 +300,6 @@ export const updateStream = async (
   const resuming = input.status === 'active' && (stream.status === 'paused' || stream.status === 'disabled');
   // A new destination or credential is worth trying now, not at the failing stream's next backoff.
   const retryNow = stream.status === 'failing' && (input.url !== undefined || input.token !== undefined);
-  let resumedFromDisabled: string | null = null;
   if (input.status === 'paused') {
     changes.status = 'paused';
   } else if (resuming || retryNow) {
@@ -311,10 +310,13 @@ export const updateStream = async (
       failing_since: restarted.failing_since,
       next_attempt_at: restarted.next_attempt_at,
     });
-    if (stream.status === 'disabled') {
-      resumedFromDisabled = stream.disabled_at ?? now;
-      Object.assign(changes, { disabled_at: null, disabled_reason: null, deliver_from: now });
-    }
+  }
+  // Leaving `disabled` (resumed, or paused to resume later): it kept no backlog, so it delivers
+  // what is received from now on, and the trail says since when it had stopped.
+  let resumedFromDisabled: string | null = null;
+  if (stream.status === 'disabled' && input.status !== undefined) {
+    resumedFromDisabled = stream.disabled_at ?? now;
+    Object.assign(changes, { disabled_at: null, disabled_reason: null, deliver_from: now });
   }
 
   const after = configOf({ ...stream, ...changes } as StreamRecord);

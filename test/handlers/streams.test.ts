@@ -419,6 +419,24 @@ describe('streams handler', () => {
     });
   });
 
+  it('pausing a disabled stream also leaves disabled: it delivers from then on, once resumed', async () => {
+    onTenant();
+    onStream(
+      streamItem({ status: 'disabled', disabled_at: '2026-11-18T10:00:00.000Z', disabled_reason: 'gone' }),
+    );
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({ Attributes: streamItem({ status: 'paused' }) });
+    const paused = await call('PATCH /v1/streams/{id}', {
+      params: { id: STREAM },
+      body: { status: 'paused' },
+    });
+    expect(paused.statusCode).toBe(200);
+    const update = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    const fields = Object.values(update?.ExpressionAttributeNames ?? {});
+    expect(fields).toEqual(['status', 'disabled_at', 'disabled_reason', 'deliver_from', 'updated_at']);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
   it('replays a window within the hot retention with a replay message; an older one is a 400 naming from', async () => {
     onTenant();
     onStream(streamItem());
