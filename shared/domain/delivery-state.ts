@@ -4,6 +4,7 @@
  * 410, or after failing for three days. Also the lag a stream reports. Pure: the clock and the
  * random source are passed in; `paused` is the API's to set and clear, never this module's.
  */
+import type { StreamStatus } from './stream-input.ts';
 
 /** First retry waits up to this long; each further failure doubles it… */
 export const BACKOFF_BASE_MS = 1_000;
