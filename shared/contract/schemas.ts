@@ -584,13 +584,9 @@ export const streamSchema = z
       .string()
       .nullable()
       .meta({ description: 'The latest failure (kept after recovery), ≤ 1 KiB.' }),
-    lag_seconds: z
-      .number()
-      .min(0)
-      .nullable()
-      .meta({
-        description: 'Age of the oldest event still waiting for this stream; null before any delivery.',
-      }),
+    lag_seconds: z.number().min(0).nullable().meta({
+      description: 'Age of the oldest event still waiting for this stream; null before any delivery.',
+    }),
     failing_since: timestampSchema.nullable().optional(),
     next_attempt_at: timestampSchema.nullable().optional(),
     disabled_at: timestampSchema
@@ -598,11 +594,9 @@ export const streamSchema = z
       .optional()
       .meta({ description: 'When a disabled stream stopped: nothing received since was kept for it.' }),
     disabled_reason: z.string().nullable().optional(),
-    previous_secret_valid_until: timestampSchema
-      .optional()
-      .meta({
-        description: 'After a rotation: until when deliveries are signed with the previous secret too.',
-      }),
+    previous_secret_valid_until: timestampSchema.optional().meta({
+      description: 'After a rotation: until when deliveries are signed with the previous secret too.',
+    }),
   })
   .meta({ id: 'Stream', description: 'A stream: its configuration and health, never its secret or token.' });
 
