@@ -13,6 +13,7 @@ import {
   destinationPoster,
   localBackoffBaseMs,
   outboxStore,
+  replaySource,
   secretBoxFromEnv,
   streamRecords,
   streamStates,
@@ -37,6 +38,7 @@ const deps: DelivererDeps = {
   queue: deliveryQueue(),
   secrets: secretBoxFromEnv,
   poster: destinationPoster(),
+  replay: replaySource(),
   clock: { now: () => Date.now(), random: Math.random },
   metrics: {
     succeeded: (events) => metrics.addMetric(names.succeeded, MetricUnit.Count, events),

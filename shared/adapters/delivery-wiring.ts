@@ -6,11 +6,14 @@
  */
 import { ENV } from '../config/env.ts';
 import { networkPolicyFromEnv } from '../domain/network-policy.ts';
+import type { ReplaySource } from '../usecases/deliveries.ts';
 import type { DeliveryMessageQueue, DestinationPoster } from '../usecases/ports/deliveries.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
+import { controlStore } from './control-wiring.ts';
 import { SqsDeliveryQueue, sqsClientFor } from './delivery-queue.ts';
 import { postGuarded } from './guarded-http.ts';
 import { DynamoOutboxStore } from './outbox-store.ts';
+import { DynamoSealStore } from './seal-store.ts';
 import { secretBoxFromEnv } from './secret-box.ts';
 import { DynamoStreamStateStore } from './stream-state-store.ts';
 import { DynamoStreamStore } from './stream-store.ts';
@@ -44,3 +47,43 @@ export const localBackoffBaseMs = (env: NodeJS.ProcessEnv = process.env): number
 };
 
 export { secretBoxFromEnv };
+
+/** Events per replay page (one deliverer message each). */
+export const REPLAY_PAGE_EVENTS = 500;
+
+/**
+ * A replay's source: the tenant's events received in [from, to), oldest first, from the events
+ * table's `bySeal` index (partitioned by the hour received, sorted by `<received_at>#<id>`) and
+ * their stored documents. The cursor is the received_at to continue after; a page ending inside
+ * a millisecond continues from the millisecond before (the outbox rewrites what it sees twice).
+ */
+export const replaySource = (): ReplaySource => {
+  const seals = new DynamoSealStore(dynamoDocumentClient(), requiredEnv(ENV.eventsTable));
+  const tenants = controlStore();
+  return {
+    page: async (tenantId, window, cursor) => {
+      const tenant = await tenants.getTenant(tenantId);
+      if (tenant === null) return { events: [] };
+      const start = cursor ?? new Date(Date.parse(window.from) - 1).toISOString();
+      const end = new Date(Date.parse(window.to) - 1).toISOString();
+      if (start >= end) return { events: [] };
+      const sealed = await seals.receivedBetween(tenantId, tenant.shards, start, end, REPLAY_PAGE_EVENTS);
+      const stored = await seals.storedEvents(
+        tenantId,
+        sealed.map((leaf) => leaf.id),
+      );
+      const events = sealed.flatMap((leaf) => {
+        const event = stored.get(leaf.id);
+        return event === undefined ? [] : [event];
+      });
+      const last = sealed.at(-1);
+      if (sealed.length < REPLAY_PAGE_EVENTS || last === undefined) return { events };
+      const first = sealed[0];
+      const next =
+        first !== undefined && first.received_at === last.received_at
+          ? last.received_at
+          : new Date(Date.parse(last.received_at) - 1).toISOString();
+      return { events, cursor: next };
+    },
+  };
+};

@@ -288,6 +288,46 @@ describe('webhook streams', () => {
   });
 });
 
+describe('replay', () => {
+  it('delivers the events received in the window again, oldest first', async () => {
+    const r = await receiver();
+    const stream = await createStream({
+      name: 'replayed',
+      type: 'webhook',
+      url: `${r.url}/hook`,
+      filter: { action: 'rpl.*' },
+    });
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const events = newEvents('rpl', 5);
+    await postEvents(events);
+    const ids = events.map((e) => e.id);
+    const first = await within(waitForIds(r, ids, webhookEvents), 20_000, 'first delivery');
+    const to = new Date(Date.now() + 1_000).toISOString();
+
+    const replay = await api('POST', `/v1/streams/${stream.id}/replay`, {
+      token: tenant.key,
+      body: { from, to },
+    });
+    expect(replay.status, JSON.stringify(replay.body)).toBe(202);
+
+    const again = await within(
+      (async () => {
+        for (let count = first.length + 1; ; count += 1) {
+          const requests = await r.waitForRequests(count);
+          const replayed = requests
+            .slice(first.length)
+            .flatMap(webhookEvents)
+            .map((e) => e.id);
+          if (ids.every((id) => replayed.includes(id))) return replayed;
+        }
+      })(),
+      20_000,
+      'replayed delivery',
+    );
+    expect(again).toEqual(ids);
+  });
+});
+
 describe('Splunk HEC and Datadog streams', () => {
   it('send concatenated HEC events with the Splunk token', async () => {
     const hec = await receiver();
