@@ -437,7 +437,10 @@ const ARCHIVER = MANIFEST.archiver;
 describe('archiver', () => {
   it('reads the events stream as its manifest entry says, reporting partial failures, with an on-failure queue', () => {
     const mappings = template.findResources('AWS::Lambda::EventSourceMapping', {
-      Properties: { EventSourceArn: getAtt(stack.events.table, 'StreamArn') },
+      Properties: {
+        EventSourceArn: getAtt(stack.events.table, 'StreamArn'),
+        FunctionName: { Ref: logicalId(stack.functions.archiver.fn) },
+      },
     });
     expect(Object.values(mappings).map((m) => (m as Resource).Properties)).toEqual([
       {
@@ -506,20 +509,21 @@ describe('scheduled jobs', () => {
       job: stack.jobs[name],
     }));
 
-  it('schedules exactly the definitions that have a schedule: compactor, retention worker, sealer, integrity scan', () => {
+  it('schedules exactly the definitions that have a schedule: compactor, retention worker, sealer, integrity scan, stream sweeper', () => {
     const scheduled = functionCases(stack).filter((c) => c.definition.kind === 'schedule');
     expect(scheduled.map((c) => c.name).sort()).toEqual([
       'archiveCompactor',
       'integrityScan',
       'retentionWorker',
       'sealer',
+      'streamSweeper',
     ]);
     expect(jobs().map(({ name }) => name)).toEqual(scheduled.map((c) => c.name));
     template.resourceCountIs('AWS::Events::Rule', scheduled.length);
   });
 
   it('invokes each on its rate, with a bounded retry policy and a dead-letter queue', () => {
-    expect(jobs().map(({ definition }) => definition.schedule.rateMinutes)).toEqual([60, 1, 5, 15]);
+    expect(jobs().map(({ definition }) => definition.schedule.rateMinutes)).toEqual([1, 60, 1, 5, 15]);
     for (const { name, definition, job } of jobs()) {
       const schedule = job.schedule;
       expect(schedule, name).toBeDefined();

@@ -1034,10 +1034,11 @@ describe('monitoring', () => {
       'integrityScan',
       'retentionWorker',
       'sealer',
+      'streamSweeper',
     ]);
     const securityMetrics = 3; // EventTampering, ArchiveQuarantined, IntegrityMismatch
-    const iteratorAge = 1; // archiver
-    const deadLetterQueues = 2 + scheduled.length; // archiver, export jobs, one per schedule
+    const iteratorAge = 2; // archiver, stream router
+    const deadLetterQueues = 4 + scheduled.length; // archiver, stream router, export jobs, deliveries, one per schedule
     const workQueues = 1; // export jobs
     const tableThrottles = 2; // events and control tables
     template.resourceCountIs(
@@ -1287,6 +1288,8 @@ describe('cdk-nag', () => {
         `Trailkeeper/IntegrityScan/Role ${objects(stack.archive.bucket, 'digests/*')}`,
         'Trailkeeper/Sealer/Schedule/DeadLetterQueue AwsSolutions-SQS3',
         'Trailkeeper/IntegrityScan/Schedule/DeadLetterQueue AwsSolutions-SQS3',
+        'Trailkeeper/StreamRouter/DeadLetterQueue AwsSolutions-SQS3',
+        'Trailkeeper/StreamSweeper/Schedule/DeadLetterQueue AwsSolutions-SQS3',
         'Trailkeeper/Console/Distribution AwsSolutions-CFR1',
         'Trailkeeper/Console/Distribution AwsSolutions-CFR2',
         'Trailkeeper/Console/Distribution AwsSolutions-CFR3',
