@@ -46,11 +46,41 @@ export class DynamoSealStore implements SealStore, StoredEvents {
     // Strictly after `start` (every key of that millisecond sorts below start + 1 ms), up to and
     // including every key of the millisecond `end` (`#` and any id sort below U+FFFF).
     const low = new Date(Date.parse(start) + 1).toISOString();
+    return this.inLeafRange(tenantId, shards, hoursBetween(start, end), low, end, limit);
+  }
+
+  /**
+   * Events whose seal key `<received_at>#<id>` sorts strictly after `afterKey`, received up to and
+   * including `end`, in leaf order, at most `limit` (the feed's page: a cursor may stop inside a
+   * millisecond, so the bound is the whole key, not a time).
+   */
+  async receivedAfterKey(
+    tenantId: string,
+    shards: number,
+    afterKey: string,
+    end: string,
+    limit: number,
+  ): Promise<SealedEvent[]> {
+    const received = afterKey.slice(0, afterKey.indexOf('#'));
+    const hours = hoursBetween(new Date(Date.parse(received) - 1).toISOString(), end);
+    return this.inLeafRange(tenantId, shards, hours, afterKey, end, limit);
+  }
+
+  /** Keys in [low, every key of `end`'s millisecond] of `hours`, strictly above `low`, merged over shards. */
+  private async inLeafRange(
+    tenantId: string,
+    shards: number,
+    hours: readonly string[],
+    low: string,
+    end: string,
+    limit: number,
+  ): Promise<SealedEvent[]> {
     const high = `${end}#\uffff`;
+    if (low > high) return [];
     const perShard = await Promise.all(
       Array.from({ length: Math.max(1, shards) }, async (_, shard) => {
         const found: SealedEvent[] = [];
-        for (const hour of hoursBetween(start, end)) {
+        for (const hour of hours) {
           let startKey: Record<string, unknown> | undefined;
           do {
             const out = await this.client.send(
@@ -74,7 +104,9 @@ export class DynamoSealStore implements SealStore, StoredEvents {
               }),
             );
             for (const item of out.Items ?? []) {
-              found.push({ ...parseSealKey(String(item[SEAL_SORT_KEY])), hash: String(item.hash) });
+              const key = String(item[SEAL_SORT_KEY]);
+              // BETWEEN is inclusive: a feed's `low` is the last key it already returned.
+              if (key > low) found.push({ ...parseSealKey(key), hash: String(item.hash) });
             }
             startKey = out.LastEvaluatedKey;
           } while (startKey !== undefined && found.length < limit);

@@ -230,7 +230,7 @@ const SPECS = {
     // Registers the action of its audit_log.viewed events (for GET /v1/actions).
     actionRegistry: 'register',
     secrets: ['cursorKey'],
-    routes: [{ route: 'GET /v1/events' }, { route: 'GET /v1/events/{id}' }],
+    routes: [{ route: 'GET /v1/events' }, { route: 'GET /v1/events/{id}' }, { route: 'GET /v1/feed' }],
   },
   /**
    * The actions a reader may see, for the console's suggestions: reads the action registry in the

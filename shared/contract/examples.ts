@@ -144,6 +144,20 @@ export const budgetEventPage = {
   scanned_until: '2026-11-12T17:40:09.000Z',
 };
 
+/** A feed page: oldest received first, and a cursor to continue from its last event. */
+export const feedPage = {
+  data: [storedEvent],
+  next_cursor: eventPage.next_cursor,
+  watermark: '2026-12-07T20:38:12.204Z',
+};
+
+/** Caught up: nothing received since the last page, up to the watermark. Poll again later. */
+export const caughtUpFeedPage = {
+  data: [],
+  next_cursor: eventPage.next_cursor,
+  watermark: '2026-12-07T20:39:02.871Z',
+};
+
 // ---------------------------------------------------------------------------------------------
 // Integrity
 

@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
 import { createExportSchema } from '../domain/export.ts';
 import { CHOOSABLE_COLUMNS, EXPORT_FORMATS } from '../domain/export-format.ts';
+import { feedQuerySchema } from '../domain/feed.ts';
 import { STRICT_POLICY } from '../domain/network-policy.ts';
 import { PERMISSIONS, ROLES } from '../domain/people.ts';
 import { exchangeCodeSchema, mintSessionSchema, revokeSessionsQuerySchema } from '../domain/people-input.ts';
@@ -259,6 +260,36 @@ export const eventPageSchema = z
     }),
   })
   .meta({ id: 'EventPage', description: 'Newest first.' });
+
+export const feedQuery = feedQuerySchema.extend({
+  limit: feedQuerySchema.shape.limit.meta({
+    description: 'Events per page, 1–1000 (default 100).',
+    example: '500',
+  }),
+  cursor: feedQuerySchema.shape.cursor.meta({
+    description:
+      "`next_cursor` of the previous page. Opaque, encrypted and bound to the tenant and to the feed: another tenant's cursor, an events-list cursor or an altered one is a 400.",
+  }),
+  from: feedQuerySchema.shape.from.meta({
+    description:
+      "First call only: start with the events received at or after this time (default: 24 hours ago; never older than the tenant's retention). With a `cursor` it is a 400.",
+    example: '2026-12-07T00:00:00Z',
+  }),
+});
+
+export const feedPageSchema = z
+  .strictObject({
+    data: z.array(eventSchema),
+    next_cursor: z.string().meta({
+      description:
+        'Always present (a feed never ends): pass it as `cursor` for the next page. An empty page means caught up; ask again later with the same cursor.',
+    }),
+    watermark: timestampSchema.meta({
+      description:
+        'Every event received at or before this time is in this page or an earlier one of the chain; events received later come in later pages (the feed stays this far behind now so that no event still being written is ever passed).',
+    }),
+  })
+  .meta({ id: 'FeedPage', description: 'Ascending `received_at` order (then event id).' });
 
 export const retentionJobSchema = z
   .strictObject({
@@ -741,6 +772,8 @@ export type Event = z.infer<typeof eventSchema>;
 export type ReplayAck = z.infer<typeof replayAckSchema>;
 export type EventBatchResult = z.infer<typeof eventBatchResultSchema>;
 export type EventPage = z.infer<typeof eventPageSchema>;
+export type FeedQuery = z.input<typeof feedQuery>;
+export type FeedPage = z.infer<typeof feedPageSchema>;
 export type RetentionJob = z.infer<typeof retentionJobSchema>;
 export type Tenant = z.infer<typeof tenantSchema>;
 export type ApiKey = z.infer<typeof apiKeySchema>;

@@ -17,11 +17,13 @@ describe('an HTTP function’s route handlers', () => {
     const missing = createApiHandler('query', { 'GET /v1/events': ok });
     const misnamed = createApiHandler('query', {
       'GET /v1/events': ok,
+      'GET /v1/feed': ok,
       // @ts-expect-error `GET /v1/event/{id}` is no route of `query`
       'GET /v1/event/{id}': ok,
     });
     const wrongParameter = createApiHandler('query', {
       'GET /v1/events': ok,
+      'GET /v1/feed': ok,
       // @ts-expect-error `GET /v1/events/{id}` has no `tenant_id`
       'GET /v1/events/{id}': async (request) => json(200, { id: request.params.tenant_id }),
     });

@@ -144,6 +144,11 @@ const MATRIX: Record<RouteKey, Row> = {
     request: async () => ({ path: `/v1/events/${seeded.get('t1')}` }),
     expect: { default: 403, anonymous: 401, ...readers(200) },
   },
+  // Keys only: the feed is a SIEM's, never a viewer session's.
+  'GET /v1/feed': {
+    request: async () => ({ path: '/v1/feed?limit=5' }),
+    expect: { default: 403, anonymous: 401, 'key:events:read': 200 },
+  },
   'GET /v1/actions': {
     request: async () => ({ path: '/v1/actions?prefix=document.' }),
     expect: { default: 403, anonymous: 401, ...readers(200) },
