@@ -22,6 +22,8 @@ import type {
   DigestsQuery,
   EventFilters,
   EventInput,
+  FeedQuery,
+  FollowOptions,
   ListEventsQuery,
   UpdateTenantInput,
 } from './inputs.ts';
@@ -41,6 +43,7 @@ import type {
   EventPage,
   Export,
   ExportDownload,
+  FeedPage,
   Health,
   InclusionProof,
   IngestBatchBody,
@@ -275,6 +278,59 @@ export class TrailkeeperClient {
       const pages = this.events.pages(query, options);
       return (async function* () {
         for await (const page of pages) yield* page.data;
+      })();
+    },
+
+    /**
+     * One page of `GET /v1/feed`: events in ascending `received_at` order (late arrivals
+     * included), up to the page's `watermark`. `next_cursor` is always there: an empty page means
+     * caught up, not the end.
+     */
+    feed: async (query: FeedQuery = {}, options: RequestOptions = {}): Promise<FeedPage> => {
+      const page = await this.get<FeedPage>('/v1/feed', {
+        ...options,
+        query: {
+          limit: query.limit === undefined ? undefined : String(query.limit),
+          cursor: query.cursor,
+          from: query.from instanceof Date ? query.from.toISOString() : query.from,
+        },
+      });
+      if (
+        page === null ||
+        typeof page !== 'object' ||
+        !Array.isArray(page.data) ||
+        typeof page.next_cursor !== 'string'
+      ) {
+        throw new TrailkeeperResponseError(
+          this.target('GET', '/v1/feed'),
+          200,
+          'the answer is not a feed page ({"data": [...], "next_cursor": "…", "watermark": …})',
+        );
+      }
+      return page;
+    },
+
+    /**
+     * Every event of the feed, for as long as the caller iterates (or until `signal` aborts):
+     * pages are followed at once while they are full, and polled every `pollIntervalMs` once
+     * caught up. Keep the last page's cursor (`onCursor`) to resume after a restart.
+     */
+    follow: (
+      query: FeedQuery = {},
+      options: FollowOptions & { onCursor?: (cursor: string) => void } = {},
+    ): AsyncGenerator<StoredEvent> => {
+      const feed = this.events.feed;
+      const sleep = this.transport.sleep;
+      const { pollIntervalMs = 5000, signal, onCursor } = options;
+      return (async function* () {
+        let next: FeedQuery = query;
+        while (signal?.aborted !== true) {
+          const page = await feed(next, signal === undefined ? {} : { signal });
+          yield* page.data;
+          onCursor?.(page.next_cursor);
+          next = { cursor: page.next_cursor, ...(query.limit === undefined ? {} : { limit: query.limit }) };
+          if (page.data.length === 0) await sleep(pollIntervalMs, signal).catch(() => undefined);
+        }
       })();
     },
 

@@ -38,6 +38,24 @@ export type ListEventsQuery = EventFilters & {
   cursor?: string;
 };
 
+/** `GET /v1/feed`: the first call's `from` (default: 24 h ago), or a page's `next_cursor`. */
+export interface FeedQuery {
+  /** Events per page, 1–1000 (the API's default: 100). */
+  limit?: number;
+  /** Where to continue: a page's `next_cursor` (never with `from`). */
+  cursor?: string;
+  /** First call only: the events received at or after this time. */
+  from?: string | Date;
+}
+
+/** How `events.follow` polls once caught up. */
+export interface FollowOptions {
+  /** Wait this long after an empty page before asking again (default 5 s). */
+  pollIntervalMs?: number;
+  /** Stops the iteration (also aborts a request or a wait in flight). */
+  signal?: AbortSignal;
+}
+
 export type CreateExportInput = Omit<z.input<typeof createExportSchema>, ListValued> & FilterConveniences;
 
 /** `GET /v1/integrity/digests`: digests whose interval ends in [from, to] (default: the last 24 h). */

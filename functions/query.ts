@@ -7,7 +7,7 @@
  * GET /v1/actions).
  */
 import { registeringEventStore } from '#shared/adapters/action-wiring.ts';
-import { feedSource } from '#shared/adapters/feed-source.ts';
+import { feedSource, feedWatermarkLagMs } from '#shared/adapters/feed-source.ts';
 import { cursorCodec, redactor } from '#shared/adapters/wiring.ts';
 import {
   createApiHandler,
@@ -20,7 +20,7 @@ import { getEvent, listEvents, recordAccess } from '#shared/usecases/events.ts';
 import { readFeed } from '#shared/usecases/feed.ts';
 
 const deps = { store: registeringEventStore(), redact: redactor(), now: () => Date.now() };
-const feed = feedSource();
+const feed = { feed: feedSource(), watermarkLagMs: feedWatermarkLagMs() };
 const READ: ReaderRequirement = { scopes: ['events:read'], permission: 'view' };
 
 export const handler = createApiHandler('query', {
@@ -46,7 +46,11 @@ export const handler = createApiHandler('query', {
   },
   'GET /v1/feed': async (request) => {
     const reader = requireKey(request, 'events:read');
-    const page = await readFeed({ feed, cursors: await cursorCodec(), now: deps.now }, reader, request.query);
+    const page = await readFeed(
+      { ...feed, cursors: await cursorCodec(), now: deps.now },
+      reader,
+      request.query,
+    );
     request.annotate({ returned: page.data.length });
     // Audited when a chain of cursors starts and then hourly, not on every poll (see readFeed).
     if (page.audit !== null)

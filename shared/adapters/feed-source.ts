@@ -4,6 +4,7 @@
  * shard-merging reader the digests and the stream replay use — and the stored documents by key.
  */
 import { ENV } from '../config/env.ts';
+import { FEED_WATERMARK_LAG_MS } from '../domain/feed.ts';
 import { sealSortKey } from '../domain/keys.ts';
 import type { FeedSource } from '../usecases/ports/feed.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
@@ -28,3 +29,15 @@ export const feedSourceOver = (seals: DynamoSealStore): FeedSource => ({
 
 export const feedSource = (): FeedSource =>
   feedSourceOver(new DynamoSealStore(dynamoDocumentClient(), requiredEnv(ENV.eventsTable)));
+
+/**
+ * The feed's watermark lag: the sealer's. The local runtime may shorten it for tests through the
+ * same variable as the sealer's and the exports' cut-off; AWS never sets it (INTEGRITY's applies).
+ */
+export const feedWatermarkLagMs = (env: NodeJS.ProcessEnv = process.env): number => {
+  const raw = env[ENV.sealWatermarkLagMs];
+  const value = Number(raw);
+  return raw !== undefined && raw !== '' && Number.isFinite(value) && value >= 0
+    ? value
+    : FEED_WATERMARK_LAG_MS;
+};

@@ -49,7 +49,8 @@ export interface FeedPosition {
 }
 
 /** The watermark at `nowMs` (ISO): every event received at or before it is already stored. */
-export const feedWatermark = (nowMs: number): string => new Date(nowMs - FEED_WATERMARK_LAG_MS).toISOString();
+export const feedWatermark = (nowMs: number, lagMs: number = FEED_WATERMARK_LAG_MS): string =>
+  new Date(nowMs - lagMs).toISOString();
 
 /** A seal key below every key of `receivedAt`'s millisecond: where a feed `from` that time starts. */
 export const feedStartKey = (fromIso: string): string =>

@@ -29,6 +29,8 @@ export interface FeedDeps {
   feed: FeedSource;
   cursors: CursorCodec;
   now: () => number;
+  /** How far behind now the feed stops (default FEED_WATERMARK_LAG_MS, the sealer's lag). */
+  watermarkLagMs?: number;
 }
 
 export interface FeedAnswer {
@@ -79,7 +81,7 @@ export const readFeed = async (
     audit = { feed: 'started', from };
   }
 
-  const watermark = feedWatermark(nowMs);
+  const watermark = feedWatermark(nowMs, deps.watermarkLagMs);
   const page = await deps.feed.after(reader.tenantId, reader.shards, after, watermark, query.limit);
   const lastRead = page.keys.at(-1);
   // A short page read everything up to the watermark: the next call starts past it, so a
