@@ -39,6 +39,11 @@ import { StreamConsumer } from './constructs/stream-consumer.ts';
 
 /** A queued export that has waited this long means the worker is failing or starved. */
 export const EXPORT_QUEUE_MAX_AGE = Duration.minutes(30);
+/**
+ * A delivery message older than this means the deliverer is failing or starved: retries are new
+ * messages delayed at most 15 minutes (SQS's limit), so a healthy queue never holds one this old.
+ */
+export const DELIVERY_QUEUE_MAX_AGE = Duration.minutes(20);
 
 export interface TrailkeeperStackProps extends StackProps, SenderOptions {
   /** E-mail address subscribed to the alarm topic (context `alarmEmail`). */
@@ -241,6 +246,11 @@ export class TrailkeeperStack extends Stack {
         },
       },
       workQueues: {
+        Deliveries: {
+          queue: this.deliveries.queue,
+          maxAge: DELIVERY_QUEUE_MAX_AGE,
+          description: `A stream delivery message has waited over ${DELIVERY_QUEUE_MAX_AGE.toMinutes()} minutes: the stream deliverer is failing, throttled or at its concurrency cap, and every stream's deliveries are late.`,
+        },
         ExportJobs: {
           queue: this.exports.queue,
           maxAge: EXPORT_QUEUE_MAX_AGE,

@@ -12,7 +12,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PRIVATE_DESTINATIONS_CONTEXT } from '#infra/constructs/deliveries.ts';
 import { DESTINATION_KEY_ACTIONS, OUTBOX_ACTIONS } from '#infra/constructs/delivery-access.ts';
-import { TrailkeeperStack } from '#infra/stack.ts';
+import { DELIVERY_QUEUE_MAX_AGE, TrailkeeperStack } from '#infra/stack.ts';
 import { ENV } from '#shared/config/env.ts';
 import { MANIFEST, theConsumerOf } from '#shared/config/manifest.ts';
 import { DELIVERY_QUEUE } from '#shared/config/storage.ts';
@@ -134,6 +134,29 @@ describe('delivery queue', () => {
       FunctionName: { Ref: logicalId(stack.functions[name].fn) },
       BatchSize: definition.queue.batchSize,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+});
+
+describe('alarms', () => {
+  it('alarm when a delivery message has waited longer than any retry delay, and on dead letters', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.deliveries.queue), 'QueueName'] } },
+      ],
+      Threshold: DELIVERY_QUEUE_MAX_AGE.toSeconds(),
+    });
+    expect(DELIVERY_QUEUE_MAX_AGE.toSeconds()).toBeGreaterThan(900);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack.deliveries.deadLetterQueue), 'QueueName'] },
+        },
+      ],
     });
   });
 });

@@ -1039,7 +1039,7 @@ describe('monitoring', () => {
     const securityMetrics = 3; // EventTampering, ArchiveQuarantined, IntegrityMismatch
     const iteratorAge = 2; // archiver, stream router
     const deadLetterQueues = 4 + scheduled.length; // archiver, stream router, export jobs, deliveries, one per schedule
-    const workQueues = 1; // export jobs
+    const workQueues = 2; // export jobs, deliveries
     const tableThrottles = 2; // events and control tables
     template.resourceCountIs(
       'AWS::CloudWatch::Alarm',
