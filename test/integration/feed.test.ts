@@ -31,8 +31,11 @@ const send = async (key: string, events: Record<string, unknown>[]) => {
   expect(res.status).toBe(201);
 };
 const feed = (key: string, query: string) => call('GET', `/v1/feed?${query}`, key);
-/** What a test ingested (the feed also carries the reader's own `audit_log.viewed` events). */
-const ingested = (data: FeedEvent[]) => data.filter((e) => e.action !== 'audit_log.viewed');
+/**
+ * What a test ingested (the feed also carries the service's own events: the key's creation, the
+ * reader's `audit_log.viewed`).
+ */
+const ingested = (data: FeedEvent[]) => data.filter((e) => e.action === 'document.shared');
 const ascending = (data: FeedEvent[]) =>
   data.every(
     (e, i) => i === 0 || `${data[i - 1]?.received_at}#${data[i - 1]?.id}` < `${e.received_at}#${e.id}`,
