@@ -250,6 +250,29 @@ describe('the contract, against the local stack', () => {
     await call('GET /v1/actions', 401, {});
   });
 
+  it('the polling feed', async () => {
+    const tenant = await createTenant();
+    const writeOnly = await createKey(tenant.id, ['events:write']);
+    const first = await call('GET /v1/feed', 200, {
+      token: tenant.key,
+      query: { from: new Date(Date.now() - 3_600_000).toISOString(), limit: '10' },
+    });
+    expect(typeof first.body.next_cursor).toBe('string');
+    await call('GET /v1/feed', 200, { token: tenant.key, query: { cursor: first.body.next_cursor } });
+
+    // Problems
+    await call('GET /v1/feed', 400, { token: tenant.key, query: { limit: '1001' } });
+    await call('GET /v1/feed', 400, {
+      token: tenant.key,
+      query: { cursor: first.body.next_cursor, from: '2026-12-07T00:00:00Z' },
+    });
+    const other = await createTenant();
+    await call('GET /v1/feed', 400, { token: other.key, query: { cursor: first.body.next_cursor } });
+    await call('GET /v1/feed', 403, { token: writeOnly.key });
+    await call('GET /v1/feed', 403, { token: operator() });
+    await call('GET /v1/feed', 401, {});
+  });
+
   it('integrity', async () => {
     const tenant = await createTenant();
     const stored = await call('POST /v1/events', 201, { token: tenant.key, body: event('sealed-later') });
@@ -369,6 +392,7 @@ describe('the contract, against the local stack', () => {
 
     await call('GET /v1/events', 200, { token: owner, query: { team_id: 't1,t2' } });
     await call('GET /v1/integrity/digests', 200, { token: owner });
+    await call('GET /v1/feed', 403, { token: owner }); // keys only
     const own = await call('GET /v1/events', 200, { token: teamAdmin });
     expect(own.body.data.map((e: { id: string }) => e.id)).toEqual(['team-1']);
     await call('GET /v1/events', 403, { token: teamAdmin, query: { team_id: 't2' } });
