@@ -30,7 +30,8 @@ beforeAll(async () => {
 const newEvents = (family: string, count: number) => {
   const batch = `${family}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   return Array.from({ length: count }, (_, i) => ({
-    id: `${batch}-${i}`,
+    // Zero-padded: events received in the same millisecond go in id order.
+    id: `${batch}-${String(i).padStart(3, '0')}`,
     action: `${family}.happened`,
     occurred_at: new Date(Date.now() - 1_000 + i).toISOString(),
     actor: { id: `u${i}`, type: 'user' as const, email: `u${i}@example.com` },
@@ -173,6 +174,43 @@ describe('webhook streams', () => {
     await expect.poll(async () => (await getStream(stream.id)).status, { timeout: 5_000 }).toBe('active');
     const health = await getStream(stream.id);
     expect(health.last_error).toMatch(/HTTP 500/);
+  });
+
+  it('loses nothing while a receiver is down: the backlog waits in the outbox and arrives in order after', async () => {
+    const r = await receiver();
+    r.respond(...Array.from({ length: 4 }, () => ({ status: 503, body: 'down for maintenance' })));
+    const stream = await createStream({
+      name: 'outage',
+      type: 'webhook',
+      url: `${r.url}/hook`,
+      filter: { action: 'out.*' },
+    });
+    const events = newEvents('out', 12);
+    await postEvents(events.slice(0, 3));
+    await within(r.waitForRequests(1), 20_000, 'first attempt');
+    await expect.poll(async () => (await getStream(stream.id)).status, { timeout: 5_000 }).toBe('failing');
+    // More events while the receiver is still down.
+    await postEvents(events.slice(3, 8));
+    await postEvents(events.slice(8));
+    const ids = events.map((e) => e.id);
+
+    // The first four requests were answered 503: only what came after them was accepted.
+    const accepted = await within(
+      (async () => {
+        for (let count = 5; ; count += 1) {
+          const seen = (await r.waitForRequests(count))
+            .slice(4)
+            .flatMap(webhookEvents)
+            .map((e) => e.id);
+          if (ids.every((id) => seen.includes(id))) return seen;
+        }
+      })(),
+      30_000,
+      'after the outage',
+    );
+    expect(accepted).toEqual(ids);
+    await expect.poll(async () => (await getStream(stream.id)).status, { timeout: 5_000 }).toBe('active');
+    expect((await getStream(stream.id)).lag_seconds).toBe(0);
   });
 
   it('waits at least what a 429 Retry-After asks for before trying again', async () => {
