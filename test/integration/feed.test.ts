@@ -5,7 +5,10 @@
  * its occurred_at; a caught-up cursor answers an empty page and keeps its place; cursors work only
  * for the tenant and the route that made them; the typed client follows the feed.
  */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
 import { shardOf } from '#shared/domain/keys.ts';
@@ -174,5 +177,29 @@ describe('GET /v1/feed', () => {
     }
 
     expect(got.sort()).toEqual(['c-1', 'c-2', 'c-3']);
+  });
+
+  it("runs the README's feed commands as printed: a first page, then the next from its cursor", async () => {
+    const tenant = await newTenant(SHARDS, ['events:write', 'events:read']);
+    const markdown = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = markdown.slice(markdown.indexOf('### Polling instead: `GET /v1/feed`'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const [firstCall, nextCall] = block.split('\n').filter((line) => line.startsWith('curl '));
+    expect(firstCall).toContain('from=');
+    expect(nextCall).toContain('cursor=$CURSOR');
+    const sh = async (command: string, env: Record<string, string> = {}) => {
+      const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', command], {
+        env: { ...process.env, URL: stack.url, KEY: tenant.key, ...env },
+      });
+      return JSON.parse(stdout);
+    };
+
+    const first = await sh(firstCall ?? '');
+    await send(tenant.key, [{ id: 'readme-1', action: 'document.shared', actor: { id: 'u1' } }]);
+    await pastWatermark();
+    const next = await sh(nextCall ?? '', { CURSOR: first.next_cursor });
+
+    expect(first).toMatchObject({ data: expect.any(Array), next_cursor: expect.any(String) });
+    expect(ingested(next.data).map((e: FeedEvent) => e.id)).toEqual(['readme-1']);
   });
 });
