@@ -456,6 +456,43 @@ describe('client pagination', () => {
     ]);
   });
 
+  it('follows the feed: from on the first call, then each next_cursor; waits only after an empty page; stops on abort', async () => {
+    const stop = new AbortController();
+    const { client, sent, waits } = scripted([
+      {
+        status: 200,
+        body: { data: [storedEvent('e1'), storedEvent('e2')], next_cursor: 'c1', watermark: 'w' },
+      },
+      { status: 200, body: { data: [], next_cursor: 'c2', watermark: 'w' } },
+      { status: 200, body: { data: [storedEvent('e3')], next_cursor: 'c3', watermark: 'w' } },
+    ]);
+    const cursors: string[] = [];
+
+    const got: string[] = [];
+    for await (const event of client.events.follow(
+      { from: new Date('2026-12-01T00:00:00Z'), limit: 2 },
+      { pollIntervalMs: 1000, signal: stop.signal, onCursor: (cursor) => cursors.push(cursor) },
+    )) {
+      got.push(event.id);
+      if (got.length === 3) stop.abort();
+    }
+
+    expect(got).toEqual(['e1', 'e2', 'e3']);
+    expect(sent.map((r) => Object.fromEntries(r.url.searchParams))).toEqual([
+      { from: '2026-12-01T00:00:00.000Z', limit: '2' },
+      { cursor: 'c1', limit: '2' },
+      { cursor: 'c2', limit: '2' },
+    ]);
+    expect(waits).toEqual([1000]);
+    expect(cursors).toEqual(['c1', 'c2', 'c3']); // each after its page's events were all taken
+  });
+
+  it('refuses a feed answer without a cursor', async () => {
+    const { client } = scripted([{ status: 200, body: { data: [], next_cursor: null } }]);
+
+    await expect(client.events.feed()).rejects.toThrow(/not a feed page/);
+  });
+
   it('follows digest pages by their next `from`', async () => {
     const { client, sent } = scripted([
       { status: 200, body: { data: [{ sequence: 1 }], next: '2026-12-01T00:05:00.001Z' } },
