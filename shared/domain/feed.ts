@@ -24,6 +24,11 @@ export const FEED_AUDIT_INTERVAL_MS = 3_600_000;
  */
 export const FEED_WATERMARK_LAG_MS = INTEGRITY.watermarkLagSeconds * 1000;
 
+/** Arrival time one read of a page walks at most (the index holds one partition per shard and hour). */
+export const FEED_SPAN_MS = 7 * 24 * 3_600_000;
+/** A page that found nothing reads further spans for at most this long (well within the route's 29 s). */
+export const FEED_TIME_BUDGET_MS = 5_000;
+
 /** Binds a cursor to the feed: an events-list cursor never opens here, nor the reverse. */
 export const FEED_FINGERPRINT = 'feed:v1';
 

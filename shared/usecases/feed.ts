@@ -12,17 +12,20 @@ import type { StoredEvent } from '../domain/event.ts';
 import {
   FEED_AUDIT_INTERVAL_MS,
   FEED_DEFAULT_LOOKBACK_MS,
+  FEED_SPAN_MS,
+  FEED_TIME_BUDGET_MS,
   feedCaughtUpKey,
   feedQuerySchema,
   feedStartKey,
   feedWatermark,
   fromCursorState,
+  receivedAtOfKey,
   toCursorState,
 } from '../domain/feed.ts';
 import { BadRequestError, ValidationError } from '../errors.ts';
 import type { KeyPrincipal } from './events.ts';
 import { parseInput } from './parse-input.ts';
-import type { FeedSource } from './ports/feed.ts';
+import type { FeedPage, FeedSource } from './ports/feed.ts';
 import { retentionFloor } from './read-window.ts';
 
 export interface FeedDeps {
@@ -41,6 +44,8 @@ export interface FeedAnswer {
   /** Set when this call must write `audit_log.viewed`: why, and the window it started from. */
   audit: { feed: 'started' | 'continued'; from?: string } | null;
 }
+
+const earlier = (a: string, b: string): string => (a < b ? a : b);
 
 export const readFeed = async (
   deps: FeedDeps,
@@ -82,16 +87,29 @@ export const readFeed = async (
   }
 
   const watermark = feedWatermark(nowMs, deps.watermarkLagMs);
-  const page = await deps.feed.after(reader.tenantId, reader.shards, after, watermark, query.limit);
-  const lastRead = page.keys.at(-1);
-  // A short page read everything up to the watermark: the next call starts past it, so a
-  // caught-up poller reads only what arrived since (never an empty stretch again).
-  const caughtUp = feedCaughtUpKey(watermark);
-  const reached = page.keys.length < query.limit ? caughtUp : (lastRead ?? after);
-  const next = reached > after ? reached : after;
+  // A cursor kept past the retention moves up to it: what lies below is expiring, and is not read.
+  if (floor !== '' && after < feedStartKey(floor)) after = feedStartKey(floor);
+  // The index is partitioned by the hour received: a page walks at most FEED_SPAN_MS of hours per
+  // read, and reads the next span only while it has found nothing and has time left, so a cursor
+  // far behind (an old `from`, a quiet tenant) costs a bounded request and always moves on.
+  let position = after;
+  let page: FeedPage = { keys: [], events: [] };
+  for (;;) {
+    const spanEnd = earlier(
+      watermark,
+      new Date(Date.parse(receivedAtOfKey(position)) + FEED_SPAN_MS).toISOString(),
+    );
+    page = await deps.feed.after(reader.tenantId, reader.shards, position, spanEnd, query.limit);
+    const lastRead = page.keys.at(-1);
+    // A short page read everything up to its span's end: the next read starts past it (so a
+    // caught-up poller reads only what arrived since, never an empty stretch again).
+    const reached = page.keys.length < query.limit ? feedCaughtUpKey(spanEnd) : (lastRead ?? position);
+    if (reached > position) position = reached;
+    if (page.keys.length > 0 || spanEnd === watermark || deps.now() - nowMs > FEED_TIME_BUDGET_MS) break;
+  }
   return {
     data: page.events.filter((event) => event.occurred_at >= floor),
-    next_cursor: deps.cursors.encode(reader.tenantId, toCursorState({ after: next, auditedAt })),
+    next_cursor: deps.cursors.encode(reader.tenantId, toCursorState({ after: position, auditedAt })),
     watermark,
     audit,
   };

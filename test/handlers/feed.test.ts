@@ -169,6 +169,40 @@ describe('GET /v1/feed handler', () => {
     expect(ids(page2)).toEqual(['evt_c1']);
   });
 
+  it('walks a quiet stretch a week at a time within one request, up to the next event', async () => {
+    const tenDaysAgo = receivedEvent('evt_a1', '2026-11-27T09:00:00.000Z');
+    serveTable([tenDaysAgo]);
+
+    const result = parse(await feed({ from: '2026-11-17T12:00:00Z' }));
+
+    expect(ids(result)).toEqual(['evt_a1']);
+    const highs = new Set(
+      ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':high']),
+    );
+    // The first week (nothing), then the second one, which holds the event.
+    expect([...highs]).toEqual(['2026-11-24T11:59:59.999Z#\uffff', '2026-12-01T11:59:59.999Z#\uffff']);
+  });
+
+  it('stops reading empty weeks when its time budget is spent, and its cursor has moved past them', async () => {
+    serveTable([receivedEvent('evt_a1', '2026-12-05T09:00:00.000Z')]);
+    // Each query takes 10 ms: a week of hours on both shards is 3.4 s, so the 5 s budget ends
+    // after two empty weeks.
+    ddb.on(QueryCommand).callsFake(() => {
+      vi.setSystemTime(Date.now() + 10);
+      return { Items: [] };
+    });
+
+    const stopped = parse(await feed({ from: '2026-11-01T00:00:00Z' }));
+    expect(stopped.data).toEqual([]);
+    ddb.resetHistory();
+    await feed({ cursor: stopped.next_cursor });
+
+    const lows = ddb
+      .commandCalls(QueryCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues?.[':low']);
+    expect(lows[0]).toBe('2026-11-14T23:59:59.999Z#\uffff');
+  });
+
   it('audits a followed chain again once an hour has passed', async () => {
     serveTable([first]);
     const started = parse(await feed({}));
