@@ -410,7 +410,7 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
       '',
       "The tenant's events in ascending `received_at` order, so a late-arriving event (an `occurred_at` in the past) is never skipped. Pass `next_cursor` as `cursor` for the next page; it is always present, because a feed never ends: an empty page means caught up, so ask again later with the same cursor. Each page stops at its `watermark` (now minus the longest time an ingest may still be writing an event, a few minutes), so a cursor never passes an event that is still being written.",
       '',
-      "The first call starts at `from` (default 24 hours ago; never older than the tenant's retention). For older windows, export, or replay them to a stream.",
+      "The first call starts at `from` (default 24 hours ago; never older than the tenant's retention). For older windows, export, or replay them to a stream. A page reads at most a week of arrivals at a time, and further weeks only while it has found nothing, for at most 5 seconds: after a long quiet stretch a page may rarely be empty before the feed is caught up, with a cursor that has moved past what it read.",
       '',
       'Audited without flooding the trail: a call without a cursor writes an `audit_log.viewed` event (`metadata.feed: "started"`), and a chain of cursors being followed writes one again at most once an hour (`"continued"`).',
     ].join('\n'),
