@@ -3,11 +3,20 @@
  * delivers its outbox under the stream's lease, `replay` copies a window of events into it
  * (shared/usecases/deliveries.ts). A failed delivery is never waited for here: the use case
  * records it and sends a delayed wake. Only a store error fails the message (SQS redelivers it;
- * the sweeper covers the rest). Logs ids, counts and outcomes, never events or secrets.
+ * the sweeper covers the rest). An `alert` message is one notification of a fired alert
+ * (shared/usecases/alerts.ts deliverAlertNotification). Logs ids, counts and outcomes, never
+ * events or secrets.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { parseDeliveryMessage } from '#shared/adapters/delivery-queue.ts';
+import {
+  alertBaseUrl,
+  alertEmailFrom,
+  alertMailer,
+  alertNotificationQueue,
+  alertStore,
+} from '#shared/adapters/alert-wiring.ts';
+import { parseAlertNotification, parseDeliveryMessage } from '#shared/adapters/delivery-queue.ts';
 import {
   deliveryQueue,
   destinationPoster,
@@ -18,8 +27,10 @@ import {
   streamRecords,
   streamStates,
 } from '#shared/adapters/delivery-wiring.ts';
+import { eventStore } from '#shared/adapters/wiring.ts';
 import { MANIFEST } from '#shared/config/manifest.ts';
 import { createTelemetry, lambdaHandler } from '#shared/observability/handler.ts';
+import { type AlertNotifyDeps, deliverAlertNotification } from '#shared/usecases/alerts.ts';
 import {
   DELIVERY_TIME_RESERVE_MS,
   type DelivererDeps,
@@ -51,9 +62,45 @@ const deps: DelivererDeps = {
   ...(backoffBaseMs === undefined ? {} : { backoffBaseMs }),
 };
 
+const alertDeps: AlertNotifyDeps = {
+  alerts: alertStore(),
+  store: eventStore(),
+  secrets: secretBoxFromEnv,
+  poster: deps.poster,
+  mailer: alertMailer(),
+  emailFrom: alertEmailFrom(),
+  queue: alertNotificationQueue(),
+  baseUrl: alertBaseUrl(),
+  now: () => Date.now(),
+  failed: () => metrics.addMetric(names.alertFailed, MetricUnit.Count, 1),
+  // The local backoff base (tests) shortens alert retries too; AWS never has it.
+  ...(backoffBaseMs === undefined ? {} : { retryBaseSeconds: Math.max(1, Math.round(backoffBaseMs / 1000)) }),
+};
+
 export const handler = lambdaHandler('streamDeliverer', telemetry, async (event, context) => {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
+    const notification = parseAlertNotification(record.body);
+    if (notification !== undefined) {
+      try {
+        const outcome = await deliverAlertNotification(notification, alertDeps);
+        logger.info('alert notification', {
+          tenant_id: notification.tenant_id,
+          alert_id: notification.alert_id,
+          target: notification.target,
+          attempt: notification.attempt,
+          outcome,
+        });
+      } catch (error) {
+        logger.warn('alert notification failed', {
+          tenant_id: notification.tenant_id,
+          alert_id: notification.alert_id,
+          error: error instanceof Error ? error.name : 'Error',
+        });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+      continue;
+    }
     const message = parseDeliveryMessage(record.body);
     if (message === undefined) {
       logger.error('dropping a malformed delivery message', { message_id: record.messageId });

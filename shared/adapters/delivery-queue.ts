@@ -6,7 +6,13 @@
  */
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_QUEUE_DELAY_SECONDS } from '../config/storage.ts';
-import type { DeliveryMessage, DeliveryMessageQueue } from '../usecases/ports/deliveries.ts';
+import type { AlertFire } from '../domain/alert-rules.ts';
+import type { AlertNotification } from '../usecases/ports/alerts.ts';
+import type {
+  DeliveryMessage,
+  DeliveryMessageQueue,
+  DeliveryQueueMessage,
+} from '../usecases/ports/deliveries.ts';
 import type { StreamRef } from '../usecases/ports/streams.ts';
 
 export class SqsDeliveryQueue implements DeliveryMessageQueue {
@@ -15,7 +21,7 @@ export class SqsDeliveryQueue implements DeliveryMessageQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async send(message: DeliveryMessage, delaySeconds = 0): Promise<void> {
+  async send(message: DeliveryQueueMessage, delaySeconds = 0): Promise<void> {
     const delay = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
     await this.sqs.send(
       new SendMessageCommand({
@@ -68,6 +74,31 @@ export const parseDeliveryMessage = (body: string): DeliveryMessage | undefined 
         ...(typeof value.cursor === 'string' ? { cursor: value.cursor } : {}),
       };
     return undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Parses an alert notification (its fire as the router or sweeper wrote it); undefined otherwise. */
+export const parseAlertNotification = (body: string): AlertNotification | undefined => {
+  try {
+    const value = JSON.parse(body) as Record<string, unknown>;
+    const fire = value.fire as Partial<AlertFire> | undefined;
+    if (
+      value.kind !== 'alert' ||
+      typeof value.tenant_id !== 'string' ||
+      typeof value.alert_id !== 'string' ||
+      typeof value.target !== 'number' ||
+      typeof value.fire_id !== 'string' ||
+      typeof value.fired_at !== 'string' ||
+      typeof value.attempt !== 'number' ||
+      typeof fire !== 'object' ||
+      fire === null ||
+      !Array.isArray(fire.events) ||
+      typeof fire.suppressed !== 'number'
+    )
+      return undefined;
+    return value as unknown as AlertNotification;
   } catch {
     return undefined;
   }

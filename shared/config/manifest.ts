@@ -340,6 +340,32 @@ const SPECS = {
   },
 
   /**
+   * The alerts API: a tenant's alert rules (match, threshold, absence, cooldown, targets). Seals
+   * Slack URLs and webhook signing secrets; checks URLs under the deployment's network policy.
+   * Every change writes its trailkeeper.alert.* event. Evaluation is the stream router's.
+   */
+  alerts: {
+    kind: 'http',
+    description: 'Trailkeeper alerts routes',
+    memoryMiB: 512,
+    timeoutSeconds: 10,
+    events: 'append',
+    // Alert items (TENANT#<t> / ALERT#<id>), the tenant (email domains, own trail); registers actions.
+    control: 'read-write',
+    secrets: [],
+    destinationKey: 'seal',
+    // Never posts; carries the network policy its URL checks follow.
+    destinations: true,
+    routes: [
+      { route: 'POST /v1/alerts' },
+      { route: 'GET /v1/alerts' },
+      { route: 'GET /v1/alerts/{id}' },
+      { route: 'PATCH /v1/alerts/{id}' },
+      { route: 'DELETE /v1/alerts/{id}' },
+    ],
+  },
+
+  /**
    * The console's page shell: the one HTML document of `/console/t/{tenant_id}/` (CloudFront and
    * the local gateway route every page path of a tenant's console here, infra/edge), carrying the
    * tenant's own Content-Security-Policy. Its scripts and styles are static assets (S3 behind
@@ -436,16 +462,18 @@ const SPECS = {
    */
   streamRouter: {
     kind: 'stream',
-    description: 'Trailkeeper stream router: events into the per-stream outbox',
+    description: 'Trailkeeper stream router: events into the per-stream outbox, alert evaluation',
     memoryMiB: 512,
     timeoutSeconds: 60,
-    events: 'none',
-    // Reads the tenant's stream configurations (Query TENANT#<t> begins_with STREAM#).
-    control: 'read',
+    // Writes trailkeeper.alert.triggered into the tenant's trail.
+    events: 'append',
+    // Reads stream and alert configurations; writes alert evaluation state (conditional updates).
+    control: 'read-write',
     secrets: [],
     outbox: 'write',
+    // Wakes streams; queues alert notifications.
     deliveryQueue: 'send',
-    metrics: { written: 'OutboxWritten' },
+    metrics: { written: 'OutboxWritten', fired: 'AlertsFired' },
     stream: {
       batchSize: 500,
       maxBatchingWindowSeconds: 1,
@@ -484,7 +512,10 @@ const SPECS = {
       disabled: 'StreamsDisabled',
       lag: 'DeliveryLagSeconds',
       written: 'OutboxWritten',
+      alertFailed: 'AlertNotificationsFailed',
     },
+    // Alert notifications by email.
+    sendsEmail: true,
     // Each message is one stream's turn; several streams are served by concurrent invocations.
     queue: { name: 'deliveries', batchSize: 1 },
   },
@@ -495,11 +526,13 @@ const SPECS = {
    */
   streamSweeper: {
     kind: 'schedule',
-    description: 'Trailkeeper stream sweeper: wakes streams with a waiting outbox',
+    description: 'Trailkeeper stream sweeper: wakes streams with a waiting outbox, checks absence alerts',
     memoryMiB: 256,
     timeoutSeconds: 60,
-    events: 'none',
-    control: 'read',
+    // Writes trailkeeper.alert.triggered for absence alerts and held-back matches.
+    events: 'append',
+    // Lists tenants and their alerts; writes alert evaluation state.
+    control: 'read-write',
     secrets: [],
     outbox: 'read',
     deliveryQueue: 'send',

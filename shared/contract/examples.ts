@@ -12,6 +12,8 @@ import { type ApiKeyRecord, presentKey, presentTenant, type TenantRecord } from 
 import type { StreamRecord } from '../usecases/ports/streams.ts';
 import { presentStream } from '../usecases/streams.ts';
 import type {
+  Alert,
+  AlertCreate,
   ApiKeyList,
   CreatedApiKey,
   CreatedStream,
@@ -604,3 +606,47 @@ export const rotatedSecret: RotatedStreamSecret = {
   secret: 'whsec_q5m1vZ0cN3x8yA2bH7kL4pR9sT6uW1eF0gJ3iO8dE5c=',
   previous_secret_valid_until: '2026-11-19T11:05:00.000Z',
 };
+
+// Alerts: the two examples of reference 002.
+
+export const createUnlistedKeyAlertInput = {
+  name: 'API key created by anyone but the platform team',
+  match: { action: 'api_key.created', actor_id_not: ['user_alice', 'user_bob'] },
+  notify: [{ email: 'security@example.com' }, { webhook_url: 'https://siem.example.com/hooks/alerts' }],
+  cooldown_minutes: 5,
+} satisfies AlertCreate;
+
+export const createImpersonationAlertInput = {
+  name: 'Super-admin impersonation outside business hours',
+  match: {
+    action: 'admin.impersonation.*',
+    impersonated: true,
+    outside_hours: {
+      tz: 'Europe/Berlin',
+      from: '08:00',
+      to: '18:00',
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    },
+  },
+  notify: [{ slack_url: 'https://hooks.slack.com/services/T000/B000/XXXXXXXX' }],
+} satisfies AlertCreate;
+
+export const createdAlert = {
+  id: 'alr_01jda3k4m5n6p7q8r9s0t1v2w3',
+  name: 'API key created by anyone but the platform team',
+  match: { action: 'api_key.created', actor_id_not: ['user_alice', 'user_bob'] },
+  threshold: null,
+  notify: [{ email: 'security@example.com' }, { webhook_url: 'https://siem.example.com/hooks/alerts' }],
+  cooldown_minutes: 5,
+  created_at: '2026-11-18T09:00:00.000Z',
+  updated_at: '2026-11-18T09:00:00.000Z',
+  last_fired_at: null,
+  suppressed: 0,
+  last_error: null,
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/EOIZ1N7qAY=',
+} satisfies Alert & { secret: string };
+
+const { secret: _alertSecret, ...alertView } = createdAlert;
+export const alertExample = alertView satisfies Alert;
+export const alertList = { data: [alertView] } satisfies { data: Alert[] };
+export const changeAlertInput = { cooldown_minutes: 60 };

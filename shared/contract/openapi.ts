@@ -73,6 +73,10 @@ export const buildOpenApiDocument = (options: { serverUrl?: string } = {}): Open
           description:
             "A tenant's events delivered to its SIEM as they arrive: signed webhooks, Splunk HEC, Datadog.",
         },
+        {
+          name: 'Alerts',
+          description: "Rules on a tenant's events that notify by email, Slack or a signed webhook.",
+        },
         { name: 'Tenants', description: 'Workspaces, their plans and settings (operator).' },
         { name: 'Keys', description: "A tenant's API keys." },
         {

@@ -17,7 +17,12 @@ import * as ex from './examples.ts';
 import {
   actionListSchema,
   actionsQuery,
+  alertIdParams,
+  alertListSchema,
+  alertSchema,
   apiKeyListSchema,
+  createAlertBody,
+  createdAlertSchema,
   createdKeySchema,
   createdStreamSchema,
   createExportBody,
@@ -59,6 +64,7 @@ import {
   streamTestSchema,
   tenantParams,
   tenantSchema,
+  updateAlertBody,
   updateStreamBody,
   updateTenantBody,
   validationProblemSchema,
@@ -964,6 +970,98 @@ export const OPERATIONS: Readonly<Record<RouteKey, ContractOperation>> = {
       }),
       '404': R.notFound,
       '409': R.conflict,
+      ...AUTHORIZED,
+    },
+  },
+
+  'POST /v1/alerts': {
+    operationId: 'createAlert',
+    tags: ['Alerts'],
+    summary: 'Create an alert rule',
+    description: [
+      STREAM_ACCESS,
+      '',
+      "A rule is evaluated on every new event within seconds (never on the service's own `trailkeeper.alert.*` events). On a fire it writes `trailkeeper.alert.triggered` (the rule, the matching event ids, what the cooldown held back) into the trail and notifies each target once per cooldown: an email, a Slack message, or a `webhook_url` POST signed like a stream delivery with the alert's `secret` (in this answer only). Writes a `trailkeeper.alert.created` event.",
+    ].join('\n'),
+    security: STREAM_ADMIN,
+    requestBody: {
+      required: true,
+      content: jsonBody(createAlertBody, {
+        unlisted: {
+          summary: 'An API key created by anyone but a known list',
+          value: ex.createUnlistedKeyAlertInput,
+        },
+        hours: { summary: 'Impersonation outside business hours', value: ex.createImpersonationAlertInput },
+      }),
+    },
+    responses: {
+      '201': ok('Created; evaluated from the next event on.', createdAlertSchema, {
+        created: { summary: 'With a webhook target and its secret', value: ex.createdAlert },
+      }),
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/alerts': {
+    operationId: 'listAlerts',
+    tags: ['Alerts'],
+    summary: "The tenant's alerts",
+    description: `${STREAM_ACCESS} Each with \`last_fired_at\`, what the cooldown holds back and the last notification error.`,
+    security: STREAM_ADMIN,
+    responses: {
+      '200': ok('Oldest first.', alertListSchema, { list: { summary: 'One alert', value: ex.alertList } }),
+      ...AUTHORIZED,
+    },
+  },
+
+  'GET /v1/alerts/{id}': {
+    operationId: 'getAlert',
+    tags: ['Alerts'],
+    summary: 'An alert',
+    description: `${STREAM_ACCESS} Never its Slack URL (its host only) or signing secret.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: alertIdParams },
+    responses: {
+      '200': ok('The alert.', alertSchema, { alert: { summary: 'An alert', value: ex.alertExample } }),
+      '404': R.notFound,
+      ...AUTHORIZED,
+    },
+  },
+
+  'PATCH /v1/alerts/{id}': {
+    operationId: 'updateAlert',
+    tags: ['Alerts'],
+    summary: 'Change an alert',
+    description: `${STREAM_ACCESS} Any field; \`match\` and \`notify\` replace the whole value. Its cooldown and counts carry on. Adding the first \`webhook_url\` target answers with a new signing \`secret\` (once). Writes a \`trailkeeper.alert.updated\` event with what changed.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: alertIdParams },
+    requestBody: {
+      required: true,
+      content: jsonBody(updateAlertBody, {
+        cooldown: { summary: 'A longer cooldown', value: ex.changeAlertInput },
+      }),
+    },
+    responses: {
+      '200': ok('The alert after the change.', createdAlertSchema, {
+        changed: { summary: 'Changed', value: { ...ex.alertExample, cooldown_minutes: 60 } },
+      }),
+      '404': R.notFound,
+      ...WITH_BODY,
+      ...AUTHORIZED,
+    },
+  },
+
+  'DELETE /v1/alerts/{id}': {
+    operationId: 'deleteAlert',
+    tags: ['Alerts'],
+    summary: 'Delete an alert',
+    description: `${STREAM_ACCESS} Writes a \`trailkeeper.alert.deleted\` event.`,
+    security: STREAM_ADMIN,
+    requestParams: { path: alertIdParams },
+    responses: {
+      '204': { description: 'Deleted.' },
+      '404': R.notFound,
       ...AUTHORIZED,
     },
   },

@@ -8,6 +8,7 @@
  * undocumented field fails the contract test.
  */
 import * as z from 'zod';
+import { makeAlertPatchSchema, makeAlertRuleSchema } from '../domain/alert-rules.ts';
 import { ACTION_PATTERN, batchInputSchema, eventInputSchema, MAX_BATCH } from '../domain/event.ts';
 import { createExportSchema } from '../domain/export.ts';
 import { CHOOSABLE_COLUMNS, EXPORT_FORMATS } from '../domain/export-format.ts';
@@ -681,6 +682,64 @@ export const rotatedSecretSchema = z
   .meta({ id: 'RotatedStreamSecret' });
 
 // ---------------------------------------------------------------------------------------------
+// Alerts
+
+export const alertIdSchema = ulidId('alr').meta({
+  description: 'Alert id: `alr_` and a lower-case ULID.',
+  example: 'alr_01jda3k4m5n6p7q8r9s0t1v2w3',
+});
+export const alertIdParams = z.object({ id: alertIdSchema });
+
+export const createAlertBody = makeAlertRuleSchema(STRICT_POLICY).meta({
+  id: 'AlertCreate',
+  description:
+    "`match.action` as the events filter takes it (exact, `prefix.*`, comma list) or an array; `actor_id` (one or a list) or `actor_id_not` (a list: anyone but them); `outside_hours` `{tz, from, to, days}` matches events whose `occurred_at` lies outside business hours in the IANA zone `tz` (days default mon–fri). `threshold` `{count, window_minutes}`: fire on `count` matches within the window; `absent_minutes`: fire when no match arrived for that long. `notify`: 1–10 of `{email}` (at one of the tenant's `email_domains`), `{slack_url}` (an incoming webhook; stored encrypted) or `{webhook_url}` (signed like a stream delivery). `slack_url`/`webhook_url` must be https to a public address. `cooldown_minutes` (default 5): each target is notified once per cooldown, with a count of what it held back.",
+});
+
+export const updateAlertBody = makeAlertPatchSchema(STRICT_POLICY).meta({
+  id: 'AlertUpdate',
+  description:
+    'Any field of the rule; `match` and `notify` replace the whole value; `absent_minutes: null` / `threshold: null` remove them. At least one field.',
+});
+
+const alertTargetView = z.union([
+  z.strictObject({ email: z.string() }),
+  z.strictObject({ slack_url: z.string().meta({ description: 'Its host only: the URL is a credential.' }) }),
+  z.strictObject({ webhook_url: z.string() }),
+]);
+
+export const alertSchema = z
+  .strictObject({
+    id: alertIdSchema,
+    name: z.string(),
+    match: z.looseObject({ action: z.string() }).meta({ description: 'As sent (`action` as a comma list).' }),
+    absent_minutes: z.int().optional(),
+    threshold: z.strictObject({ count: z.int(), window_minutes: z.int() }).nullable(),
+    notify: z.array(alertTargetView),
+    cooldown_minutes: z.int(),
+    created_at: timestampSchema,
+    updated_at: timestampSchema,
+    last_fired_at: timestampSchema.nullable(),
+    suppressed: z.int().min(0).meta({ description: 'Matches held back by the cooldown, not yet reported.' }),
+    last_error: z
+      .string()
+      .nullable()
+      .meta({ description: 'The latest notification that failed after its retries, ≤ 1 KiB.' }),
+  })
+  .meta({ id: 'Alert', description: 'An alert rule, never its Slack URL or signing secret.' });
+
+export const createdAlertSchema = alertSchema
+  .extend({ secret: webhookSecretSchema.optional() })
+  .meta({
+    id: 'CreatedAlert',
+    description: 'The alert; with a `webhook_url` target, its signing `secret` (once).',
+  });
+
+export const alertListSchema = z
+  .strictObject({ data: z.array(alertSchema) })
+  .meta({ id: 'AlertList', description: "The tenant's alerts, oldest first." });
+
+// ---------------------------------------------------------------------------------------------
 // Problems (RFC 9457)
 
 /** Every problem `type` the API answers with, by slug (`/problems/<slug>`). */
@@ -787,6 +846,8 @@ export type DigestPage = z.infer<typeof digestPageSchema>;
 export type InclusionProof = z.infer<typeof inclusionProofSchema>;
 export type Health = z.infer<typeof healthSchema>;
 export type ActionList = z.infer<typeof actionListSchema>;
+export type AlertCreate = z.input<typeof createAlertBody>;
+export type Alert = z.infer<typeof alertSchema>;
 export type StreamCreate = z.input<typeof createStreamBody>;
 export type StreamUpdate = z.input<typeof updateStreamBody>;
 export type StreamReplay = z.input<typeof replayStreamBody>;

@@ -138,6 +138,13 @@ export const STREAM_ENTITY = 'stream';
 /** The attributes that list a stream in the `streams` index. */
 export const streamListing = (): Record<string, string> => ({ [STREAM_LISTING_ATTRIBUTE]: STREAM_ENTITY });
 
+/** Sort-key prefix of a tenant's alert rules (their evaluation state lives on the same item). */
+export const ALERT_SK_PREFIX = 'ALERT#';
+
+/** An alert rule of a tenant (shared/adapters/alert-store.ts). */
+export const alertKey = (tenantId: string, alertId: string): ControlKey =>
+  key(tenantPartition(tenantId), `${ALERT_SK_PREFIX}${alertId}`);
+
 /** The `tenants` index's one partition: every tenant record carries it. */
 export const TENANT_ENTITY = 'tenant';
 

@@ -16,6 +16,7 @@ export const newSecret = (bytes = 32): string => randomBytes(bytes).toString('ba
 export const newExportId = (): string => `exp_${ulid().toLowerCase()}`;
 export const newRetentionJobId = (): string => `rtj_${ulid().toLowerCase()}`;
 export const newStreamId = (): string => `str_${ulid().toLowerCase()}`;
+export const newAlertId = (): string => `alr_${ulid().toLowerCase()}`;
 
 /** Prefix of the ids the service derives for its own events; the event schema refuses it from clients. */
 export const SERVICE_EVENT_ID_PREFIX = 'tk_';

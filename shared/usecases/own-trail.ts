@@ -30,6 +30,10 @@ export const ADMIN_ACTIONS = [
   'trailkeeper.stream.created',
   'trailkeeper.stream.updated',
   'trailkeeper.stream.deleted',
+  'trailkeeper.alert.created',
+  'trailkeeper.alert.updated',
+  'trailkeeper.alert.deleted',
+  'trailkeeper.alert.triggered',
 ] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 

@@ -112,6 +112,18 @@ const newStream = async (): Promise<string> => {
   return created.body.id as string;
 };
 
+/** An alert of the matrix tenant; its action is one nobody sends, so it never fires. */
+const ALERT_BODY = {
+  name: 'matrix',
+  match: { action: 'nobody.sends_this' },
+  notify: [{ webhook_url: 'https://siem.invalid/alert' }],
+};
+const newAlert = async (): Promise<string> => {
+  const created = await api('POST', '/v1/alerts', { token: tenant.key, body: ALERT_BODY });
+  if (created.status !== 201) throw new Error(`alert: ${created.status} ${JSON.stringify(created.body)}`);
+  return created.body.id as string;
+};
+
 /** Streams: an `admin` key, or an owner/admin person whose role may export (SPEC, "Streams and alerts"). */
 const streamAdmins = (status: number) => ({
   'key:admin': status,
@@ -279,6 +291,27 @@ const MATRIX: Record<RouteKey, Row> = {
   'POST /v1/streams/{id}/rotate-secret': {
     request: async () => ({ path: `/v1/streams/${await newStream()}/rotate-secret` }),
     expect: { default: 403, anonymous: 401, ...streamAdmins(201) },
+  },
+  // Alerts: the same access as streams.
+  'POST /v1/alerts': {
+    request: async () => ({ path: '/v1/alerts', body: ALERT_BODY }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(201) },
+  },
+  'GET /v1/alerts': {
+    request: async () => ({ path: '/v1/alerts' }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'GET /v1/alerts/{id}': {
+    request: async () => ({ path: `/v1/alerts/${await newAlert()}` }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'PATCH /v1/alerts/{id}': {
+    request: async () => ({ path: `/v1/alerts/${await newAlert()}`, body: { cooldown_minutes: 60 } }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(200) },
+  },
+  'DELETE /v1/alerts/{id}': {
+    request: async () => ({ path: `/v1/alerts/${await newAlert()}` }),
+    expect: { default: 403, anonymous: 401, ...streamAdmins(204) },
   },
 };
 

@@ -8,6 +8,7 @@
 import type { DeliveryState } from '../../domain/delivery-state.ts';
 import type { StoredEvent } from '../../domain/event.ts';
 import type { StreamStatus } from '../../domain/stream-input.ts';
+import type { AlertNotification } from './alerts.ts';
 import type { DeliveryQueue, StreamRef } from './streams.ts';
 
 /** One event waiting for one stream, in received_at order. */
@@ -42,10 +43,13 @@ export type DeliveryMessage =
       cursor?: string;
     } & StreamRef);
 
+/** A message on the delivery queue: a stream's turn, or one alert notification (./alerts.ts). */
+export type DeliveryQueueMessage = DeliveryMessage | AlertNotification;
+
 /** The delivery queue as the pipeline uses it: the streams API's port plus raw, delayed sends. */
 export interface DeliveryMessageQueue extends DeliveryQueue {
   /** Sends `message`, visible after `delaySeconds` (0–900). */
-  send(message: DeliveryMessage, delaySeconds?: number): Promise<void>;
+  send(message: DeliveryQueueMessage, delaySeconds?: number): Promise<void>;
 }
 
 /** A stream as the sweeper sees it in the sparse `streams` index. */
