@@ -59,6 +59,7 @@ const streamItem = (id: string, extra: Record<string, unknown> = {}) => ({
 beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('OUTBOX_TABLE', 'outbox-test');
+  vi.stubEnv('EVENTS_TABLE', 'events-test');
   vi.stubEnv('DELIVERY_QUEUE_URL', QUEUE_URL);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
@@ -81,6 +82,10 @@ describe('stream router handler', () => {
         streamItem('str_off', { status: 'disabled' }),
       ],
     });
+    // The tenant has no alert rules (test/handlers/alerts.test.ts has those).
+    ddb
+      .on(QueryCommand, { TableName: 'control-test', ExpressionAttributeValues: { ':prefix': 'ALERT#' } })
+      .resolves({ Items: [] });
     const login = stored('e1', 'auth.login');
     const created = stored('e2', 'key.created');
 

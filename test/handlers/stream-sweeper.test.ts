@@ -18,6 +18,7 @@ const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
   vi.stubEnv('OUTBOX_TABLE', 'outbox-test');
+  vi.stubEnv('EVENTS_TABLE', 'events-test');
   vi.stubEnv('DELIVERY_QUEUE_URL', QUEUE_URL);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
@@ -58,6 +59,8 @@ describe('stream sweeper handler', () => {
         },
       ],
     });
+    // No tenants listed: no alert is checked (test/handlers/alerts.test.ts has those).
+    ddb.on(QueryCommand, { TableName: 'control-test', IndexName: 'tenants' }).resolves({ Items: [] });
     ddb
       .on(QueryCommand, { TableName: 'outbox-test' })
       .callsFake((input) =>
@@ -68,7 +71,7 @@ describe('stream sweeper handler', () => {
 
     const result = await handler(scheduledEvent(), lambdaContext);
 
-    expect(result).toEqual({ woken: 2 });
+    expect(result).toEqual({ woken: 2, fired: 0 });
     expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'control-test',
       IndexName: 'streams',
@@ -80,7 +83,8 @@ describe('stream sweeper handler', () => {
       ddb
         .commandCalls(QueryCommand)
         .slice(1)
-        .map((call) => call.args[0].input),
+        .map((call) => call.args[0].input)
+        .filter((input) => input.TableName === 'outbox-test'),
     ).toEqual(
       ['str_a', 'str_empty', 'str_f'].map((id) => ({
         TableName: 'outbox-test',
