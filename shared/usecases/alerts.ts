@@ -131,7 +131,7 @@ const checkEmailDomains = (notify: readonly NotifyTarget[], tenant: TenantRecord
     'email' in target && !emailDomainAllowed(target.email, domains)
       ? [
           {
-            field: `notify.${i}.email`,
+            field: `notify[${i}].email`,
             message: `must be an address at one of the workspace's allowed email domains (${domains.join(', ')})`,
           },
         ]

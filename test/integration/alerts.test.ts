@@ -29,7 +29,12 @@ afterAll(async () => {
 
 let tenant: TestTenant;
 beforeAll(async () => {
-  tenant = await createTenant({ email_domains: ['example.com'] });
+  tenant = await createTenant();
+  const domains = await api('PATCH', `/v1/tenants/${tenant.id}`, {
+    token: tenant.key,
+    body: { email_domains: ['example.com'] },
+  });
+  expect(domains.status, JSON.stringify(domains.body)).toBe(200);
 });
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -129,8 +134,8 @@ describe('alerts API', () => {
       { match: { action: 'a.b', outside_hours: { tz: 'Mars/Olympus', from: '09:00', to: '17:00' } } },
       'match.outside_hours.tz',
     ],
-    [{ notify: [{ webhook_url: 'http://siem.example.com/alerts' }] }, 'notify.0.webhook_url'],
-    [{ notify: [{ email: 'someone@elsewhere.org' }] }, 'notify.0.email'],
+    [{ notify: [{ webhook_url: 'http://siem.example.com/alerts' }] }, 'notify[0].webhook_url'],
+    [{ notify: [{ email: 'someone@elsewhere.org' }] }, 'notify[0].email'],
     [{ match: { action: 'a.b', actor_id: ['x'], actor_id_not: ['y'] } }, 'match.actor_id_not'],
     [{ threshold: { count: 1, window_minutes: 5 } }, 'threshold.count'],
   ])('refuses %j naming %s', async (change, field) => {
