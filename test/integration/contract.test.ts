@@ -470,6 +470,49 @@ describe('the contract, against the local stack', () => {
     await call('POST /v1/streams/{id}/rotate-secret', 404, { params: { id }, token: tenant.key });
   });
 
+  it('alerts', async () => {
+    const tenant = await createTenant({ plan: 'pro' });
+    const reader = await createKey(tenant.id, ['events:read']);
+    const quiet = { action: 'nobody.sends_this' };
+    const created = await call('POST /v1/alerts', 201, {
+      token: tenant.key,
+      body: { name: 'SIEM alert', match: quiet, notify: [{ webhook_url: 'https://siem.invalid/alert' }] },
+    });
+    const id: string = created.body.id;
+    expect(created.body.secret).toMatch(/^whsec_/);
+    await call('GET /v1/alerts', 200, { token: tenant.key });
+    await call('GET /v1/alerts/{id}', 200, { params: { id }, token: tenant.key });
+    await call('PATCH /v1/alerts/{id}', 200, {
+      params: { id },
+      token: tenant.key,
+      body: { cooldown_minutes: 60 },
+    });
+
+    // Problems
+    await call('POST /v1/alerts', 400, {
+      token: tenant.key,
+      body: {
+        name: 'x',
+        match: { action: 'a.b', outside_hours: { tz: 'Nowhere/City', from: '09:00', to: '17:00' } },
+        notify: [{ email: 'a@example.com' }],
+      },
+    });
+    await call('POST /v1/alerts', 400, { token: tenant.key, rawBody: '{"name": ', headers: json });
+    await call('POST /v1/alerts', 403, {
+      token: reader.key,
+      body: { name: 'x', match: quiet, notify: [{ email: 'a@example.com' }] },
+    });
+    await call('POST /v1/alerts', 401, {
+      body: { name: 'x', match: quiet, notify: [{ email: 'a@example.com' }] },
+    });
+    await call('PATCH /v1/alerts/{id}', 400, { params: { id }, token: tenant.key, body: {} });
+    await call('GET /v1/alerts/{id}', 404, { params: { id }, token: (await createTenant()).key });
+    await call('GET /v1/alerts', 403, { token: reader.key });
+    await call('DELETE /v1/alerts/{id}', 204, { params: { id }, token: tenant.key });
+    await call('DELETE /v1/alerts/{id}', 404, { params: { id }, token: tenant.key });
+    await call('PATCH /v1/alerts/{id}', 404, { params: { id }, token: tenant.key, body: { name: 'y' } });
+  });
+
   it('a tenant over its request rate', async () => {
     const tenant = await createTenant({ rate_limit_rps: 1 });
     const replies = await Promise.all(
