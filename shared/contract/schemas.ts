@@ -728,12 +728,10 @@ export const alertSchema = z
   })
   .meta({ id: 'Alert', description: 'An alert rule, never its Slack URL or signing secret.' });
 
-export const createdAlertSchema = alertSchema
-  .extend({ secret: webhookSecretSchema.optional() })
-  .meta({
-    id: 'CreatedAlert',
-    description: 'The alert; with a `webhook_url` target, its signing `secret` (once).',
-  });
+export const createdAlertSchema = alertSchema.extend({ secret: webhookSecretSchema.optional() }).meta({
+  id: 'CreatedAlert',
+  description: 'The alert; with a `webhook_url` target, its signing `secret` (once).',
+});
 
 export const alertListSchema = z
   .strictObject({ data: z.array(alertSchema) })
