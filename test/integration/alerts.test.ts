@@ -271,7 +271,8 @@ describe('reference 002: a super-admin impersonation outside business hours', ()
     expect(body.text).toContain('Trailkeeper alert: Impersonation outside hours');
     expect(raw).toContain('&lt;!channel&gt; Customer');
     expect(raw).not.toContain('<!channel>');
-    expect(raw).toContain(`/console/t/${tenant.id}`);
+    // The console link points at this deployment (TRAILKEEPER_PUBLIC_URL; the local gateway here).
+    expect(raw).toContain(`${inject('baseUrl').replace(/\/+$/, '')}/console/t/${tenant.id}`);
 
     // A second one within the cooldown is held back.
     await postEvents([impersonation(`${family}-night2`, `${wednesday}T03:00:00.000Z`)]);
