@@ -16,6 +16,7 @@ import {
   alertNotificationQueue,
   alertStore,
 } from '#shared/adapters/alert-wiring.ts';
+import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { parseAlertNotification, parseDeliveryMessage } from '#shared/adapters/delivery-queue.ts';
 import {
   deliveryQueue,
@@ -64,6 +65,7 @@ const deps: DelivererDeps = {
 
 const alertDeps: AlertNotifyDeps = {
   alerts: alertStore(),
+  control: controlStore(),
   store: eventStore(),
   secrets: secretBoxFromEnv,
   poster: deps.poster,

@@ -482,6 +482,8 @@ export const sweepAlerts = async (deps: AlertSweepDeps): Promise<number> => {
 
 export interface AlertNotifyDeps {
   alerts: Pick<AlertStore, 'get' | 'update'>;
+  /** The tenant's allowed email domains, read again at send time (they may have narrowed). */
+  control: Pick<ControlStore, 'getTenant'>;
   store: Pick<EventStore, 'get'>;
   secrets: () => Promise<SecretBox>;
   poster: DestinationPoster;
@@ -507,6 +509,10 @@ const sendTo = async (
 ): Promise<string | undefined> => {
   const context = { tenantId: alert.tenant_id, baseUrl: deps.baseUrl };
   if ('email' in target) {
+    const tenant = await deps.control.getTenant(alert.tenant_id);
+    if (tenant === null) return 'the tenant no longer exists';
+    if (!emailDomainAllowed(target.email, tenant.email_domains ?? []))
+      return `not sent: ${target.email} is no longer at one of the tenant's allowed email domains`;
     const email = renderEmail(fired, context);
     await deps.mailer.send({
       from: deps.emailFrom,

@@ -13,6 +13,7 @@ import { buildStoredEvent, type StoredEvent } from '#shared/domain/event.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import type { TenantRecord } from '#shared/domain/tenant.ts';
 import {
+  type AlertNotifyDeps,
   type AlertSweepDeps,
   deliverAlertNotification,
   evaluateAlerts,
@@ -203,8 +204,9 @@ describe('deliverAlertNotification', () => {
       posts,
       queued,
       failed: () => failed,
-      deps: {
+      deps: <AlertNotifyDeps>{
         alerts,
+        control: { getTenant: async () => ({ ...tenant, email_domains: ['example.com'] }) },
         store,
         secrets: async () => box,
         poster: {
@@ -247,6 +249,23 @@ describe('deliverAlertNotification', () => {
     });
     expect(payload.events.map((e) => e.id)).toEqual(['e1']);
     expect(post.headers['webhook-id']).toBe(`msg_${ALERT}-0-0-0`);
+  });
+
+  it('sends no email to an address the tenant no longer allows, and says so on the alert', async () => {
+    const { deps, alerts } = notifyDeps(200);
+    await alerts.update(TENANT, ALERT, { notify: [{ email: 'someone@elsewhere.org' }] });
+    const sent: string[] = [];
+    deps.mailer = {
+      send: async (email: { to: string }) => {
+        sent.push(email.to);
+        return undefined;
+      },
+    };
+    expect(await deliverAlertNotification({ ...message, attempt: MAX_NOTIFY_ATTEMPTS - 1 }, deps)).toBe(
+      'failed',
+    );
+    expect(sent).toEqual([]);
+    expect((await alerts.get(TENANT, ALERT))?.last_error).toMatch(/no longer at one of the tenant's allowed/);
   });
 
   it('retries a failure by a delayed message, then records the last one on the alert', async () => {
