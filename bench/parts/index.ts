@@ -10,6 +10,7 @@ import { limitsPart } from './limits.ts';
 import { partitionsPart } from './partitions.ts';
 import { peoplePart } from './people.ts';
 import { readsPart } from './reads.ts';
+import { streamsPart } from './streams.ts';
 import { writesPart } from './writes.ts';
 
 export const PARTS: readonly BenchPart[] = [
@@ -24,4 +25,5 @@ export const PARTS: readonly BenchPart[] = [
   integrityPart,
   consolePart,
   bundlesPart,
+  streamsPart,
 ];
