@@ -161,8 +161,9 @@ const tenantWithStream = async (stack: LocalStack, url: string, name: string) =>
     name: 'bench',
     scopes: ['events:write', 'events:read', 'exports:write', 'admin'],
   });
-  const stream = await api(stack, 'POST', '/v1/streams', key.key, { name, type: 'webhook', url });
-  return { key: String(key.key), streamId: String(stream.id) };
+  const token = String(key.key);
+  const stream = await api(stack, 'POST', '/v1/streams', token, { name, type: 'webhook', url });
+  return { key: token, streamId: String(stream.id) };
 };
 
 /** `count` ~1 KB events with client ids `<prefix>-<n>`. */
