@@ -2,7 +2,10 @@
  * Stream deliveries survive DynamoDB crashes. Clients ingest events for a fixed time into a
  * tenant with a webhook stream while the suite SIGKILLs and restarts DynamoDB Local (the events
  * table, its change stream, the outbox and the streams' delivery state all live there), three
- * times during the load and once more while the backlog drains. Afterwards every acknowledged
+ * times during the load. The receiver takes a moment to answer, so kills land on deliveries in
+ * flight. The stream is paused for the last part of the load so a backlog builds up; once the
+ * load has ended it is resumed, and DynamoDB Local is killed again as soon as the first request
+ * of the drain reaches the receiver (before the deliverer can record it). Afterwards every acknowledged
  * event must have reached the receiver at least once (lost 0), every request must carry a valid
  * Standard Webhooks signature, and the duplicate rate (events delivered more than once, which
  * at-least-once allows) is printed. The stack runs with allowHttpLoopback (a plain-http receiver
@@ -28,10 +31,15 @@ import {
 } from './support.ts';
 
 const CLIENTS = 3;
-const LOAD_MS = 30_000;
+const LOAD_MS = 40_000;
 /** DynamoDB Local is killed at these offsets of the load, and once more when the load has ended. */
-const KILLS_DURING_LOAD_MS = [5_000, 14_000, 23_000];
-const LOAD_RETRY_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 4_000 };
+const KILLS_DURING_LOAD_MS = [6_000, 18_000, 30_000];
+/** The stream is paused from here to the end of the load (between the second and third kill). */
+const PAUSE_AT_MS = 25_000;
+/** Each delivery is answered after this long, so a kill can land while one is in flight. */
+const RECEIVER_DELAY_MS = 150;
+/** Patient enough to outlast most restarts (5–8 s on a busy machine); some requests still give up. */
+const LOAD_RETRY_POLICY: RetryPolicy = { maxAttempts: 10, baseDelayMs: 250, maxDelayMs: 4_000 };
 /** How long every acknowledged event may take to arrive once the last restart is over. */
 const DRAIN_MS = 180_000;
 const ACTIONS = ['rel.login', 'rel.viewed', 'rel.shared', 'rel.deleted'];
@@ -74,7 +82,7 @@ describe('stream deliveries through DynamoDB Local crashes', () => {
       scheduleEveryMs: { 'stream-sweeper': 1_000 },
     });
     http = createHttpClient(ts.stack.url, 32);
-    receiver = await startReceiver();
+    receiver = await startReceiver({ fallback: { status: 200, delayMs: RECEIVER_DELAY_MS } });
     tenant = await createTenant(http, { name: 'Streams' });
     const created = await http.send(
       jsonRequest('POST', '/v1/streams', tenant.key, {
@@ -105,11 +113,27 @@ describe('stream deliveries through DynamoDB Local crashes', () => {
       restarts += 1;
       timeline.push(`killed at ${killedAt} ms, answering at ${Date.now() - started} ms`);
     };
+    const at = (offset: number) =>
+      new Promise((resolve) => setTimeout(resolve, Math.max(0, started + offset - Date.now())));
+    const setStatus = async (status: 'paused' | 'active') => {
+      const outcome = await sendWithRetry(
+        http,
+        jsonRequest('PATCH', `/v1/streams/${streamId}`, tenant.key, { status }),
+        LOAD_RETRY_POLICY,
+      );
+      if (outcome.reply?.status !== 200)
+        throw new Error(`${status}: ${outcome.reply?.status} ${outcome.reply?.text.slice(0, 300)}`);
+      timeline.push(`${status} at ${Date.now() - started} ms`);
+    };
     const kill = async () => {
       for (const offset of KILLS_DURING_LOAD_MS) {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + offset - Date.now())));
+        await at(offset);
         await restart();
       }
+    };
+    const pause = async () => {
+      await at(PAUSE_AT_MS);
+      await setStatus('paused');
     };
     const runClient = async (client: number) => {
       let seq = 0;
@@ -127,8 +151,12 @@ describe('stream deliveries through DynamoDB Local crashes', () => {
       }
     };
 
-    await Promise.all([kill(), ...Array.from({ length: CLIENTS }, (_, c) => runClient(c))]);
-    // Once more while the router and the deliverer are working through the backlog.
+    await Promise.all([kill(), pause(), ...Array.from({ length: CLIENTS }, (_, c) => runClient(c))]);
+    // Once more as the backlog starts to drain: the first request of the drain is in flight.
+    const requestsBeforeResume = receiver.requests.length;
+    await setStatus('active');
+    await receiver.waitForRequests(requestsBeforeResume + 1);
+    timeline.push(`first request of the drain at ${Date.now() - started} ms`);
     await restart();
 
     expect(restarts).toBe(KILLS_DURING_LOAD_MS.length + 1);
@@ -181,7 +209,8 @@ describe('stream deliveries through DynamoDB Local crashes', () => {
       `(${timeline.join('; ')}); ${fmt(receiver.requests.length)} webhook requests carried ${fmt(delivered)} events, ` +
       `${fmt(distinct)} distinct (${fmt(unackedDelivered)} of them unacknowledged); lost ${lost.length}; ` +
       `duplicates ${fmt(delivered - distinct)} (${fmt(twice)} events more than once), duplicate rate ` +
-      `${(duplicateRate * 100).toFixed(2)} %; router retries ${router.stats().retries}; stream ${stream.json?.status}`;
+      `${(duplicateRate * 100).toFixed(2)} %; router retries ${router.stats().retries}; delivery wake messages dead-lettered ` +
+      `${ts.stack.queues.deliveries.deadLetters().length} (the sweeper wakes the stream instead); stream ${stream.json?.status}`;
 
     expect({ lostCount: lost.length, lost: lost.slice(0, 20), timeline }).toEqual({
       lostCount: 0,
