@@ -58,7 +58,9 @@ const exchange = async (code: string): Promise<string> => {
 };
 
 beforeAll(async () => {
-  tenant = await createTenant({ name: 'Matrix' });
+  // Every route × every caller, as fast as the stack answers: far past a `pro` tenant's 100
+  // requests/s, whose 429s would stand in for the statuses under test (limits.test.ts tests them).
+  tenant = await createTenant({ name: 'Matrix', rate_limit_rps: 10_000 });
   for (const scope of ['events:write', 'events:read', 'exports:write', 'admin'] as const)
     tokens.set(`key:${scope}`, (await createKey(tenant.id, [scope])).key);
   tokens.set('operator', operator());
