@@ -14,8 +14,8 @@ import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
 import { contentHash, presentEvent, type StoredEvent } from '../domain/event.ts';
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
 import { mergeNewestFirst } from '../domain/merge.ts';
-import { matchesConditions, type QueryPlan } from '../domain/query.ts';
-import type { AppendResult, EventStore, NewEvent, QueryPage } from '../usecases/ports/events.ts';
+import { matchesFilters, type QueryPlan } from '../domain/query.ts';
+import type { AppendResult, EventStore, NewEvent, ProbeResult, QueryPage } from '../usecases/ports/events.ts';
 
 type Item = Record<string, unknown>;
 
@@ -64,6 +64,9 @@ export const fromDocument = (canonical: Uint8Array, item: Item): StoredEvent => 
 
 export const fromItem = (item: Item): StoredEvent =>
   fromDocument(brotliDecompressSync(item.doc as Uint8Array), item);
+
+/** What AWS bills a Query that reads nothing or little (eventually consistent). */
+const MIN_QUERY_UNITS = 0.5;
 
 const notExpired = (item: Item, nowMs: number): boolean =>
   typeof item.expires_at !== 'number' || item.expires_at * 1000 > nowMs;
@@ -160,19 +163,23 @@ export class DynamoEventStore implements EventStore {
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
-      // Conditions run here rather than as a FilterExpression: DynamoDB bills what the key
-      // condition reads either way, and the index carries only the document.
+      const units = out.ConsumedCapacity?.CapacityUnits ?? 0;
+      readUnits += units;
+      // Filters run here rather than as a FilterExpression: DynamoDB bills what the key
+      // condition reads either way, and the index carries only the document. Every filter and
+      // the team scope are evaluated on every event, whichever path read it.
       const raw = out.Items ?? [];
       const items = raw
         .filter((item) => notExpired(item, nowMs))
         .map((item) => ({ sortKey: String(item[EVENT_SORT_KEY]), event: fromItem(item) }))
-        .filter((entry) => matchesConditions(entry.event, plan.conditions));
+        .filter((entry) => matchesFilters(entry.event, plan.filters, plan.scope));
       const last = raw.at(-1);
       return {
         items,
         next: out.LastEvaluatedKey,
         scanned: raw.length,
+        // AWS bills every Query at least half a unit (DynamoDB Local reports 0 for an empty one).
+        cost: Math.max(MIN_QUERY_UNITS, units),
         ...(last === undefined ? {} : { lastKey: String(last[EVENT_SORT_KEY]) }),
       };
     };
@@ -182,13 +189,41 @@ export class DynamoEventStore implements EventStore {
       (entry) => entry.sortKey,
       limit,
       before,
-      plan.scanBudget,
+      plan.readBudget,
     );
     return {
       events: merged.items.map((entry) => entry.event),
       more: merged.more,
       readUnits,
       ...(merged.scannedUntil === undefined ? {} : { scannedUntil: merged.scannedUntil }),
+    };
+  }
+  /**
+   * Reads up to `limit` items of one partition, newest first, at or below `high` and within the
+   * window: how densely the partition holds events there (the planner's estimate). Only the sort
+   * key is projected, but DynamoDB bills the items read all the same.
+   */
+  async probe(source: QuerySource, from: string, high: string, limit: number): Promise<ProbeResult> {
+    const index = EVENTS_TABLE.indexes[source.index];
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+        ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
+        ExpressionAttributeValues: { ':pk': source.partitionKey, ':low': from, ':high': high },
+        ProjectionExpression: '#sk',
+        ScanIndexForward: false,
+        Limit: limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const items = out.Items ?? [];
+    const last = items.at(-1);
+    return {
+      count: items.length,
+      ...(last === undefined ? {} : { lastKey: String(last[EVENT_SORT_KEY]) }),
+      readUnits: out.ConsumedCapacity?.CapacityUnits ?? 0,
     };
   }
 }

@@ -52,9 +52,14 @@ const eventIndex = (name: string, partitionKey: string): IndexDefinition => ({
 
 /**
  * Events: one item per event, keyed by `<tenant>#<event id>` (idempotent conditional put,
- * direct lookup by id). Every list filter is served by one of the GSIs below; all of them sort
- * by occurred_at then id, and all partition keys are sharded per tenant (see keys.ts).
- * Attribute names of the index keys are the access-pattern names, so a query reads as its intent.
+ * direct lookup by id). Every list filter is served by one of the GSIs below or by a plan over
+ * them (shared/domain/query.ts); all of them sort by occurred_at then id, and all partition keys
+ * are sharded per tenant (see keys.ts). Each GSI an event lands in costs a write unit, so there
+ * are few: one per high-cardinality id (actor, target, team), one for the event's *kind* — its
+ * low-cardinality fields together (action, area, method, target type, status, actor type; see
+ * kinds.ts) — and a sparse one for the rare impersonated events. Filters on a kind field fan out
+ * over the kinds the tenant's registry names (shared/usecases/ports/kinds.ts); an actor email
+ * resolves to actor ids through the same registry.
  */
 export const EVENTS_TABLE = {
   id: 'Events',
@@ -66,16 +71,9 @@ export const EVENTS_TABLE = {
   indexes: {
     byTenantTime: eventIndex('byTenantTime', 'time_pk'),
     byActor: eventIndex('byActor', 'actor_pk'),
-    byActorEmail: eventIndex('byActorEmail', 'actor_email_pk'),
-    byAction: eventIndex('byAction', 'action_pk'),
-    byActionCategory: eventIndex('byActionCategory', 'action_category_pk'),
     byTarget: eventIndex('byTarget', 'target_pk'),
-    byTargetType: eventIndex('byTargetType', 'target_type_pk'),
-    byActionGroup: eventIndex('byActionGroup', 'action_group_pk'),
     byTeam: eventIndex('byTeam', 'team_pk'),
-    byArea: eventIndex('byArea', 'area_pk'),
-    byMethod: eventIndex('byMethod', 'method_pk'),
-    byStatus: eventIndex('byStatus', 'status_pk'),
+    byKind: eventIndex('byKind', 'kind_pk'),
     byImpersonated: eventIndex('byImpersonated', 'impersonated_pk'),
     /**
      * Not a filter: the sealer's view. Partition `<tenant>#<shard>#<UTC hour received>`, sorted

@@ -96,10 +96,21 @@ const FILTER_DOCS = {
       "Actions to leave out, in the same forms as `action` (exact, prefix, comma-separated list of at most 20); with `action`, the events of `action` that are not excluded. The console hides the log's own reads with `audit_log.*`.",
     example: 'audit_log.*',
   },
-  actor_id: { description: "The actor's id.", example: 'user_42' },
+  actor_id: {
+    description: "The actor's id, or a comma-separated list of up to 50 (events of any of them).",
+    example: 'user_42,user_43',
+  },
   actor_email: { description: "The actor's email, case-insensitive.", example: 'ada@example.com' },
   target_id: { description: "The target's id (alone or with `target_type`).", example: 'user_7' },
-  target_type: { description: "The target's type.", example: 'member' },
+  target_type: {
+    description: "The target's type, or a comma-separated list of up to 50.",
+    example: 'member,invitation',
+  },
+  actor_type: {
+    description:
+      "The actor's type: `user`, `api_key`, `service`, `system` or `support` (a super admin of the vendor), or a comma-separated list of them. Events whose actor has no type match none.",
+    example: 'api_key,service',
+  },
   team_id: {
     description:
       "The team the event belongs to: one team, or a comma-separated list of up to 50 (events of any of them). A team admin's viewer session may name only their own teams (any other is a 403); without it, they read all of their teams.",

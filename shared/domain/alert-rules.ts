@@ -4,8 +4,9 @@
  * machine that turns matches into fires (threshold within a window, cooldown with a count of what
  * it held back, absence of matches). Pure: no I/O, the clock is passed in.
  *
- * Matching reuses the event filters' own conditions (query.ts), so `action`, `actor_id`,
- * `target_type`… mean the same thing in a rule as in `GET /v1/events`.
+ * Matching uses the event filters' action syntax (query.ts actionMatches) and compares the same
+ * fields, so `action`, `actor_id`, `target_type`… mean the same thing in a rule as in
+ * `GET /v1/events`.
  *
  * `outside_hours` {tz, from, to, days}: business hours are the local wall-clock minutes
  * [from, to) of each of `days`, in the IANA zone `tz`, read at the event's `occurred_at`. The
@@ -18,7 +19,7 @@
 import * as z from 'zod';
 import { ACTOR_TYPES, type StoredEvent } from './event.ts';
 import { checkDestinationUrl, type NetworkPolicy, STRICT_POLICY } from './network-policy.ts';
-import { type Condition, eventFiltersSchema, matchesConditions } from './query.ts';
+import { actionMatches, eventFiltersSchema } from './query.ts';
 
 /** The service's own alert events; no rule ever matches them (an alert must not feed itself). */
 export const OWN_ALERT_ACTION_PREFIX = 'trailkeeper.alert.';
@@ -322,34 +323,24 @@ export const isOutsideHours = (hours: OutsideHours, instant: string | number): b
   return minute < minutesOf(hours.from) || minute >= minutesOf(hours.to);
 };
 
-/** The rule's filters as the event filters' conditions (one meaning for "filter by X"). */
-const conditionsOf = (match: AlertMatch): Condition[] => {
-  const conditions: Condition[] = [
-    {
-      kind: 'action',
-      anyOf: match.action.filter((a) => !a.endsWith('.*')),
-      prefixes: match.action.filter((a) => a.endsWith('.*')).map((a) => a.slice(0, -1)),
-    },
-  ];
-  if (match.actor_id !== undefined)
-    conditions.push({ kind: 'keyIn', index: 'byActor', anyOf: match.actor_id });
-  const keyed = [
-    ['byTargetType', match.target_type],
-    ['byTarget', match.target_id],
-    ['byTeam', match.team_id],
-    ['byStatus', match.status === undefined ? undefined : String(match.status)],
-  ] as const;
-  for (const [index, value] of keyed) if (value !== undefined) conditions.push({ kind: 'key', index, value });
-  if (match.impersonated !== undefined)
-    conditions.push({ kind: 'key', index: 'byImpersonated', value: match.impersonated ? 'true' : undefined });
-  return conditions;
-};
+/**
+ * The rule's filters, meaning what the event filters mean (query.ts: the same action syntax, the
+ * status as text), compared value by value (a rule's ids are values, never comma lists).
+ */
+const matchesRuleFilters = (match: AlertMatch, event: StoredEvent): boolean =>
+  actionMatches(event.action, match.action) &&
+  (match.actor_id === undefined || match.actor_id.includes(event.actor.id)) &&
+  (match.target_type === undefined || event.target?.type === match.target_type) &&
+  (match.target_id === undefined || event.target?.id === match.target_id) &&
+  (match.team_id === undefined || event.team_id === match.team_id) &&
+  (match.status === undefined || (event.status !== undefined && String(event.status) === String(match.status))) &&
+  (match.impersonated === undefined || (event.impersonated === true) === match.impersonated);
 
 /** Does `event` match `rule`? Never for the service's own `trailkeeper.alert.*` events. */
 export const matches = (rule: Pick<AlertRule, 'match'>, event: StoredEvent): boolean => {
   if (event.action.startsWith(OWN_ALERT_ACTION_PREFIX)) return false;
   const { match } = rule;
-  if (!matchesConditions(event, conditionsOf(match))) return false;
+  if (!matchesRuleFilters(match, event)) return false;
   if (match.actor_id_not?.includes(event.actor.id)) return false;
   if (match.actor_type !== undefined && event.actor.type !== match.actor_type) return false;
   if (match.outside_hours !== undefined && !isOutsideHours(match.outside_hours, event.occurred_at))

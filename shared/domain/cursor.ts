@@ -16,6 +16,8 @@ export interface CursorState {
   to: string;
   /** filtersFingerprint() of the query that produced the cursor. */
   filters: string;
+  /** The access path the planner chose on the first page (later pages read the same way). */
+  path?: string;
 }
 
 const stateSchema = z.strictObject({
@@ -24,6 +26,7 @@ const stateSchema = z.strictObject({
   f: z.string(),
   t: z.string(),
   q: z.string(),
+  w: z.string().max(32).optional(),
 });
 
 const IV_BYTES = 12;
@@ -45,7 +48,14 @@ export class CursorCodec {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(tenantId, 'utf8'));
-    const plain = JSON.stringify({ v: 1, p: state.position, f: state.from, t: state.to, q: state.filters });
+    const plain = JSON.stringify({
+      v: 1,
+      p: state.position,
+      f: state.from,
+      t: state.to,
+      q: state.filters,
+      ...(state.path === undefined ? {} : { w: state.path }),
+    });
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
   }
@@ -77,7 +87,13 @@ const open = (key: Buffer, tenantId: string, raw: Buffer): CursorState | null =>
     ]);
     const parsed = stateSchema.safeParse(JSON.parse(plain.toString('utf8')));
     if (!parsed.success) return null;
-    return { position: parsed.data.p, from: parsed.data.f, to: parsed.data.t, filters: parsed.data.q };
+    return {
+      position: parsed.data.p,
+      from: parsed.data.f,
+      to: parsed.data.t,
+      filters: parsed.data.q,
+      ...(parsed.data.w === undefined ? {} : { path: parsed.data.w }),
+    };
   } catch {
     return null;
   }

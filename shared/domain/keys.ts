@@ -6,6 +6,7 @@
  */
 import { EVENT_SORT_KEY, EVENTS_TABLE, type EventIndexName, SEAL_SORT_KEY } from '../config/tables.ts';
 import type { StoredEvent } from './event.ts';
+import { kindId, kindOf } from './kinds.ts';
 
 /** Upper bound of shards per tenant; a tenant's shard count may grow, never shrink. */
 export const MAX_SHARDS = 64;
@@ -14,16 +15,9 @@ export const MAX_SHARDS = 64;
 export const ACCESS_PATTERNS: Readonly<Record<EventIndexName, (e: StoredEvent) => string | undefined>> = {
   byTenantTime: () => '',
   byActor: (e) => e.actor.id,
-  byActorEmail: (e) => e.actor.email?.toLowerCase(),
-  byAction: (e) => e.action,
-  byActionCategory: (e) => actionCategory(e.action),
-  byActionGroup: (e) => actionGroup(e.action),
   byTarget: (e) => e.target?.id,
-  byTargetType: (e) => e.target?.type,
   byTeam: (e) => e.team_id,
-  byArea: (e) => e.area,
-  byMethod: (e) => e.method,
-  byStatus: (e) => (e.status === undefined ? undefined : String(e.status)),
+  byKind: (e) => kindId(kindOf(e)),
   // Sparse: only impersonated events are indexed, the rare ones worth finding fast.
   byImpersonated: (e) => (e.impersonated ? 'true' : undefined),
   // The sealer's: by the UTC hour the event was received (sorted by seal_sk, see sealSortKey).
@@ -35,18 +29,6 @@ export const sealHour = (iso: string): string => iso.slice(0, 13);
 
 /** `<received_at>#<id>`: the seal index's order, which is also a digest's leaf order. */
 export const sealSortKey = (receivedAt: string, eventId: string): string => `${receivedAt}#${eventId}`;
-
-/** First segment of an action: `secret` for `secret.key.rotated`; serves `secret.*`. */
-export const actionCategory = (action: string): string => action.split('.', 1)[0] ?? action;
-
-/**
- * First two segments of an action of three or more: `secret.key` for `secret.key.rotated`;
- * serves `secret.key.*` (a two-segment action has no group: no prefix of that depth matches it).
- */
-export const actionGroup = (action: string): string | undefined => {
-  const segments = action.split('.');
-  return segments.length >= 3 ? `${segments[0]}.${segments[1]}` : undefined;
-};
 
 /** FNV-1a 32-bit: stable, fast, well spread for short ids. */
 export const fnv1a = (value: string): number => {
@@ -72,9 +54,6 @@ export const occurredAtOfSortKey = (sortKey: string): string => sortKey.slice(0,
 export const partitionValue = (tenantId: string, shard: number, value: string): string =>
   value === '' ? `${tenantId}#${shard}` : `${tenantId}#${shard}#${value}`;
 
-/** Normalises a filter value the way it was indexed (emails are case-insensitive). */
-export const normaliseKeyValue = (index: EventIndexName, value: string): string =>
-  index === 'byActorEmail' ? value.toLowerCase() : value;
 
 /** All key attributes of an event item: the table key, the shared sort key and one pk per index that applies. */
 export const eventKeys = (event: StoredEvent, shards: number): Record<string, string> => {
@@ -110,7 +89,7 @@ export const sourcesFor = (
 ): QuerySource[] =>
   Array.from({ length: Math.max(1, shards) }, (_, shard) => ({
     index,
-    partitionKey: partitionValue(tenantId, shard, normaliseKeyValue(index, value)),
+    partitionKey: partitionValue(tenantId, shard, value),
   }));
 
 /** Sort-key bounds for a time window [fromIso, toIso], inclusive; `$` sorts after `#`. */

@@ -13,11 +13,12 @@ export interface SourcePage<T> {
   next: Record<string, unknown> | undefined;
   /**
    * How many items the source read for this page, and the sort key of the last one, before any
-   * were discarded (conditions): what the work budget counts, and how far back the source has
-   * been searched. Sources that omit them are not budgeted.
+   * were discarded (conditions): how far back the source has been searched.
    */
   scanned?: number;
   lastKey?: string;
+  /** What the read cost (read units): what the work budget counts. Sources that omit it are not budgeted. */
+  cost?: number;
 }
 
 export type FetchPage<S, T> = (
@@ -56,8 +57,8 @@ const MAX_FETCH = 1000;
  * Returns up to `limit` items in descending `sortKey` order, skipping duplicates (the same item
  * reachable through two sources) and anything whose sort key is not below `before`.
  *
- * `budget` bounds the work: once the sources have read that many items (counted before
- * conditions discard any), the merge stops reading and returns what it can prove complete — the
+ * `budget` bounds the work: once the sources' reads have cost that much (read units, counted
+ * before conditions discard any item), the merge stops reading and returns what it can prove complete — the
  * items down to the point every live source has been searched to (`scannedUntil`) — even fewer
  * than `limit`, even none. Every source reads at least once per round, so each call progresses.
  */
@@ -77,8 +78,15 @@ export const mergeNewestFirst = async <S, T>(
     taken: 0,
     floor: undefined,
   }));
-  let scanned = 0;
-  const spent = () => scanned >= budget;
+  let spentUnits = 0;
+  let itemsRead = 0;
+  const spent = () => spentUnits >= budget;
+  /** The most items one more fetch of one of `sources` sources may ask for within what is left of the budget. */
+  const affordable = (sources: number): number => {
+    if (!Number.isFinite(budget) || itemsRead === 0 || spentUnits === 0) return MAX_FETCH;
+    const perItem = spentUnits / itemsRead;
+    return Math.max(MIN_FETCH, Math.floor((budget - spentUnits) / perItem / Math.max(1, sources)));
+  };
   /** A source may stop at the budget once it says how far it has read, below where it started. */
   const positioned = (s: SourceState<S, T>) =>
     s.floor !== undefined && (before === undefined || s.floor < before);
@@ -98,12 +106,14 @@ export const mergeNewestFirst = async <S, T>(
         // far, smoothed), +1 so a source holding exactly that reports its end in the same trip.
         const share = (s.taken + 1) / (takenTotal + liveCount);
         let size = Math.min(MAX_FETCH, Math.max(MIN_FETCH, Math.ceil(remaining * share) + 1));
-        // Keep reading while conditions discard a whole page, reading further each round trip.
+        // Keep reading while conditions discard a whole page, reading further each round trip
+        // (never more than the budget has left, shared among the sources still reading).
         do {
-          const page = await fetch(s.source, s.next, size);
+          const page = await fetch(s.source, s.next, Math.min(size, affordable(empty.length)));
           s.started = true;
           s.next = page.next;
-          scanned += page.scanned ?? 0;
+          spentUnits += page.cost ?? 0;
+          itemsRead += page.scanned ?? page.items.length;
           if (page.lastKey !== undefined) s.floor = page.lastKey;
           s.buffer.push(...page.items.filter((item) => before === undefined || sortKey(item) < before));
           size = Math.min(MAX_FETCH, size * 2);

@@ -1,17 +1,19 @@
 /**
- * Event list queries: the filter schema of `GET /v1/events` (also reused by exports) and the
- * planner that picks the index serving a filter set. The most selective filter present becomes
- * the key condition; the others become conditions evaluated on top of that index. A team admin's
- * team scope is part of the key condition itself: their reads go through the `byTeam` partitions
- * of their teams only (merged newest-first), so no filter, cursor or id can reach another event.
- * Pure.
+ * Event list queries: the filter schema of `GET /v1/events` (also reused by exports), what a
+ * filter set means for one event (matchesFilters: the single definition, evaluated on every event
+ * read, whatever index read it), and the pure half of the planner: which access paths could serve
+ * a filter set (candidatePaths) and which of them reads least (choosePath), from estimates the
+ * use case gathers (shared/usecases/plan-events.ts). A team admin's team scope is a filter like
+ * any other — always evaluated on every event — so no index, cursor or id can return an event
+ * outside it. Pure.
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import type { EventIndexName } from '../config/tables.ts';
-import { ACTION_PATTERN, type StoredEvent } from './event.ts';
-import { ACCESS_PATTERNS, normaliseKeyValue, type QuerySource, sourcesFor } from './keys.ts';
+import { ACTION_PATTERN, ACTOR_TYPES, type StoredEvent } from './event.ts';
+import type { EventKind } from './kinds.ts';
+import type { QuerySource } from './keys.ts';
 import type { TeamScope } from './people.ts';
 
 export const DEFAULT_WINDOW_DAYS = 30;
@@ -19,6 +21,8 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 /** Entries of a `team_id` list (as many as a team admin's session may hold). */
 export const MAX_TEAM_FILTER = 50;
+/** Entries of an `actor_id` or `target_type` list. */
+export const MAX_LIST_FILTER = 50;
 
 const PREFIX_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.\*$/;
 
@@ -46,40 +50,57 @@ const actionList = z
   );
 
 /**
- * `team_id`: one team or a comma-separated list (≤ MAX_TEAM_FILTER). Kept as the string sent (the
- * export record and its contract show it so); teamIdsOf() splits it.
+ * A comma-separated list of values (≤ `entries`), kept as the string sent (the export record and
+ * its contract show it so); listOf() splits it.
  */
-const teamList = z
+const valueList = (entries: number, max: number, noun: string) =>
+  z
+    .string()
+    .max(entries * (max + 1))
+    .superRefine((raw, ctx) => {
+      const values = raw.split(',').map((t) => t.trim());
+      if (values.length > entries) ctx.addIssue({ code: 'custom', message: `at most ${entries} ${noun}s` });
+      else if (values.some((t) => t.length > max || !FILTER_VALUE.test(t)))
+        ctx.addIssue({
+          code: 'custom',
+          message: `each ${noun} must be 1–${max} characters, not start or end with white space, and hold no control characters`,
+        });
+    });
+
+const actorTypeList = z
   .string()
-  .max(MAX_TEAM_FILTER * 257)
+  .max(128)
   .superRefine((raw, ctx) => {
-    const teams = raw.split(',').map((t) => t.trim());
-    if (teams.length > MAX_TEAM_FILTER)
-      ctx.addIssue({ code: 'custom', message: `at most ${MAX_TEAM_FILTER} teams` });
-    else if (teams.some((t) => t.length > 256 || !FILTER_VALUE.test(t)))
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'each team must be 1–256 characters, not start or end with white space, and hold no control characters',
-      });
+    const values = raw.split(',').map((t) => t.trim());
+    const unknown = values.filter((t) => !(ACTOR_TYPES as readonly string[]).includes(t));
+    if (unknown.length > 0)
+      ctx.addIssue({ code: 'custom', message: `each actor type must be one of ${ACTOR_TYPES.join(', ')}` });
   });
+
+/** The values of a list filter, trimmed and without duplicates; undefined when there is none. */
+export const listOf = (value: string | undefined): string[] | undefined =>
+  value === undefined ? undefined : [...new Set(value.split(',').map((t) => t.trim()))];
 
 /** The teams of a `team_id` filter, without duplicates; undefined when there is none. */
 export const teamIdsOf = (filters: Pick<EventFilters, 'team_id'>): string[] | undefined =>
-  filters.team_id === undefined ? undefined : [...new Set(filters.team_id.split(',').map((t) => t.trim()))];
+  listOf(filters.team_id);
 
 /** Filters shared by `GET /v1/events` and exports. */
 export const eventFiltersSchema = z.strictObject({
   from: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
   to: z.iso.datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
   action: actionList.optional(),
-  /** Actions left out (same syntax as `action`): always a condition, never the index. */
+  /** Actions left out (same syntax as `action`): a condition; it never picks what to read. */
   exclude_action: actionList.optional(),
-  actor_id: filterValue(256).optional(),
+  /** One actor id or a comma-separated list. */
+  actor_id: valueList(MAX_LIST_FILTER, 256, 'actor id').optional(),
   actor_email: filterValue(320).optional(),
+  /** One of ACTOR_TYPES (user, api_key, service, system, support) or a comma-separated list. */
+  actor_type: actorTypeList.optional(),
   target_id: filterValue(256).optional(),
-  target_type: filterValue(128).optional(),
-  team_id: teamList.optional(),
+  /** One target type or a comma-separated list. */
+  target_type: valueList(MAX_LIST_FILTER, 128, 'target type').optional(),
+  team_id: valueList(MAX_TEAM_FILTER, 256, 'team').optional(),
   area: filterValue(128).optional(),
   method: filterValue(64).optional(),
   status: filterValue(16).optional(),
@@ -101,32 +122,46 @@ export const listQuerySchema = eventFiltersSchema.extend({
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 /**
- * A condition evaluated on each event read through the chosen index. It compares the same key
- * values the indexes are built from (ACCESS_PATTERNS), so "filter by X" means one thing whether X
- * is served by an index or by a condition.
+ * The access paths a query can read through: each names an index and the key values it reads
+ * (× the tenant's shards). `kind` and `email` take their values from the tenant's kind registry.
  */
-export type Condition =
-  | { kind: 'key'; index: EventIndexName; value: string | undefined }
-  | { kind: 'keyIn'; index: EventIndexName; anyOf: string[] }
-  | { kind: 'action'; anyOf: string[]; prefixes: string[] }
-  /** `exclude_action`: the event's action is none of these (never an index: it picks nothing). */
-  | { kind: 'notAction'; anyOf: string[]; prefixes: string[] };
+export const PATHS = ['time', 'actor', 'email', 'target', 'team', 'kind', 'impersonated'] as const;
+export type PathName = (typeof PATHS)[number];
+
+export const PATH_INDEX: Readonly<Record<PathName, EventIndexName>> = {
+  time: 'byTenantTime',
+  actor: 'byActor',
+  email: 'byActor',
+  target: 'byTarget',
+  team: 'byTeam',
+  kind: 'byKind',
+  impersonated: 'byImpersonated',
+};
 
 export interface QueryPlan {
+  /** The path chosen (carried in cursors, so later pages read the same way). */
+  path: PathName;
   sources: QuerySource[];
-  conditions: Condition[];
+  /** Evaluated on every event read: the filters and the reader's team scope. */
+  filters: EventFilters;
+  scope: TeamScope;
   /** Inclusive window, RFC 3339 with milliseconds. */
   from: string;
   to: string;
   /**
-   * Items one request may read (before conditions discard any) before it answers with what it has
+   * Read units one request may spend (probes included) before it answers with what it has
    * (see mergeNewestFirst); unset: unbounded (exports, which checkpoint instead).
    */
-  scanBudget?: number;
+  readBudget?: number;
 }
 
-/** The work budget of one `GET /v1/events` page: items read (≈ 4 MB of index items). */
-export const PAGE_SCAN_BUDGET = 5_000;
+/**
+ * The work budget of one `GET /v1/events` page, in read units (eventually consistent: 0.5 per
+ * 4 KB read, and at least 0.5 per Query): 2 MB of index items — a full 1,000-event page with
+ * room to spare, about 0.3 s of DynamoDB reads; every Query counts at least 0.5, so it also bounds
+ * the fan-out.
+ */
+export const PAGE_READ_BUDGET = 256;
 
 export interface TimeWindow {
   from: string;
@@ -145,44 +180,16 @@ export const resolveWindow = (
   return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
 };
 
-/** Keyed filters in the order the planner prefers them as the key condition (most selective first). */
-const KEYED_BEFORE_TEAMS = [
-  ['target_id', 'byTarget'],
-  ['actor_id', 'byActor'],
-  ['actor_email', 'byActorEmail'],
-] as const satisfies readonly (readonly [keyof EventFilters, EventIndexName])[];
-
-const KEYED_AFTER_ACTIONS = [
-  ['target_type', 'byTargetType'],
-  ['status', 'byStatus'],
-  ['area', 'byArea'],
-  ['method', 'byMethod'],
-] as const satisfies readonly (readonly [keyof EventFilters, EventIndexName])[];
-
-/** The partitions serving one entry of an action filter, and whether they need an action condition on top. */
-const actionSources = (
-  tenantId: string,
-  shards: number,
-  action: string,
-): { sources: QuerySource[]; exact: boolean } => {
-  if (!action.endsWith('.*'))
-    return { sources: sourcesFor(tenantId, shards, 'byAction', action), exact: true };
-  const segments = action.slice(0, -2).split('.');
-  if (segments.length === 1)
-    return { sources: sourcesFor(tenantId, shards, 'byActionCategory', segments[0] as string), exact: true };
-  const group = `${segments[0]}.${segments[1]}`;
-  // a.b.* is exactly the group a.b; a deeper prefix reads its group and keeps the matching actions.
-  return { sources: sourcesFor(tenantId, shards, 'byActionGroup', group), exact: segments.length === 2 };
-};
-
-const actionCondition = (actions: readonly string[], kind: 'action' | 'notAction' = 'action'): Condition => ({
-  kind,
+const actionSpec = (actions: readonly string[]) => ({
   anyOf: actions.filter((a) => !a.endsWith('.*')),
   prefixes: actions.filter((a) => a.endsWith('.*')).map((a) => a.slice(0, -1)),
 });
 
-const actionMatches = (action: string, c: { anyOf: readonly string[]; prefixes: readonly string[] }) =>
-  c.anyOf.includes(action) || c.prefixes.some((p) => action.startsWith(p));
+/** Is `action` one of `actions` (exact entries, or `x.*` prefixes)? */
+export const actionMatches = (action: string, actions: readonly string[]): boolean => {
+  const { anyOf, prefixes } = actionSpec(actions);
+  return anyOf.includes(action) || prefixes.some((p) => action.startsWith(p));
+};
 
 /**
  * A `team_id` filter naming teams outside the reader's team scope. The caller answers 403: the
@@ -197,8 +204,8 @@ export class TeamOutsideScopeError extends Error {
 }
 
 /**
- * The teams a scoped reader's plan reads: their `team_id` filter (which must lie within the
- * scope, else TeamOutsideScopeError), or every team of the scope.
+ * The teams a scoped reader reads: their `team_id` filter (which must lie within the scope, else
+ * TeamOutsideScopeError), or every team of the scope.
  */
 export const scopedTeams = (filters: Pick<EventFilters, 'team_id'>, scope: readonly string[]): string[] => {
   const requested = teamIdsOf(filters);
@@ -208,87 +215,101 @@ export const scopedTeams = (filters: Pick<EventFilters, 'team_id'>, scope: reado
   return requested;
 };
 
+/** The status of an event as filters compare it (`success`, `failure`, or the HTTP code). */
+const statusOf = (event: Pick<StoredEvent, 'status'>): string | undefined =>
+  event.status === undefined ? undefined : String(event.status);
+
+const inList = (value: string | undefined, list: string | undefined): boolean =>
+  list === undefined || (value !== undefined && (listOf(list) as string[]).includes(value));
+
+/** Does a kind satisfy every kind-field filter (action, exclude_action, area, method, target type, status, actor type)? */
+export const kindMatches = (kind: EventKind, filters: EventFilters): boolean =>
+  (filters.action === undefined || actionMatches(kind.action, filters.action)) &&
+  (filters.exclude_action === undefined || !actionMatches(kind.action, filters.exclude_action)) &&
+  (filters.area === undefined || kind.area === filters.area) &&
+  (filters.method === undefined || kind.method === filters.method) &&
+  (filters.status === undefined || kind.status === filters.status) &&
+  inList(kind.target_type, filters.target_type) &&
+  inList(kind.actor_type, filters.actor_type);
+
+/** Does an event satisfy every filter and lie within the team scope? The one meaning of a filter. */
+export const matchesFilters = (event: StoredEvent, filters: EventFilters, scope: TeamScope = null): boolean =>
+  inTeamScope(event, scope) &&
+  (filters.action === undefined || actionMatches(event.action, filters.action)) &&
+  (filters.exclude_action === undefined || !actionMatches(event.action, filters.exclude_action)) &&
+  inList(event.actor.id, filters.actor_id) &&
+  (filters.actor_email === undefined || event.actor.email?.toLowerCase() === filters.actor_email.toLowerCase()) &&
+  inList(event.actor.type, filters.actor_type) &&
+  (filters.target_id === undefined || event.target?.id === filters.target_id) &&
+  inList(event.target?.type, filters.target_type) &&
+  inList(event.team_id, filters.team_id) &&
+  (filters.area === undefined || event.area === filters.area) &&
+  (filters.method === undefined || event.method === filters.method) &&
+  (filters.status === undefined || statusOf(event) === filters.status) &&
+  (filters.impersonated === undefined || (event.impersonated === true) === (filters.impersonated === 'true'));
+
+/** Filters a kind path can serve: each narrows the kinds (exclude_action too). */
+const KIND_FILTERS = ['action', 'exclude_action', 'area', 'method', 'status', 'target_type', 'actor_type'] as const;
+
 /**
- * Picks the index: target > actor > actor email > team(s) > action(s) > target type > status >
- * area > method > impersonated > time. A list of teams or actions fans out to the partitions of
- * each entry (merged newest-first). Every other filter becomes a condition on the chosen index;
- * `exclude_action` always does (it says what to leave out, never what to read).
- *
- * With a team `scope` (a team admin), the key condition is always the `byTeam` partitions of the
- * scope's teams (or of the `team_id` filter, which must lie within it): every other filter is a
- * condition on what those partitions hold, so nothing outside the teams is ever read.
+ * A path that could serve a filter set: its name, and the key values it reads where the filters
+ * name them (undefined for `kind` and `email`, whose values come from the kind registry).
  */
-export const planQuery = (
-  tenantId: string,
-  shards: number,
-  filters: EventFilters,
-  window: TimeWindow,
-  scope: TeamScope = null,
-): QueryPlan => {
-  const conditions: Condition[] = [];
-  let sources: QuerySource[] | undefined;
-  const keyed = (index: EventIndexName, value: string | undefined) => {
-    if (sources === undefined && value !== undefined) sources = sourcesFor(tenantId, shards, index, value);
-    else
-      conditions.push({
-        kind: 'key',
-        index,
-        value: value === undefined ? undefined : normaliseKeyValue(index, value),
-      });
-  };
-  const teamSources = (teams: readonly string[]) =>
-    teams.flatMap((team) => sourcesFor(tenantId, shards, 'byTeam', team));
+export interface Candidate {
+  path: PathName;
+  values?: string[];
+}
 
-  if (scope !== null) sources = teamSources(scopedTeams(filters, scope));
-  for (const [param, index] of KEYED_BEFORE_TEAMS) {
-    const value = filters[param];
-    if (value !== undefined) keyed(index, value);
-  }
-  const teams = scope === null ? teamIdsOf(filters) : undefined;
-  if (teams !== undefined) {
-    if (sources === undefined) sources = teamSources(teams);
-    else if (teams.length === 1) keyed('byTeam', teams[0]);
-    else conditions.push({ kind: 'keyIn', index: 'byTeam', anyOf: teams });
-  }
-  if (filters.action !== undefined) {
-    if (sources === undefined) {
-      const planned = filters.action.map((a) => actionSources(tenantId, shards, a));
-      sources = planned.flatMap((p) => p.sources);
-      if (!planned.every((p) => p.exact)) conditions.push(actionCondition(filters.action));
-    } else {
-      conditions.push(actionCondition(filters.action));
-    }
-  }
-  for (const [param, index] of KEYED_AFTER_ACTIONS) {
-    const value = filters[param];
-    if (value !== undefined) keyed(index, value);
-  }
-  // Only impersonated events are indexed; "not impersonated" is a condition.
-  if (filters.impersonated !== undefined)
-    keyed('byImpersonated', filters.impersonated === 'true' ? 'true' : undefined);
-  // Leaving actions out never narrows what an index reads: always a residual condition.
-  if (filters.exclude_action !== undefined)
-    conditions.push(actionCondition(filters.exclude_action, 'notAction'));
-
-  return {
-    sources: sources ?? sourcesFor(tenantId, shards, 'byTenantTime', ''),
-    conditions,
-    from: window.from,
-    to: window.to,
-  };
+/**
+ * The paths that can serve a filter set under a team scope, the tenant-wide time index always
+ * among them. A scoped reader's teams are a candidate like any filter (the scope is evaluated on
+ * every event either way). Throws TeamOutsideScopeError for a `team_id` outside the scope.
+ */
+export const candidatePaths = (filters: EventFilters, scope: TeamScope = null): Candidate[] => {
+  const candidates: Candidate[] = [{ path: 'time', values: [''] }];
+  const teams = scope === null ? teamIdsOf(filters) : scopedTeams(filters, scope);
+  if (filters.actor_id !== undefined) candidates.push({ path: 'actor', values: listOf(filters.actor_id) });
+  if (filters.actor_email !== undefined) candidates.push({ path: 'email' });
+  if (filters.target_id !== undefined) candidates.push({ path: 'target', values: [filters.target_id] });
+  if (teams !== undefined) candidates.push({ path: 'team', values: teams });
+  if (KIND_FILTERS.some((f) => filters[f] !== undefined)) candidates.push({ path: 'kind' });
+  if (filters.impersonated === 'true') candidates.push({ path: 'impersonated', values: ['true'] });
+  return candidates;
 };
 
-/** Does an event satisfy every condition of a plan? */
-export const matchesConditions = (event: StoredEvent, conditions: readonly Condition[]): boolean =>
-  conditions.every((c) => {
-    if (c.kind === 'key') return ACCESS_PATTERNS[c.index](event) === c.value;
-    if (c.kind === 'keyIn') {
-      const value = ACCESS_PATTERNS[c.index](event);
-      return value !== undefined && c.anyOf.includes(value);
-    }
-    if (c.kind === 'notAction') return !actionMatches(event.action, c);
-    return actionMatches(event.action, c);
-  });
+/** What the planner knows about a candidate path, from the registry, probes, or nothing. */
+export interface PathEstimate {
+  path: PathName;
+  /** Partitions it reads (key values × shards). */
+  partitions: number;
+  /**
+   * Share of the tenant's events (in the window) the path reads, 0–1; undefined when not
+   * estimated (then it is assumed to be the most selective id path it competes with).
+   */
+  share?: number;
+}
+
+/** The cost model, in index items (~800 B, 0.1 read unit): what a Query costs beyond its items. */
+export const QUERY_OVERHEAD_ITEMS = 3;
+/** A path reading more partitions than this is not considered (time, at most 64, always is). */
+export const MAX_PLAN_PARTITIONS = 400;
+
+/**
+ * The path that reads least for a page of `limit` matches: each path reads its share of the
+ * tenant's events until the page is found, so its items cost `limit × share ÷ (least share)`
+ * (the page spans the same time whichever path reads it), plus QUERY_OVERHEAD_ITEMS per partition.
+ * A path without an estimate counts as reading nothing beyond its matches (an id the caller
+ * gave, with no competitor worth a probe). Ties go to the earlier estimate.
+ */
+export const choosePath = (estimates: readonly PathEstimate[], limit: number): PathName => {
+  const usable = estimates.filter((e) => e.path === 'time' || e.partitions <= MAX_PLAN_PARTITIONS);
+  const shareOf = (e: PathEstimate) => Math.max(1e-9, e.share ?? 0);
+  const least = Math.min(...usable.map(shareOf));
+  const cost = (e: PathEstimate) => (limit * shareOf(e)) / least + e.partitions * QUERY_OVERHEAD_ITEMS;
+  let best = usable[0] as PathEstimate;
+  for (const e of usable.slice(1)) if (cost(e) < cost(best)) best = e;
+  return best.path;
+};
 
 /** Is an event within a team scope? (null: the whole workspace; else only events of those teams.) */
 export const inTeamScope = (event: Pick<StoredEvent, 'team_id'>, scope: TeamScope): boolean =>

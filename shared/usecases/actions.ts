@@ -126,5 +126,6 @@ export const withActionRegistry = (
     },
     get: (tenantId: string, eventId: string, nowMs: number) => store.get(tenantId, eventId, nowMs),
     query: (...args: Parameters<EventStore['query']>): Promise<QueryPage> => store.query(...args),
+    probe: (...args: Parameters<EventStore['probe']>) => store.probe(...args),
   };
 };

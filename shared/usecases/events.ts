@@ -22,16 +22,16 @@ import { eventSortKey, occurredAtOfSortKey } from '../domain/keys.ts';
 import { type TeamScope, teamScopeOf } from '../domain/people.ts';
 import type { PersonPrincipal, Principal } from '../domain/principal.ts';
 import {
+  candidatePaths,
   type EventFilters,
   filtersFingerprint,
   inTeamScope,
   listQuerySchema,
-  PAGE_SCAN_BUDGET,
-  planQuery,
-  type QueryPlan,
+  PAGE_READ_BUDGET,
+  PATHS,
+  type PathName,
   resolveWindow,
   TeamOutsideScopeError,
-  type TimeWindow,
 } from '../domain/query.ts';
 import type { Redactor } from '../domain/sanitize.ts';
 import {
@@ -45,6 +45,8 @@ import {
 } from '../errors.ts';
 import { parseInput } from './parse-input.ts';
 import type { EventStore } from './ports/events.ts';
+import type { KindRegistry } from './ports/kinds.ts';
+import { planEvents } from './plan-events.ts';
 import { clampToRetention, retentionFloor } from './read-window.ts';
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
@@ -57,12 +59,12 @@ export const readerScope = (reader: Reader): TeamScope =>
   reader.kind === 'person' ? teamScopeOf(reader.role, reader.teamIds) : null;
 
 /**
- * The plan of a reader's query: planQuery under the reader's team scope; a `team_id` filter
- * outside that scope is a 403 (the filter is the reader's own input: refusing it reveals nothing).
+ * Checks a reader's filters against their team scope: a `team_id` filter outside that scope is a
+ * 403 (the filter is the reader's own input: refusing it reveals nothing).
  */
-export const planForReader = (reader: Reader, filters: EventFilters, window: TimeWindow): QueryPlan => {
+export const checkReaderFilters = (reader: Reader, filters: EventFilters): void => {
   try {
-    return planQuery(reader.tenantId, reader.shards, filters, window, readerScope(reader));
+    candidatePaths(filters, readerScope(reader));
   } catch (error) {
     if (!(error instanceof TeamOutsideScopeError)) throw error;
     throw new ForbiddenError(
@@ -70,6 +72,9 @@ export const planForReader = (reader: Reader, filters: EventFilters, window: Tim
     );
   }
 };
+
+const isPath = (value: string | undefined): value is PathName =>
+  value !== undefined && (PATHS as readonly string[]).includes(value);
 
 export interface EventDeps {
   store: EventStore;
@@ -231,6 +236,7 @@ export const recordAccess = async (
 
 export interface ListDeps extends EventDeps {
   cursors: CursorCodec;
+  kinds: Pick<KindRegistry, 'kinds' | 'actorsWithEmail'>;
 }
 
 export interface EventPage {
@@ -242,8 +248,10 @@ export interface EventPage {
    * when the page reached the end.
    */
   scanned_until: string;
-  /** Read units consumed (for logs and the bench; not part of the API answer). */
+  /** Read units consumed, the planner's probes included (for logs and the bench; not part of the API answer). */
   readUnits: number;
+  /** The access path the page was read through (for logs and the bench; not part of the API answer). */
+  path?: PathName;
 }
 
 export const listEvents = async (
@@ -256,6 +264,7 @@ export const listEvents = async (
   const fingerprint = filtersFingerprint(filters, readerScope(principal));
   let window: { from: string; to: string };
   let before: string | undefined;
+  let via: PathName | undefined;
   if (cursor !== undefined) {
     const state = deps.cursors.decode(principal.tenantId, cursor);
     if (state === null || state.filters !== fingerprint) {
@@ -263,22 +272,34 @@ export const listEvents = async (
     }
     window = { from: state.from, to: state.to };
     before = state.position;
+    if (isPath(state.path)) via = state.path;
   } else {
     const resolved = resolveWindow(filters, deps.now());
     if ('error' in resolved) throw new ValidationError([{ field: 'from', message: resolved.error }]);
     window = resolved;
   }
   const nowMs = deps.now();
+  // Checked before the retention clamp: a team outside the reader's scope is refused either way.
+  checkReaderFilters(principal, filters);
   // Never older than the tenant's current retention: after a retention cut, events the backfill
   // has not re-timed yet are hidden at once (their TTL catches up).
-  // Planned before the retention check: a team outside the reader's scope is refused either way.
-  const plan = planForReader(principal, filters, window);
   const readable = clampToRetention(window, principal.retentionDays, nowMs);
   if (readable === null) return { data: [], next_cursor: null, scanned_until: window.from, readUnits: 0 };
-  // A page never reads without bound: past the budget it answers with what it has, and a cursor
-  // from how far back it searched (a short page, even an empty one, is then not the end).
+  const planned = await planEvents(deps, {
+    tenantId: principal.tenantId,
+    shards: principal.shards,
+    filters,
+    window: readable,
+    scope: readerScope(principal),
+    limit,
+    ...(before === undefined ? {} : { before }),
+    ...(via === undefined ? {} : { via }),
+  });
+  // A page never reads without bound: past the budget (the planner's probes included) it answers
+  // with what it has, and a cursor from how far back it searched (a short page, even an empty
+  // one, is then not the end).
   const page = await deps.store.query(
-    { ...plan, ...readable, scanBudget: PAGE_SCAN_BUDGET },
+    { ...planned.plan, readBudget: Math.max(1, PAGE_READ_BUDGET - planned.readUnits) },
     limit,
     before,
     nowMs,
@@ -296,6 +317,7 @@ export const listEvents = async (
           from: window.from,
           to: window.to,
           filters: fingerprint,
+          path: planned.plan.path,
         })
       : null;
   return {
@@ -303,7 +325,8 @@ export const listEvents = async (
     next_cursor,
     scanned_until:
       next_cursor === null || position === undefined ? window.from : occurredAtOfSortKey(position),
-    readUnits: page.readUnits,
+    readUnits: page.readUnits + planned.readUnits,
+    path: planned.plan.path,
   };
 };
 

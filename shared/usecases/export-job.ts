@@ -17,7 +17,7 @@
 import { type ExportCheckpoint, type ExportRecord, exportCutoff, requesterOf } from '../domain/export.ts';
 import { formatterFor } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
-import { planQuery } from '../domain/query.ts';
+import { planEvents } from './plan-events.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { type AccessActor, recordAccess } from './events.ts';
 import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
@@ -102,10 +102,22 @@ export const runExportJob = async (
   }
 
   let checkpoint = record.checkpoint as ExportCheckpoint;
+  // Planned afresh by each invocation (the registry may have learnt kinds since): every plan reads
+  // the same events in the same order, so the checkpoint's position holds whichever path it takes.
   const plan =
     readable === null
       ? null
-      : planQuery(tenant.id, tenant.shards, record.filters, readable, record.team_scope ?? null);
+      : (
+          await planEvents(deps, {
+            tenantId: tenant.id,
+            shards: tenant.shards,
+            filters: record.filters,
+            window: readable,
+            scope: record.team_scope ?? null,
+            limit: PAGE_SIZE,
+            ...(checkpoint.position === null ? {} : { before: checkpoint.position }),
+          })
+        ).plan;
   let chunks: string[] = checkpoint.rows === 0 && checkpoint.parts.length === 0 ? [formatter.begin()] : [];
   let buffered = chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0);
   let rows = checkpoint.rows;

@@ -35,7 +35,9 @@ import { newExportId } from '../domain/ids.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { resolveWindow, scopedTeams } from '../domain/query.ts';
 import { HttpError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.ts';
-import { type EventDeps, planForReader, type Reader, readerScope, recordAccess } from './events.ts';
+import { checkReaderFilters, type EventDeps, type Reader, readerScope, recordAccess } from './events.ts';
+import type { KindRegistry } from './ports/kinds.ts';
+import { planEvents } from './plan-events.ts';
 import { parseInput } from './parse-input.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { EmailQuotaStore, ExportStore, JobQueue, Mailer, ObjectStore } from './ports/exports.ts';
@@ -50,6 +52,8 @@ export interface ExportDeps extends EventDeps {
   emailFrom: string;
   /** The sealer's watermark lag, which sets each export's cut-off (default: INTEGRITY's). */
   sealLagMs?: number;
+  /** The tenant's kind registry, which the planner reads. */
+  kinds: Pick<KindRegistry, 'kinds' | 'actorsWithEmail'>;
 }
 
 /** What creating an export needs on top: the tenant's allowed email domains and email allowance. */
@@ -198,7 +202,7 @@ export const createExport = async (
   const requested = resolveWindow(filters, nowMs);
   if ('error' in requested) throw new ValidationError([{ field: 'from', message: requested.error }]);
   // The reader's team scope (a team_id outside it is a 403) before anything is counted or read.
-  const plan = planForReader(principal, filters, requested);
+  checkReaderFilters(principal, filters);
   const scope = readerScope(principal);
   const teamScope = scope === null ? null : scopedTeams(filters, scope);
   if (notify_email !== undefined) await admitNotifyEmail(deps, principal, notify_email, nowMs);
@@ -209,11 +213,19 @@ export const createExport = async (
   // Read one row past the synchronous limit to learn which path this export takes.
   const events: StoredEvent[] = [];
   if (readable !== null) {
+    const { plan } = await planEvents(deps, {
+      tenantId: principal.tenantId,
+      shards: principal.shards,
+      filters,
+      window: readable,
+      scope,
+      limit: SYNC_EXPORT_MAX_ROWS + 1,
+    });
     let before: string | undefined;
     let more = true;
     while (more && events.length <= SYNC_EXPORT_MAX_ROWS) {
       const page = await deps.store.query(
-        { ...plan, ...readable },
+        plan,
         Math.min(1000, SYNC_EXPORT_MAX_ROWS + 1 - events.length),
         before,
         nowMs,

@@ -10,6 +10,7 @@ import {
   sortKeyRange,
   sourcesFor,
 } from '#shared/domain/keys.ts';
+import { kindId, kindOf } from '#shared/domain/kinds.ts';
 
 const event = {
   id: '01jd000000000000000000000a',
@@ -36,12 +37,35 @@ describe('event key builder', () => {
     const idx = EVENTS_TABLE.indexes;
     expect(keys[idx.byTenantTime.partitionKey]).toBe('tnt_a#0');
     expect(keys[idx.byActor.partitionKey]).toBe('tnt_a#0#user_1');
-    expect(keys[idx.byActorEmail.partitionKey]).toBe('tnt_a#0#ada@example.com');
-    expect(keys[idx.byAction.partitionKey]).toBe('tnt_a#0#secret.read');
-    expect(keys[idx.byActionCategory.partitionKey]).toBe('tnt_a#0#secret');
     expect(keys[idx.byTarget.partitionKey]).toBe('tnt_a#0#sec_9');
-    expect(keys[idx.byTargetType.partitionKey]).toBe('tnt_a#0#secret');
+    expect(keys[idx.byKind.partitionKey]).toBe(`tnt_a#0#${kindId(kindOf(event))}`);
+    // Sparse: no team, not impersonated.
     expect(keys[idx.byTeam.partitionKey]).toBeUndefined();
+    expect(keys[idx.byImpersonated.partitionKey]).toBeUndefined();
+    // One key per index that applies, plus the table key and the two sort keys: nothing else.
+    expect(Object.keys(keys).sort()).toEqual(
+      ['pk', 'sk', 'seal_sk', 'time_pk', 'actor_pk', 'target_pk', 'kind_pk', 'seal_pk'].sort(),
+    );
+  });
+
+  it('names a kind by its low-cardinality fields, whatever else differs', () => {
+    const kind = kindId(kindOf(event));
+    expect(kind).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(kindId(kindOf({ ...event, actor: { id: 'user_2' }, target: { type: 'secret', id: 'x' } }))).toBe(
+      kind,
+    );
+    for (const other of [
+      { ...event, action: 'secret.written' },
+      { ...event, status: 'failure' as const },
+      { ...event, status: 500 },
+      { ...event, area: 'secrets' },
+      { ...event, method: 'read' },
+      { ...event, target: { type: 'key', id: 'sec_9' } },
+      { ...event, actor: { ...event.actor, type: 'api_key' as const } },
+    ])
+      expect(kindId(kindOf(other))).not.toBe(kind);
+    // An absent field is not an empty one.
+    expect(kindId({ action: 'a.b', area: '' })).not.toBe(kindId({ action: 'a.b' }));
   });
 
   it('spreads ids evenly over shards', () => {
@@ -52,10 +76,10 @@ describe('event key builder', () => {
   });
 
   it('fans a query out over every shard of the tenant', () => {
-    expect(sourcesFor('tnt_a', 3, 'byActorEmail', 'Ada@Example.com')).toEqual([
-      { index: 'byActorEmail', partitionKey: 'tnt_a#0#ada@example.com' },
-      { index: 'byActorEmail', partitionKey: 'tnt_a#1#ada@example.com' },
-      { index: 'byActorEmail', partitionKey: 'tnt_a#2#ada@example.com' },
+    expect(sourcesFor('tnt_a', 3, 'byActor', 'user_1')).toEqual([
+      { index: 'byActor', partitionKey: 'tnt_a#0#user_1' },
+      { index: 'byActor', partitionKey: 'tnt_a#1#user_1' },
+      { index: 'byActor', partitionKey: 'tnt_a#2#user_1' },
     ]);
   });
 

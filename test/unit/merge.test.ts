@@ -3,19 +3,23 @@ import { type FetchPage, mergeNewestFirst } from '#shared/domain/merge.ts';
 
 /** Sources are arrays sorted newest first; the fake fetch pages through them and counts reads. */
 const fakeFetch = (data: Record<string, string[]>, keep: (s: string) => boolean = () => true) => {
-  const reads = { items: 0, calls: 0 };
+  const reads = { items: 0, calls: 0, cost: 0 };
   const fetch: FetchPage<string, string> = async (source, start, limit) => {
     const all = data[source] ?? [];
     const offset = (start?.offset as number | undefined) ?? 0;
     const slice = all.slice(offset, offset + limit);
+    // Billed like a DynamoDB Query: a tenth of a unit per item, at least half a unit per call.
+    const cost = Math.max(0.5, slice.length / 10);
     reads.items += slice.length;
     reads.calls += 1;
+    reads.cost += cost;
     const next = offset + limit < all.length ? { offset: offset + limit } : undefined;
     const lastKey = slice.at(-1);
     return {
       items: slice.filter(keep),
       next,
       scanned: slice.length,
+      cost,
       ...(lastKey === undefined ? {} : { lastKey }),
     };
   };
@@ -123,7 +127,8 @@ describe('newest-first merge under a work budget', () => {
     const data = { a: desc('a', 900, 1) };
     const rare = (s: string) => Number(s.slice(0, 4)) % 100 === 0;
     const { fetch, reads } = fakeFetch(data, rare);
-    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 10, undefined, 50);
+    // A budget of 5 units: about 50 items.
+    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 10, undefined, 5);
     expect(reads.items).toBeLessThan(100);
     expect(page.more).toBe(true);
     expect(page.scannedUntil).toBeDefined();
@@ -135,7 +140,7 @@ describe('newest-first merge under a work budget', () => {
     const data: Record<string, string[]> = {};
     for (let t = 0; t < 6; t++) data[`s${t}`] = desc(`s${t}`, 150, 6, t);
     const keep = (s: string) => Number(s.slice(0, 4)) % 7 === 0;
-    const { pages } = await pageThrough(data, keep, 10, 40);
+    const { pages } = await pageThrough(data, keep, 10, 4);
     const all = Object.values(data).flat().filter(keep).sort().reverse();
     expect(pages.flatMap((p) => p.items)).toEqual(all);
     expect(pages.some((p) => p.scannedUntil !== undefined && p.items.length < 10)).toBe(true);
@@ -143,9 +148,22 @@ describe('newest-first merge under a work budget', () => {
 
   it('answers a full page from its last item as usual when the budget allows it', async () => {
     const { fetch } = fakeFetch({ a: desc('a', 300, 1) });
-    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 20, undefined, 1_000);
+    const page = await mergeNewestFirst(['a'], fetch, (s) => s, 20, undefined, 100);
     expect(page.items).toHaveLength(20);
     expect(page.scannedUntil).toBeUndefined();
+  });
+
+  it('never reads much past the budget, however many sources and however rare the matches', async () => {
+    const data: Record<string, string[]> = {};
+    for (let t = 0; t < 40; t++) data[`s${t}`] = desc(`s${t}`, 900, 1, t);
+    const { fetch, reads } = fakeFetch(data, () => false);
+    const page = await mergeNewestFirst(Object.keys(data), fetch, (s) => s, 100, undefined, 30);
+    expect(page.items).toEqual([]);
+    expect(page.more).toBe(true);
+    expect(page.scannedUntil).toBeDefined();
+    // The last round may overshoot by at most one minimum-sized read per source.
+    expect(reads.cost).toBeLessThanOrEqual(30 + 40 * 0.5);
+    expect(reads.cost).toBeGreaterThanOrEqual(30);
   });
 
   it('cannot stop a source that reports no position: it reads on', async () => {

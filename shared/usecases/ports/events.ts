@@ -3,6 +3,7 @@
  * (shared/adapters/event-store.ts) and, for unit tests, by test/unit/fakes/events.ts.
  */
 import type { StoredEvent } from '../../domain/event.ts';
+import type { QuerySource } from '../../domain/keys.ts';
 import type { QueryPlan } from '../../domain/query.ts';
 
 /** An event to store, with the fingerprint of what its client submitted (see `contentHash`). */
@@ -33,6 +34,13 @@ export interface QueryPage {
   scannedUntil?: string;
 }
 
+/** What a probe found: how many items (≤ its limit) and the sort key of the oldest. */
+export interface ProbeResult {
+  count: number;
+  lastKey?: string;
+  readUnits: number;
+}
+
 export interface EventStore {
   /**
    * Stores each event unless its id exists (then the stored one is returned, never overwritten).
@@ -47,4 +55,9 @@ export interface EventStore {
    * given; none past its expiry at `nowMs`.
    */
   query(plan: QueryPlan, limit: number, before: string | undefined, nowMs: number): Promise<QueryPage>;
+  /**
+   * Up to `limit` items of one partition, newest first, with sort keys in [`from`, `high`]:
+   * how densely it holds events there (for the planner).
+   */
+  probe(source: QuerySource, from: string, high: string, limit: number): Promise<ProbeResult>;
 }

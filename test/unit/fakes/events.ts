@@ -8,8 +8,9 @@
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
 import { contentHash, type StoredEvent } from '#shared/domain/event.ts';
 import { eventKeys, eventSortKey, sortKeyRange } from '#shared/domain/keys.ts';
-import { matchesConditions, type QueryPlan } from '#shared/domain/query.ts';
-import type { AppendResult, EventStore, NewEvent, QueryPage } from '#shared/usecases/ports/events.ts';
+import { matchesFilters, type QueryPlan } from '#shared/domain/query.ts';
+import type { QuerySource } from '#shared/domain/keys.ts';
+import type { AppendResult, EventStore, NewEvent, ProbeResult, QueryPage } from '#shared/usecases/ports/events.ts';
 import { copy } from './condition.ts';
 
 interface StoredItem {
@@ -62,7 +63,7 @@ export class MemoryEventStore implements EventStore {
           sortKey <= range.high &&
           (before === undefined || sortKey < before) &&
           notExpired(event, nowMs) &&
-          matchesConditions(event, plan.conditions),
+          matchesFilters(event, plan.filters, plan.scope),
       )
       .sort((a, b) => (a.sortKey < b.sortKey ? 1 : -1));
     return {
@@ -70,6 +71,22 @@ export class MemoryEventStore implements EventStore {
       more: matching.length > limit,
       readUnits: 0,
     };
+  }
+
+  /** Calls to probe. */
+  probes = 0;
+
+  async probe(source: QuerySource, from: string, high: string, limit: number): Promise<ProbeResult> {
+    this.probes += 1;
+    const keys = [...this.items.values()]
+      .filter((item) => item.keys[EVENTS_TABLE.indexes[source.index].partitionKey] === source.partitionKey)
+      .map((item) => eventSortKey(item.event.occurred_at, item.event.id))
+      .filter((key) => key >= from && key <= high)
+      .sort()
+      .reverse()
+      .slice(0, limit);
+    const last = keys.at(-1);
+    return { count: keys.length, ...(last === undefined ? {} : { lastKey: last }), readUnits: 0 };
   }
 
   /** Every stored event of a tenant, in no particular order (for assertions). */
