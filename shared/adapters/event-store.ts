@@ -219,9 +219,11 @@ export class DynamoEventStore implements EventStore {
       }),
     );
     const items = out.Items ?? [];
+    const first = items[0];
     const last = items.at(-1);
     return {
       count: items.length,
+      ...(first === undefined ? {} : { firstKey: String(first[EVENT_SORT_KEY]) }),
       ...(last === undefined ? {} : { lastKey: String(last[EVENT_SORT_KEY]) }),
       readUnits: out.ConsumedCapacity?.CapacityUnits ?? 0,
     };

@@ -157,11 +157,11 @@ export interface QueryPlan {
 
 /**
  * The work budget of one `GET /v1/events` page, in read units (eventually consistent: 0.5 per
- * 4 KB read, and at least 0.5 per Query): 2 MB of index items — a full 1,000-event page with
- * room to spare, about 0.3 s of DynamoDB reads; every Query counts at least 0.5, so it also bounds
- * the fan-out.
+ * 4 KB read, and at least 0.5 per Query): 1 MB of index items, what one DynamoDB Query returns at
+ * most — a full 1,000-event page of ~800 B events, and tens of milliseconds of reads in AWS.
+ * Every Query counts at least 0.5, so the budget also bounds a fan-out's calls.
  */
-export const PAGE_READ_BUDGET = 256;
+export const PAGE_READ_BUDGET = 128;
 
 export interface TimeWindow {
   from: string;

@@ -69,8 +69,9 @@ export interface PlannedQuery {
 const timeOf = (key: string): number => Date.parse(key.includes('#') ? occurredAtOfSortKey(key) : key.replace(/\$$/, ''));
 
 /**
- * Events per ms a partition holds just below `high`: PROBE_LIMIT items spanning back from it, or,
- * when fewer are there, all it holds in the window.
+ * Events per ms a partition holds just below `high`: the PROBE_LIMIT newest items there, over the
+ * time between the first and the last of them; or, when it holds fewer, all of them over the
+ * window (the partition holds no more in it).
  */
 const density = async (
   deps: PlanDeps,
@@ -79,9 +80,11 @@ const density = async (
   high: string,
 ): Promise<{ perMs: number; readUnits: number }> => {
   const found = await deps.store.probe(source, from, high, PROBE_LIMIT);
-  const top = timeOf(high);
-  const bottom = found.count === PROBE_LIMIT && found.lastKey !== undefined ? timeOf(found.lastKey) : Date.parse(from);
-  return { perMs: found.count / Math.max(1, top - bottom), readUnits: found.readUnits };
+  const full = found.count === PROBE_LIMIT && found.firstKey !== undefined && found.lastKey !== undefined;
+  const perMs = full
+    ? (found.count - 1) / Math.max(1, timeOf(found.firstKey as string) - timeOf(found.lastKey as string))
+    : found.count / Math.max(1, timeOf(high) - Date.parse(from));
+  return { perMs, readUnits: found.readUnits };
 };
 
 export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<PlannedQuery> => {

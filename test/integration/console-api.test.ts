@@ -116,16 +116,19 @@ describe('scanned_until', () => {
   });
 
   it('says how far back a page searched when it stopped at its work budget, short or empty', async () => {
-    // 6,000 events of one actor, then 10 older ones of a rare action. Reading the actor's index
-    // for the rare action, a page reads ever larger batches (at most 1,000 items) until its budget
-    // of 5,000 items is spent: it stops after fewer than 6,000, before reaching any match.
+    // 6,000 events, half of them by `busy`, the other half `rare.event`s by others; then 10 older
+    // `rare.event`s by `busy`. Each filter alone holds half of the log, so whichever index the
+    // planner reads for both, a page reads ~3,000 items (~0.7 KB each: 2 MB) before it reaches
+    // any match — past its budget of 128 read units (1 MB): it stops before it.
     const budget = await createTenant();
     const NOISE = 6_000;
+    const note = Array.from({ length: 120 }, (_, i) => String((i * 7919) % 100_003)).join(' ');
     const noise = Array.from({ length: NOISE + 10 }, (_, i) => ({
       id: `n-${String(i).padStart(5, '0')}`,
-      action: i < NOISE ? 'noise.tick' : 'rare.event',
+      action: i < NOISE && i % 2 === 0 ? 'noise.tick' : 'rare.event',
       occurred_at: new Date(NOW - 1_000 - i * 100).toISOString(),
-      actor: { id: 'busy' },
+      actor: { id: i < NOISE && i % 2 === 1 ? `other_${i % 7}` : 'busy' },
+      metadata: { note: `${i} ${note}` },
     }));
     for (let i = 0; i < noise.length; i += 100) {
       const res = await api('POST', '/v1/events', {

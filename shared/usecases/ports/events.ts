@@ -34,9 +34,10 @@ export interface QueryPage {
   scannedUntil?: string;
 }
 
-/** What a probe found: how many items (≤ its limit) and the sort key of the oldest. */
+/** What a probe found: how many items (≤ its limit) and the sort keys of the newest and the oldest. */
 export interface ProbeResult {
   count: number;
+  firstKey?: string;
   lastKey?: string;
   readUnits: number;
 }

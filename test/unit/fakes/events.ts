@@ -85,8 +85,14 @@ export class MemoryEventStore implements EventStore {
       .sort()
       .reverse()
       .slice(0, limit);
+    const first = keys[0];
     const last = keys.at(-1);
-    return { count: keys.length, ...(last === undefined ? {} : { lastKey: last }), readUnits: 0 };
+    return {
+      count: keys.length,
+      ...(first === undefined ? {} : { firstKey: first }),
+      ...(last === undefined ? {} : { lastKey: last }),
+      readUnits: 0,
+    };
   }
 
   /** Every stored event of a tenant, in no particular order (for assertions). */
