@@ -171,6 +171,21 @@ export const FilterBar = ({ filters, api, teamIds, onApply }: Props) => {
         {text('method', 'Method')}
         {text('status', 'Status', 'success, 403…')}
         <label class="field">
+          <span>Actor type</span>
+          <select
+            name="actor_type"
+            value={draft.actor_type}
+            onChange={(e) => set('actor_type', e.currentTarget.value)}
+          >
+            <option value="">Any</option>
+            <option value="user">User</option>
+            <option value="api_key">API key</option>
+            <option value="service">Service account</option>
+            <option value="system">System</option>
+            <option value="support">Support (super admin)</option>
+          </select>
+        </label>
+        <label class="field">
           <span>Impersonated</span>
           <select
             name="impersonated"

@@ -21,8 +21,10 @@ export interface Filters {
   to: string;
   /** Exact actions, prefixes (`member.*`), or a comma-separated list of both. */
   action: string;
-  /** An email (contains `@`) or an actor id. */
+  /** An email (contains `@`), an actor id, or a comma-separated list of ids. */
   actor: string;
+  /** `user`, `api_key`, `service`, `system`, `support`, or '' for any. */
+  actor_type: string;
   target_type: string;
   target_id: string;
   /** One team, or a comma-separated list. */
@@ -41,6 +43,7 @@ export const DEFAULT_FILTERS: Filters = {
   to: '',
   action: '',
   actor: '',
+  actor_type: '',
   target_type: '',
   target_id: '',
   team: '',
@@ -57,6 +60,7 @@ const TEXT_FIELDS = [
   'to',
   'action',
   'actor',
+  'actor_type',
   'target_type',
   'target_id',
   'team',
@@ -148,7 +152,9 @@ export const apiQuery = (filters: Filters, now: number): ListEventsQuery => {
     if (actor.includes('@')) query.actor_email = actor;
     else query.actor_id = actor;
   }
-  const targetType = filters.target_type.trim();
+  const actorType = filters.actor_type.trim();
+  if (actorType !== '') query.actor_type = actorType;
+  const targetType = normaliseList(filters.target_type);
   if (targetType !== '') query.target_type = targetType;
   const targetId = filters.target_id.trim();
   if (targetId !== '') query.target_id = targetId;

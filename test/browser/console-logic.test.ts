@@ -55,6 +55,13 @@ describe('console filters', () => {
     expect(apiQuery({ ...DEFAULT_FILTERS, actor: 'u_1' }, NOW)).toMatchObject({ actor_id: 'u_1' });
   });
 
+  it('sends the actor type and a list of target types, and keeps the actor type in the URL', () => {
+    const filters = { ...DEFAULT_FILTERS, actor_type: 'api_key', target_type: ' doc , project ,' };
+    expect(apiQuery(filters, NOW)).toMatchObject({ actor_type: 'api_key', target_type: 'doc,project' });
+    expect(filtersFromSearch(searchFromFilters(filters)).actor_type).toBe('api_key');
+    expect(apiQuery(DEFAULT_FILTERS, NOW).actor_type).toBeUndefined();
+  });
+
   it('lists the log’s reads when shown or asked for by name', () => {
     expect(apiQuery({ ...DEFAULT_FILTERS, showReads: true }, NOW).exclude_action).toBeUndefined();
     expect(apiQuery({ ...DEFAULT_FILTERS, action: 'audit_log.viewed' }, NOW).exclude_action).toBeUndefined();
