@@ -1,25 +1,31 @@
 /**
  * What every bench part gets: the mode, the running local stack, API clients (the typed client of
  * client/), a DynamoDB client with Query counters, progress output, and shared fixtures built once
- * per run — tenants created through the API, and read tenants seeded with the same few thousand
- * events at a given shard count.
+ * per run — tenants created through the API, read tenants seeded with the same few thousand
+ * events at a given shard count, and one large tenant (100,000 events full) for bounded pages.
+ * Seeded tenants are written as ingest writes them: every kind and actor email is registered in
+ * the tenant's kind registry first (a kind the registry does not list is invisible to the kind
+ * path), then the very items `toItem()` builds go in with BatchWriteItem.
  */
 import { randomBytes } from 'node:crypto';
 import type { LocalStack } from '#infra/local/stack.ts';
 import { DynamoEventStore, toItem } from '#shared/adapters/event-store.ts';
-import { EVENTS_TABLE } from '#shared/config/tables.ts';
+import { DynamoKindRegistry } from '#shared/adapters/kind-registry.ts';
+import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import { CursorCodec } from '#shared/domain/cursor.ts';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import { newTenantId } from '#shared/domain/ids.ts';
+import { kindId, kindOf } from '#shared/domain/kinds.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import type { KeyPrincipal, ListDeps } from '#shared/usecases/events.ts';
+import type { ActorEmail, KindCount, KindRegistry } from '#shared/usecases/ports/kinds.ts';
 import {
   type CreateTenantInput,
   TrailkeeperClient,
   type TrailkeeperClientOptions,
 } from '../../client/index.ts';
 import { type BenchDynamo, batchPut } from './dynamo.ts';
-import { eventGenerator, type Population, READ_POPULATION, storedEvent } from './events.ts';
+import { type EventTweak, eventGenerator, type Population, READ_POPULATION, storedEvent } from './events.ts';
 import type { Item } from './layout.ts';
 import type { Progress } from './progress.ts';
 
@@ -60,9 +66,39 @@ export interface BenchContext {
    * `population` (e.g. more teams) seeds another tenant with the same generator.
    */
   seededTenant(shards: number, population?: Population): Promise<SeededTenant>;
+  /**
+   * The large tenant (1 shard): `events` seeded over 30 days with the read population, each event
+   * passed through `tweak` first (e.g. a rare combination); seeded on first use, same key = same tenant.
+   */
+  largeTenant(key: string, events: number, tweak: EventTweak): Promise<SeededTenant>;
   /** Use-case dependencies of `listEvents`, on the counted client. */
   listDeps(): ListDeps;
+  /** The kind registry (control table) on the counted client. */
+  kindRegistry(): KindRegistry;
 }
+
+/**
+ * What ingest registers before it stores `events` (withKindRegistry): each kind with its count,
+ * each (lower-cased email, actor id) pair.
+ */
+export const registryEntries = (
+  events: readonly StoredEvent[],
+): { kinds: KindCount[]; emails: ActorEmail[] } => {
+  const kinds = new Map<string, KindCount>();
+  const emails = new Map<string, ActorEmail>();
+  for (const event of events) {
+    const kind = kindOf(event);
+    const id = kindId(kind);
+    const entry = kinds.get(id);
+    if (entry === undefined) kinds.set(id, { id, kind, count: 1 });
+    else entry.count += 1;
+    if (event.actor.email !== undefined) {
+      const email = event.actor.email.toLowerCase();
+      emails.set(`${email}\u0000${event.actor.id}`, { email, actorId: event.actor.id });
+    }
+  }
+  return { kinds: [...kinds.values()], emails: [...emails.values()] };
+};
 
 const DAY_MS = 86_400_000;
 const READ_SEED = 7;
@@ -104,19 +140,25 @@ export const createContext = (options: {
     return { id: tenant.id, key: key.key };
   };
 
-  const seed = async (shards: number, population: Population): Promise<SeededTenant> => {
-    const tenantId = newTenantId();
-    const span = 3 * DAY_MS;
-    const start = seedNowMs - span - 60_000;
-    const next = eventGenerator({
-      seed: READ_SEED,
-      population,
-      occurredAt: (n, rng) => start + Math.floor(((n + rng()) / readEvents) * span),
-      idOf: (n) => `evt_read_${String(n).padStart(6, '0')}`,
-    });
-    const events = Array.from({ length: readEvents }, (_, n) => storedEvent(next(n), tenantId, seedNowMs));
-    const items = events.map((e) => toItem(e, shards));
-    progress.step(`seeding a read tenant (shards = ${shards})`);
+  let registry: KindRegistry | undefined;
+  const kindRegistry = (): KindRegistry => {
+    registry ??= new DynamoKindRegistry(dynamo().doc, CONTROL_TABLE.localName);
+    return registry;
+  };
+
+  /** Registers the events' kinds and emails, then writes their items with BatchWriteItem (4 writers). */
+  const store = async (
+    tenantId: string,
+    events: readonly StoredEvent[],
+    items: readonly Item[],
+    what: string,
+  ) => {
+    const firstSeen = events.reduce(
+      (min, e) => (e.received_at < min ? e.received_at : min),
+      events[0]?.received_at ?? '',
+    );
+    await kindRegistry().register(tenantId, registryEntries(events), firstSeen);
+    progress.step(what);
     const chunk = 100;
     let taken = 0;
     let written = 0;
@@ -127,11 +169,43 @@ export const createContext = (options: {
         const failed = await batchPut(dynamo().doc, tableName, slice);
         if (failed > 0) throw new Error(`seeding: ${failed} items not written`);
         written += slice.length;
-        progress.tick(written, items.length, 'events');
+        if (written % 1_000 === 0 || written === items.length) progress.tick(written, items.length, 'events');
       }
     };
     await Promise.all(Array.from({ length: 4 }, writer));
-    const times = events.map((e) => Date.parse(e.occurred_at));
+  };
+
+  const seed = async (
+    shards: number,
+    population: Population,
+    count: number,
+    spanMs: number,
+    idPrefix: string,
+    what: string,
+    tweak?: EventTweak,
+  ): Promise<SeededTenant> => {
+    const tenantId = newTenantId();
+    const start = seedNowMs - spanMs - 60_000;
+    const next = eventGenerator({
+      seed: READ_SEED,
+      population,
+      occurredAt: (n, rng) => start + Math.floor(((n + rng()) / count) * spanMs),
+      idOf: (n) => `${idPrefix}${String(n).padStart(6, '0')}`,
+    });
+    progress.step(`building ${what}`);
+    const events = Array.from({ length: count }, (_, n) => {
+      const input = next(n);
+      return storedEvent(tweak === undefined ? input : tweak(input, n), tenantId, seedNowMs);
+    });
+    const items = events.map((e) => toItem(e, shards));
+    await store(tenantId, events, items, `seeding ${what}`);
+    let firstMs = Number.POSITIVE_INFINITY;
+    let lastMs = Number.NEGATIVE_INFINITY;
+    for (const e of events) {
+      const t = Date.parse(e.occurred_at);
+      if (t < firstMs) firstMs = t;
+      if (t > lastMs) lastMs = t;
+    }
     return {
       principal: {
         kind: 'key',
@@ -145,10 +219,11 @@ export const createContext = (options: {
       shards,
       events,
       items: new Map(events.map((e, i) => [e.id, items[i] as Item])),
-      firstMs: Math.min(...times),
-      lastMs: Math.max(...times),
+      firstMs,
+      lastMs,
     };
   };
+  const large = new Map<string, Promise<SeededTenant>>();
 
   return {
     mode,
@@ -170,14 +245,39 @@ export const createContext = (options: {
       const key = `${shards} ${JSON.stringify(population)}`;
       let pending = seeded.get(key);
       if (pending === undefined) {
-        pending = seed(shards, population);
+        pending = seed(
+          shards,
+          population,
+          readEvents,
+          3 * DAY_MS,
+          'evt_read_',
+          `a read tenant (shards = ${shards}, ${readEvents} events)`,
+        );
         seeded.set(key, pending);
       }
       return pending;
     },
+    largeTenant: (key, events, tweak) => {
+      let pending = large.get(key);
+      if (pending === undefined) {
+        pending = seed(
+          1,
+          READ_POPULATION,
+          events,
+          30 * DAY_MS - 3_600_000,
+          'evt_big_',
+          `the large tenant (${events.toLocaleString('en-US')} events)`,
+          tweak,
+        );
+        large.set(key, pending);
+      }
+      return pending;
+    },
+    kindRegistry,
     listDeps: () => {
       deps ??= {
         store: new DynamoEventStore(dynamo().doc, tableName),
+        kinds: kindRegistry(),
         redact: createRedactor(),
         now: () => Date.now(),
         cursors: new CursorCodec(randomBytes(32)),

@@ -207,6 +207,9 @@ export const HOT_DAY_POPULATION: Population = {
   teams: 12,
 };
 
+/** Rewrites the n-th generated input before it is built (e.g. to plant a rare combination). */
+export type EventTweak = (input: EventInput, n: number) => EventInput;
+
 export interface GeneratorOptions {
   seed: number;
   population: Population;

@@ -8,8 +8,15 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
 import type { QuerySource } from '#shared/domain/keys.ts';
-import { type EventFilters, eventFiltersSchema, resolveWindow } from '#shared/domain/query.ts';
-import { listEvents, planForReader, type Reader } from '#shared/usecases/events.ts';
+import {
+  type EventFilters,
+  eventFiltersSchema,
+  PATH_INDEX,
+  type PathName,
+  resolveWindow,
+} from '#shared/domain/query.ts';
+import { listEvents, type Reader, readerScope } from '#shared/usecases/events.ts';
+import { planEvents } from '#shared/usecases/plan-events.ts';
 import type { BenchContext, SeededTenant } from './context.ts';
 import { documentItemSize, minimumReadUnits } from './item-size.ts';
 import { type Item, indexAttributes, indexItemBytes, TABLE_KEY_ATTRIBUTES } from './layout.ts';
@@ -18,14 +25,18 @@ export interface ReadCost {
   pages: number;
   /** Events listEvents returned. */
   returned: number;
-  /** Query calls sent to DynamoDB. */
+  /** Query calls sent to DynamoDB (the planner's probes and registry reads included). */
   queries: number;
   /** Items the key conditions read (ScannedCount): what DynamoDB bills. */
   scanned: number;
   /** Items DynamoDB returned to the store, before its conditions and the merge (= scanned: no FilterExpression). */
   items: number;
-  /** Read units reported by the store (ReturnConsumedCapacity, summed by the adapter). */
+  /** Read units listEvents reported (the store's ConsumedCapacity + the planner's probes). */
   readUnits: number;
+  /** Read units of each page, as listEvents reported them. */
+  pageReadUnits: number[];
+  /** Events returned by each page. */
+  pageReturned: number[];
   /** Σ index item size / 4 KiB / 2 over the returned events: what the index must read at least. */
   minimumUnits: number;
   /** readUnits ÷ minimumUnits: over-read (look-ahead, conditions, fan-out); null when nothing was returned. */
@@ -41,16 +52,39 @@ export interface ReadCost {
   zeroUnitQueries: number;
   /** The ratio with 0.5 RCU added per zero-unit Query, as AWS would bill it. */
   ratioAwsMinimum: number | null;
-  /** Index(es) the planner picked, and how many conditions the store evaluates on what they return. */
+  /** The access path listEvents reported (the first page's; carried by the cursor), and its index. */
+  path: string;
   index: string;
+  /**
+   * Filters (and a team scope) the path's key does not encode: evaluated in code on every item
+   * the path reads (every filter is evaluated on every event whatever the path; these are the
+   * ones that can discard items).
+   */
   conditions: number;
-  /** Partitions (shards × values) read per page at least. */
+  /** Partitions (key values × shards) the path reads. */
   sources: number;
   /** True when every page was full until the last (pages are never silently short). */
   pagesFull: boolean;
+  /** Pages that stopped on the read budget (a cursor with fewer rows than the limit). */
+  budgetStops: number;
   /** Wall time of each page's listEvents call, ms (context only: the machine's, not the code's). */
   pageMs: number[];
+  /** Ids returned, in order (for exactness checks). */
+  ids: string[];
+  /** The partitions the path reads (the plan of the first page's path, rebuilt without probes). */
+  plannedSources: QuerySource[];
 }
+
+/** The filter parameters each path's key encodes (the others are conditions on what it reads). */
+const KEYED: Readonly<Record<PathName, readonly (keyof EventFilters)[]>> = {
+  time: ['from', 'to'],
+  actor: ['from', 'to', 'actor_id'],
+  email: ['from', 'to', 'actor_email'],
+  target: ['from', 'to', 'target_id'],
+  team: ['from', 'to', 'team_id'],
+  kind: ['from', 'to', 'action', 'exclude_action', 'area', 'method', 'status', 'target_type', 'actor_type'],
+  impersonated: ['from', 'to', 'impersonated'],
+};
 
 export const readCost = async (
   ctx: BenchContext,
@@ -62,18 +96,21 @@ export const readCost = async (
   const limit = options.limit ?? 100;
   const reader = options.reader ?? tenant.principal;
   const filters: EventFilters = eventFiltersSchema.parse(query);
-  const window = resolveWindow(filters, Date.now());
-  if ('error' in window) throw new Error(window.error);
-  const plan = planForReader(reader, filters, window);
 
   const before = { ...ctx.dynamo.counters };
   let cursor: string | null = null;
   let pages = 0;
   let readUnits = 0;
   let pagesFull = true;
+  let budgetStops = 0;
+  let path: PathName | undefined;
+  const paths = new Set<string>();
   const indexSizes: number[] = [];
   const jsonSizes: number[] = [];
   const pageMs: number[] = [];
+  const pageReadUnits: number[] = [];
+  const pageReturned: number[] = [];
+  const ids: string[] = [];
   do {
     const started = performance.now();
     const page = await listEvents(ctx.listDeps(), reader, {
@@ -84,22 +121,50 @@ export const readCost = async (
     pageMs.push(performance.now() - started);
     pages += 1;
     readUnits += page.readUnits;
-    if (page.next_cursor !== null && page.data.length < limit) pagesFull = false;
+    pageReadUnits.push(page.readUnits);
+    pageReturned.push(page.data.length);
+    if (page.next_cursor !== null && page.data.length < limit) {
+      pagesFull = false;
+      budgetStops += 1;
+    }
+    const pagePath = page.path ?? 'time';
+    path ??= pagePath;
+    paths.add(pagePath);
+    const index = EVENTS_TABLE.indexes[PATH_INDEX[pagePath]];
     for (const event of page.data) {
       const item = tenant.items.get(event.id);
       if (item === undefined) throw new Error(`returned an event the bench did not seed: ${event.id}`);
-      // The source the event was read from: the partition whose key value its item carries.
-      const source = plan.sources.find(
-        (s) => item[EVENTS_TABLE.indexes[s.index].partitionKey] === s.partitionKey,
-      );
-      if (source === undefined) throw new Error(`event ${event.id} is in none of the plan's partitions`);
-      indexSizes.push(indexItemBytes(item, EVENTS_TABLE.indexes[source.index]));
+      const bytes = indexItemBytes(item, index);
+      if (bytes === 0) throw new Error(`event ${event.id} is not in ${index.name}, the path's index`);
+      indexSizes.push(bytes);
       jsonSizes.push(Buffer.byteLength(JSON.stringify(event)));
+      ids.push(event.id);
     }
     cursor = page.next_cursor;
   } while (cursor !== null && pages < options.maxPages);
 
-  const after = ctx.dynamo.counters;
+  const after = { ...ctx.dynamo.counters };
+  const chosen: PathName = path ?? 'time';
+  // How many partitions the path reads: the plan again, on the path the pages took (no probe).
+  const window = resolveWindow(filters, Date.now());
+  let plannedSources: QuerySource[] = [];
+  if (!('error' in window)) {
+    const planned = await planEvents(ctx.listDeps(), {
+      tenantId: reader.tenantId,
+      shards: reader.shards,
+      filters,
+      window,
+      scope: readerScope(reader),
+      limit,
+      via: chosen,
+    });
+    plannedSources = planned.plan.sources;
+  }
+  const scoped = readerScope(reader) !== null && chosen !== 'team';
+  const conditions =
+    Object.entries(filters).filter(
+      ([k, v]) => v !== undefined && !KEYED[chosen].includes(k as keyof EventFilters),
+    ).length + (scoped ? 1 : 0);
   const zeroUnitQueries = after.zeroUnitQueries - before.zeroUnitQueries;
   const minimumUnits = minimumReadUnits(indexSizes);
   const eventJsonMinimumUnits = minimumReadUnits(jsonSizes);
@@ -112,6 +177,8 @@ export const readCost = async (
     scanned: after.scanned - before.scanned,
     items: after.items - before.items,
     readUnits,
+    pageReadUnits,
+    pageReturned,
     minimumUnits,
     ratio: any ? readUnits / minimumUnits : null,
     eventJsonMinimumUnits,
@@ -120,11 +187,15 @@ export const readCost = async (
     eventJsonBytesMean: meanOf(jsonSizes),
     zeroUnitQueries,
     ratioAwsMinimum: any ? (readUnits + 0.5 * zeroUnitQueries) / minimumUnits : null,
-    index: [...new Set(plan.sources.map((s) => s.index))].join('+'),
-    conditions: plan.conditions.length,
-    sources: plan.sources.length,
+    path: [...paths].join('→'),
+    index: [...paths].map((p) => PATH_INDEX[p as PathName]).join('→'),
+    conditions,
+    sources: plannedSources.length,
     pagesFull,
+    budgetStops,
     pageMs,
+    ids,
+    plannedSources,
   };
 };
 
@@ -199,4 +270,56 @@ export const checkIndexItems = async (
   }
   check.unexpectedAttributes = [...unexpected];
   return check;
+};
+
+/** One step of a typical console session and what it read. */
+export interface SessionStep {
+  what: string;
+  query: Record<string, string>;
+  /** Page of the query (1 = the first, opened by a filter change; 2, 3 = "load more"). */
+  page: number;
+  readUnits: number;
+  returned: number;
+  path: string;
+}
+
+/**
+ * The typical console session priced in the writes part (cost per million events): open the log
+ * (one page of 100, no filter), three filter changes (the first page of each), then "load more"
+ * twice on the last one. The names match the reads part's filters of the committed run before
+ * issue 15 (bench/results/latest.json), so the same session can be priced on both layouts.
+ */
+export const CONSOLE_SESSION: readonly {
+  what: string;
+  before: string;
+  query: Record<string, string>;
+  pages: number;
+}[] = [
+  { what: 'open the log', before: 'time only (last day)', query: {}, pages: 1 },
+  { what: 'filter: action', before: 'action exact', query: { action: 'document.updated' }, pages: 1 },
+  {
+    what: 'filter: team + action',
+    before: 'team + action',
+    query: { team_id: 'team_1', action: 'document.viewed' },
+    pages: 1,
+  },
+  { what: 'filter: actor, load more ×2', before: 'actor', query: { actor_id: 'user_0' }, pages: 3 },
+];
+
+/** Reads the console session through listEvents (pages of 100) on `tenant`. */
+export const consoleSession = async (ctx: BenchContext, tenant: SeededTenant): Promise<SessionStep[]> => {
+  const steps: SessionStep[] = [];
+  for (const step of CONSOLE_SESSION) {
+    const cost = await readCost(ctx, tenant, step.query, { maxPages: step.pages });
+    for (const [i, units] of cost.pageReadUnits.entries())
+      steps.push({
+        what: step.what,
+        query: step.query,
+        page: i + 1,
+        readUnits: units,
+        returned: cost.pageReturned[i] ?? 0,
+        path: cost.path,
+      });
+  }
+  return steps;
 };

@@ -8,7 +8,10 @@
  * same conditional PutItem (ReturnConsumedCapacity: INDEXES), which must match exactly. Also
  * shows where the bytes go, what the layout saves against the old one (uncompressed doc,
  * projection ALL), and what the rejected alternative — one TransactWriteItems per batch — would
- * cost on the same items.
+ * cost on the same items. Then the AWS bill per million events (on-demand, us-east-1): writes,
+ * a month of storage (table item + every index item, 100 B overhead each), and the reads of a
+ * typical console session measured through listEvents — against the 14-GSI layout before issue 15
+ * (the committed bench/results/latest.json of that layout).
  */
 import { brotliDecompressSync } from 'node:zlib';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
@@ -29,14 +32,68 @@ import {
   pick,
   TABLE_KEY_ATTRIBUTES,
 } from '../lib/layout.ts';
-import type { BenchPart, PartResult } from '../lib/part.ts';
+import { atMost, type BenchPart, type PartResult } from '../lib/part.ts';
+import { CONSOLE_SESSION, consoleSession } from '../lib/reads.ts';
 import { mean, percentile, round, sum } from '../lib/stats.ts';
+import type { Cell } from '../lib/table.ts';
 
 /**
  * What-if only: AWS bills a transactional write at 2 WCU per 1 KB (prepare + commit) and does not
  * document the GSI writes that follow it (DynamoDB Local doubles them; see bench/README.md).
  */
 const TRANSACTION_FACTOR = 2;
+
+/** SPEC: write units per event ≤ 8. */
+const WCU_TARGET = 8;
+
+/** DynamoDB on-demand, standard table class, us-east-1 (USD). */
+const PRICES = {
+  writePerMillionUnits: 0.625,
+  readPerMillionUnits: 0.125,
+  storagePerGbMonth: 0.25,
+  /** Per item (table and each index item) for storage billing. */
+  storageOverheadBytes: 100,
+} as const;
+const GB = 2 ** 30;
+
+/**
+ * The layout before issue 15 (14 GSIs), from the committed bench/results/latest.json of commit
+ * e3d9f39 (full run): write units per event, mean item and index item sizes, index items per
+ * event, and the read units per page of the reads part's filters the console session uses.
+ */
+const BEFORE = {
+  gsis: 14,
+  writeUnitsPerEvent: 13.669,
+  itemBytes: 1362,
+  indexItemsPerEvent: 11.669,
+  indexItemBytes: 726,
+  /** readUnits ÷ pages per filter (1 shard, pages of 100, 5,000 events). */
+  readUnitsPerPage: {
+    'time only (last day)': 165 / 17,
+    'action exact': 26.5 / 3,
+    'team + action': 83.5 / 1,
+    actor: 66 / 7,
+  } as Record<string, number>,
+};
+
+interface Bill {
+  writeUnitsPerEvent: number;
+  storageBytesPerEvent: number;
+  sessionReadUnits: number;
+}
+
+const dollars = (bill: Bill) => {
+  const writes = bill.writeUnitsPerEvent * PRICES.writePerMillionUnits;
+  const storageMonth = ((bill.storageBytesPerEvent * 1e6) / GB) * PRICES.storagePerGbMonth;
+  const session = (bill.sessionReadUnits / 1e6) * PRICES.readPerMillionUnits;
+  return {
+    writes,
+    storageMonth,
+    perMillion: writes + storageMonth,
+    session,
+    per1000Sessions: session * 1000,
+  };
+};
 
 interface IndexWrite {
   index: string;
@@ -229,17 +286,95 @@ export const writesPart: BenchPart = {
       ),
     };
     const perEvent = versus(meanUnits);
+
+    // The AWS bill: writes, a month of storage, and a console session's reads (measured here).
+    ctx.progress.step('console session reads');
+    const storageBytes = mean(
+      samples.map(
+        (s) =>
+          s.itemBytes +
+          sum(s.indexWrites.map((w) => w.bytes)) +
+          PRICES.storageOverheadBytes * (1 + s.indexWrites.length),
+      ),
+    );
+    const session = await consoleSession(ctx, await ctx.seededTenant(1));
+    const sessionUnits = sum(session.map((step) => step.readUnits));
+    const beforeSession = CONSOLE_SESSION.flatMap((step) =>
+      Array.from({ length: step.pages }, () => BEFORE.readUnitsPerPage[step.before] ?? 0),
+    );
+    const before: Bill = {
+      writeUnitsPerEvent: BEFORE.writeUnitsPerEvent,
+      storageBytesPerEvent:
+        BEFORE.itemBytes +
+        BEFORE.indexItemsPerEvent * BEFORE.indexItemBytes +
+        PRICES.storageOverheadBytes * (1 + BEFORE.indexItemsPerEvent),
+      sessionReadUnits: sum(beforeSession),
+    };
+    const after: Bill = {
+      writeUnitsPerEvent: meanUnits,
+      storageBytesPerEvent: storageBytes,
+      sessionReadUnits: sessionUnits,
+    };
+    const billBefore = dollars(before);
+    const billAfter = dollars(after);
+    const usd = (v: number, digits = 4) => `$${v.toFixed(digits)}`;
+    const costRows: Cell[][] = [
+      ['write units per event', BEFORE.writeUnitsPerEvent.toFixed(2), meanUnits.toFixed(2)],
+      [
+        `writes per million events (${usd(PRICES.writePerMillionUnits, 3)} per million WRU)`,
+        usd(billBefore.writes, 3),
+        usd(billAfter.writes, 3),
+      ],
+      [
+        'stored bytes per event (table item + index items, +100 B each)',
+        `${Math.round(before.storageBytesPerEvent)} B`,
+        `${Math.round(after.storageBytesPerEvent)} B`,
+      ],
+      [
+        `storage per million events per month (${usd(PRICES.storagePerGbMonth, 2)} per GB-month)`,
+        usd(billBefore.storageMonth, 3),
+        usd(billAfter.storageMonth, 3),
+      ],
+      [
+        'aws_cost_per_million_events_usd (writes + 1 month of storage)',
+        usd(billBefore.perMillion, 3),
+        usd(billAfter.perMillion, 3),
+      ],
+      [
+        `console session read units (${session.length} pages of 100)`,
+        before.sessionReadUnits.toFixed(1),
+        sessionUnits.toFixed(1),
+      ],
+      [
+        `reads per 1,000 console sessions (${usd(PRICES.readPerMillionUnits, 3)} per million RRU)`,
+        usd(billBefore.per1000Sessions, 5),
+        usd(billAfter.per1000Sessions, 5),
+      ],
+    ];
     const keyNames = `${TABLE_KEY_ATTRIBUTES.join(', ')}, ${[...new Set(INDEXES.map((i) => i.sortKey))].join(', ')}, ≤ ${INDEXES.length} index pks`;
     const otherProjected = PROJECTED_ATTRIBUTES.filter((name) => name !== DOC_ATTRIBUTE).join(' + ');
 
     return {
       headlines: [
+        atMost(
+          'write_units_per_event',
+          round(meanUnits, 2),
+          WCU_TARGET,
+          `WCU per ~${Math.round(meanOf((s) => s.eventJsonBytes))} B event, one conditional PutItem: table 1× + ${landedMean.toFixed(1)} of ${INDEXES.length} GSIs 1×, each ceil(index item/1 KiB) (before: ${BEFORE.writeUnitsPerEvent.toFixed(2)}, ${BEFORE.gsis} GSIs)`,
+        ),
         {
-          key: 'write_units_per_event',
-          value: round(meanUnits, 2),
-          note: `WCU per ~${Math.round(meanOf((s) => s.eventJsonBytes))} B event, one conditional PutItem: table 1× + ${landedMean.toFixed(1)} GSIs 1×, each ceil(index item/1 KiB)`,
+          key: 'aws_cost_per_million_events_usd',
+          value: round(billAfter.perMillion, 4),
+          note: `DynamoDB on-demand us-east-1: writes ${usd(billAfter.writes, 3)} + 1 month of storage ${usd(billAfter.storageMonth, 3)} (before: ${usd(billBefore.perMillion, 3)}); console session ${sessionUnits.toFixed(1)} RRU (before ${before.sessionReadUnits.toFixed(1)})`,
         },
       ],
+      figures: {
+        aws_write_cost_per_million_events_usd: round(billAfter.writes, 4),
+        aws_storage_cost_per_million_events_month_usd: round(billAfter.storageMonth, 4),
+        aws_console_session_read_units: round(sessionUnits, 2),
+        aws_cost_per_million_events_usd_before: round(billBefore.perMillion, 4),
+        write_units_per_event_before: BEFORE.writeUnitsPerEvent,
+      },
       details: {
         events: count,
         write: 'one conditional PutItem per event',
@@ -308,6 +443,25 @@ export const writesPart: BenchPart = {
         },
         what_if: whatIf,
         dynamodb_local_check: put,
+        aws_cost: {
+          prices: PRICES,
+          gb_bytes: GB,
+          before: {
+            ...before,
+            ...billBefore,
+            source: 'committed bench/results/latest.json of the 14-GSI layout (e3d9f39)',
+          },
+          after: { ...after, ...billAfter },
+          console_session: session.map((step) => ({ ...step, readUnits: round(step.readUnits, 2) })),
+          console_session_before: CONSOLE_SESSION.map((step) => ({
+            what: step.what,
+            filter_then: step.before,
+            pages: step.pages,
+            read_units_per_page: round(BEFORE.readUnitsPerPage[step.before] ?? 0, 2),
+          })),
+          kind_registry_writes:
+            'not in write_units_per_event: ingest registers a new kind or (email, actor) pair once per container, and adds counts at most once a minute per kind (withKindRegistry), so a busy tenant pays ≈ (kinds ÷ events per minute) WCU per event: < 0.01 at 100 events/s with 50 kinds',
+        },
       },
       tables: [
         {
@@ -364,6 +518,17 @@ export const writesPart: BenchPart = {
             'DynamoEventStore.append writes each event with its own PutItem conditioned on attribute_not_exists(pk): the table write and every GSI write are billed 1×, ceil(size/1 KiB).',
             'a GSI write costs its index item: the table key, the index keys and the projected attributes present on the item, rounded up to 1 KiB. The DynamoDB Local PutItem check must match the model exactly.',
             `what-if TransactWriteItems: AWS documents the transactional table write at ${TRANSACTION_FACTOR}× and says nothing of the GSI writes (first figure: 1×); DynamoDB Local bills them ${TRANSACTION_FACTOR}× in a one-item transaction (second figure). Transactions are no longer probed (see bench/README.md).`,
+          ],
+        },
+        {
+          title: 'AWS cost (DynamoDB on-demand, us-east-1, standard table class): before (14 GSIs) and after',
+          columns: ['measure', `before (${BEFORE.gsis} GSIs)`, `after (${INDEXES.length} GSIs)`],
+          rows: costRows,
+          notes: [
+            `prices: ${usd(PRICES.writePerMillionUnits, 3)} per million write request units, ${usd(PRICES.readPerMillionUnits, 3)} per million read request units, ${usd(PRICES.storagePerGbMonth, 2)} per GB-month (GB = 2^30 B; ${PRICES.storageOverheadBytes} B of overhead per table item and per index item). No free tier, no reserved capacity, no streams or backups.`,
+            `before: the committed full run of the 14-GSI layout (${BEFORE.writeUnitsPerEvent} WCU/event; item ${BEFORE.itemBytes} B + ${BEFORE.indexItemsPerEvent} index items of ${BEFORE.indexItemBytes} B); its session is modelled from that run's read units per page of the same filters (${CONSOLE_SESSION.map((s) => s.before).join(', ')}).`,
+            `after: measured now — this part's items, and the session read through listEvents on the reads part's tenant: ${session.map((s) => `${s.what}${s.page > 1 ? ` p${s.page}` : ''} ${s.readUnits.toFixed(1)} RU via ${s.path}`).join('; ')}.`,
+            'the kind registry (control table) adds a write per new kind or (email, actor) pair per container and a count flush at most once a minute per kind: negligible per event for a busy tenant, not included.',
           ],
         },
       ],
