@@ -193,11 +193,17 @@ export const createContext = (options: {
       idOf: (n) => `${idPrefix}${String(n).padStart(6, '0')}`,
     });
     progress.step(`building ${what}`);
-    const events = Array.from({ length: count }, (_, n) => {
+    // Built in slices that yield to the event loop: a 100,000-event build blocking it for many
+    // seconds lets DynamoDB Local close the idle keep-alive sockets under the client (socket hang up).
+    const events: StoredEvent[] = [];
+    const items: Item[] = [];
+    for (let n = 0; n < count; n++) {
       const input = next(n);
-      return storedEvent(tweak === undefined ? input : tweak(input, n), tenantId, seedNowMs);
-    });
-    const items = events.map((e) => toItem(e, shards));
+      const event = storedEvent(tweak === undefined ? input : tweak(input, n), tenantId, seedNowMs);
+      events.push(event);
+      items.push(toItem(event, shards));
+      if (n % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+    }
     await store(tenantId, events, items, `seeding ${what}`);
     let firstMs = Number.POSITIVE_INFINITY;
     let lastMs = Number.NEGATIVE_INFINITY;
