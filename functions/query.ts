@@ -4,11 +4,11 @@
  * order, for tenant keys only (a SIEM's credential, never a viewer session). Every read of events is itself audited: an
  * `audit_log.viewed` event, with the key or the person as actor, lands in the same tenant's
  * trail before the answer leaves. The store registers the actions of those events (for
- * GET /v1/actions).
+ * GET /v1/actions) and, like every store, their kinds.
  */
 import { registeringEventStore } from '#shared/adapters/action-wiring.ts';
 import { feedSource, feedWatermarkLagMs } from '#shared/adapters/feed-source.ts';
-import { cursorCodec, redactor } from '#shared/adapters/wiring.ts';
+import { cursorCodec, kindRegistry, redactor } from '#shared/adapters/wiring.ts';
 import {
   createApiHandler,
   type ReaderRequirement,
@@ -19,7 +19,13 @@ import { json } from '#shared/http/responses.ts';
 import { getEvent, listEvents, recordAccess } from '#shared/usecases/events.ts';
 import { readFeed } from '#shared/usecases/feed.ts';
 
-const deps = { store: registeringEventStore(), redact: redactor(), now: () => Date.now() };
+const deps = {
+  store: registeringEventStore(),
+  // The planner's kinds and actor emails (the store registers those of its own events).
+  kinds: kindRegistry(),
+  redact: redactor(),
+  now: () => Date.now(),
+};
 const feed = { feed: feedSource(), watermarkLagMs: feedWatermarkLagMs() };
 const READ: ReaderRequirement = { scopes: ['events:read'], permission: 'view' };
 

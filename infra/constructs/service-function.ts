@@ -35,6 +35,8 @@ import {
   grantActionRegistration,
   grantControlAccess,
   grantEventsAccess,
+  grantKindReading,
+  grantKindRegistration,
   grantSessionCodeConsumption,
 } from './table-access.ts';
 
@@ -160,6 +162,9 @@ export class ServiceFunction extends Construct {
     if (definition.sessionCodes === 'consume') grantSessionCodeConsumption(role, resources.control);
     if (definition.actionRegistry === 'register') grantActionRegistration(role, resources.control);
     if (definition.actionRegistry === 'list') grantActionListing(role, resources.control);
+    const kinds = definition.kindRegistry;
+    if (kinds === 'register' || kinds === 'register-read') grantKindRegistration(role, resources.control);
+    if (kinds === 'read' || kinds === 'register-read') grantKindReading(role, resources.control);
     for (const name of definition.secrets) resources.secrets.secrets[name].grantRead(role);
     grantExportAccess(role, resources.exports, definition);
     grantArchiveAccess(role, resources.archive, definition);

@@ -20,6 +20,8 @@ import type { ControlAccess, EventsAccess } from '#shared/config/manifest.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import {
   ACTION_REGISTRY_PARTITION_PREFIX,
+  KIND_REGISTRY_ATTRIBUTES,
+  KIND_REGISTRY_PARTITION_PREFIX,
   RATE_COUNTER_PARTITION_PREFIX,
   SESSION_CODE_PARTITION_PREFIX,
 } from '#shared/domain/control-keys.ts';
@@ -238,5 +240,43 @@ export const grantActionListing = (grantee: IGrantable, control: GrantableTable)
     actions: ['dynamodb:Query'],
     resourceArns: [control.table.tableArn],
     conditions: ACTION_LISTING_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
+  });
+};
+
+/**
+ * The kind registry's writes (shared/adapters/kind-registry.ts: before an event of a new kind or
+ * a new actor email is stored, one UpdateItem per entry under `KINDS#<tenant>`, and the periodic
+ * count updates): UpdateItem only on items whose partition key starts with
+ * KIND_REGISTRY_PARTITION_PREFIX, naming only the keys, the kind fields, the count, the first-seen
+ * time and the email pair's attributes, returning nothing. The adapter never puts or deletes, so
+ * neither is granted: every appending function can register kinds but read or change no tenant,
+ * key, job, session or action.
+ */
+export const KIND_REGISTRY_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${KIND_REGISTRY_PARTITION_PREFIX}*`] },
+  'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...KIND_REGISTRY_ATTRIBUTES] },
+  StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+} as const;
+
+export const grantKindRegistration = (grantee: IGrantable, control: GrantableTable): void => {
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:UpdateItem'],
+    resourceArns: [control.table.tableArn],
+    conditions: KIND_REGISTRY_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
+  });
+};
+
+/** Reading the registry (the query planner): Query only, on `KINDS#` partitions only. */
+export const KIND_READING_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${KIND_REGISTRY_PARTITION_PREFIX}*`] },
+} as const;
+
+export const grantKindReading = (grantee: IGrantable, control: GrantableTable): void => {
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:Query'],
+    resourceArns: [control.table.tableArn],
+    conditions: KIND_READING_CONDITIONS as unknown as Record<string, Record<string, unknown>>,
   });
 };

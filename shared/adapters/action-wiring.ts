@@ -20,7 +20,10 @@ const logger = new Logger({ serviceName: SERVICE_NAME });
 
 let registering: EventStore | undefined;
 
-/** The events table's store, registering the actions of what it appends. */
+/**
+ * The events table's store, registering the actions of what it appends (after it is stored) —
+ * around eventStore(), which registers its kinds (before).
+ */
 export const registeringEventStore = (): EventStore => {
   registering ??= withActionRegistry(eventStore(), actionRegistry(), {
     // Ids and the error's name only: never the event.

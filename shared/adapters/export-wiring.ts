@@ -16,7 +16,7 @@ import { DynamoExportStore } from './export-store.ts';
 import { SqsJobQueue } from './job-queue.ts';
 import { SesMailer } from './mailer.ts';
 import { S3ObjectStore, s3Client } from './object-store.ts';
-import { redactor } from './wiring.ts';
+import { kindRegistry, redactor } from './wiring.ts';
 
 export const exportStore = () => new DynamoExportStore(dynamoDocumentClient(), requiredEnv(ENV.controlTable));
 export const objectStore = () => new S3ObjectStore(s3Client(), requiredEnv(EXPORTS_BUCKET.envVar));
@@ -52,6 +52,8 @@ export const sealLagMs = (): number => {
 /** Everything the export API and the export worker use. */
 export const exportDeps = () => ({
   store: registeringEventStore(),
+  // The planner's kinds and actor emails.
+  kinds: kindRegistry(),
   redact: redactor(),
   now: () => Date.now(),
   exports: exportStore(),

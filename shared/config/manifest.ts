@@ -103,6 +103,15 @@ interface FunctionBase {
    */
   readonly actionRegistry?: 'register' | 'list';
   /**
+   * The kind registry (control-table items under `KINDS#`, shared/domain/control-keys.ts):
+   * `register` = UpdateItem of those items only (IAM LeadingKeys and attributes), for every
+   * function that appends events — its store registers each new kind and actor email before it
+   * stores the event (shared/usecases/kinds.ts), and an append without it fails; `read` = Query
+   * of those items only, for a function that plans event queries (listEvents, exports);
+   * `register-read` = both. Granted whatever `control` grants besides.
+   */
+  readonly kindRegistry?: 'register' | 'read' | 'register-read';
+  /**
    * Names of the metrics the handler emits (Powertools EMF, namespace and `service` dimension of
    * shared/config/observability.ts). CDK alarms watch some of them: rename one, rename both.
    */
@@ -214,6 +223,8 @@ const SPECS = {
     memoryMiB: 1024,
     timeoutSeconds: 29,
     events: 'append',
+    // Registers the kinds and actor emails of the events it stores, before storing them.
+    kindRegistry: 'register',
     control: 'none',
     // Registers each new action of the events it stores (for GET /v1/actions).
     actionRegistry: 'register',
@@ -226,6 +237,8 @@ const SPECS = {
     memoryMiB: 1024,
     timeoutSeconds: 29,
     events: 'read-append',
+    // Plans reads from the kind registry; registers the kinds of its audit_log.viewed events.
+    kindRegistry: 'register-read',
     control: 'none',
     // Registers the action of its audit_log.viewed events (for GET /v1/actions).
     actionRegistry: 'register',
@@ -254,6 +267,8 @@ const SPECS = {
     memoryMiB: 1024,
     timeoutSeconds: 29,
     events: 'read-append',
+    // Plans exports from the kind registry; registers the kinds of the events it appends.
+    kindRegistry: 'register-read',
     control: 'read-write',
     secrets: [],
     exportsBucket: 'read-write',
@@ -294,6 +309,8 @@ const SPECS = {
     timeoutSeconds: 10,
     // Every administrative act writes its trailkeeper.* event into the tenant's own trail.
     events: 'append',
+    // Registers the kinds of its trailkeeper.* events.
+    kindRegistry: 'register',
     control: 'read-write',
     secrets: [],
     routes: [
@@ -320,6 +337,8 @@ const SPECS = {
     // The test delivery may take the whole 10 s delivery timeout.
     timeoutSeconds: 20,
     events: 'append',
+    // Registers the kinds of its trailkeeper.stream.* events.
+    kindRegistry: 'register',
     // Stream items (TENANT#<t> / STREAM#<id>), the tenant (retention, own trail); registers actions.
     control: 'read-write',
     secrets: [],
@@ -350,6 +369,8 @@ const SPECS = {
     memoryMiB: 512,
     timeoutSeconds: 10,
     events: 'append',
+    // Registers the kinds of its trailkeeper.alert.* events.
+    kindRegistry: 'register',
     // Alert items (TENANT#<t> / ALERT#<id>), the tenant (email domains, own trail); registers actions.
     control: 'read-write',
     secrets: [],
@@ -442,6 +463,8 @@ const SPECS = {
     memoryMiB: 512,
     timeoutSeconds: 900,
     events: 'read-append',
+    // Plans export jobs from the kind registry; registers the kinds of the events it appends.
+    kindRegistry: 'register-read',
     control: 'read-write',
     secrets: [],
     exportsBucket: 'read-write',
@@ -467,6 +490,8 @@ const SPECS = {
     timeoutSeconds: 60,
     // Writes trailkeeper.alert.triggered into the tenant's trail.
     events: 'append',
+    // Registers the kinds of the trailkeeper.alert.* events it appends.
+    kindRegistry: 'register',
     // Reads stream and alert configurations; writes alert evaluation state (conditional updates).
     control: 'read-write',
     secrets: [],
@@ -531,6 +556,8 @@ const SPECS = {
     timeoutSeconds: 60,
     // Writes trailkeeper.alert.triggered for absence alerts and held-back matches.
     events: 'append',
+    // Registers the kinds of the trailkeeper.alert.* events it appends.
+    kindRegistry: 'register',
     // Lists tenants and their alerts; writes alert evaluation state.
     control: 'read-write',
     secrets: [],

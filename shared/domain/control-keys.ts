@@ -9,10 +9,13 @@
  * per tenant (`RATE#<tenant>` / `W#<window>`), so their writes never share one with the tenant's
  * records. The action registry (which actions a tenant's events carry, for suggestions) has its own
  * partitions too, `ACTIONS#<tenant>` and `ACTIONS#<tenant>#TEAM#<team>` / `ACTION#<action>`, so the
- * functions that register actions can be granted exactly those items. Two sparse indexes list tenants (`tenants`) and tenants with a pending or running
+ * functions that register actions can be granted exactly those items; so has the kind registry
+ * (each event kind and each actor email of a tenant's events), `KINDS#<tenant>` / `KIND#<kind id>`
+ * and `EMAIL#<email> <actor id>`. Two sparse indexes list tenants (`tenants`) and tenants with a pending or running
  * retention job (`activeJobs`).
  */
 import { CONTROL_TABLE } from '../config/tables.ts';
+import { KIND_FIELDS } from './kinds.ts';
 
 const PK = CONTROL_TABLE.partitionKey;
 const SK = CONTROL_TABLE.sortKey;
@@ -119,6 +122,70 @@ export const actionRegistryKey = (tenantId: string, teamId: string | null, actio
 /** Sort-key prefix of the registered actions that start with `actionPrefix` (empty: all of them). */
 export const actionRegistrySortKeyPrefix = (actionPrefix: string): string =>
   `${ACTION_SK_PREFIX}${actionPrefix}`;
+
+/**
+ * Leading characters of every kind-registry partition: the grants of the functions that register
+ * kinds (every appender) and that read them (the query planner's) are pinned to them (IAM
+ * `dynamodb:LeadingKeys`). Distinct from ACTION_REGISTRY_PARTITION_PREFIX: neither grant reaches
+ * the other's items.
+ */
+export const KIND_REGISTRY_PARTITION_PREFIX = 'KINDS#';
+
+const KIND_SK_PREFIX = 'KIND#';
+const ACTOR_EMAIL_SK_PREFIX = 'EMAIL#';
+
+/**
+ * The one partition of a tenant's kind registry: its kinds and its actor emails. Kinds are few
+ * (low-cardinality fields together) and read whole by one Query of the `KIND#` range; emails are
+ * many but each written once per container lifetime and read by an exact `EMAIL#<email> ` range.
+ * A partition key with no LSI holds any number of items, and DynamoDB splits a busy one by sort key.
+ */
+export const kindRegistryPartition = (tenantId: string): string =>
+  `${KIND_REGISTRY_PARTITION_PREFIX}${tenantId}`;
+
+/** Sort-key prefix of every kind of a tenant's registry. */
+export const KIND_REGISTRY_KIND_PREFIX = KIND_SK_PREFIX;
+
+/** One kind of a tenant's events (`kindId`: shared/domain/kinds.ts kindId). */
+export const kindRegistryKey = (tenantId: string, kindId: string): ControlKey =>
+  key(kindRegistryPartition(tenantId), `${KIND_SK_PREFIX}${kindId}`);
+
+/** The kind id of a kind item's sort key; null for any other item of the partition. */
+export const kindIdOfSortKey = (sk: string): string | null =>
+  sk.startsWith(KIND_SK_PREFIX) ? sk.slice(KIND_SK_PREFIX.length) : null;
+
+/**
+ * Sort-key prefix of the actor ids seen with one (lower-cased) email: `EMAIL#<email> `. The space
+ * ends the email (a valid email holds none, shared/domain/event.ts), so `ada@x.io` never reads
+ * `ada@x.io.uk`'s ids; actor ids may hold spaces, being last.
+ */
+export const actorEmailSortKeyPrefix = (email: string): string => `${ACTOR_EMAIL_SK_PREFIX}${email} `;
+
+/** One (email, actor id) pair seen in a tenant's events. */
+export const actorEmailKey = (tenantId: string, email: string, actorId: string): ControlKey =>
+  key(kindRegistryPartition(tenantId), `${actorEmailSortKeyPrefix(email)}${actorId}`);
+
+/** Attributes of kind-registry items besides their keys and, on a kind, its fields (KIND_FIELDS). */
+export const KIND_REGISTRY_ITEM = {
+  /** On a kind: about how many events it has had (grown by `ADD`). */
+  count: 'count',
+  /** On a kind and an email pair: when it was first registered. */
+  firstSeenAt: 'first_seen_at',
+  /** On an email pair: the lower-cased email and the actor id (also in its sort key). */
+  email: 'email',
+  actorId: 'actor_id',
+} as const;
+
+/**
+ * Every attribute a kind registration may name: the IAM condition of the register grant
+ * (infra/constructs/table-access.ts) lists exactly these.
+ */
+export const KIND_REGISTRY_ATTRIBUTES: readonly string[] = [
+  PK,
+  SK,
+  ...KIND_FIELDS,
+  ...Object.values(KIND_REGISTRY_ITEM),
+];
 
 /** Sort-key prefix of a tenant's streams (`STREAM#<stream id>`): the router lists them with begins_with. */
 export const STREAM_SK_PREFIX = 'STREAM#';

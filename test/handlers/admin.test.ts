@@ -27,14 +27,19 @@ const tenantItem = {
   updated_at: 'u',
 };
 
-/** The calls sent, without the action registry's (a new action's first event registers it once per container). */
-const tableCalls = () =>
-  ddb
-    .calls()
-    .filter(
-      (call) =>
-        !String((call.args[0].input as { Item?: { pk?: unknown } }).Item?.pk ?? '').startsWith('ACTIONS#'),
-    );
+type KeyedInput = { Item?: { pk?: unknown }; Key?: { pk?: unknown } };
+
+/** The partition a call reads or writes. */
+const partitionOf = (call: { args: readonly unknown[] }): string => {
+  const { input } = call.args[0] as { input: KeyedInput };
+  return String(input.Key?.pk ?? input.Item?.pk ?? '');
+};
+
+/**
+ * The calls sent, without the action and kind registries' (each registers a new entry once per
+ * container).
+ */
+const tableCalls = () => ddb.calls().filter((call) => !/^(ACTIONS|KINDS)#/.test(partitionOf(call)));
 
 beforeAll(async () => {
   vi.stubEnv('CONTROL_TABLE', 'control-test');
@@ -98,6 +103,11 @@ describe('tenant and key admin handler', () => {
             call.args[0].input.Item?.sk === 'ACTION#trailkeeper.api_key.created',
         ),
     ).toBe(true);
+    // The event's kind is registered before the event is stored.
+    const order = ddb.calls().map(partitionOf);
+    const kindAt = order.indexOf(`KINDS#${TENANT}`);
+    expect(kindAt).toBeGreaterThan(-1);
+    expect(kindAt).toBeLessThan(order.findIndex((pk) => pk.startsWith(`${TENANT}#`)));
     const sent = tableCalls().map((call) => call.args[0]);
     expect(
       sent.map((command) => [command.constructor.name, (command.input as { TableName?: string }).TableName]),

@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromItem } from '#shared/adapters/event-store.ts';
 import { contentHash } from '#shared/domain/event.ts';
+import { kindId } from '#shared/domain/kinds.ts';
 import { apiEvent, keyContext, lambdaContext, parse, TENANT } from './api-event.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -495,5 +496,67 @@ describe('POST /v1/events handler: the action registry', () => {
       lambdaContext,
     );
     expect(registryPuts().map((input) => input.Item?.sk)).toEqual(['ACTION#registry.unavailable']);
+  });
+});
+
+describe('POST /v1/events handler: the kind registry', () => {
+  const kindUpdates = () =>
+    ddb
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => String(input.Key?.pk).startsWith('KINDS#'));
+
+  it("registers a new kind and the actor's lower-cased email with UpdateItems before the event's PutItem", async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T12:00:00Z'), toFake: ['Date'] });
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    const body = {
+      id: 'kind-1',
+      action: 'kinds.first_seen',
+      actor: { id: 'user_k', type: 'user', email: 'Kay@Example.com' },
+      status: 'success',
+    };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(201);
+    const id = kindId({ action: 'kinds.first_seen', status: 'success', actor_type: 'user' });
+    expect(kindUpdates().map((input) => input.Key)).toEqual([
+      { pk: `KINDS#${TENANT}`, sk: `KIND#${id}` },
+      { pk: `KINDS#${TENANT}`, sk: 'EMAIL#kay@example.com user_k' },
+    ]);
+    const order = ddb.calls().map((call) => (call.args[0].input as { TableName?: string }).TableName);
+    expect(order.indexOf('events-test')).toBeGreaterThan(order.indexOf('control-test'));
+  });
+
+  it('answers 503 and stores nothing when the kind cannot be registered, then registers it with the retry', async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb
+      .on(UpdateCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    const body = { id: 'kind-down-1', action: 'kinds.unavailable', actor: { id: 'u1' } };
+    const result = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(result.statusCode).toBe(503);
+    expect(ddb.commandCalls(PutCommand).filter((c) => c.args[0].input.TableName === 'events-test')).toEqual(
+      [],
+    );
+    ddb.reset();
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    const retried = await handler(apiEvent('POST /v1/events', { body, auth: writer }), lambdaContext);
+    expect(retried.statusCode).toBe(201);
+    expect(kindUpdates()).toHaveLength(1);
+  });
+
+  it('registers a kind once per container: the next events of it write no registry item', async () => {
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    const body = (id: string) => ({ id, action: 'kinds.busy', actor: { id: 'u1' } });
+    await handler(apiEvent('POST /v1/events', { body: body('kb-1'), auth: writer }), lambdaContext);
+    expect(kindUpdates()).toHaveLength(1);
+    ddb.resetHistory();
+    await handler(
+      apiEvent('POST /v1/events', { body: { events: [body('kb-2'), body('kb-3')] }, auth: writer }),
+      lambdaContext,
+    );
+    expect(kindUpdates()).toHaveLength(0);
   });
 });

@@ -23,11 +23,14 @@ import { TABLE_OPERATIONS } from '#infra/constructs/monitoring.ts';
 import {
   ACTION_LISTING_CONDITIONS,
   ACTION_REGISTRY_CONDITIONS,
+  KIND_READING_CONDITIONS,
+  KIND_REGISTRY_CONDITIONS,
   RATE_COUNTER_CONDITIONS,
   SESSION_CODE_CONDITIONS,
 } from '#infra/constructs/table-access.ts';
 import { normalizePublicUrl, TrailkeeperStack, type TrailkeeperStackProps } from '#infra/stack.ts';
 import { DynamoActionRegistry } from '#shared/adapters/action-registry.ts';
+import { DynamoKindRegistry } from '#shared/adapters/kind-registry.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
 import { ENV } from '#shared/config/env.ts';
 import { functionsOfKind, MANIFEST } from '#shared/config/manifest.ts';
@@ -393,6 +396,85 @@ describe('control table', () => {
     }
   });
 
+  it('grants kind registration to every function that appends events, and reading to the query planners', () => {
+    const appends = (events: string) => events === 'append' || events === 'read-append';
+    for (const { name, definition } of functionCases()) {
+      const registers = definition.kindRegistry === 'register' || definition.kindRegistry === 'register-read';
+      // An appender without the grant would fail every append (registration comes first).
+      expect(registers, `${name} registers kinds`).toBe(appends(definition.events));
+    }
+    expect(
+      functionCases()
+        .filter((c) => c.definition.kindRegistry === 'read' || c.definition.kindRegistry === 'register-read')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['exportWorker', 'exports', 'query']);
+  });
+
+  it("the kind registry's writes and reads are ones its conditions admit", async () => {
+    const ddb = mockClient(DynamoDBDocumentClient);
+    try {
+      ddb.on(UpdateCommand).resolves({});
+      ddb.on(QueryCommand).resolves({ Items: [] });
+      const registry = new DynamoKindRegistry(
+        DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+        'control',
+      );
+      await registry.register(
+        'tnt_1',
+        {
+          kinds: [
+            {
+              id: 'k1',
+              kind: {
+                action: 'member.invited',
+                area: 'members',
+                method: 'create',
+                target_type: 'member',
+                status: 'success',
+                actor_type: 'user',
+              },
+              count: 2,
+            },
+          ],
+          emails: [{ email: 'ada@example.com', actorId: 'user 1' }],
+        },
+        '2026-12-07T00:00:00Z',
+      );
+      const calls = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+      expect(calls).toHaveLength(2);
+      const leading = KIND_REGISTRY_CONDITIONS['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+      const allowed: readonly string[] =
+        KIND_REGISTRY_CONDITIONS['ForAllValues:StringEquals']['dynamodb:Attributes'];
+      for (const call of calls) {
+        expect(
+          leading.some((pattern) => globMatches(pattern, String(call.Key?.[CONTROL_TABLE.partitionKey]))),
+        ).toBe(true);
+        const named = [...Object.keys(call.Key ?? {}), ...Object.values(call.ExpressionAttributeNames ?? {})];
+        expect(named.filter((attribute) => !allowed.includes(attribute))).toEqual([]);
+        expect(KIND_REGISTRY_CONDITIONS.StringEqualsIfExists['dynamodb:ReturnValues']).toContain(
+          call.ReturnValues ?? 'NONE',
+        );
+      }
+      // A bad request is one the check refuses: a key outside KINDS#, an attribute not listed.
+      expect(leading.some((pattern) => globMatches(pattern, 'TENANT#tnt_1'))).toBe(false);
+      expect(allowed).not.toContain('entity');
+      await registry.kinds('tnt_1');
+      await registry.actorsWithEmail('tnt_1', 'ada@example.com', 10);
+      const queries = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+      expect(queries).toHaveLength(2);
+      const reading = KIND_READING_CONDITIONS['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+      for (const query of queries) {
+        expect(
+          reading.some((pattern) => globMatches(pattern, String(query.ExpressionAttributeValues?.[':pk']))),
+        ).toBe(true);
+        expect(query.IndexName).toBeUndefined();
+      }
+    } finally {
+      ddb.restore();
+    }
+  });
+
   it('has the indexes of tables.ts, projecting keys only where the definition names no attribute', () => {
     const table = resources[logicalId(stack.control.table)];
     const indexes: IndexDefinition[] = Object.values(CONTROL_TABLE.indexes);
@@ -458,6 +540,23 @@ describe('control table', () => {
       expect(listing.length, `${name} action listing`).toBe(name === 'actions' ? 1 : 0);
       expect(listing.flatMap((s) => asList(s.Action))).toEqual(listing.map(() => 'dynamodb:Query'));
       rateCounters.push(...listing);
+      // The kind registry's UpdateItem and Query on KINDS# items (appenders; query planners).
+      const kindWrites = onControl.filter((s) => isDeepStrictEqual(s.Condition, KIND_REGISTRY_CONDITIONS));
+      expect(kindWrites.length, `${name} kind registration`).toBe(
+        definition.kindRegistry === 'register' || definition.kindRegistry === 'register-read' ? 1 : 0,
+      );
+      expect(kindWrites.flatMap((s) => asList(s.Action))).toEqual(
+        kindWrites.map(() => 'dynamodb:UpdateItem'),
+      );
+      const kindReads = onControl.filter((s) => isDeepStrictEqual(s.Condition, KIND_READING_CONDITIONS));
+      expect(kindReads.length, `${name} kind reading`).toBe(
+        definition.kindRegistry === 'read' || definition.kindRegistry === 'register-read' ? 1 : 0,
+      );
+      expect(kindReads.flatMap((s) => asList(s.Action))).toEqual(kindReads.map(() => 'dynamodb:Query'));
+      for (const statement of [...kindWrites, ...kindReads]) {
+        expect(asList(statement.Resource), `${name} kind registry resource`).toEqual([tableArn]);
+      }
+      rateCounters.push(...kindWrites, ...kindReads);
       const onTable = onControl.filter(
         (s) => isDeepStrictEqual(asList(s.Resource), [tableArn]) && !rateCounters.includes(s),
       );

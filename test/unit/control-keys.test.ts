@@ -5,8 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { CONTROL_TABLE } from '#shared/config/tables.ts';
 import {
+  ACTION_REGISTRY_PARTITION_PREFIX,
   API_KEY_SK_PREFIX,
   activeRetentionJobKey,
+  actorEmailKey,
+  actorEmailSortKeyPrefix,
   apiKeyKey,
   CONTROL_KEY_ATTRIBUTES,
   DIGEST_SK_LAST,
@@ -14,6 +17,12 @@ import {
   digestSortKey,
   emailQuotaKey,
   exportKey,
+  KIND_REGISTRY_ATTRIBUTES,
+  KIND_REGISTRY_KIND_PREFIX,
+  KIND_REGISTRY_PARTITION_PREFIX,
+  kindIdOfSortKey,
+  kindRegistryKey,
+  kindRegistryPartition,
   RATE_COUNTER_PARTITION_PREFIX,
   rateCounterKey,
   tenantIdOfPartition,
@@ -80,5 +89,56 @@ describe('control key builder', () => {
       ...activeRetentionJobKey(TENANT, '2026-03-01T00:00:00.000Z'),
     };
     expect(Object.keys(item).sort()).toEqual([...CONTROL_KEY_ATTRIBUTES].sort());
+  });
+});
+
+describe('kind registry keys', () => {
+  it("keeps a tenant's kinds and actor emails in one partition of their own, under KINDS#", () => {
+    expect(kindRegistryKey(TENANT, 'AbC-_12345678901')).toEqual({
+      pk: `KINDS#${TENANT}`,
+      sk: 'KIND#AbC-_12345678901',
+    });
+    expect(actorEmailKey(TENANT, 'ada@example.com', 'user 42')).toEqual({
+      pk: `KINDS#${TENANT}`,
+      sk: 'EMAIL#ada@example.com user 42',
+    });
+    expect(kindRegistryPartition(TENANT).startsWith(KIND_REGISTRY_PARTITION_PREFIX)).toBe(true);
+    // One IAM LeadingKeys pattern per registry: neither prefix starts the other.
+    for (const other of [ACTION_REGISTRY_PARTITION_PREFIX, RATE_COUNTER_PARTITION_PREFIX, 'TENANT#']) {
+      expect(
+        other.startsWith(KIND_REGISTRY_PARTITION_PREFIX) || KIND_REGISTRY_PARTITION_PREFIX.startsWith(other),
+      ).toBe(false);
+    }
+  });
+
+  it("ends an email's range at a space, so another email that starts with it is not read", () => {
+    const prefix = actorEmailSortKeyPrefix('ada@x.io');
+    expect(actorEmailKey(TENANT, 'ada@x.io', 'u1').sk.startsWith(prefix)).toBe(true);
+    expect(actorEmailKey(TENANT, 'ada@x.io.uk', 'u1').sk.startsWith(prefix)).toBe(false);
+    expect(actorEmailKey(TENANT, 'ada@x.io', 'u1').sk.startsWith(KIND_REGISTRY_KIND_PREFIX)).toBe(false);
+  });
+
+  it('reads the kind id back from a kind sort key, and no id from an email sort key', () => {
+    expect(kindIdOfSortKey(kindRegistryKey(TENANT, 'k1').sk)).toBe('k1');
+    expect(kindIdOfSortKey(actorEmailKey(TENANT, 'ada@x.io', 'u1').sk)).toBeNull();
+  });
+
+  it('names the attributes a registration may write: the keys, the kind fields, count, first seen, the email pair', () => {
+    expect([...KIND_REGISTRY_ATTRIBUTES].sort()).toEqual(
+      [
+        'pk',
+        'sk',
+        'action',
+        'area',
+        'method',
+        'target_type',
+        'status',
+        'actor_type',
+        'count',
+        'first_seen_at',
+        'email',
+        'actor_id',
+      ].sort(),
+    );
   });
 });
