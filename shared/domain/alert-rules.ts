@@ -333,7 +333,8 @@ const matchesRuleFilters = (match: AlertMatch, event: StoredEvent): boolean =>
   (match.target_type === undefined || event.target?.type === match.target_type) &&
   (match.target_id === undefined || event.target?.id === match.target_id) &&
   (match.team_id === undefined || event.team_id === match.team_id) &&
-  (match.status === undefined || (event.status !== undefined && String(event.status) === String(match.status))) &&
+  (match.status === undefined ||
+    (event.status !== undefined && String(event.status) === String(match.status))) &&
   (match.impersonated === undefined || (event.impersonated === true) === match.impersonated);
 
 /** Does `event` match `rule`? Never for the service's own `trailkeeper.alert.*` events. */

@@ -54,7 +54,6 @@ export const occurredAtOfSortKey = (sortKey: string): string => sortKey.slice(0,
 export const partitionValue = (tenantId: string, shard: number, value: string): string =>
   value === '' ? `${tenantId}#${shard}` : `${tenantId}#${shard}#${value}`;
 
-
 /** All key attributes of an event item: the table key, the shared sort key and one pk per index that applies. */
 export const eventKeys = (event: StoredEvent, shards: number): Record<string, string> => {
   const shard = shardOf(event.id, shards);

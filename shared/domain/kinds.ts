@@ -22,7 +22,9 @@ export interface RegisteredKind {
   count: number;
 }
 
-export const kindOf = (event: Pick<StoredEvent, 'action' | 'area' | 'method' | 'target' | 'status' | 'actor'>): EventKind => {
+export const kindOf = (
+  event: Pick<StoredEvent, 'action' | 'area' | 'method' | 'target' | 'status' | 'actor'>,
+): EventKind => {
   const kind: EventKind = { action: event.action };
   if (event.area !== undefined) kind.area = event.area;
   if (event.method !== undefined) kind.method = event.method;

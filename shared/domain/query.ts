@@ -12,8 +12,8 @@ import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import type { EventIndexName } from '../config/tables.ts';
 import { ACTION_PATTERN, ACTOR_TYPES, type StoredEvent } from './event.ts';
-import type { EventKind } from './kinds.ts';
 import type { QuerySource } from './keys.ts';
+import type { EventKind } from './kinds.ts';
 import type { TeamScope } from './people.ts';
 
 export const DEFAULT_WINDOW_DAYS = 30;
@@ -238,7 +238,8 @@ export const matchesFilters = (event: StoredEvent, filters: EventFilters, scope:
   (filters.action === undefined || actionMatches(event.action, filters.action)) &&
   (filters.exclude_action === undefined || !actionMatches(event.action, filters.exclude_action)) &&
   inList(event.actor.id, filters.actor_id) &&
-  (filters.actor_email === undefined || event.actor.email?.toLowerCase() === filters.actor_email.toLowerCase()) &&
+  (filters.actor_email === undefined ||
+    event.actor.email?.toLowerCase() === filters.actor_email.toLowerCase()) &&
   inList(event.actor.type, filters.actor_type) &&
   (filters.target_id === undefined || event.target?.id === filters.target_id) &&
   inList(event.target?.type, filters.target_type) &&
@@ -249,7 +250,15 @@ export const matchesFilters = (event: StoredEvent, filters: EventFilters, scope:
   (filters.impersonated === undefined || (event.impersonated === true) === (filters.impersonated === 'true'));
 
 /** Filters a kind path can serve: each narrows the kinds (exclude_action too). */
-const KIND_FILTERS = ['action', 'exclude_action', 'area', 'method', 'status', 'target_type', 'actor_type'] as const;
+const KIND_FILTERS = [
+  'action',
+  'exclude_action',
+  'area',
+  'method',
+  'status',
+  'target_type',
+  'actor_type',
+] as const;
 
 /**
  * A path that could serve a filter set: its name, and the key values it reads where the filters

@@ -44,9 +44,9 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { parseInput } from './parse-input.ts';
+import { planEvents } from './plan-events.ts';
 import type { EventStore } from './ports/events.ts';
 import type { KindRegistry } from './ports/kinds.ts';
-import { planEvents } from './plan-events.ts';
 import { clampToRetention, retentionFloor } from './read-window.ts';
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;

@@ -17,10 +17,10 @@
 import { type ExportCheckpoint, type ExportRecord, exportCutoff, requesterOf } from '../domain/export.ts';
 import { formatterFor } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
-import { planEvents } from './plan-events.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { type AccessActor, recordAccess } from './events.ts';
 import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
+import { planEvents } from './plan-events.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { ExportJob } from './ports/exports.ts';
 import { clampToRetention } from './read-window.ts';

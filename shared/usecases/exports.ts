@@ -36,11 +36,11 @@ import { eventSortKey } from '../domain/keys.ts';
 import { resolveWindow, scopedTeams } from '../domain/query.ts';
 import { HttpError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.ts';
 import { checkReaderFilters, type EventDeps, type Reader, readerScope, recordAccess } from './events.ts';
-import type { KindRegistry } from './ports/kinds.ts';
-import { planEvents } from './plan-events.ts';
 import { parseInput } from './parse-input.ts';
+import { planEvents } from './plan-events.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { EmailQuotaStore, ExportStore, JobQueue, Mailer, ObjectStore } from './ports/exports.ts';
+import type { KindRegistry } from './ports/kinds.ts';
 import { clampToRetention } from './read-window.ts';
 
 /** What the export job and the export API share. */

@@ -66,7 +66,8 @@ export interface PlannedQuery {
 }
 
 /** The time (ms) of a sort key or bound: `<ISO>#<id>` or `<ISO>$`. */
-const timeOf = (key: string): number => Date.parse(key.includes('#') ? occurredAtOfSortKey(key) : key.replace(/\$$/, ''));
+const timeOf = (key: string): number =>
+  Date.parse(key.includes('#') ? occurredAtOfSortKey(key) : key.replace(/\$$/, ''));
 
 /**
  * Events per ms a partition holds just below `high`: the PROBE_LIMIT newest items there, over the
@@ -112,7 +113,11 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
     shares.set('kind', share);
   }
   if (filters.actor_email !== undefined) {
-    const actors = await deps.kinds.actorsWithEmail(tenantId, filters.actor_email.toLowerCase(), MAX_EMAIL_ACTORS);
+    const actors = await deps.kinds.actorsWithEmail(
+      tenantId,
+      filters.actor_email.toLowerCase(),
+      MAX_EMAIL_ACTORS,
+    );
     if (!actors.more) values.set('email', actors.ids);
   }
   const usable: Candidate[] = candidates.filter((c) => values.has(c.path));
@@ -157,7 +162,9 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
   }
 
   const index = PATH_INDEX[path];
-  const sources = (values.get(path) as string[]).flatMap((value) => sourcesFor(tenantId, shards, index, value));
+  const sources = (values.get(path) as string[]).flatMap((value) =>
+    sourcesFor(tenantId, shards, index, value),
+  );
   return {
     plan: { path, sources, filters, scope, from: window.from, to: window.to },
     readUnits,

@@ -30,6 +30,8 @@ const eventItems = Array.from({ length: TOTAL }, (_, i) => {
       id: `e${String(i).padStart(6, '0')}`,
       action: 'auth.login',
       actor: { id: 'u1' },
+      // Every other event in each of two teams (the team admin's export reads both).
+      team_id: i % 2 === 0 ? 'team_a' : 'team_b',
       metadata: { i },
       occurred_at: new Date(NOW - 1000 - i).toISOString(),
     },
@@ -165,8 +167,8 @@ describe("export worker, a team admin's export", () => {
       },
       team_scope: ['team_a', 'team_b'],
     });
-    // Each team's partition holds every other event (the fixture's items carry no team key: the
-    // partition is told by the key condition), paged by ExclusiveStartKey as DynamoDB does.
+    // Each team's partition holds every other event (its team's), paged by ExclusiveStartKey as
+    // DynamoDB does.
     ddb.on(QueryCommand).callsFake((input) => {
       const pk = String(input.ExpressionAttributeValues[':pk']);
       const parity = pk.endsWith('#team_a') ? 0 : pk.endsWith('#team_b') ? 1 : -1;

@@ -72,8 +72,8 @@ describe('POST /v1/events handler', () => {
         sk: '2026-11-21T12:00:00.000Z#evt-1',
         time_pk: `${TENANT}#0`,
         actor_pk: `${TENANT}#0#user_1`,
-        action_pk: `${TENANT}#0#member.role_changed`,
-        action_category_pk: `${TENANT}#0#member`,
+        // The event's kind (action, area, method, target type, status, actor type) by its digest.
+        kind_pk: `${TENANT}#0#${kindId({ action: 'member.role_changed' })}`,
         expires_at: Date.parse('2027-02-19T12:00:00Z') / 1000,
       },
     });

@@ -58,6 +58,7 @@ const setup = async () => {
   const objects = new MemoryObjectStore(0); // like s3rver: the tests' parts are far below S3's 5 MiB
   const deps = {
     store,
+    kinds: store.registry,
     redact: createRedactor(),
     now: () => NOW,
     exports: new MemoryExportStore(),

@@ -80,6 +80,7 @@ const setup = async () => {
   const objects = new MemoryObjectStore(0);
   const deps = {
     store,
+    kinds: store.registry,
     redact: createRedactor(),
     now: () => NOW,
     exports: new MemoryExportStore(),

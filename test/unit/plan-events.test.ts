@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import { kindId, kindOf, type RegisteredKind } from '#shared/domain/kinds.ts';
 import { type EventFilters, listQuerySchema } from '#shared/domain/query.ts';
-import type { KindRegistry } from '#shared/usecases/ports/kinds.ts';
 import { PROBE_LIMIT, planEvents } from '#shared/usecases/plan-events.ts';
+import type { KindRegistry } from '#shared/usecases/ports/kinds.ts';
 import { MemoryEventStore } from './fakes/events.ts';
 
 const T0 = Date.parse('2026-11-20T00:00:00.000Z');

@@ -219,7 +219,7 @@ describe('what a filter means for one event', () => {
       { target_type: 'doc' },
       { team_id: 't' },
       { status: 'success' },
-    ])
+    ] as Record<string, string>[])
       expect(matchesFilters(bare, filtersOf(raw))).toBe(false);
   });
 
@@ -247,7 +247,7 @@ describe('what a filter means for one event', () => {
       { action: 'auth.*' },
       { status: 'failure' },
       { exclude_action: 'secret.key.*' },
-    ]) {
+    ] as Record<string, string>[]) {
       expect(kindMatches(kind, filtersOf(raw))).toBe(matchesFilters(event, filtersOf(raw)));
     }
   });

@@ -7,10 +7,18 @@
  */
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
 import { contentHash, type StoredEvent } from '#shared/domain/event.ts';
-import { eventKeys, eventSortKey, sortKeyRange } from '#shared/domain/keys.ts';
-import { matchesFilters, type QueryPlan } from '#shared/domain/query.ts';
 import type { QuerySource } from '#shared/domain/keys.ts';
-import type { AppendResult, EventStore, NewEvent, ProbeResult, QueryPage } from '#shared/usecases/ports/events.ts';
+import { eventKeys, eventSortKey, sortKeyRange } from '#shared/domain/keys.ts';
+import { kindId, kindOf, type RegisteredKind } from '#shared/domain/kinds.ts';
+import { matchesFilters, type QueryPlan } from '#shared/domain/query.ts';
+import type {
+  AppendResult,
+  EventStore,
+  NewEvent,
+  ProbeResult,
+  QueryPage,
+} from '#shared/usecases/ports/events.ts';
+import type { KindRegistry } from '#shared/usecases/ports/kinds.ts';
 import { copy } from './condition.ts';
 
 interface StoredItem {
@@ -75,6 +83,35 @@ export class MemoryEventStore implements EventStore {
 
   /** Calls to probe. */
   probes = 0;
+
+  /**
+   * A kind registry that knows exactly the kinds and actor emails of what this table holds (what
+   * withKindRegistry guarantees in production), for use cases that plan queries.
+   */
+  readonly registry: Pick<KindRegistry, 'kinds' | 'actorsWithEmail'> = {
+    kinds: async (tenantId) => {
+      const kinds = new Map<string, RegisteredKind>();
+      for (const { event } of this.items.values()) {
+        if (event.tenant_id !== tenantId) continue;
+        const kind = kindOf(event);
+        const id = kindId(kind);
+        const known = kinds.get(id) ?? { id, kind, count: 0 };
+        known.count += 1;
+        kinds.set(id, known);
+      }
+      return [...kinds.values()];
+    },
+    actorsWithEmail: async (tenantId, email, limit) => {
+      const ids = [
+        ...new Set(
+          [...this.items.values()]
+            .filter((i) => i.event.tenant_id === tenantId && i.event.actor.email?.toLowerCase() === email)
+            .map((i) => i.event.actor.id),
+        ),
+      ];
+      return { ids: ids.slice(0, limit), more: ids.length > limit };
+    },
+  };
 
   async probe(source: QuerySource, from: string, high: string, limit: number): Promise<ProbeResult> {
     this.probes += 1;
