@@ -190,6 +190,7 @@ export class DynamoEventStore implements EventStore {
       limit,
       before,
       plan.readBudget,
+      plan.weights,
     );
     return {
       events: merged.items.map((entry) => entry.event),

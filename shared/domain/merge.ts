@@ -52,6 +52,8 @@ interface SourceState<S, T> {
 
 const MIN_FETCH = 2;
 const MAX_FETCH = 1000;
+/** What an item is assumed to cost before any was read (a 1 KB item, eventually consistent). */
+const ASSUMED_UNITS_PER_ITEM = 0.125;
 
 /**
  * Returns up to `limit` items in descending `sortKey` order, skipping duplicates (the same item
@@ -61,6 +63,11 @@ const MAX_FETCH = 1000;
  * before conditions discard any item), the merge stops reading and returns what it can prove complete — the
  * items down to the point every live source has been searched to (`scannedUntil`) — even fewer
  * than `limit`, even none. Every source reads at least once per round, so each call progresses.
+ * Each fetch asks for no more than the budget has left (its in-flight fetches reserved), so a
+ * page overshoots it by at most one minimum-sized read per source.
+ *
+ * `weights` (one per source, any scale) say what share of the matches each source is expected to
+ * hold — e.g. the kind registry's counts — so the first round asks each for about its share.
  */
 export const mergeNewestFirst = async <S, T>(
   sources: readonly S[],
@@ -69,8 +76,14 @@ export const mergeNewestFirst = async <S, T>(
   limit: number,
   before?: string,
   budget: number = Number.POSITIVE_INFINITY,
+  weights?: readonly number[],
 ): Promise<MergeResult<T>> => {
-  const states: SourceState<S, T>[] = sources.map((source) => ({
+  const weightTotal = weights?.reduce((sum, w) => sum + w, 0) ?? 0;
+  /** A source's expected share of the matches before any was taken (uniform without weights). */
+  const prior = (index: number, live: number): number =>
+    weights !== undefined && weightTotal > 0 ? (weights[index] ?? 0) / weightTotal : 1 / Math.max(1, live);
+  const states: (SourceState<S, T> & { index: number })[] = sources.map((source, index) => ({
+    index,
     source,
     buffer: [],
     next: undefined,
@@ -79,13 +92,18 @@ export const mergeNewestFirst = async <S, T>(
     floor: undefined,
   }));
   let spentUnits = 0;
+  let reservedUnits = 0;
   let itemsRead = 0;
   const spent = () => spentUnits >= budget;
-  /** The most items one more fetch of one of `sources` sources may ask for within what is left of the budget. */
+  const perItem = () => (itemsRead > 0 && spentUnits > 0 ? spentUnits / itemsRead : ASSUMED_UNITS_PER_ITEM);
+  /**
+   * The most items one more fetch of one of `sources` sources may ask for within what the budget
+   * has left, less what fetches in flight may still cost.
+   */
   const affordable = (sources: number): number => {
-    if (!Number.isFinite(budget) || itemsRead === 0 || spentUnits === 0) return MAX_FETCH;
-    const perItem = spentUnits / itemsRead;
-    return Math.max(MIN_FETCH, Math.floor((budget - spentUnits) / perItem / Math.max(1, sources)));
+    if (!Number.isFinite(budget)) return MAX_FETCH;
+    const left = budget - spentUnits - reservedUnits;
+    return Math.max(MIN_FETCH, Math.floor(left / perItem() / Math.max(1, sources)));
   };
   /** A source may stop at the budget once it says how far it has read, below where it started. */
   const positioned = (s: SourceState<S, T>) =>
@@ -103,13 +121,19 @@ export const mergeNewestFirst = async <S, T>(
     await Promise.all(
       empty.map(async (s) => {
         // Ask each source for its expected share of what is still missing (its observed share so
-        // far, smoothed), +1 so a source holding exactly that reports its end in the same trip.
-        const share = (s.taken + 1) / (takenTotal + liveCount);
+        // far, smoothed by its prior), +1 so a source holding exactly that reports its end in the
+        // same trip.
+        const share = (s.taken + liveCount * prior(s.index, liveCount)) / (takenTotal + liveCount);
         let size = Math.min(MAX_FETCH, Math.max(MIN_FETCH, Math.ceil(remaining * share) + 1));
         // Keep reading while conditions discard a whole page, reading further each round trip
         // (never more than the budget has left, shared among the sources still reading).
         do {
-          const page = await fetch(s.source, s.next, Math.min(size, affordable(empty.length)));
+          const ask = Math.min(size, affordable(empty.length));
+          const reserve = ask * perItem();
+          reservedUnits += reserve;
+          const page = await fetch(s.source, s.next, ask).finally(() => {
+            reservedUnits -= reserve;
+          });
           s.started = true;
           s.next = page.next;
           spentUnits += page.cost ?? 0;

@@ -142,6 +142,11 @@ export interface QueryPlan {
   /** The path chosen (carried in cursors, so later pages read the same way). */
   path: PathName;
   sources: QuerySource[];
+  /**
+   * What share of the matches each source is expected to hold (any scale; the kind registry's
+   * counts), so the first reads ask each for about its share; absent: even.
+   */
+  weights?: number[];
   /** Evaluated on every event read: the filters and the reader's team scope. */
   filters: EventFilters;
   scope: TeamScope;
@@ -298,8 +303,12 @@ export interface PathEstimate {
   share?: number;
 }
 
-/** The cost model, in index items (~800 B, 0.1 read unit): what a Query costs beyond its items. */
-export const QUERY_OVERHEAD_ITEMS = 3;
+/**
+ * The cost model, in index items (~800 B, 0.1 read unit): what reading one more partition costs a
+ * page beyond its matching items — the Query's rounding up to 4 KB (≈ 2.5 items on average) and
+ * the items read ahead of the page's end (measured by the bench: ≈ 5 more).
+ */
+export const QUERY_OVERHEAD_ITEMS = 8;
 /** A path reading more partitions than this is not considered (time, at most 64, always is). */
 export const MAX_PLAN_PARTITIONS = 400;
 

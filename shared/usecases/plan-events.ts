@@ -98,6 +98,7 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
   for (const candidate of candidates) {
     if (candidate.values !== undefined) values.set(candidate.path, candidate.values);
   }
+  const kindCounts = new Map<string, number>();
   if (candidates.some((c) => c.path === 'kind')) {
     const kinds = await deps.kinds.kinds(tenantId);
     const matching = kinds.filter((k) => kindMatches(k.kind, filters));
@@ -105,6 +106,7 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
       'kind',
       matching.map((k) => k.id),
     );
+    for (const k of matching) kindCounts.set(k.id, k.count);
     const total = kinds.reduce((sum, k) => sum + k.count, 0);
     const share =
       total > 0
@@ -162,11 +164,25 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
   }
 
   const index = PATH_INDEX[path];
-  const sources = (values.get(path) as string[]).flatMap((value) =>
-    sourcesFor(tenantId, shards, index, value),
-  );
+  const chosen = values.get(path) as string[];
+  const sources = chosen.flatMap((value) => sourcesFor(tenantId, shards, index, value));
+  // A kind's partitions hold about its count (each shard an equal part), so the merge's first
+  // reads ask each for its share. (+1: a kind not counted yet still holds its first events.)
+  const perShard = Math.max(1, shards);
+  const weights =
+    path === 'kind'
+      ? chosen.flatMap((id) => Array.from({ length: perShard }, () => (kindCounts.get(id) ?? 0) + 1))
+      : undefined;
   return {
-    plan: { path, sources, filters, scope, from: window.from, to: window.to },
+    plan: {
+      path,
+      sources,
+      ...(weights === undefined ? {} : { weights }),
+      filters,
+      scope,
+      from: window.from,
+      to: window.to,
+    },
     readUnits,
     estimates: estimates(),
   };

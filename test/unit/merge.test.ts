@@ -166,6 +166,21 @@ describe('newest-first merge under a work budget', () => {
     expect(reads.cost).toBeGreaterThanOrEqual(30);
   });
 
+  it('asks each source for its weighted share first, so a big source is not read in small steps', async () => {
+    const data = { big: desc('b', 500, 1), small: desc('s', 500, 50) };
+    const asked: Record<string, number[]> = { big: [], small: [] };
+    const { fetch } = fakeFetch(data);
+    const spy: FetchPage<string, string> = (source, start, limit) => {
+      asked[source]?.push(limit);
+      return fetch(source, start, limit);
+    };
+    const page = await mergeNewestFirst(['big', 'small'], spy, (s) => s, 100, undefined, 1_000, [49, 1]);
+    expect(page.items).toHaveLength(100);
+    expect(asked.big?.[0]).toBeGreaterThanOrEqual(90);
+    expect(asked.small?.[0]).toBeLessThanOrEqual(5);
+    expect(asked.big).toHaveLength(1);
+  });
+
   it('cannot stop a source that reports no position: it reads on', async () => {
     const items = desc('a', 300, 1);
     const fetch: FetchPage<string, string> = async (_source, start, limit) => {

@@ -120,6 +120,8 @@ describe('the planner', () => {
     expect(new Set(planned.plan.sources.map((s) => s.index))).toEqual(new Set(['byKind']));
     expect(store.probes).toBe(0);
     expect(planned.estimates.find((e) => e.path === 'kind')?.share).toBeCloseTo(0.2);
+    // Each kind's partitions are weighted by its count (+1), per shard.
+    expect(planned.plan.weights).toEqual([21, 21, 21, 21]);
   });
 
   it('reads the time index for a filter most events match (a wide fan-out costs more than what it skips)', async () => {
