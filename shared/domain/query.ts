@@ -313,17 +313,20 @@ export const QUERY_OVERHEAD_ITEMS = 8;
 export const MAX_PLAN_PARTITIONS = 400;
 
 /**
- * The path that reads least for a page of `limit` matches: each path reads its share of the
- * tenant's events until the page is found, so its items cost `limit × share ÷ (least share)`
- * (the page spans the same time whichever path reads it), plus QUERY_OVERHEAD_ITEMS per partition.
- * A path without an estimate counts as reading nothing beyond its matches (an id the caller
- * gave, with no competitor worth a probe). Ties go to the earlier estimate.
+ * The path that reads least for a page of `limit` matches. The matches are estimated as the
+ * product of the estimated paths' shares (filters taken as independent), so path p reads about
+ * `limit × share(p) ÷ matches` items to find a page, plus QUERY_OVERHEAD_ITEMS per partition. A
+ * path without an estimate counts as reading nothing beyond its matches (an id the caller gave,
+ * with no competitor worth a probe). Ties go to the earlier estimate.
  */
 export const choosePath = (estimates: readonly PathEstimate[], limit: number): PathName => {
   const usable = estimates.filter((e) => e.path === 'time' || e.partitions <= MAX_PLAN_PARTITIONS);
   const shareOf = (e: PathEstimate) => Math.max(1e-9, e.share ?? 0);
-  const least = Math.min(...usable.map(shareOf));
-  const cost = (e: PathEstimate) => (limit * shareOf(e)) / least + e.partitions * QUERY_OVERHEAD_ITEMS;
+  const matches = Math.max(
+    1e-9,
+    usable.filter((e) => e.path !== 'time').reduce((product, e) => product * shareOf(e), 1),
+  );
+  const cost = (e: PathEstimate) => (limit * shareOf(e)) / matches + e.partitions * QUERY_OVERHEAD_ITEMS;
   let best = usable[0] as PathEstimate;
   for (const e of usable.slice(1)) if (cost(e) < cost(best)) best = e;
   return best.path;
