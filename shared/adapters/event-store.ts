@@ -11,10 +11,12 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } fro
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import canonicalize from 'canonicalize';
 import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
-import { contentHash, presentEvent, type StoredEvent } from '../domain/event.ts';
+import type { StoredEvent } from '../domain/event.ts';
+import { contentHash, presentEvent } from '../domain/event-document.ts';
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
 import { mergeNewestFirst } from '../domain/merge.ts';
-import { matchesFilters, type QueryPlan } from '../domain/query.ts';
+import { matchesFilters } from '../domain/matching.ts';
+import type { QueryPlan } from '../domain/query.ts';
 import type { AppendResult, EventStore, NewEvent, ProbeResult, QueryPage } from '../usecases/ports/events.ts';
 
 type Item = Record<string, unknown>;

@@ -6,13 +6,14 @@
  * Clients get a narrower schema than the service itself: the service's own actions
  * (`audit_log.*`, `trailkeeper.*`) and ids (`tk_…`) are refused from them.
  */
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import type { FieldError } from '../errors.ts';
+import { contentHash, hashEvent, presentEvent } from './event-document.ts';
 import { isServiceEventId, newEventId, SERVICE_EVENT_ID_PREFIX } from './ids.ts';
 import { expiresAtEpochSeconds, retentionWindowStartMs } from './retention.ts';
 import type { Redactor } from './sanitize.ts';
+
+export { contentHash, hashEvent, presentEvent } from './event-document.ts';
 
 export const ACTION_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 /** Actions of the service's own trail (SPEC: "The tenant's own trail"); no client may send them. */
@@ -144,36 +145,6 @@ export interface StoredEvent extends Omit<EventInput, 'id' | 'occurred_at'> {
   hash: string;
 }
 
-/** Field order of events in API answers (canonical JSON sorts keys; people read ids first). */
-const FIELD_ORDER = [
-  'id',
-  'tenant_id',
-  'action',
-  'occurred_at',
-  'received_at',
-  'actor',
-  'impersonator',
-  'impersonated',
-  'target',
-  'team_id',
-  'context',
-  'area',
-  'method',
-  'status',
-  'duration_ms',
-  'request',
-  'metadata',
-  'expires_at',
-  'hash',
-] as const satisfies readonly (keyof StoredEvent)[];
-
-/** The event as the API shows it: the same fields in a fixed, readable order. */
-export const presentEvent = (event: StoredEvent): StoredEvent => {
-  const ordered: Record<string, unknown> = {};
-  for (const field of FIELD_ORDER) if (event[field] !== undefined) ordered[field] = event[field];
-  return ordered as unknown as StoredEvent;
-};
-
 /**
  * Turns zod issues into field errors, prefixed for batches (`events[3].actor.id`). Each unknown
  * key is its own error, so the list (which ValidationError cuts at 100) bounds the answer.
@@ -201,37 +172,6 @@ export interface TenantSettings {
 }
 
 const toIso = (ms: number): string => new Date(ms).toISOString();
-
-const sha256Canonical = (value: unknown): string => {
-  const canonical = canonicalize(value);
-  if (canonical === undefined) throw new Error('event is not serialisable');
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
-};
-
-/** The fields the hash covers: everything but `expires_at` (retention may change) and the hash itself. */
-export const hashEvent = (event: Omit<StoredEvent, 'hash' | 'expires_at'> | StoredEvent): string => {
-  const { expires_at: _expires, hash: _hash, ...covered } = event as Partial<StoredEvent>;
-  return sha256Canonical(covered);
-};
-
-/** Fields the service fills in, never part of what a client submitted. */
-const SERVER_FILLED = ['tenant_id', 'received_at', 'impersonated', 'expires_at', 'hash'] as const;
-
-/**
- * Fingerprint of what a client submitted (SHA-256 hex of RFC 8785 canonical JSON), read off the
- * event built from it: after sanitizing and normalising (trimmed strings, `occurred_at` in UTC),
- * without the fields the service fills, and without `occurred_at` when it was defaulted to the
- * time received. Two submissions of one id are the same event when their fingerprints agree.
- */
-export const contentHash = (
-  event: Omit<StoredEvent, 'hash' | 'expires_at'> | StoredEvent,
-  occurredAtSent: boolean,
-): string => {
-  const submitted: Record<string, unknown> = { ...event };
-  for (const field of SERVER_FILLED) delete submitted[field];
-  if (!occurredAtSent) delete submitted.occurred_at;
-  return sha256Canonical(submitted);
-};
 
 /** What tells a replay of a submission from a conflicting reuse of its id. */
 export interface Submission {

@@ -11,10 +11,12 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import type { EventIndexName } from '../config/tables.ts';
-import { ACTION_PATTERN, ACTOR_TYPES, type StoredEvent } from './event.ts';
+import { ACTION_PATTERN, ACTOR_TYPES } from './event.ts';
 import type { QuerySource } from './keys.ts';
-import type { EventKind } from './kinds.ts';
+import { listOf } from './matching.ts';
 import type { TeamScope } from './people.ts';
+
+export { actionMatches, inTeamScope, kindMatches, listOf, matchesFilters } from './matching.ts';
 
 export const DEFAULT_WINDOW_DAYS = 30;
 export const DEFAULT_LIMIT = 100;
@@ -76,10 +78,6 @@ const actorTypeList = z
     if (unknown.length > 0)
       ctx.addIssue({ code: 'custom', message: `each actor type must be one of ${ACTOR_TYPES.join(', ')}` });
   });
-
-/** The values of a list filter, trimmed and without duplicates; undefined when there is none. */
-export const listOf = (value: string | undefined): string[] | undefined =>
-  value === undefined ? undefined : [...new Set(value.split(',').map((t) => t.trim()))];
 
 /** The teams of a `team_id` filter, without duplicates; undefined when there is none. */
 export const teamIdsOf = (filters: Pick<EventFilters, 'team_id'>): string[] | undefined =>
@@ -185,17 +183,6 @@ export const resolveWindow = (
   return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
 };
 
-const actionSpec = (actions: readonly string[]) => ({
-  anyOf: actions.filter((a) => !a.endsWith('.*')),
-  prefixes: actions.filter((a) => a.endsWith('.*')).map((a) => a.slice(0, -1)),
-});
-
-/** Is `action` one of `actions` (exact entries, or `x.*` prefixes)? */
-export const actionMatches = (action: string, actions: readonly string[]): boolean => {
-  const { anyOf, prefixes } = actionSpec(actions);
-  return anyOf.includes(action) || prefixes.some((p) => action.startsWith(p));
-};
-
 /**
  * A `team_id` filter naming teams outside the reader's team scope. The caller answers 403: the
  * reader asked for something their role may not see (unlike an event id, a filter value is
@@ -219,40 +206,6 @@ export const scopedTeams = (filters: Pick<EventFilters, 'team_id'>, scope: reado
   if (outside.length > 0) throw new TeamOutsideScopeError(outside);
   return requested;
 };
-
-/** The status of an event as filters compare it (`success`, `failure`, or the HTTP code). */
-const statusOf = (event: Pick<StoredEvent, 'status'>): string | undefined =>
-  event.status === undefined ? undefined : String(event.status);
-
-const inList = (value: string | undefined, list: string | undefined): boolean =>
-  list === undefined || (value !== undefined && (listOf(list) as string[]).includes(value));
-
-/** Does a kind satisfy every kind-field filter (action, exclude_action, area, method, target type, status, actor type)? */
-export const kindMatches = (kind: EventKind, filters: EventFilters): boolean =>
-  (filters.action === undefined || actionMatches(kind.action, filters.action)) &&
-  (filters.exclude_action === undefined || !actionMatches(kind.action, filters.exclude_action)) &&
-  (filters.area === undefined || kind.area === filters.area) &&
-  (filters.method === undefined || kind.method === filters.method) &&
-  (filters.status === undefined || kind.status === filters.status) &&
-  inList(kind.target_type, filters.target_type) &&
-  inList(kind.actor_type, filters.actor_type);
-
-/** Does an event satisfy every filter and lie within the team scope? The one meaning of a filter. */
-export const matchesFilters = (event: StoredEvent, filters: EventFilters, scope: TeamScope = null): boolean =>
-  inTeamScope(event, scope) &&
-  (filters.action === undefined || actionMatches(event.action, filters.action)) &&
-  (filters.exclude_action === undefined || !actionMatches(event.action, filters.exclude_action)) &&
-  inList(event.actor.id, filters.actor_id) &&
-  (filters.actor_email === undefined ||
-    event.actor.email?.toLowerCase() === filters.actor_email.toLowerCase()) &&
-  inList(event.actor.type, filters.actor_type) &&
-  (filters.target_id === undefined || event.target?.id === filters.target_id) &&
-  inList(event.target?.type, filters.target_type) &&
-  inList(event.team_id, filters.team_id) &&
-  (filters.area === undefined || event.area === filters.area) &&
-  (filters.method === undefined || event.method === filters.method) &&
-  (filters.status === undefined || statusOf(event) === filters.status) &&
-  (filters.impersonated === undefined || (event.impersonated === true) === (filters.impersonated === 'true'));
 
 /** Filters a kind path can serve: each narrows the kinds (exclude_action too). */
 const KIND_FILTERS = [
@@ -331,10 +284,6 @@ export const choosePath = (estimates: readonly PathEstimate[], limit: number): P
   for (const e of usable.slice(1)) if (cost(e) < cost(best)) best = e;
   return best.path;
 };
-
-/** Is an event within a team scope? (null: the whole workspace; else only events of those teams.) */
-export const inTeamScope = (event: Pick<StoredEvent, 'team_id'>, scope: TeamScope): boolean =>
-  scope === null || (event.team_id !== undefined && scope.includes(event.team_id));
 
 /**
  * Fingerprint of a filter set and the reader's team scope, bound into cursors so a cursor only
