@@ -20,6 +20,7 @@ import { eventSortKey } from '../domain/keys.ts';
 import { planQuery } from '../domain/query.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { type AccessActor, recordAccess } from './events.ts';
+import { PartBuffer, partCapacity } from './export-part.ts';
 import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
 import type { ControlStore } from './ports/control.ts';
 import type { ExportJob } from './ports/exports.ts';
@@ -106,8 +107,9 @@ export const runExportJob = async (
     readable === null
       ? null
       : planQuery(tenant.id, tenant.shards, record.filters, readable, record.team_scope ?? null);
-  let chunks: string[] = checkpoint.rows === 0 && checkpoint.parts.length === 0 ? [formatter.begin()] : [];
-  let buffered = chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0);
+  const part = new PartBuffer(partCapacity(deps.partBytes));
+  const write = (text: string): void => part.write(text);
+  if (checkpoint.rows === 0 && checkpoint.parts.length === 0) write(formatter.begin());
   let rows = checkpoint.rows;
   let position = checkpoint.position;
 
@@ -117,29 +119,22 @@ export const runExportJob = async (
     const page = exhausted
       ? { events: [], more: false }
       : await deps.store.query(plan, PAGE_SIZE, position ?? undefined, deps.now());
-    const chunk = formatter.rows(page.events, rows);
-    chunks.push(chunk);
-    buffered += Buffer.byteLength(chunk, 'utf8');
+    formatter.writeRows(page.events, rows, write);
     rows += page.events.length;
     const last = page.events.at(-1);
     if (last !== undefined) position = eventSortKey(last.occurred_at, last.id);
     const done = !page.more || page.events.length === 0;
-    if (done) {
-      const end = formatter.end(rows);
-      chunks.push(end);
-      buffered += Buffer.byteLength(end, 'utf8');
-    }
-    if (buffered < deps.partBytes && !done) continue;
+    if (done) write(formatter.end(rows));
+    if (part.length < deps.partBytes && !done) continue;
 
-    const body = Buffer.from(chunks.join(''), 'utf8');
+    const body = part.view();
     const parts = [...checkpoint.parts];
     if (body.length > 0 || parts.length === 0) {
       parts.push(
         await deps.objects.uploadPart(record.object_key, checkpoint.uploadId, parts.length + 1, body),
       );
     }
-    chunks = [];
-    buffered = 0;
+    part.clear(); // the upload is done with the bytes: the next part reuses the buffer
     checkpoint = {
       position,
       uploadId: checkpoint.uploadId,
