@@ -15,9 +15,10 @@
  */
 import { createHash } from 'node:crypto';
 import { dynamoDocumentClient, requiredEnv } from '#shared/adapters/clients.ts';
-import { controlStore, operatorKey } from '#shared/adapters/control-wiring.ts';
+import { controlStore } from '#shared/adapters/control-wiring.ts';
 import { oidcVerifierFromEnv } from '#shared/adapters/oidc.ts';
 import { DynamoRateCounterStore } from '#shared/adapters/rate-counter-store.ts';
+import { operatorKey } from '#shared/adapters/secret-wiring.ts';
 import { sessionVerifierFromEnv } from '#shared/adapters/session-keys.ts';
 import { DynamoSessionStore } from '#shared/adapters/session-store.ts';
 import { ENV } from '#shared/config/env.ts';

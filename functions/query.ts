@@ -8,7 +8,8 @@
  */
 import { registeringEventStore } from '#shared/adapters/action-wiring.ts';
 import { feedSource, feedWatermarkLagMs } from '#shared/adapters/feed-source.ts';
-import { cursorCodec, kindRegistry, redactor } from '#shared/adapters/wiring.ts';
+import { cursorCodec } from '#shared/adapters/secret-wiring.ts';
+import { kindRegistry, redactor } from '#shared/adapters/wiring.ts';
 import {
   createApiHandler,
   type ReaderRequirement,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, POWERTOOLS_ENV } from '#shared/config/env.ts';
@@ -17,6 +17,7 @@ import type { FunctionDefinition } from '#shared/config/manifest.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/config/observability.ts';
 import { CONTROL_TABLE, EVENTS_TABLE } from '#shared/config/tables.ts';
 import { type ArchiveResources, archiveEnvironment, grantArchiveAccess } from './archive-access.ts';
+import { HANDLER_BUNDLING, HANDLER_NODE_OPTIONS } from './bundling.ts';
 import { contextFlag } from './context.ts';
 import type { ControlTable } from './control-table.ts';
 import { type DeliveryResources, deliveryEnvironment, grantDeliveryAccess } from './delivery-access.ts';
@@ -59,14 +60,6 @@ export const RESERVE_CONCURRENCY_CONTEXT = 'reserveConcurrency';
 
 /** Service name and metrics namespace for Powertools (the metric alarms of monitoring.ts depend on both). */
 export { METRICS_NAMESPACE, SERVICE_NAME };
-
-/**
- * ESM bundles still meet CommonJS dependencies that call `require` (e.g. for Node built-ins);
- * give them one. The alias avoids clashing with an import esbuild may hoist into the bundle.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __trailkeeperCreateRequire } from 'node:module';" +
-  'const require = __trailkeeperCreateRequire(import.meta.url);';
 
 /** Everything a function may be granted access to; which parts it gets is up to its definition. */
 export interface ServiceResources {
@@ -138,23 +131,11 @@ export class ServiceFunction extends Construct {
         ...deliveryEnvironment(resources.deliveries, definition),
         [POWERTOOLS_ENV.serviceName]: SERVICE_NAME,
         [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
-        NODE_OPTIONS: ['--enable-source-maps', ...(definition.nodeFlags ?? [])].join(' '),
+        NODE_OPTIONS: [...HANDLER_NODE_OPTIONS, ...(definition.nodeFlags ?? [])].join(' '),
         // Extra secret-looking key names to redact (`cdk deploy -c redactKeys=iban,ssn`).
         ...redactKeysEnv(this.node.tryGetContext('redactKeys')),
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // Stack traces need file:line, not the sources: keeps the .map small.
-        sourcesContent: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // Bundle the SDK too: the versions we test against are the versions that run in Lambda.
-        bundleAwsSDK: true,
-        externalModules: [],
-      },
+      bundling: HANDLER_BUNDLING,
     });
 
     grantEventsAccess(role, resources.events, definition.events);

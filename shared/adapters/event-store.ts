@@ -14,8 +14,8 @@ import { EVENT_SORT_KEY, EVENTS_TABLE } from '../config/tables.ts';
 import type { StoredEvent } from '../domain/event.ts';
 import { contentHash, presentEvent } from '../domain/event-document.ts';
 import { eventItemKey, eventKeys, type QuerySource, sortKeyRange } from '../domain/keys.ts';
-import { mergeNewestFirst } from '../domain/merge.ts';
 import { matchesFilters } from '../domain/matching.ts';
+import { mergeNewestFirst } from '../domain/merge.ts';
 import type { QueryPlan } from '../domain/query.ts';
 import type { AppendResult, EventStore, NewEvent, ProbeResult, QueryPage } from '../usecases/ports/events.ts';
 

@@ -1,16 +1,14 @@
 /**
  * Production wiring of the event data path: the adapters the event Lambdas use, built once per
- * container from the environment (see ENV in shared/config/env.ts).
+ * container from the environment (see ENV in shared/config/env.ts). The cursor codec, which
+ * reads a secret, is in secret-wiring.ts.
  */
-import { createHash } from 'node:crypto';
 import { ENV } from '../config/env.ts';
-import { CursorCodec } from '../domain/cursor.ts';
 import { createRedactor, parseKeyList } from '../domain/sanitize.ts';
 import type { EventStore } from '../usecases/ports/events.ts';
 import { dynamoDocumentClient, requiredEnv } from './clients.ts';
 import { DynamoEventStore } from './event-store.ts';
 import { kindRegisteringStore } from './kind-wiring.ts';
-import { loadSecret, type SecretVersions } from './secrets.ts';
 
 export { kindRegistry } from './kind-wiring.ts';
 
@@ -26,20 +24,3 @@ export const eventStore = (): EventStore => {
   return events;
 };
 export const redactor = () => createRedactor(parseKeyList(process.env[ENV.redactKeys]));
-
-const stretch = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
-
-let codec: { versions: SecretVersions; codec: CursorCodec } | undefined;
-/**
- * The cursor key is whatever the secret holds, stretched to 32 bytes with SHA-256. Cursors are
- * made with the current value and opened with the current or, during a rotation, the previous
- * one; the codec is rebuilt whenever the secret cache hands out new versions.
- */
-export const cursorCodec = async (): Promise<CursorCodec> => {
-  const versions = await loadSecret(ENV.cursorKeySecretArn, ENV.cursorKey);
-  if (codec?.versions !== versions) {
-    const previous = versions.previous === null ? [] : [stretch(versions.previous)];
-    codec = { versions, codec: new CursorCodec(stretch(versions.current), previous) };
-  }
-  return codec.codec;
-};

@@ -19,6 +19,7 @@ import { formatterFor } from '../domain/export-format.ts';
 import { eventSortKey } from '../domain/keys.ts';
 import { effectiveRetentionDays } from '../domain/retention.ts';
 import { type AccessActor, recordAccess } from './events.ts';
+import { PartBuffer, partCapacity } from './export-part.ts';
 import { type ExportDeps, failedEmail, lagMsOf, notifyRequester, readyEmail } from './exports.ts';
 import { planEvents } from './plan-events.ts';
 import type { ControlStore } from './ports/control.ts';
@@ -118,8 +119,9 @@ export const runExportJob = async (
             ...(checkpoint.position === null ? {} : { before: checkpoint.position }),
           })
         ).plan;
-  let chunks: string[] = checkpoint.rows === 0 && checkpoint.parts.length === 0 ? [formatter.begin()] : [];
-  let buffered = chunks.reduce((n, c) => n + Buffer.byteLength(c, 'utf8'), 0);
+  const part = new PartBuffer(partCapacity(deps.partBytes));
+  const write = (text: string): void => part.write(text);
+  if (checkpoint.rows === 0 && checkpoint.parts.length === 0) write(formatter.begin());
   let rows = checkpoint.rows;
   let position = checkpoint.position;
 
@@ -129,29 +131,22 @@ export const runExportJob = async (
     const page = exhausted
       ? { events: [], more: false }
       : await deps.store.query(plan, PAGE_SIZE, position ?? undefined, deps.now());
-    const chunk = formatter.rows(page.events, rows);
-    chunks.push(chunk);
-    buffered += Buffer.byteLength(chunk, 'utf8');
+    formatter.writeRows(page.events, rows, write);
     rows += page.events.length;
     const last = page.events.at(-1);
     if (last !== undefined) position = eventSortKey(last.occurred_at, last.id);
     const done = !page.more || page.events.length === 0;
-    if (done) {
-      const end = formatter.end(rows);
-      chunks.push(end);
-      buffered += Buffer.byteLength(end, 'utf8');
-    }
-    if (buffered < deps.partBytes && !done) continue;
+    if (done) write(formatter.end(rows));
+    if (part.length < deps.partBytes && !done) continue;
 
-    const body = Buffer.from(chunks.join(''), 'utf8');
+    const body = part.view();
     const parts = [...checkpoint.parts];
     if (body.length > 0 || parts.length === 0) {
       parts.push(
         await deps.objects.uploadPart(record.object_key, checkpoint.uploadId, parts.length + 1, body),
       );
     }
-    chunks = [];
-    buffered = 0;
+    part.clear(); // the upload is done with the bytes: the next part reuses the buffer
     checkpoint = {
       position,
       uploadId: checkpoint.uploadId,

@@ -122,7 +122,12 @@ beforeEach(() => {
     return { Items: page, LastEvaluatedKey: rest.length > input.Limit ? { pk: 'more' } : undefined };
   });
   s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
-  s3.on(UploadPartCommand).callsFake((input) => ({ ETag: `"etag-${input.PartNumber}"` }));
+  s3.on(UploadPartCommand).callsFake((input) => {
+    // The job lends a part's bytes only until the upload returns, then refills the same buffer
+    // for the next part: keep what was sent, as S3 does, so the recorded calls show it.
+    input.Body = Buffer.from(input.Body as Buffer);
+    return { ETag: `"etag-${input.PartNumber}"` };
+  });
   s3.on(CompleteMultipartUploadCommand).resolves({});
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm' });
   ses.on(SendEmailCommand).resolves({ MessageId: 'mail-1' });

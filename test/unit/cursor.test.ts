@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cursorCodec } from '#shared/adapters/secret-wiring.ts';
 import { resetSecretCache } from '#shared/adapters/secrets.ts';
-import { cursorCodec } from '#shared/adapters/wiring.ts';
 import { CursorCodec } from '#shared/domain/cursor.ts';
 
 const codec = new CursorCodec(randomBytes(32));
@@ -68,7 +68,7 @@ describe('cursor codec during a key rotation', () => {
   });
 });
 
-describe('production cursor codec (shared/adapters/wiring.ts)', () => {
+describe('production cursor codec (shared/adapters/secret-wiring.ts)', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
     resetSecretCache();

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
 import {
@@ -6,6 +7,8 @@ import {
   csvColumnsOf,
   csvFormatter,
   csvHeaderProblem,
+  csvRecord,
+  csvRow,
   eventFromCsvRecord,
   FORMATTERS,
   formatterFor,
@@ -120,6 +123,88 @@ describe('export formats', () => {
     expect(JSON.parse(write('json', [], 2))).toEqual([]);
     const lines = write('ndjson', events, 3).trim().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual(events);
+  });
+});
+
+describe('writing rows a piece at a time', () => {
+  const events = [
+    event(0),
+    event(1, { actor: { id: '=HYPERLINK("http://evil")', name: 'Smith, "Al"\r\nJr', type: 'user' } }),
+    event(2, { context: { user_agent: ' padded ' }, metadata: { note: 'Zoë — 日本 😀', quote: '"' } }),
+    event(3, { metadata: undefined, status: 404, target: { type: '@x', id: '' } }),
+  ];
+  const pieces = (format: keyof typeof FORMATTERS, rowsBefore: number): string[] => {
+    const out: string[] = [];
+    FORMATTERS[format].writeRows(events, rowsBefore, (text) => {
+      out.push(text);
+    });
+    return out;
+  };
+
+  it.each(['csv', 'json', 'ndjson'] as const)(
+    'writes exactly the text of rows() in %s, first page or not',
+    (format) => {
+      for (const rowsBefore of [0, 7]) {
+        expect(pieces(format, rowsBefore).join('')).toBe(FORMATTERS[format].rows(events, rowsBefore));
+      }
+    },
+  );
+
+  it('writes no piece larger than one row, so no page-sized string is built', () => {
+    const longest = Math.max(...pieces('csv', 0).map((p) => p.length));
+    expect(longest).toBeLessThan(FORMATTERS.csv.rows(events, 0).length / 2);
+  });
+
+  it('writes CSV rows byte for byte as csv-stringify writes the whole page at once', () => {
+    const page = stringify(
+      events.map((e) => csvRow(e)),
+      { record_delimiter: 'windows', quoted_match: /^\s|\s$/ },
+    );
+    expect(pieces('csv', 0).join('')).toBe(page);
+    expect(page).toContain('"Smith, ""Al""\r\nJr"');
+    expect(page).toContain('" padded "');
+  });
+});
+
+describe('CSV records', () => {
+  const OPTIONS = { record_delimiter: 'windows', quoted_match: /^\s|\s$/ } as const;
+  const PIECES = [
+    'a',
+    'Zoë',
+    '日本',
+    '😀',
+    ',',
+    '"',
+    '""',
+    '\r',
+    '\n',
+    '\r\n',
+    ' ',
+    '\t',
+    "'",
+    '=',
+    '\u00a0',
+    '{"k":"v"}',
+  ];
+
+  it('quotes and escapes every cell exactly as csv-stringify does with the options exports were written with', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    const cells: string[] = ['', ...PIECES];
+    for (let i = 0; i < 2_000; i++) {
+      const length = next() % 5;
+      cells.push(Array.from({ length }, () => PIECES[next() % PIECES.length]).join(''));
+    }
+    const records = Array.from({ length: 400 }, (_, i) => cells.slice(i * 5, i * 5 + 7));
+    for (const record of records) expect(csvRecord(record)).toBe(stringify([record], OPTIONS));
+    expect(records.map(csvRecord).join('')).toBe(stringify(records, OPTIONS));
+  });
+
+  it("keeps csv-stringify's rule that only CRLF, or a CR at the end, forces quotes, not a lone LF or CR", () => {
+    expect(csvRecord(['a\nb', 'c\rd', 'e\r\nf', 'g\r', ''])).toBe('a\nb,c\rd,"e\r\nf","g\r",\r\n');
   });
 });
 

@@ -5,16 +5,18 @@
  * tenant's domains and hourly allowance, and email failures recorded rather than thrown. The
  * handlers' AWS commands are asserted in test/handlers/exports.test.ts and export-worker.test.ts.
  */
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { buildStoredEvent, type StoredEvent } from '#shared/domain/event.ts';
 import { emailQuotaWindow, NOTIFY_EMAILS_PER_HOUR, SYNC_EXPORT_MAX_ROWS } from '#shared/domain/export.ts';
+import { FORMATTERS } from '#shared/domain/export-format.ts';
 import { serviceEventId } from '#shared/domain/ids.ts';
 import { createRedactor } from '#shared/domain/sanitize.ts';
 import type { TenantRecord } from '#shared/domain/tenant.ts';
 import { TooManyRequestsError, ValidationError } from '#shared/errors.ts';
 import type { KeyPrincipal } from '#shared/usecases/events.ts';
 import { type ExportJobDeps, runExportJob } from '#shared/usecases/export-job.ts';
-import { createExport, downloadExport, getExport } from '#shared/usecases/exports.ts';
+import { createExport, downloadExport, getExport, groupThousands } from '#shared/usecases/exports.ts';
 import { MemoryControlStore } from './fakes/control.ts';
 import { MemoryEventStore } from './fakes/events.ts';
 import {
@@ -71,14 +73,14 @@ const setup = async () => {
     emailQuota: new MemoryEmailQuotaStore(),
   };
   /** `count` events, one a minute back from NOW (or `ageMs` apart). */
-  const seed = async (count: number, ageMs = 60_000) => {
+  const seed = async (count: number, ageMs = 60_000, actorName?: string) => {
     const built: { event: StoredEvent; contentHash: string }[] = [];
     for (let i = 0; i < count; i++) {
       const result = buildStoredEvent(
         {
           id: `e${String(i).padStart(6, '0')}`,
           action: 'document.viewed',
-          actor: { id: `user_${i % 7}` },
+          actor: { id: `user_${i % 7}`, ...(actorName === undefined ? {} : { name: actorName }) },
           occurred_at: new Date(NOW - (i + 1) * ageMs).toISOString(),
         },
         { tenantId: TENANT, retentionDays: null },
@@ -240,6 +242,30 @@ describe('a large export', () => {
     expect(deps.mailer.sent).toHaveLength(1);
   });
 
+  it('writes, part by part and across invocations, the very bytes the formatter writes at once', async () => {
+    const { deps, objects, seed } = await setup();
+    const total = SYNC_EXPORT_MAX_ROWS + 1;
+    await seed(total, 1000, 'Zoë, "日本" 😀');
+    const outcome = await createExport(deps, principal(), { format: 'csv' }, BASE_URL, 'req-1');
+    const job = { tenantId: TENANT, exportId: outcome.export.id };
+    const jobDeps: ExportJobDeps = { ...deps, partBytes: 100_000, reserveMs: 60_000 };
+    const outcomes: string[] = [];
+    for (let delivery = 0; delivery < 100 && outcomes.at(-1) !== 'completed'; delivery++) {
+      outcomes.push(await runExportJob(jobDeps, job, () => 1_000));
+    }
+    expect(outcomes.at(-1)).toBe('completed');
+    expect(outcomes.length).toBeGreaterThan(10);
+
+    const file = objects.text(`tenant=${TENANT}/exports/${outcome.export.id}.csv`) ?? '';
+    const records = parse(file, { bom: true }) as string[][];
+    const events = records.slice(1).map((record) => JSON.parse(record.at(-1) ?? '') as StoredEvent);
+    expect(events).toHaveLength(total);
+    expect(events[0]?.actor.name).toBe('Zoë, "日本" 😀');
+    const csv = FORMATTERS.csv;
+    expect(file).toBe(csv.begin() + csv.rows(events, 0) + csv.end(total));
+    expect((await getExport(deps, principal(), outcome.export.id)).bytes).toBe(Buffer.byteLength(file));
+  });
+
   it('fails, and says so by email, when its tenant is gone', async () => {
     const { deps, seed } = await setup();
     await seed(SYNC_EXPORT_MAX_ROWS + 1, 1000);
@@ -258,5 +284,12 @@ describe('a large export', () => {
       error: 'the tenant no longer exists',
     });
     expect(deps.mailer.sent.map((m) => m.subject)).toEqual(['Your audit log export failed']);
+  });
+});
+
+describe('the ready email', () => {
+  it("groups the event count as toLocaleString('en-US') does, without Intl", () => {
+    const counts = [0, 7, 999, 1_000, 10_001, 123_456, 1_000_000, 10_000_001, 123_456_789_012];
+    expect(counts.map(groupThousands)).toEqual(counts.map((n) => n.toLocaleString('en-US')));
   });
 });

@@ -28,7 +28,11 @@ export interface ObjectStore {
   put(key: string, body: string, contentType: string): Promise<void>;
   /** Starts a multipart upload; nothing is visible under `key` until it completes. */
   startUpload(key: string, contentType: string): Promise<string>;
-  /** Uploads (or re-uploads, replacing it) part `partNumber` of the upload. */
+  /**
+   * Uploads (or re-uploads, replacing it) part `partNumber` of the upload. `body` is lent: the
+   * export job refills the same buffer for its next part once this promise settles, so an
+   * implementation must not keep it (copy it if it must).
+   */
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart>;
   /** The object becomes the given parts, in order. */
   completeUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<void>;
