@@ -52,6 +52,12 @@ export interface ReadCost {
   zeroUnitQueries: number;
   /** The ratio with 0.5 RCU added per zero-unit Query, as AWS would bill it. */
   ratioAwsMinimum: number | null;
+  /**
+   * readUnits ÷ max(minimumUnits, 0.5 × pages): against what any read of those pages costs at
+   * least in AWS (one Query per page, each billed at least 0.5 unit) — what a result of a handful
+   * of events can be measured against.
+   */
+  ratioVsQueryFloor: number | null;
   /** The access path listEvents reported (the first page's; carried by the cursor), and its index. */
   path: string;
   index: string;
@@ -187,6 +193,7 @@ export const readCost = async (
     eventJsonBytesMean: meanOf(jsonSizes),
     zeroUnitQueries,
     ratioAwsMinimum: any ? (readUnits + 0.5 * zeroUnitQueries) / minimumUnits : null,
+    ratioVsQueryFloor: any ? readUnits / Math.max(minimumUnits, 0.5 * pages) : null,
     path: [...paths].join('→'),
     index: [...paths].map((p) => PATH_INDEX[p as PathName]).join('→'),
     conditions,
