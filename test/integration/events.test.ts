@@ -28,7 +28,7 @@ const seedEvents = () =>
     actor: {
       id: `u${i % 5}`,
       email: `U${i % 5}@Example.com`,
-      type: 'user' as const,
+      type: i % 5 === 4 ? ('api_key' as const) : ('user' as const),
       role: i % 2 ? 'admin' : 'owner',
     },
     ...(i % 4 === 3
@@ -87,6 +87,33 @@ const FILTERS: [string, Record<string, string>, (e: Seed) => boolean][] = [
     'actor and action prefix',
     { actor_id: 'u1', action: 'secret.*' },
     (e) => e.actor.id === 'u1' && e.action.startsWith('secret.'),
+  ],
+  ['actor type', { actor_type: 'api_key' }, (e) => e.actor.type === 'api_key'],
+  ['actor type list', { actor_type: 'user,service' }, (e) => e.actor.type === 'user'],
+  ['actor id list', { actor_id: 'u1,u3' }, (e) => e.actor.id === 'u1' || e.actor.id === 'u3'],
+  [
+    'target type list',
+    { target_type: 'secret,plan' },
+    (e) => e.target?.type === 'secret' || e.target?.type === 'plan',
+  ],
+  ['team list', { team_id: 'team_a,team_b' }, (e) => e.team_id !== undefined],
+  [
+    'exclude_action',
+    { exclude_action: 'auth.*,secret.key.*' },
+    (e) => !/^(auth\.|secret\.key\.)/.test(e.action),
+  ],
+  [
+    'actor email and team',
+    { actor_email: 'u2@example.COM', team_id: 'team_a' },
+    (e) => e.actor.id === 'u2' && e.team_id === 'team_a',
+  ],
+  [
+    'target type list, status and actor type',
+    { target_type: 'secret,member', status: 'failure', actor_type: 'user' },
+    (e) =>
+      (e.target?.type === 'secret' || e.target?.type === 'member') &&
+      e.status === 'failure' &&
+      e.actor.type === 'user',
   ],
   [
     'team and not impersonated',
