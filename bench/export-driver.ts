@@ -338,7 +338,7 @@ const main = async (config: DriverConfig): Promise<DriverResult> => {
     store,
     // No filters: the planner reads the time index without asking the registry.
     kinds: {
-      kinds: async () => [],
+      kinds: async () => ({ kinds: [], readUnits: 0 }),
       actorsWithEmail: async () => ({ ids: [], more: false }),
     },
     redact: createRedactor(),

@@ -425,7 +425,9 @@ export const readsPart: BenchPart = {
     const pairsOver = pairRatios.filter((p) => (p.cost.ratio as number) > PAIR_TARGET);
     const worstPairFloor = pairRatios.reduce<(typeof pairRatios)[number] | undefined>(
       (w, p) =>
-        w === undefined || (p.cost.ratioVsQueryFloor as number) > (w.cost.ratioVsQueryFloor as number) ? p : w,
+        w === undefined || (p.cost.ratioVsQueryFloor as number) > (w.cost.ratioVsQueryFloor as number)
+          ? p
+          : w,
       undefined,
     );
     const maxPage = pageUnits.reduce((m, p) => (p.units > m.units ? p : m), { where: '–', units: 0 });

@@ -99,7 +99,7 @@ export class DynamoKindRegistry implements KindRegistry {
     );
   }
 
-  async kinds(tenantId: string): Promise<RegisteredKind[]> {
+  async kinds(tenantId: string): Promise<{ kinds: RegisteredKind[]; readUnits: number }> {
     const names: Record<string, string> = {
       '#pk': CONTROL_TABLE.partitionKey,
       '#sk': CONTROL_TABLE.sortKey,
@@ -107,6 +107,7 @@ export class DynamoKindRegistry implements KindRegistry {
     };
     for (const field of KIND_FIELDS) names[`#${field}`] = field;
     const kinds: RegisteredKind[] = [];
+    let readUnits = 0;
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.client.send(
@@ -119,23 +120,25 @@ export class DynamoKindRegistry implements KindRegistry {
             ':prefix': KIND_REGISTRY_KIND_PREFIX,
           },
           ProjectionExpression: ['#sk', ...KIND_FIELDS.map((field) => `#${field}`), '#count'].join(', '),
+          ReturnConsumedCapacity: 'TOTAL',
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
+      readUnits += out?.ConsumedCapacity?.CapacityUnits ?? 0;
       for (const item of out?.Items ?? []) {
         const kind = kindOfItem(item);
         if (kind !== null) kinds.push(kind);
       }
       start = out?.LastEvaluatedKey;
     } while (start !== undefined);
-    return kinds;
+    return { kinds, readUnits };
   }
 
   async actorsWithEmail(
     tenantId: string,
     email: string,
     limit: number,
-  ): Promise<{ ids: string[]; more: boolean }> {
+  ): Promise<{ ids: string[]; more: boolean; readUnits: number }> {
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -152,12 +155,17 @@ export class DynamoKindRegistry implements KindRegistry {
         ProjectionExpression: '#actor',
         // One more than asked tells whether there are more; no filter, so Limit counts matches.
         Limit: limit + 1,
+        ReturnConsumedCapacity: 'TOTAL',
       }),
     );
     const ids = (out?.Items ?? []).flatMap((item) => {
       const id = item[ITEM.actorId];
       return typeof id === 'string' ? [id] : [];
     });
-    return { ids: ids.slice(0, limit), more: ids.length > limit };
+    return {
+      ids: ids.slice(0, limit),
+      more: ids.length > limit,
+      readUnits: out?.ConsumedCapacity?.CapacityUnits ?? 0,
+    };
   }
 }

@@ -100,7 +100,8 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
   }
   const kindCounts = new Map<string, number>();
   if (candidates.some((c) => c.path === 'kind')) {
-    const kinds = await deps.kinds.kinds(tenantId);
+    const { kinds, readUnits: registryUnits } = await deps.kinds.kinds(tenantId);
+    readUnits += registryUnits;
     const matching = kinds.filter((k) => kindMatches(k.kind, filters));
     values.set(
       'kind',
@@ -120,6 +121,7 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
       filters.actor_email.toLowerCase(),
       MAX_EMAIL_ACTORS,
     );
+    readUnits += actors.readUnits ?? 0;
     if (!actors.more) values.set('email', actors.ids);
   }
   const usable: Candidate[] = candidates.filter((c) => values.has(c.path));

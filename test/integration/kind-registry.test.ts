@@ -46,7 +46,7 @@ describe('DynamoKindRegistry on DynamoDB Local', () => {
       '2026-12-03T00:00:00.000Z',
     );
 
-    expect(await registry.kinds(tenant)).toEqual([{ id, kind, count: 7 }]);
+    expect((await registry.kinds(tenant)).kinds).toEqual([{ id, kind, count: 7 }]);
     const stored = await documents.send(
       new GetCommand({
         TableName: CONTROL_TABLE.localName,
@@ -89,7 +89,7 @@ describe('DynamoKindRegistry on DynamoDB Local', () => {
       '2026-12-01T00:00:00.000Z',
     );
 
-    const read = await registry.kinds(tenant);
+    const read = (await registry.kinds(tenant)).kinds;
 
     expect(read.map((k) => k.id).sort()).toEqual(kinds.map((k) => k.id).sort());
     expect(await registry.actorsWithEmail(tenant, 'ada@x.io', 2)).toEqual({ ids: ['u1', 'u2'], more: true });
@@ -125,7 +125,7 @@ describe('ingest through the local runtime', () => {
       status: 'success',
       actor_type: 'user',
     };
-    expect(await registry.kinds(tenant.id)).toContainEqual({ id: kindId(kind), kind, count: 0 });
+    expect((await registry.kinds(tenant.id)).kinds).toContainEqual({ id: kindId(kind), kind, count: 0 });
     expect(await registry.actorsWithEmail(tenant.id, 'ada@example.com', 10)).toEqual({
       ids: ['user_42'],
       more: false,

@@ -141,10 +141,16 @@ describe('DynamoKindRegistry.kinds', () => {
       .resolvesOnce({
         Items: [{ sk: 'KIND#k1', ...FULL_KIND, count: 12 }],
         LastEvaluatedKey: { pk: 'KINDS#tnt_a', sk: 'KIND#k1' },
+        ConsumedCapacity: { CapacityUnits: 2.5 },
       })
-      .resolvesOnce({ Items: [{ sk: 'KIND#k2', action: 'billing.paid', count: 0 }] });
+      .resolvesOnce({
+        Items: [{ sk: 'KIND#k2', action: 'billing.paid', count: 0 }],
+        ConsumedCapacity: { CapacityUnits: 0.5 },
+      });
 
-    const kinds = await registry.kinds('tnt_a');
+    const { kinds, readUnits } = await registry.kinds('tnt_a');
+    // What the planner adds to the page's read units.
+    expect(readUnits).toBe(3);
 
     expect(kinds).toEqual([
       { id: 'k1', kind: FULL_KIND, count: 12 },
@@ -167,6 +173,7 @@ describe('DynamoKindRegistry.kinds', () => {
       },
       ExpressionAttributeValues: { ':pk': 'KINDS#tnt_a', ':prefix': 'KIND#' },
       ProjectionExpression: '#sk, #action, #area, #method, #target_type, #status, #actor_type, #count',
+      ReturnConsumedCapacity: 'TOTAL',
     });
     expect(second).toEqual({ ...first, ExclusiveStartKey: { pk: 'KINDS#tnt_a', sk: 'KIND#k1' } });
   });
@@ -180,7 +187,7 @@ describe('DynamoKindRegistry.kinds', () => {
       ],
     });
 
-    expect(await registry.kinds('tnt_a')).toEqual([{ id: 'k3', kind: { action: 'a.c' }, count: 0 }]);
+    expect((await registry.kinds('tnt_a')).kinds).toEqual([{ id: 'k3', kind: { action: 'a.c' }, count: 0 }]);
   });
 });
 
@@ -190,7 +197,7 @@ describe('DynamoKindRegistry.actorsWithEmail', () => {
 
     const found = await registry.actorsWithEmail('tnt_a', 'ada@example.com', 2);
 
-    expect(found).toEqual({ ids: ['u1', 'u 2'], more: true });
+    expect(found).toEqual({ ids: ['u1', 'u 2'], more: true, readUnits: 0 });
     expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input)).toEqual([
       {
         TableName: 'control-test',
@@ -199,6 +206,7 @@ describe('DynamoKindRegistry.actorsWithEmail', () => {
         ExpressionAttributeValues: { ':pk': 'KINDS#tnt_a', ':prefix': 'EMAIL#ada@example.com ' },
         ProjectionExpression: '#actor',
         Limit: 3,
+        ReturnConsumedCapacity: 'TOTAL',
       },
     ]);
   });
@@ -209,6 +217,7 @@ describe('DynamoKindRegistry.actorsWithEmail', () => {
     expect(await registry.actorsWithEmail('tnt_a', 'nobody@example.com', 50)).toEqual({
       ids: [],
       more: false,
+      readUnits: 0,
     });
   });
 });

@@ -57,7 +57,7 @@ const registryOf = (events: readonly StoredEvent[]) => {
   const registry: Pick<KindRegistry, 'kinds' | 'actorsWithEmail'> = {
     kinds: async () => {
       calls.kinds += 1;
-      return [...kinds.values()];
+      return { kinds: [...kinds.values()], readUnits: 0 };
     },
     actorsWithEmail: async (_tenant, email, limit) => {
       calls.emails += 1;

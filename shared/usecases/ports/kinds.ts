@@ -35,8 +35,15 @@ export interface KindRegistry {
     entries: { kinds: readonly KindCount[]; emails: readonly ActorEmail[] },
     firstSeenAt: string,
   ): Promise<void>;
-  /** Every kind of the tenant, with its count. */
-  kinds(tenantId: string): Promise<RegisteredKind[]>;
-  /** The actor ids seen with an email (lower-cased), at most `limit`; `more` when there are others. */
-  actorsWithEmail(tenantId: string, email: string, limit: number): Promise<{ ids: string[]; more: boolean }>;
+  /** Every kind of the tenant, with its count, and what reading them cost (read units). */
+  kinds(tenantId: string): Promise<{ kinds: RegisteredKind[]; readUnits: number }>;
+  /**
+   * The actor ids seen with an email (lower-cased), at most `limit`; `more` when there are others;
+   * and what the read cost (read units, where the store bills reads).
+   */
+  actorsWithEmail(
+    tenantId: string,
+    email: string,
+    limit: number,
+  ): Promise<{ ids: string[]; more: boolean; readUnits?: number }>;
 }

@@ -99,7 +99,7 @@ export class MemoryEventStore implements EventStore {
         known.count += 1;
         kinds.set(id, known);
       }
-      return [...kinds.values()];
+      return { kinds: [...kinds.values()], readUnits: 0 };
     },
     actorsWithEmail: async (tenantId, email, limit) => {
       const ids = [

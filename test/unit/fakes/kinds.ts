@@ -52,13 +52,14 @@ export class MemoryKindRegistry implements KindRegistry {
     this.emailsByTenant.set(tenantId, emails);
   }
 
-  async kinds(tenantId: string): Promise<RegisteredKind[]> {
+  async kinds(tenantId: string): Promise<{ kinds: RegisteredKind[]; readUnits: number }> {
     this.reads += 1;
-    return [...(this.kindsByTenant.get(tenantId)?.values() ?? [])].map(({ id, kind, count }) => ({
+    const kinds = [...(this.kindsByTenant.get(tenantId)?.values() ?? [])].map(({ id, kind, count }) => ({
       id,
       kind: { ...kind },
       count,
     }));
+    return { kinds, readUnits: 0 };
   }
 
   async actorsWithEmail(
