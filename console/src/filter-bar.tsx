@@ -150,7 +150,7 @@ export const FilterBar = ({ filters, api, teamIds, onApply }: Props) => {
           ))}
         </datalist>
         {text('actor', 'User', 'email or id')}
-        {text('target_type', 'Entity type')}
+        {text('target_type', 'Entity type', 'type, or a,b')}
         {text('target_id', 'Entity id')}
         {teamIds.length > 0 ? (
           <label class="field">
