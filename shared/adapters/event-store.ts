@@ -142,6 +142,21 @@ export class DynamoEventStore implements EventStore {
     return event.tenant_id === tenantId ? event : null;
   }
 
+  /** A Query of one partition, newest first, sort keys in [low, high], billed capacity reported. */
+  private newestFirst(source: QuerySource, low: string, high: string, limit: number) {
+    const index = EVENTS_TABLE.indexes[source.index];
+    return {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
+      ExpressionAttributeValues: { ':pk': source.partitionKey, ':low': low, ':high': high },
+      ScanIndexForward: false,
+      Limit: limit,
+      ReturnConsumedCapacity: 'TOTAL' as const,
+    };
+  }
+
   async query(plan: QueryPlan, limit: number, before: string | undefined, nowMs: number): Promise<QueryPage> {
     const range = sortKeyRange(plan.from, plan.to);
     const high = before !== undefined && before < range.high ? before : range.high;
@@ -151,18 +166,10 @@ export class DynamoEventStore implements EventStore {
       start: Record<string, unknown> | undefined,
       pageSize: number,
     ) => {
-      const index = EVENTS_TABLE.indexes[source.index];
       const out = await this.client.send(
         new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
-          ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
-          ExpressionAttributeValues: { ':pk': source.partitionKey, ':low': range.low, ':high': high },
-          ScanIndexForward: false,
-          Limit: pageSize,
+          ...this.newestFirst(source, range.low, high, pageSize),
           ExclusiveStartKey: start,
-          ReturnConsumedCapacity: 'TOTAL',
         }),
       );
       const units = out.ConsumedCapacity?.CapacityUnits ?? 0;
@@ -207,19 +214,8 @@ export class DynamoEventStore implements EventStore {
    * key is projected, but DynamoDB bills the items read all the same.
    */
   async probe(source: QuerySource, from: string, high: string, limit: number): Promise<ProbeResult> {
-    const index = EVENTS_TABLE.indexes[source.index];
     const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
-        ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': EVENT_SORT_KEY },
-        ExpressionAttributeValues: { ':pk': source.partitionKey, ':low': from, ':high': high },
-        ProjectionExpression: '#sk',
-        ScanIndexForward: false,
-        Limit: limit,
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
+      new QueryCommand({ ...this.newestFirst(source, from, high, limit), ProjectionExpression: '#sk' }),
     );
     const items = out.Items ?? [];
     const first = items[0];
