@@ -135,18 +135,28 @@ const startBenchReceiver = async (): Promise<Receiver> => {
 // ---------------------------------------------------------------------------------------------
 // The API
 
+/**
+ * One API call; a 503 (the API's "retry with backoff", e.g. while a just-started DynamoDB Local
+ * warms up on a busy machine) is retried up to 5 times, 0.5 s apart, as a client should.
+ */
 const api = async (stack: LocalStack, method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status === 503 && attempt < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+    return (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
+  }
 };
 
 /** A tenant allowed the bench's burst rate, its admin key, and a webhook stream to `url`. */
