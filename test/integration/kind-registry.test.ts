@@ -92,12 +92,18 @@ describe('DynamoKindRegistry on DynamoDB Local', () => {
     const read = (await registry.kinds(tenant)).kinds;
 
     expect(read.map((k) => k.id).sort()).toEqual(kinds.map((k) => k.id).sort());
-    expect(await registry.actorsWithEmail(tenant, 'ada@x.io', 2)).toMatchObject({ ids: ['u1', 'u2'], more: true });
+    expect(await registry.actorsWithEmail(tenant, 'ada@x.io', 2)).toMatchObject({
+      ids: ['u1', 'u2'],
+      more: true,
+    });
     expect(await registry.actorsWithEmail(tenant, 'ada@x.io', 3)).toMatchObject({
       ids: ['u1', 'u2', 'u3'],
       more: false,
     });
-    expect(await registry.actorsWithEmail(tenant, 'ada@x.io.uk', 3)).toMatchObject({ ids: ['u9'], more: false });
+    expect(await registry.actorsWithEmail(tenant, 'ada@x.io.uk', 3)).toMatchObject({
+      ids: ['u9'],
+      more: false,
+    });
   });
 });
 
