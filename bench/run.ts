@@ -4,9 +4,10 @@
  * goes to stderr) and writes bench/results/latest.json. The bench reports; it does not assert.
  * It exits non-zero only when something crashed.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type LocalStack, startLocalStack } from '#infra/local/stack.ts';
@@ -18,6 +19,30 @@ import { fmt, renderTable, type Table } from './lib/table.ts';
 import { PARTS } from './parts/index.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * Runs one part in a fresh `npm run bench -- --only <part>` child and returns its result. For a
+ * part that starts a local stack of its own: the handler modules (and their SDK clients, made
+ * once per module as in a Lambda container) of this process already belong to the first stack.
+ */
+const runIsolated = async (name: string, mode: Mode): Promise<PartResult> => {
+  const dir = await mkdtemp(join(tmpdir(), 'tk-bench-'));
+  const out = join(dir, 'part.json');
+  try {
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--only', name, '--part-json', out];
+    if (mode === 'quick') args.push('--quick');
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`the ${name} part's child exited ${code}`);
+    return (JSON.parse(await readFile(out, 'utf8')) as Record<string, PartResult>)[name] as PartResult;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
 
 /** First line of `java -version` (it prints to stderr), or null without Java. */
 const javaVersion = (): string | null => {
@@ -79,6 +104,8 @@ const main = async (): Promise<void> => {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      // Internal: a child running one isolated part writes its result here (see runIsolated).
+      'part-json': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: false,
@@ -122,7 +149,10 @@ const main = async (): Promise<void> => {
       if (!part.needsStack && stack !== undefined) await stopStack();
       progress.startPart(i + 1, part.title);
       const partStart = performance.now();
-      results[part.name] = await part.run(ctx ?? createContext({ mode, progress }));
+      results[part.name] =
+        part.isolated === true && parts.length > 1
+          ? await runIsolated(part.name, mode)
+          : await part.run(ctx ?? createContext({ mode, progress }));
       progress.note(`  done: ${part.title} (${Math.round((performance.now() - partStart) / 1000)} s)`);
     }
   } finally {
@@ -154,6 +184,10 @@ const main = async (): Promise<void> => {
     ),
     parts: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.details])),
   };
+  if (values['part-json'] !== undefined) {
+    await writeFile(values['part-json'], JSON.stringify(results));
+    return;
+  }
   if (only !== undefined) {
     // A partial run must not replace the committed full result.
     process.stderr.write('--only: bench/results/latest.json left unchanged\n');

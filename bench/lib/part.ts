@@ -37,6 +37,11 @@ export interface BenchPart {
    * run after the stack has been stopped, so the JVM does not add noise to their timings.
    */
   readonly needsStack: boolean;
+  /**
+   * Runs in a child process of its own (it starts its own local stack, whose handlers must not be
+   * the modules this process already loaded for the shared stack).
+   */
+  readonly isolated?: boolean;
   run(ctx: BenchContext): Promise<PartResult>;
 }
 

@@ -325,6 +325,7 @@ export const streamsPart: BenchPart = {
   title: 'Stream deliveries: latency, throughput, catch-up',
   // It starts a stack of its own, with the stream pollers on (the shared one runs without).
   needsStack: false,
+  isolated: true,
   async run(ctx): Promise<PartResult> {
     ctx.progress.step('starting a local stack with the stream pollers (in memory)…');
     const stack = await startLocalStack({
