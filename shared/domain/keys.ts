@@ -1,8 +1,10 @@
 /**
  * Access patterns by name: every DynamoDB key value of the events table is built here and
- * nowhere else. Each list filter maps to one GSI whose partition key is
- * `<tenant>#<shard>#<value>` (the shard spreads one tenant's writes over several partitions;
- * queries fan out over all shards and merge). Every index sorts by `<occurred_at>#<id>`.
+ * nowhere else. Each GSI's partition key is `<tenant>#<shard>#<value>` — an actor, target or team
+ * id, an event's kind (kinds.ts), or the sparse `true` of an impersonated event — (the shard
+ * spreads one tenant's writes over several partitions; queries fan out over all shards and
+ * merge). Every index sorts by `<occurred_at>#<id>`; which one a filter set reads is the
+ * planner's choice (shared/usecases/plan-events.ts).
  */
 import { EVENT_SORT_KEY, EVENTS_TABLE, type EventIndexName, SEAL_SORT_KEY } from '../config/tables.ts';
 import type { StoredEvent } from './event.ts';

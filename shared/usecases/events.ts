@@ -4,9 +4,10 @@
  * list with filters and cursors, get by id — and the audit of reads (`audit_log.viewed`).
  *
  * Reads are made by a Reader: a tenant key, or a person (viewer session). A team admin's team
- * scope is applied where the data is read: their lists are planned on the `byTeam` partitions of
- * their teams (shared/domain/query.ts), their cursors are bound to that scope, and an event
- * outside it is answered as if it did not exist.
+ * scope is applied where the data is read: it travels with the plan and is evaluated on every
+ * event read, whichever index the planner chose (shared/usecases/plan-events.ts; their teams'
+ * `byTeam` partitions are one of the paths it weighs), their cursors are bound to that scope, and
+ * an event outside it is answered as if it did not exist.
  */
 import type { CursorCodec } from '../domain/cursor.ts';
 import {

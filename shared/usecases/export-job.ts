@@ -9,8 +9,8 @@
  *
  * Every invocation re-reads the tenant and clamps the window to its CURRENT retention, so a
  * retention shortened between invocations hides older events from the rest of the export too,
- * and re-applies the team scope recorded on the export (a team admin's export reads only the
- * `byTeam` partitions of their teams, in every invocation).
+ * and re-applies the team scope recorded on the export (a team admin's export returns only their
+ * teams' events, whatever path each invocation's plan reads).
  * Once the file is complete nothing can fail the job any more: a failing email is recorded on the
  * export (`email_error`), never thrown, so SQS does not redeliver a finished export.
  */
