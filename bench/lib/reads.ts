@@ -89,7 +89,7 @@ const KEYED: Readonly<Record<PathName, readonly (keyof EventFilters)[]>> = {
   target: ['from', 'to', 'target_id'],
   team: ['from', 'to', 'team_id'],
   kind: ['from', 'to', 'action', 'exclude_action', 'area', 'method', 'status', 'target_type', 'actor_type'],
-  impersonated: ['from', 'to', 'impersonated'],
+  flag: ['from', 'to', 'impersonated', 'status'],
 };
 
 export const readCost = async (

@@ -204,6 +204,8 @@ export class DynamoEventStore implements EventStore {
     return {
       events: merged.items.map((entry) => entry.event),
       more: merged.more,
+      live: merged.live,
+      taken: merged.taken,
       readUnits,
       ...(merged.scannedUntil === undefined ? {} : { scannedUntil: merged.scannedUntil }),
     };

@@ -57,7 +57,8 @@ const eventIndex = (name: string, partitionKey: string): IndexDefinition => ({
  * are sharded per tenant (see keys.ts). Each GSI an event lands in costs a write unit, so there
  * are few: one per high-cardinality id (actor, target, team), one for the event's *kind* — its
  * low-cardinality fields together (action, area, method, target type, status, actor type; see
- * kinds.ts) — and a sparse one for the rare impersonated events. Filters on a kind field fan out
+ * kinds.ts) — and a sparse one for the rare events worth finding fast: impersonated, failed, or
+ * both (a failure share of a few % costs a few hundredths of a write unit). Filters on a kind field fan out
  * over the kinds the tenant's registry names (shared/usecases/ports/kinds.ts); an actor email
  * resolves to actor ids through the same registry.
  */
@@ -74,7 +75,7 @@ export const EVENTS_TABLE = {
     byTarget: eventIndex('byTarget', 'target_pk'),
     byTeam: eventIndex('byTeam', 'team_pk'),
     byKind: eventIndex('byKind', 'kind_pk'),
-    byImpersonated: eventIndex('byImpersonated', 'impersonated_pk'),
+    byFlag: eventIndex('byFlag', 'flag_pk'),
     /**
      * Not a filter: the sealer's view. Partition `<tenant>#<shard>#<UTC hour received>`, sorted
      * by `<received_at>#<id>`, projecting only the hash: what a digest's Merkle tree is built from.

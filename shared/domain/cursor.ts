@@ -18,7 +18,16 @@ export interface CursorState {
   filters: string;
   /** The access path the planner chose on the first page (later pages read the same way). */
   path?: string;
+  /**
+   * That path's key values still holding events below `position` (kind ids, actor ids, …) and
+   * their weights: a later page reads only these, and not the kind registry again.
+   */
+  values?: string[];
+  weights?: number[];
 }
+
+/** A cursor carries a path's values only up to this many (beyond, later pages plan them again). */
+export const CURSOR_MAX_VALUES = 64;
 
 const stateSchema = z.strictObject({
   v: z.literal(1),
@@ -27,6 +36,8 @@ const stateSchema = z.strictObject({
   t: z.string(),
   q: z.string(),
   w: z.string().max(32).optional(),
+  k: z.array(z.string().max(256)).max(CURSOR_MAX_VALUES).optional(),
+  n: z.array(z.number().nonnegative()).max(CURSOR_MAX_VALUES).optional(),
 });
 
 const IV_BYTES = 12;
@@ -55,6 +66,8 @@ export class CursorCodec {
       t: state.to,
       q: state.filters,
       ...(state.path === undefined ? {} : { w: state.path }),
+      ...(state.values === undefined ? {} : { k: state.values }),
+      ...(state.weights === undefined ? {} : { n: state.weights }),
     });
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
@@ -93,6 +106,8 @@ const open = (key: Buffer, tenantId: string, raw: Buffer): CursorState | null =>
       to: parsed.data.t,
       filters: parsed.data.q,
       ...(parsed.data.w === undefined ? {} : { path: parsed.data.w }),
+      ...(parsed.data.k === undefined ? {} : { values: parsed.data.k }),
+      ...(parsed.data.n === undefined ? {} : { weights: parsed.data.n }),
     };
   } catch {
     return null;

@@ -1,7 +1,7 @@
 /**
  * Access patterns by name: every DynamoDB key value of the events table is built here and
  * nowhere else. Each GSI's partition key is `<tenant>#<shard>#<value>` — an actor, target or team
- * id, an event's kind (kinds.ts), or the sparse `true` of an impersonated event — (the shard
+ * id, an event's kind (kinds.ts), or the sparse flag of an impersonated or failed event — (the shard
  * spreads one tenant's writes over several partitions; queries fan out over all shards and
  * merge). Every index sorts by `<occurred_at>#<id>`; which one a filter set reads is the
  * planner's choice (shared/usecases/plan-events.ts).
@@ -20,10 +20,22 @@ export const ACCESS_PATTERNS: Readonly<Record<EventIndexName, (e: StoredEvent) =
   byTarget: (e) => e.target?.id,
   byTeam: (e) => e.team_id,
   byKind: (e) => kindId(kindOf(e)),
-  // Sparse: only impersonated events are indexed, the rare ones worth finding fast.
-  byImpersonated: (e) => (e.impersonated ? 'true' : undefined),
+  // Sparse: only impersonated or failed events are indexed, the rare ones worth finding fast.
+  byFlag: (e) => flagOf(e),
   // The sealer's: by the UTC hour the event was received (sorted by seal_sk, see sealSortKey).
   bySeal: (e) => sealHour(e.received_at),
+};
+
+/**
+ * The flag index's values: an event impersonated, failed (status `failure`), or both has one;
+ * any other event is not in that index. A filter on either reads the values that include it.
+ */
+export const FLAGS = { impersonated: 'imp', failure: 'fail', both: 'imp+fail' } as const;
+
+export const flagOf = (e: Pick<StoredEvent, 'impersonated' | 'status'>): string | undefined => {
+  const failed = e.status === 'failure';
+  if (e.impersonated === true) return failed ? FLAGS.both : FLAGS.impersonated;
+  return failed ? FLAGS.failure : undefined;
 };
 
 /** `YYYY-MM-DDTHH` of an ISO time: the seal index's partition bucket. */

@@ -37,6 +37,14 @@ export interface MergeResult<T> {
    * `items`. The next page continues strictly below it.
    */
   scannedUntil?: string;
+  /**
+   * Per source (in the order given): false when the source is known to hold nothing more below
+   * the page — it was read to its end and everything it gave was returned — so a later page of
+   * the same query need not read it again.
+   */
+  live: boolean[];
+  /** Per source: how many of `items` it gave (what a later page may weigh it by). */
+  taken: number[];
 }
 
 interface SourceState<S, T> {
@@ -195,6 +203,13 @@ export const mergeNewestFirst = async <S, T>(
     // A full page continues from its last item as usual.
     if (out.length >= limit) scannedUntil = undefined;
   }
-  const more = scannedUntil !== undefined || states.some((s) => s.buffer.length > 0 || live(s));
-  return { items: out, more, ...(scannedUntil === undefined ? {} : { scannedUntil }) };
+  const holds = states.map((s) => s.buffer.length > 0 || live(s));
+  const more = scannedUntil !== undefined || holds.some(Boolean);
+  return {
+    items: out,
+    more,
+    live: holds,
+    taken: states.map((s) => s.taken),
+    ...(scannedUntil === undefined ? {} : { scannedUntil }),
+  };
 };

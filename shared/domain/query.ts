@@ -12,7 +12,7 @@ import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import type { EventIndexName } from '../config/tables.ts';
 import { ACTION_PATTERN, ACTOR_TYPES } from './event.ts';
-import type { QuerySource } from './keys.ts';
+import { FLAGS, type QuerySource } from './keys.ts';
 import { listOf } from './matching.ts';
 import type { TeamScope } from './people.ts';
 
@@ -123,7 +123,7 @@ export type ListQuery = z.infer<typeof listQuerySchema>;
  * The access paths a query can read through: each names an index and the key values it reads
  * (× the tenant's shards). `kind` and `email` take their values from the tenant's kind registry.
  */
-export const PATHS = ['time', 'actor', 'email', 'target', 'team', 'kind', 'impersonated'] as const;
+export const PATHS = ['time', 'actor', 'email', 'target', 'team', 'kind', 'flag'] as const;
 export type PathName = (typeof PATHS)[number];
 
 export const PATH_INDEX: Readonly<Record<PathName, EventIndexName>> = {
@@ -133,7 +133,7 @@ export const PATH_INDEX: Readonly<Record<PathName, EventIndexName>> = {
   target: 'byTarget',
   team: 'byTeam',
   kind: 'byKind',
-  impersonated: 'byImpersonated',
+  flag: 'byFlag',
 };
 
 export interface QueryPlan {
@@ -232,6 +232,20 @@ export interface Candidate {
  * among them. A scoped reader's teams are a candidate like any filter (the scope is evaluated on
  * every event either way). Throws TeamOutsideScopeError for a `team_id` outside the scope.
  */
+/**
+ * The flag index's values (keys.ts FLAGS) holding every event an `impersonated` / `status`
+ * filter pair can match, or undefined when those filters do not narrow to flagged events.
+ */
+export const flagValues = (filters: Pick<EventFilters, 'impersonated' | 'status'>): string[] | undefined => {
+  const failed = filters.status === 'failure';
+  if (filters.impersonated === 'true') {
+    if (failed) return [FLAGS.both];
+    return filters.status === undefined ? [FLAGS.impersonated, FLAGS.both] : [FLAGS.impersonated];
+  }
+  if (!failed) return undefined;
+  return filters.impersonated === 'false' ? [FLAGS.failure] : [FLAGS.failure, FLAGS.both];
+};
+
 export const candidatePaths = (filters: EventFilters, scope: TeamScope = null): Candidate[] => {
   const candidates: Candidate[] = [{ path: 'time', values: [''] }];
   const teams = scope === null ? teamIdsOf(filters) : scopedTeams(filters, scope);
@@ -240,7 +254,8 @@ export const candidatePaths = (filters: EventFilters, scope: TeamScope = null): 
   if (filters.target_id !== undefined) candidates.push({ path: 'target', values: [filters.target_id] });
   if (teams !== undefined) candidates.push({ path: 'team', values: teams });
   if (KIND_FILTERS.some((f) => filters[f] !== undefined)) candidates.push({ path: 'kind' });
-  if (filters.impersonated === 'true') candidates.push({ path: 'impersonated', values: ['true'] });
+  const flags = flagValues(filters);
+  if (flags !== undefined) candidates.push({ path: 'flag', values: flags });
   return candidates;
 };
 

@@ -9,7 +9,7 @@
  * `byTeam` partitions are one of the paths it weighs), their cursors are bound to that scope, and
  * an event outside it is answered as if it did not exist.
  */
-import type { CursorCodec } from '../domain/cursor.ts';
+import { CURSOR_MAX_VALUES, type CursorCodec, type CursorState } from '../domain/cursor.ts';
 import {
   type BuildResult,
   buildStoredEvent,
@@ -45,8 +45,8 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { parseInput } from './parse-input.ts';
-import { planEvents } from './plan-events.ts';
-import type { EventStore } from './ports/events.ts';
+import { planEvents, type ResumeValues } from './plan-events.ts';
+import type { EventStore, QueryPage } from './ports/events.ts';
 import type { KindRegistry } from './ports/kinds.ts';
 import { clampToRetention, retentionFloor } from './read-window.ts';
 
@@ -255,6 +255,36 @@ export interface EventPage {
   path?: PathName;
 }
 
+/**
+ * What a cursor carries of the path's values: those whose partitions (one per shard) may still
+ * hold matches below the page, with their weights — the kind registry's counts where the plan has
+ * them, else what each gave this page (+1) — so the next page asks each for about its share
+ * (measured: counts over many kinds beat one page's sample of them; for a few actors or teams
+ * without counts, the sample beats an even split). Not for the time index (one partition per shard, always read), nor for more values than a
+ * cursor carries (later pages then plan them again).
+ */
+const stillHolding = (
+  path: PathName,
+  chosen: ResumeValues,
+  page: Pick<QueryPage, 'live' | 'taken'>,
+  shards: number,
+): Pick<CursorState, 'values' | 'weights'> => {
+  if (path === 'time' || chosen.values.length > CURSOR_MAX_VALUES) return {};
+  const perShard = Math.max(1, shards);
+  const values: string[] = [];
+  const weights: number[] = [];
+  chosen.values.forEach((value, i) => {
+    const shardsOf = (per: readonly number[] | readonly boolean[] | undefined) =>
+      per?.slice(i * perShard, (i + 1) * perShard);
+    if (page.live !== undefined && !(shardsOf(page.live) as boolean[]).some(Boolean)) return;
+    values.push(value);
+    const counted = chosen.weights?.[i];
+    const gave = (shardsOf(page.taken) as number[] | undefined)?.reduce((sum, n) => sum + n, 0);
+    weights.push(counted ?? (gave === undefined ? 1 : gave + 1));
+  });
+  return { values, weights };
+};
+
 export const listEvents = async (
   deps: ListDeps,
   principal: Reader,
@@ -266,6 +296,7 @@ export const listEvents = async (
   let window: { from: string; to: string };
   let before: string | undefined;
   let via: PathName | undefined;
+  let resume: ResumeValues | undefined;
   if (cursor !== undefined) {
     const state = deps.cursors.decode(principal.tenantId, cursor);
     if (state === null || state.filters !== fingerprint) {
@@ -274,6 +305,9 @@ export const listEvents = async (
     window = { from: state.from, to: state.to };
     before = state.position;
     if (isPath(state.path)) via = state.path;
+    if (state.values !== undefined) {
+      resume = { values: state.values, ...(state.weights === undefined ? {} : { weights: state.weights }) };
+    }
   } else {
     const resolved = resolveWindow(filters, deps.now());
     if ('error' in resolved) throw new ValidationError([{ field: 'from', message: resolved.error }]);
@@ -295,6 +329,7 @@ export const listEvents = async (
     limit,
     ...(before === undefined ? {} : { before }),
     ...(via === undefined ? {} : { via }),
+    ...(resume === undefined ? {} : { resume }),
   });
   // A page never reads without bound: past the budget (the planner's probes included) it answers
   // with what it has, and a cursor from how far back it searched (a short page, even an empty
@@ -319,6 +354,7 @@ export const listEvents = async (
           to: window.to,
           filters: fingerprint,
           path: planned.plan.path,
+          ...stillHolding(planned.plan.path, planned.values, page, principal.shards),
         })
       : null;
   return {

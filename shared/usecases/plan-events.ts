@@ -7,7 +7,10 @@
  *   reads the `byKind` partitions of the kinds the tenant's registry lists as matching, and its
  *   share of the tenant's events comes from the registry's per-kind counts — no read of events;
  * - an `actor_email` is resolved to its actors' `byActor` partitions through the same registry;
- * - an id path (actor, email, target, team, impersonated) is estimated only when it competes
+ * - the sparse flag index (impersonated or failed events) holds a `status=failure` filter's events
+ *   in one or two partitions instead of a fan-out over every failed kind; the registry's counts
+ *   give its share too, unless it must read impersonated events (then it is probed like an id);
+ * - an id path (actor, email, target, team, flag) is estimated only when it competes
  *   with another path: one small probe of shard 0 of (up to PROBE_VALUES of) its partitions,
  *   beside one of the tenant's time partition, says how densely each holds events just below
  *   where the page starts.
@@ -55,10 +58,23 @@ export interface PlanRequest {
   before?: string;
   /** The path a cursor carries: reused when it can still serve the filters. */
   via?: PathName;
+  /**
+   * What a cursor carries of that path besides: its key values still holding events below the
+   * cursor (and their weights), so a later page reads neither the registry nor exhausted ones.
+   */
+  resume?: ResumeValues;
+}
+
+/** A path's key values (kind ids, actor ids, team ids, …) with the merge's weights, in order. */
+export interface ResumeValues {
+  values: string[];
+  weights?: number[];
 }
 
 export interface PlannedQuery {
   plan: QueryPlan;
+  /** The chosen path's key values (each read on every shard: `plan.sources` in this order) and weights. */
+  values: ResumeValues;
   /** Read units spent by probes. */
   readUnits: number;
   /** What the choice was made from (for logs, tests and the bench). */
@@ -88,9 +104,57 @@ const density = async (
   return { perMs, readUnits: found.readUnits };
 };
 
+/** The plan reading `values` of `path` (each on every shard), with weights when given. */
+const planOf = (
+  request: PlanRequest,
+  path: PathName,
+  values: ResumeValues,
+): Omit<PlannedQuery, 'readUnits' | 'estimates'> => {
+  const { tenantId, shards, filters, window, scope } = request;
+  const sources = values.values.flatMap((value) => sourcesFor(tenantId, shards, PATH_INDEX[path], value));
+  const perShard = Math.max(1, shards);
+  const weights = values.weights?.flatMap((w) => Array.from({ length: perShard }, () => w));
+  return {
+    plan: {
+      path,
+      sources,
+      ...(weights === undefined ? {} : { weights }),
+      filters,
+      scope,
+      from: window.from,
+      to: window.to,
+    },
+    values,
+  };
+};
+
+/**
+ * A cursor's values of its path, when the path still serves the filters. Values the filters or
+ * the reader's scope name themselves are kept only if still named (a cursor narrows, never
+ * widens); registry-derived ones (kind ids, an email's actors) are taken as carried — they only
+ * choose partitions of the tenant's own, and every event read is checked against the filters.
+ */
+const resumed = (request: PlanRequest, candidates: readonly Candidate[]): ResumeValues | undefined => {
+  const { via, resume } = request;
+  const candidate = candidates.find((c) => c.path === via);
+  if (via === undefined || resume === undefined || candidate === undefined) return undefined;
+  if (resume.weights !== undefined && resume.weights.length !== resume.values.length) return undefined;
+  const allowed = candidate.values === undefined ? undefined : new Set(candidate.values);
+  const keep = resume.values.map((value) => allowed === undefined || allowed.has(value));
+  return {
+    values: resume.values.filter((_, i) => keep[i]),
+    ...(resume.weights === undefined ? {} : { weights: resume.weights.filter((_, i) => keep[i]) }),
+  };
+};
+
 export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<PlannedQuery> => {
   const { tenantId, shards, filters, window, scope, limit } = request;
   const candidates = candidatePaths(filters, scope);
+  const carried = resumed(request, candidates);
+  if (carried !== undefined) {
+    const via = request.via as PathName;
+    return { ...planOf(request, via, carried), readUnits: 0, estimates: [] };
+  }
   const values = new Map<PathName, string[]>();
   const shares = new Map<PathName, number>([['time', 1]]);
   let readUnits = 0;
@@ -114,6 +178,12 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
         ? matching.reduce((sum, k) => sum + k.count, 0) / total
         : matching.length / Math.max(1, kinds.length);
     shares.set('kind', share);
+    // The flag index holds the failures: their share is the failed kinds' (unless it also needs
+    // the impersonated ones, which the registry does not count: then it is probed).
+    if (values.has('flag') && filters.impersonated !== 'true' && total > 0) {
+      const failed = kinds.filter((k) => k.kind.status === 'failure');
+      shares.set('flag', failed.reduce((sum, k) => sum + k.count, 0) / total);
+    }
   }
   if (filters.actor_email !== undefined) {
     const actors = await deps.kinds.actorsWithEmail(
@@ -165,26 +235,12 @@ export const planEvents = async (deps: PlanDeps, request: PlanRequest): Promise<
     path = choosePath(estimates(), limit);
   }
 
-  const index = PATH_INDEX[path];
   const chosen = values.get(path) as string[];
-  const sources = chosen.flatMap((value) => sourcesFor(tenantId, shards, index, value));
   // A kind's partitions hold about its count (each shard an equal part), so the merge's first
   // reads ask each for its share. (+1: a kind not counted yet still holds its first events.)
-  const perShard = Math.max(1, shards);
-  const weights =
-    path === 'kind'
-      ? chosen.flatMap((id) => Array.from({ length: perShard }, () => (kindCounts.get(id) ?? 0) + 1))
-      : undefined;
+  const weights = path === 'kind' ? chosen.map((id) => (kindCounts.get(id) ?? 0) + 1) : undefined;
   return {
-    plan: {
-      path,
-      sources,
-      ...(weights === undefined ? {} : { weights }),
-      filters,
-      scope,
-      from: window.from,
-      to: window.to,
-    },
+    ...planOf(request, path, { values: chosen, ...(weights === undefined ? {} : { weights }) }),
     readUnits,
     estimates: estimates(),
   };

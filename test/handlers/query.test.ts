@@ -302,6 +302,46 @@ describe('GET /v1/events: exclude_action and scanned_until', () => {
     for (const q of reads) expect(q.FilterExpression).toBeUndefined();
   });
 
+  it("continues a kind fan-out from the cursor's kinds: no registry read, and a spent kind is not read again", async () => {
+    const read = stored(1);
+    const rotated = { ...stored(2), action: 'secret.key.rotated' };
+    const busy = `${TENANT}#0#${kindId(kindOf(read))}`;
+    const spent = `${TENANT}#0#${kindId(kindOf(rotated))}`;
+    ddb.on(QueryCommand, { TableName: 'control-test' }).resolves({
+      Items: [kindItem(read, 50), kindItem(rotated, 1), kindItem({ ...read, action: 'doc.viewed' }, 5_000)],
+    });
+    // The busy kind holds more than a page; the rarer one holds one event, newer than the page's
+    // cut, and nothing after it.
+    ddb
+      .on(QueryCommand, { TableName: 'events-test' })
+      .callsFake((input) =>
+        input.ExpressionAttributeValues?.[':pk'] !== busy
+          ? { Items: [toItem(rotated, 1)] }
+          : input.ExclusiveStartKey === undefined
+            ? { Items: [toItem(read, 1), toItem(stored(3), 1)], LastEvaluatedKey: { pk: 'more' } }
+            : { Items: [] },
+      );
+    ddb.on(PutCommand).resolves({});
+    const query = { action: 'secret.*', limit: '2' };
+    const first = parse(await handler(apiEvent('GET /v1/events', { query, auth: reader }), lambdaContext));
+    expect(first.data.map((e: { id: string }) => e.id)).toEqual(['e1', 'e2']);
+    expect(
+      eventReads()
+        .map((q) => q.ExpressionAttributeValues?.[':pk'])
+        .sort(),
+    ).toEqual([busy, spent].sort());
+
+    ddb.resetHistory();
+    const second = await handler(
+      apiEvent('GET /v1/events', { query: { ...query, cursor: first.next_cursor }, auth: reader }),
+      lambdaContext,
+    );
+    expect(second.statusCode).toBe(200);
+    expect(ddb.commandCalls(QueryCommand, { TableName: 'control-test' })).toHaveLength(0);
+    expect(new Set(eventReads().map((q) => q.ExpressionAttributeValues?.[':pk']))).toEqual(new Set([busy]));
+    expect(eventReads()[0]?.ExpressionAttributeValues?.[':high']).toBe(`${rotated.occurred_at}#e2`);
+  });
+
   it('says a full page searched back to its last event', async () => {
     ddb.on(QueryCommand).resolves({
       Items: [toItem(stored(1), 1), toItem(stored(2), 1), toItem(stored(3), 1)],

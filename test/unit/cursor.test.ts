@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cursorCodec } from '#shared/adapters/secret-wiring.ts';
 import { resetSecretCache } from '#shared/adapters/secrets.ts';
-import { CursorCodec } from '#shared/domain/cursor.ts';
+import { CURSOR_MAX_VALUES, CursorCodec } from '#shared/domain/cursor.ts';
 
 const codec = new CursorCodec(randomBytes(32));
 const state = {
@@ -15,6 +15,13 @@ const state = {
 describe('cursor codec', () => {
   it('round-trips the state for the tenant that made it', () => {
     expect(codec.decode('tnt_a', codec.encode('tnt_a', state))).toEqual(state);
+  });
+
+  it("round-trips a path's carried values and weights, and refuses more than a cursor carries", () => {
+    const carried = { ...state, path: 'kind', values: ['k1', 'k2'], weights: [3, 1] };
+    expect(codec.decode('tnt_a', codec.encode('tnt_a', carried))).toEqual(carried);
+    const tooMany = { ...carried, values: Array.from({ length: CURSOR_MAX_VALUES + 1 }, (_, i) => `k${i}`) };
+    expect(codec.decode('tnt_a', codec.encode('tnt_a', tooMany))).toBeNull();
   });
 
   it('rejects a cursor from another tenant', () => {

@@ -39,9 +39,15 @@ describe('event key builder', () => {
     expect(keys[idx.byActor.partitionKey]).toBe('tnt_a#0#user_1');
     expect(keys[idx.byTarget.partitionKey]).toBe('tnt_a#0#sec_9');
     expect(keys[idx.byKind.partitionKey]).toBe(`tnt_a#0#${kindId(kindOf(event))}`);
-    // Sparse: no team, not impersonated.
+    // Sparse: no team, neither impersonated nor failed.
     expect(keys[idx.byTeam.partitionKey]).toBeUndefined();
-    expect(keys[idx.byImpersonated.partitionKey]).toBeUndefined();
+    expect(keys[idx.byFlag.partitionKey]).toBeUndefined();
+    expect(eventKeys({ ...event, status: 'failure' }, 1)[idx.byFlag.partitionKey]).toBe('tnt_a#0#fail');
+    expect(eventKeys({ ...event, impersonated: true }, 1)[idx.byFlag.partitionKey]).toBe('tnt_a#0#imp');
+    expect(eventKeys({ ...event, impersonated: true, status: 'failure' }, 1)[idx.byFlag.partitionKey]).toBe(
+      'tnt_a#0#imp+fail',
+    );
+    expect(eventKeys({ ...event, status: 500 }, 1)[idx.byFlag.partitionKey]).toBeUndefined();
     // One key per index that applies, plus the table key and the two sort keys: nothing else.
     expect(Object.keys(keys).sort()).toEqual(
       ['pk', 'sk', 'seal_sk', 'time_pk', 'actor_pk', 'target_pk', 'kind_pk', 'seal_pk'].sort(),

@@ -193,4 +193,17 @@ describe('newest-first merge under a work budget', () => {
     expect(page.items).toEqual(['0701a']);
     expect(page.scannedUntil).toBeUndefined();
   });
+
+  it('says which sources are spent: read to their end with everything they gave returned', async () => {
+    const data = { big: desc('b', 40, 1), small: desc('s', 3, 1, 5), none: [] as string[] };
+    const { fetch } = fakeFetch(data);
+    const page = await mergeNewestFirst(['big', 'small', 'none'], fetch, (s) => s, 20);
+    expect(page.items).toHaveLength(20);
+    expect(page.live).toEqual([true, false, false]);
+    // A source whose last items wait below the page is not spent.
+    const cut = await mergeNewestFirst(['big', 'small'], fetch, (s) => s, 2);
+    expect(cut.live).toEqual([true, true]);
+    const end = await mergeNewestFirst(['big', 'small'], fetch, (s) => s, 100);
+    expect([end.more, end.live]).toEqual([false, [false, false]]);
+  });
 });

@@ -75,7 +75,12 @@ const setUp = async (specs: Spec[], shards = 1) => {
   const { registry, calls } = registryOf(events);
   const plan = (
     raw: Record<string, string>,
-    options: { scope?: string[]; via?: string; before?: string } = {},
+    options: {
+      scope?: string[];
+      via?: string;
+      before?: string;
+      resume?: { values: string[]; weights?: number[] };
+    } = {},
   ) => {
     const { limit, cursor: _c, ...filters } = listQuerySchema.parse(raw);
     return planEvents(
@@ -89,6 +94,7 @@ const setUp = async (specs: Spec[], shards = 1) => {
         limit,
         ...(options.before === undefined ? {} : { before: options.before }),
         ...(options.via === undefined ? {} : { via: options.via as never }),
+        ...(options.resume === undefined ? {} : { resume: options.resume }),
       },
     );
   };
@@ -130,7 +136,13 @@ describe('the planner', () => {
       4,
     );
     expect((await plan({ status: 'success' })).plan.path).toBe('time');
-    expect((await plan({ status: 'failure' })).plan.path).toBe('kind');
+    // Failures are in the sparse flag index: one partition per shard, not a fan-out over 40 kinds.
+    const failed = await plan({ status: 'failure' });
+    expect(failed.plan.path).toBe('flag');
+    expect(failed.plan.sources).toHaveLength(2 * 4);
+    expect(failed.estimates.find((e) => e.path === 'flag')?.share).toBeCloseTo(0.02);
+    // A failed action reads its own kinds, sparser still.
+    expect((await plan({ status: 'failure', action: 'a.k0' })).plan.path).toBe('kind');
   });
 
   it('reads nothing for a kind filter no stored event matches', async () => {
@@ -223,5 +235,48 @@ describe('the planner', () => {
     expect(store.probes).toBe(0);
     // A path that no longer applies (another filter set) is ignored, not trusted.
     expect((await plan({ action: 'rare.act' }, { via: 'target' })).plan.path).toBe('kind');
+  });
+
+  it("reads a cursor's carried kinds and weights as they are: no registry read, no probe", async () => {
+    const { plan, store, calls } = await setUp(
+      many(200, (i) => ({
+        action: i % 10 === 0 ? 'secret.read' : i % 10 === 1 ? 'secret.key.rotated' : 'doc.viewed',
+      })),
+      2,
+    );
+    const first = await plan({ action: 'secret.*' });
+    expect(calls.kinds).toBe(1);
+    expect(first.values.values).toHaveLength(2);
+    const [kept] = first.values.values;
+    const next = await plan(
+      { action: 'secret.*' },
+      { via: 'kind', resume: { values: [kept as string], weights: [7] } },
+    );
+    expect(calls.kinds).toBe(1);
+    expect(store.probes).toBe(0);
+    expect(next.readUnits).toBe(0);
+    expect(next.plan.path).toBe('kind');
+    expect(next.plan.sources.map((s) => s.partitionKey)).toEqual([`tnt_a#0#${kept}`, `tnt_a#1#${kept}`]);
+    expect(next.plan.weights).toEqual([7, 7]);
+    // An email's actors ride along the same way.
+    const email = await plan({ actor_email: 'a@x.io' }, { via: 'email', resume: { values: ['u1'] } });
+    expect([calls.emails, email.plan.sources.map((s) => s.partitionKey)]).toEqual([
+      0,
+      ['tnt_a#0#u1', 'tnt_a#1#u1'],
+    ]);
+  });
+
+  it('narrows, never widens: carried values the filters or the scope do not name are dropped', async () => {
+    const { plan } = await setUp(many(100, (i) => ({ team: `t${i % 4}` })));
+    const teams = await plan({ team_id: 't1,t2' }, { via: 'team', resume: { values: ['t2', 't3'] } });
+    expect(teams.plan.sources.map((s) => s.partitionKey)).toEqual(['tnt_a#0#t2']);
+    const scoped = await plan({}, { scope: ['t1'], via: 'team', resume: { values: ['t0', 't1'] } });
+    expect(scoped.plan.sources.map((s) => s.partitionKey)).toEqual(['tnt_a#0#t1']);
+    // Weights that do not line up with the values are not trusted: the page plans afresh.
+    const odd = await plan(
+      { team_id: 't1,t2' },
+      { via: 'team', resume: { values: ['t1'], weights: [1, 2] } },
+    );
+    expect(odd.plan.sources).toHaveLength(2);
   });
 });

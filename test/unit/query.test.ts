@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '#shared/domain/event.ts';
+import { flagOf } from '#shared/domain/keys.ts';
 import { kindOf } from '#shared/domain/kinds.ts';
 import {
   candidatePaths,
   choosePath,
   type EventFilters,
   filtersFingerprint,
+  flagValues,
   inTeamScope,
   kindMatches,
   listQuerySchema,
@@ -51,7 +53,7 @@ describe('candidate paths', () => {
     [{ actor_email: 'Ada@X.io' }, { path: 'email' }],
     [{ target_id: 't1' }, { path: 'target', values: ['t1'] }],
     [{ team_id: 'team_a,team_b' }, { path: 'team', values: ['team_a', 'team_b'] }],
-    [{ impersonated: 'true' }, { path: 'impersonated', values: ['true'] }],
+    [{ impersonated: 'true' }, { path: 'flag', values: ['imp', 'imp+fail'] }],
     [{ action: 'secret.*' }, { path: 'kind' }],
     [{ target_type: 'doc,project' }, { path: 'kind' }],
     [{ actor_type: 'api_key' }, { path: 'kind' }],
@@ -63,8 +65,43 @@ describe('candidate paths', () => {
     expect(paths(raw)).toEqual([{ path: 'time', values: [''] }, candidate]);
   });
 
-  it('offers nothing but time for "not impersonated" (only impersonated events are indexed)', () => {
+  it('offers nothing but time for "not impersonated" (only impersonated or failed events are flagged)', () => {
     expect(paths({ impersonated: 'false' })).toEqual([{ path: 'time', values: [''] }]);
+  });
+
+  it.each([
+    [{ status: 'failure' }, ['fail', 'imp+fail']],
+    [{ status: 'failure', impersonated: 'false' }, ['fail']],
+    [{ status: 'failure', impersonated: 'true' }, ['imp+fail']],
+    [{ status: 'success', impersonated: 'true' }, ['imp']],
+    [{ status: '500', impersonated: 'true' }, ['imp']],
+    [{ status: 'success' }, undefined],
+    [{ status: 'success', impersonated: 'false' }, undefined],
+  ])('reads %j from the flag partitions %j', (raw, values) => {
+    expect(paths(raw).find((c) => c.path === 'flag')?.values).toEqual(values);
+  });
+
+  it('flags exactly the impersonated or failed events, each under the one value its filters read', () => {
+    const cases = [
+      [{ impersonated: false, status: 'success' }, undefined],
+      [{ impersonated: false, status: 403 }, undefined],
+      [{ impersonated: false, status: 'failure' }, 'fail'],
+      [{ impersonated: true, status: 'success' }, 'imp'],
+      [{ impersonated: true, status: 'failure' }, 'imp+fail'],
+    ] as const;
+    for (const [flagged, flag] of cases) {
+      expect(flagOf(flagged)).toBe(flag);
+      // Every filter pair that matches the event reads the partition it is in.
+      for (const impersonated of [undefined, 'true', 'false'] as const) {
+        for (const status of [undefined, 'success', 'failure', '403'] as const) {
+          const filters = { ...(impersonated ? { impersonated } : {}), ...(status ? { status } : {}) };
+          const values = flagValues(filters);
+          const matches = matchesFilters({ ...event, ...flagged } as StoredEvent, filters);
+          if (matches && values !== undefined) expect(values).toContain(flag);
+          if (values !== undefined && flag === undefined) expect(matches).toBe(false);
+        }
+      }
+    }
   });
 
   it('offers every filter that has a path, once', () => {
@@ -72,7 +109,7 @@ describe('candidate paths', () => {
       paths({ target_id: 't1', actor_id: 'u1', action: 'doc.*', status: '403', impersonated: 'true' }).map(
         (c) => c.path,
       ),
-    ).toEqual(['time', 'actor', 'target', 'kind', 'impersonated']);
+    ).toEqual(['time', 'actor', 'target', 'kind', 'flag']);
   });
 
   it("offers a team admin's teams like any filter, and only teams within the scope", () => {

@@ -32,6 +32,13 @@ export interface QueryPage {
    * partitions were searched (every match at or above it is in `events`); continue below it.
    */
   scannedUntil?: string;
+  /**
+   * Per plan source: false when it is known to hold no more matches below this page (read to its
+   * end, all returned). Absent: every source may.
+   */
+  live?: boolean[];
+  /** Per plan source: how many of `events` it gave. */
+  taken?: number[];
 }
 
 /** What a probe found: how many items (≤ its limit) and the sort keys of the newest and the oldest. */
