@@ -1,11 +1,19 @@
 /**
  * Bench drivers in fresh Node processes (export and archive parts): the child runs a driver
- * script under tsx with only the Node flags given (nothing of this process's NODE_OPTIONS, so a
- * function's deployed heap flags are what is measured), reports on stdout as JSON lines —
- * `{progress}` counters, one `{result}`, or `{error}` — and is killed after a time bound.
+ * script under tsx — or, `bundled`, as the bundle esbuild makes of it with the very options every
+ * function is deployed with (infra/constructs/bundling.ts), run by plain node with the functions'
+ * Node options, so memory is measured on what Lambda runs rather than on tsx's loader — with only
+ * the Node flags given (nothing of this process's NODE_OPTIONS, so a function's deployed heap
+ * flags are what is measured), reports on stdout as JSON lines — `{progress}` counters, one
+ * `{result}`, or `{error}` — and is killed after a time bound.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { esbuildOptions, HANDLER_NODE_OPTIONS } from '#infra/constructs/bundling.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -18,16 +26,32 @@ export interface DriverRun {
   readonly label: string;
   readonly timeoutMs: number;
   readonly onProgress: (n: number) => void;
+  /** Run the deployed-style bundle of the driver (see the header) instead of the sources under tsx. */
+  readonly bundled?: boolean;
 }
 
-export const runDriver = <T>(run: DriverRun): Promise<T> =>
-  new Promise((resolve, reject) => {
+/** Bundles a driver like a function (minified ESM with its source map) and returns the .mjs path. */
+const bundleDriver = async (driver: string): Promise<string> => {
+  const outfile = join(await mkdtemp(join(tmpdir(), 'trailkeeper-driver-')), 'driver.mjs');
+  await build({ ...esbuildOptions(), entryPoints: [driver], outfile, logLevel: 'error' });
+  return outfile;
+};
+
+/** The node arguments that start a driver: under tsx, or its bundle with the functions' Node options. */
+const driverArgs = async (run: DriverRun): Promise<string[]> =>
+  run.bundled === true
+    ? [...run.nodeFlags, ...HANDLER_NODE_OPTIONS, await bundleDriver(run.driver)]
+    : [...run.nodeFlags, '--import', 'tsx', run.driver];
+
+export const runDriver = async <T>(run: DriverRun): Promise<T> => {
+  const args = await driverArgs(run);
+  return new Promise((resolve, reject) => {
     const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    const child = spawn(
-      process.execPath,
-      [...run.nodeFlags, '--import', 'tsx', run.driver, JSON.stringify(run.config)],
-      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [...args, JSON.stringify(run.config)], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let result: T | undefined;
     let failure: string | undefined;
     let buffer = '';
@@ -68,3 +92,4 @@ export const runDriver = <T>(run: DriverRun): Promise<T> =>
         );
     });
   });
+};

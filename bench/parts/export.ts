@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HANDLER_NODE_OPTIONS } from '#infra/constructs/bundling.ts';
 import { ensureBuckets, localS3ClientConfig, startLocalS3 } from '#infra/local/s3.ts';
 import { MANIFEST } from '#shared/config/manifest.ts';
 import type { ExportFormat } from '#shared/domain/export-format.ts';
@@ -58,6 +59,7 @@ const exportChild = (config: DriverConfig, onRows: (rows: number) => void): Prom
     driver: DRIVER,
     config,
     nodeFlags: MANIFEST.exportWorker.nodeFlags ?? [],
+    bundled: true,
     label: 'export child',
     timeoutMs: CHILD_TIMEOUT_MS,
     onProgress: onRows,
@@ -308,7 +310,7 @@ export const exportPart: BenchPart = {
           ]),
           notes: [
             `target: peak RSS ≤ ${MAX_PEAK_RSS_MIB} MiB. Peak = the child's RSS high-water mark (${runs[0]?.result.hwm_source ?? 'VmHWM'}, includes start-up; not getrusage's maxRSS, which on Linux also counts the forked copy of the bench before exec); "after 10 %" = the high-water mark once 10 % of the events were read; growth = peak − after 10 % (flat ≈ 0). Sampled every ${SAMPLE_MS} ms as well.`,
-            `child: ${runs[0]?.result.node ?? process.version}, tsx loader, the worker's Node flags ${(MANIFEST.exportWorker.nodeFlags ?? []).join(' ')} (V8 heap limit here ${runs[0]?.result.heap_size_limit_mib ?? '?'} MiB; the worker has ${MANIFEST.exportWorker.memoryMiB} MiB in AWS). RSS at start = after imports and wiring, before the job.`,
+            `child: ${runs[0]?.result.node ?? process.version}, the driver bundled as the worker is deployed (infra/constructs/bundling.ts: minified ESM, source map) run by plain node with ${HANDLER_NODE_OPTIONS.join(' ')} and the worker's Node flags ${(MANIFEST.exportWorker.nodeFlags ?? []).join(' ')} (V8 heap limit here ${runs[0]?.result.heap_size_limit_mib ?? '?'} MiB; the worker has ${MANIFEST.exportWorker.memoryMiB} MiB in AWS). RSS at start = after imports and wiring, before the job.`,
             'verified: object size (HEAD and streamed) = the bytes the job recorded, newlines = N (csv: N + 1 with the header), first and last rows = the newest and oldest events of the window.',
             ...(ctx.quick
               ? [
