@@ -7,10 +7,11 @@
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENTS_TABLE } from '#shared/config/tables.ts';
-import type { QuerySource } from '#shared/domain/keys.ts';
+import { type QuerySource, sortKeyRange } from '#shared/domain/keys.ts';
 import {
   type EventFilters,
   eventFiltersSchema,
+  filtersFingerprint,
   PATH_INDEX,
   type PathName,
   resolveWindow,
@@ -97,7 +98,17 @@ export const readCost = async (
   tenant: SeededTenant,
   query: Record<string, string>,
   /** `reader`: who reads (default: the tenant's key); a team admin's reads are planned on their teams. */
-  options: { limit?: number; maxPages: number; reader?: Reader },
+  options: {
+    limit?: number;
+    maxPages: number;
+    reader?: Reader;
+    /**
+     * Read through this path whatever the planner would choose (the bench's oracle): the first
+     * page starts from a cursor made for the query, at the top of its window, carrying the path
+     * — exactly what a later page of a walk on that path gets, so nothing else differs.
+     */
+    forcePath?: PathName;
+  },
 ): Promise<ReadCost> => {
   const limit = options.limit ?? 100;
   const reader = options.reader ?? tenant.principal;
@@ -117,6 +128,17 @@ export const readCost = async (
   const pageReadUnits: number[] = [];
   const pageReturned: number[] = [];
   const ids: string[] = [];
+  if (options.forcePath !== undefined) {
+    const window = resolveWindow(filters, Date.now());
+    if ('error' in window) throw new Error(`bad window for ${JSON.stringify(query)}: ${window.error}`);
+    cursor = ctx.listDeps().cursors.encode(reader.tenantId, {
+      position: sortKeyRange(window.from, window.to).high,
+      from: window.from,
+      to: window.to,
+      filters: filtersFingerprint(filters, readerScope(reader)),
+      path: options.forcePath,
+    });
+  }
   do {
     const started = performance.now();
     const page = await listEvents(ctx.listDeps(), reader, {
