@@ -28,6 +28,12 @@ export interface CursorState {
 
 /** A cursor carries a path's values only up to this many (beyond, later pages plan them again). */
 export const CURSOR_MAX_VALUES = 64;
+/**
+ * …and only up to this many characters of them and their weights (as JSON): with the rest of the
+ * state (a sort key, the window, the fingerprint: under 600), AES-GCM's 28 bytes and base64url's
+ * 4/3, a cursor stays under the 4,096 characters `cursor` accepts (query.ts listQuerySchema).
+ */
+export const CURSOR_MAX_CARRIED_CHARS = 2_048;
 
 const stateSchema = z.strictObject({
   v: z.literal(1),

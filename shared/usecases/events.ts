@@ -9,7 +9,12 @@
  * `byTeam` partitions are one of the paths it weighs), their cursors are bound to that scope, and
  * an event outside it is answered as if it did not exist.
  */
-import { CURSOR_MAX_VALUES, type CursorCodec, type CursorState } from '../domain/cursor.ts';
+import {
+  CURSOR_MAX_CARRIED_CHARS,
+  CURSOR_MAX_VALUES,
+  type CursorCodec,
+  type CursorState,
+} from '../domain/cursor.ts';
 import {
   type BuildResult,
   buildStoredEvent,
@@ -261,7 +266,7 @@ export interface EventPage {
  * them, else what each gave this page (+1) — so the next page asks each for about its share
  * (measured: counts over many kinds beat one page's sample of them; for a few actors or teams
  * without counts, the sample beats an even split). Not for the time index (one partition per shard, always read), nor for more values than a
- * cursor carries (later pages then plan them again).
+ * cursor carries, by count or length (later pages then plan them again).
  */
 const stillHolding = (
   path: PathName,
@@ -282,6 +287,8 @@ const stillHolding = (
     const gave = (shardsOf(page.taken) as number[] | undefined)?.reduce((sum, n) => sum + n, 0);
     weights.push(counted ?? (gave === undefined ? 1 : gave + 1));
   });
+  // Long ids (up to 256 characters each) would make the cursor too long to send back.
+  if (JSON.stringify([values, weights]).length > CURSOR_MAX_CARRIED_CHARS) return {};
   return { values, weights };
 };
 

@@ -342,6 +342,29 @@ describe('GET /v1/events: exclude_action and scanned_until', () => {
     expect(eventReads()[0]?.ExpressionAttributeValues?.[':high']).toBe(`${rotated.occurred_at}#e2`);
   });
 
+  it('keeps a cursor short enough to send back when the listed ids are long (they are then planned again)', async () => {
+    const actors = Array.from({ length: 50 }, (_, i) => `${String(i).padStart(3, '0')}${'a'.repeat(253)}`);
+    ddb.on(QueryCommand, { TableName: 'events-test' }).callsFake((input) => ({
+      Items:
+        input.ExclusiveStartKey === undefined
+          ? [1, 2].map((i) => toItem({ ...stored(i), actor: { id: actors[0] as string } }, 1))
+          : [],
+      ...(input.ExclusiveStartKey === undefined ? { LastEvaluatedKey: { pk: 'more' } } : {}),
+    }));
+    ddb.on(PutCommand).resolves({});
+    const query = { actor_id: actors.join(','), limit: '1' };
+    const first = parse(await handler(apiEvent('GET /v1/events', { query, auth: reader }), lambdaContext));
+    expect(typeof first.next_cursor).toBe('string');
+    expect(first.next_cursor.length).toBeLessThanOrEqual(4096);
+    ddb.resetHistory();
+    const second = await handler(
+      apiEvent('GET /v1/events', { query: { ...query, cursor: first.next_cursor }, auth: reader }),
+      lambdaContext,
+    );
+    expect(second.statusCode).toBe(200);
+    expect(parse(second).data.map((e: { id: string }) => e.id)).toEqual(['e2']);
+  });
+
   it('says a full page searched back to its last event', async () => {
     ddb.on(QueryCommand).resolves({
       Items: [toItem(stored(1), 1), toItem(stored(2), 1), toItem(stored(3), 1)],
