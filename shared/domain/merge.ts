@@ -56,6 +56,9 @@ interface SourceState<S, T> {
   taken: number;
   /** Sort key of the last item read from the source (before conditions); undefined until known. */
   floor: string | undefined;
+  /** Items the source has read, and how many of them passed its conditions: its match rate. */
+  scanned: number;
+  kept: number;
 }
 
 const MIN_FETCH = 2;
@@ -98,6 +101,8 @@ export const mergeNewestFirst = async <S, T>(
     started: false,
     taken: 0,
     floor: undefined,
+    scanned: 0,
+    kept: 0,
   }));
   let spentUnits = 0;
   let reservedUnits = 0;
@@ -129,10 +134,13 @@ export const mergeNewestFirst = async <S, T>(
     await Promise.all(
       empty.map(async (s) => {
         // Ask each source for its expected share of what is still missing (its observed share so
-        // far, smoothed by its prior), +1 so a source holding exactly that reports its end in the
-        // same trip.
+        // far, smoothed by its prior), divided by the share of its items that passed the
+        // conditions so far (smoothed: 1 before any was read) — so a path read with a condition
+        // most items fail asks for enough in one trip, not a page of small Queries — +1 so a
+        // source holding exactly that reports its end in the same trip.
         const share = (s.taken + liveCount * prior(s.index, liveCount)) / (takenTotal + liveCount);
-        let size = Math.min(MAX_FETCH, Math.max(MIN_FETCH, Math.ceil(remaining * share) + 1));
+        const rate = (s.kept + 1) / (s.scanned + 1);
+        let size = Math.min(MAX_FETCH, Math.max(MIN_FETCH, Math.ceil((remaining * share) / rate) + 1));
         // Keep reading while conditions discard a whole page, reading further each round trip
         // (never more than the budget has left, shared among the sources still reading).
         do {
@@ -146,6 +154,8 @@ export const mergeNewestFirst = async <S, T>(
           s.next = page.next;
           spentUnits += page.cost ?? 0;
           itemsRead += page.scanned ?? page.items.length;
+          s.scanned += page.scanned ?? page.items.length;
+          s.kept += page.items.length;
           if (page.lastKey !== undefined) s.floor = page.lastKey;
           s.buffer.push(...page.items.filter((item) => before === undefined || sortKey(item) < before));
           size = Math.min(MAX_FETCH, size * 2);

@@ -48,6 +48,22 @@ describe('newest-first merge', () => {
     expect(page.items).toHaveLength(20);
   });
 
+  it('asks a source whose items mostly fail the conditions for enough in few trips, by its match rate', async () => {
+    // Four sources (shards) of one partition each, one item in ten passing: a page of 100 needs
+    // ~1,000 items read. Asking for the share of the page alone took a round trip per ~10 matches.
+    const source = (k: string, offset: number) =>
+      Array.from(
+        { length: 2_000 },
+        (_, i) => `${String(99_999 - i * 4 - offset).padStart(5, '0')}${k}${i % 10 === 0 ? 'y' : 'n'}`,
+      );
+    const data = Object.fromEntries(['a', 'b', 'c', 'd'].map((k, i) => [k, source(k, i)]));
+    const { fetch, reads } = fakeFetch(data, (s) => s.endsWith('y'));
+    const page = await mergeNewestFirst(['a', 'b', 'c', 'd'], fetch, (s) => s, 100);
+    expect(page.items).toHaveLength(100);
+    expect(reads.calls).toBeLessThanOrEqual(16);
+    expect(reads.items).toBeLessThanOrEqual(2 * 1_000);
+  });
+
   it('returns each item once when two sources hold it', async () => {
     const { fetch } = fakeFetch({ a: ['0003x', '0002x'], b: ['0003x', '0001x'] });
     const page = await mergeNewestFirst(['a', 'b'], fetch, (s) => s, 10);
