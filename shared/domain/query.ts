@@ -228,11 +228,6 @@ export interface Candidate {
 }
 
 /**
- * The paths that can serve a filter set under a team scope, the tenant-wide time index always
- * among them. A scoped reader's teams are a candidate like any filter (the scope is evaluated on
- * every event either way). Throws TeamOutsideScopeError for a `team_id` outside the scope.
- */
-/**
  * The flag index's values (keys.ts FLAGS) holding every event an `impersonated` / `status`
  * filter pair can match, or undefined when those filters do not narrow to flagged events.
  */
@@ -246,6 +241,11 @@ export const flagValues = (filters: Pick<EventFilters, 'impersonated' | 'status'
   return filters.impersonated === 'false' ? [FLAGS.failure] : [FLAGS.failure, FLAGS.both];
 };
 
+/**
+ * The paths that can serve a filter set under a team scope, the tenant-wide time index always
+ * among them. A scoped reader's teams are a candidate like any filter (the scope is evaluated on
+ * every event either way). Throws TeamOutsideScopeError for a `team_id` outside the scope.
+ */
 export const candidatePaths = (filters: EventFilters, scope: TeamScope = null): Candidate[] => {
   const candidates: Candidate[] = [{ path: 'time', values: [''] }];
   const teams = scope === null ? teamIdsOf(filters) : scopedTeams(filters, scope);

@@ -265,8 +265,9 @@ export interface EventPage {
  * hold matches below the page, with their weights — the kind registry's counts where the plan has
  * them, else what each gave this page (+1) — so the next page asks each for about its share
  * (measured: counts over many kinds beat one page's sample of them; for a few actors or teams
- * without counts, the sample beats an even split). Not for the time index (one partition per shard, always read), nor for more values than a
- * cursor carries, by count or length (later pages then plan them again).
+ * without counts, the sample beats an even split). Not for the time index (one partition per
+ * shard, always read), nor for more values than a cursor carries, by count or length (later
+ * pages then plan them again).
  */
 const stillHolding = (
   path: PathName,
@@ -276,16 +277,16 @@ const stillHolding = (
 ): Pick<CursorState, 'values' | 'weights'> => {
   if (path === 'time' || chosen.values.length > CURSOR_MAX_VALUES) return {};
   const perShard = Math.max(1, shards);
+  /** The entries of a per-source list that belong to value i (its shards). */
+  const ofValue = <T>(perSource: readonly T[], i: number): T[] =>
+    perSource.slice(i * perShard, (i + 1) * perShard);
   const values: string[] = [];
   const weights: number[] = [];
   chosen.values.forEach((value, i) => {
-    const shardsOf = (per: readonly number[] | readonly boolean[] | undefined) =>
-      per?.slice(i * perShard, (i + 1) * perShard);
-    if (page.live !== undefined && !(shardsOf(page.live) as boolean[]).some(Boolean)) return;
+    if (page.live !== undefined && !ofValue(page.live, i).some(Boolean)) return;
     values.push(value);
-    const counted = chosen.weights?.[i];
-    const gave = (shardsOf(page.taken) as number[] | undefined)?.reduce((sum, n) => sum + n, 0);
-    weights.push(counted ?? (gave === undefined ? 1 : gave + 1));
+    const gave = page.taken === undefined ? 0 : ofValue(page.taken, i).reduce((sum, n) => sum + n, 0);
+    weights.push(chosen.weights?.[i] ?? gave + 1);
   });
   // Long ids (up to 256 characters each) would make the cursor too long to send back.
   if (JSON.stringify([values, weights]).length > CURSOR_MAX_CARRIED_CHARS) return {};
